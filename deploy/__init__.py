@@ -1,0 +1,1 @@
+"""Deployment assets: local launchers, Prometheus configuration, Kafka's Maven project."""

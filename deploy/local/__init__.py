@@ -1,0 +1,1 @@
+"""Local infrastructure: installs and starts Kafka, FerretDB and Prometheus on loopback."""

@@ -1,0 +1,337 @@
+"""Kafka (KRaft, from Maven Central), FerretDB (from the Go module proxy) and Prometheus (Debian).
+
+Each part installs into a cache folder outside the repository, keeps its data in the
+profile's ignored folder, starts once and is reused while it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.local.process import (
+    InfraError,
+    port_open,
+    read_pid,
+    start_background,
+    stop_process,
+    wait_until,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+KAFKA_VERSION = "4.1.1"
+FERRETDB_VERSION = "v1.24.2"
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+
+
+def cache_dir() -> Path:
+    """Where downloaded jars and built binaries live: outside the repository."""
+    root = os.environ.get("EKTP_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ektp"
+    )
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _run(part: str, command: list[str], failure: str, cwd: Path | None = None) -> str:
+    """Run an install step; on failure raise one actionable line plus the tool's last words."""
+    if shutil.which(command[0]) is None:
+        raise InfraError(part, f"{command[0]} not found: {failure}")
+    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise InfraError(part, f"{failure} ({' | '.join(tail)[:400]})")
+    return proc.stdout
+
+
+@dataclass
+class Ports:
+    """Loopback ports of the infrastructure for one profile."""
+
+    kafka: int
+    kafka_controller: int
+    mongo: int
+    prometheus: int
+
+
+class Kafka:
+    """One Apache Kafka KRaft node (broker and controller) on 127.0.0.1."""
+
+    part = "kafka"
+
+    def __init__(self, data: Path, port: int, controller_port: int) -> None:
+        self.data = data / "kafka"
+        self.port = port
+        self.controller_port = controller_port
+        self.pid_file = self.data / "kafka.pid"
+        self.log_file = self.data / "kafka.out"
+
+    @property
+    def libs(self) -> Path:
+        return cache_dir() / f"kafka-{KAFKA_VERSION}" / "libs"
+
+    def install(self) -> None:
+        """Resolve the broker's jars from Maven Central with deploy/kafka/pom.xml."""
+        if shutil.which("java") is None:
+            raise InfraError(self.part, "java not found: install a JDK 17 (apt-get install openjdk-17-jdk-headless)")
+        marker = self.libs / ".complete"
+        if marker.exists():
+            return
+        print(f"  kafka: resolving Apache Kafka {KAFKA_VERSION} jars with Maven (first run only)")
+        _run(
+            self.part,
+            [
+                "mvn", "-q", "-B", "-f", str(REPO / "deploy/kafka/pom.xml"),
+                f"-Dkafka.version={KAFKA_VERSION}",
+                "dependency:copy-dependencies", "-DincludeScope=runtime",
+                f"-DoutputDirectory={self.libs}",
+            ],
+            f"Maven could not resolve org.apache.kafka:kafka_2.13:{KAFKA_VERSION}",
+        )
+        marker.touch()
+
+    def _properties(self) -> Path:
+        props = self.data / "server.properties"
+        props.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    f"log.dirs={self.data / 'log'}",
+                    "num.partitions=3",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=3",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "share.coordinator.state.topic.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=false",
+                    "message.max.bytes=1048588",
+                    "",
+                ]
+            )
+        )
+        return props
+
+    def _java(self, main: str, *args: str) -> list[str]:
+        heap = os.environ.get("EKTP_KAFKA_HEAP", "-Xmx768m")
+        return [
+            "java", heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}",
+            f"-Dkafka.logs.dir={self.data}",
+            "-cp", f"{self.libs}/*", main, *args,
+        ]
+
+    def start(self) -> str:
+        """Start (or reuse) the node; returns how it went in a few words."""
+        self.data.mkdir(parents=True, exist_ok=True)
+        if read_pid(self.pid_file) and port_open(self.port):
+            return "reused"
+        if port_open(self.port):
+            raise InfraError(self.part, f"port {self.port} in use by another program (set EKTP_KAFKA_PORT)")
+        if port_open(self.controller_port):
+            raise InfraError(self.part, f"port {self.controller_port} in use by another program")
+        self.install()
+        props = self._properties()
+        if not (self.data / "log" / "meta.properties").exists():
+            cluster_id = str(uuid.uuid4())
+            _run(
+                self.part,
+                self._java("kafka.tools.StorageTool", "format", "--standalone",
+                           "-t", _kafka_cluster_id(cluster_id), "-c", str(props)),
+                "could not format KRaft storage",
+            )
+        pid = start_background(
+            self.part, self._java("kafka.Kafka", str(props)),
+            pid_file=self.pid_file, log_file=self.log_file, cwd=self.data,
+        )
+        wait_until(self.part, lambda: port_open(self.port), pid=pid, timeout=90, log_file=self.log_file)
+        asyncio.run(_wait_for_metadata(self.port, self.part, self.log_file))
+        return "started"
+
+    def stop(self) -> bool:
+        return stop_process(self.pid_file, timeout=30)
+
+
+def _kafka_cluster_id(seed: str) -> str:
+    """A Kafka cluster id: 16 bytes, URL-safe base64 without padding."""
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.UUID(seed).bytes).decode().rstrip("=")
+
+
+async def _wait_for_metadata(port: int, part: str, log_file: Path) -> None:
+    """The broker accepts connections before it serves metadata; wait for the latter."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    for _ in range(120):
+        admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=3000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except Exception:  # noqa: BLE001 - any failure here means "not ready yet"
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+    raise InfraError(part, f"broker never served metadata (log: {log_file})")
+
+
+async def create_topics(port: int) -> list[str]:
+    """Create every topic of the registry that does not exist yet; returns the new names."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from shared.topics import all_topic_configs
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name, partitions, 1, topic_configs=config)
+            for name, partitions, config in all_topic_configs()
+            if name not in existing
+        ]
+        if wanted:
+            await admin.create_topics(wanted)
+        return [topic.name for topic in wanted]
+    finally:
+        await admin.close()
+
+
+class FerretDB:
+    """FerretDB v1.24 with its SQLite backend: the MongoDB wire protocol on 127.0.0.1."""
+
+    part = "ferretdb"
+
+    def __init__(self, data: Path, port: int) -> None:
+        self.data = data / "ferretdb"
+        self.port = port
+        self.pid_file = self.data / "ferretdb.pid"
+        self.log_file = self.data / "ferretdb.out"
+
+    @property
+    def binary(self) -> Path:
+        return cache_dir() / "bin" / f"ferretdb-{FERRETDB_VERSION}"
+
+    def install(self) -> None:
+        """Build FerretDB from its module on the Go module proxy into the cache folder.
+
+        `go install module@version` stamps no version into the build and FerretDB's binary
+        then refuses to start, so the module's source is downloaded, given the version file
+        its release builds carry, and built from there.
+        """
+        if self.binary.exists():
+            return
+        print(f"  ferretdb: building FerretDB {FERRETDB_VERSION} with go (first run only, ~2 min)")
+        if shutil.which("go") is None:
+            raise InfraError(self.part, "go not found: install Go 1.22 or newer")
+        info = json.loads(
+            _run(
+                self.part,
+                ["go", "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
+                f"the Go module proxy could not provide {FERRETDB_MODULE}@{FERRETDB_VERSION}",
+                cwd=cache_dir(),
+            )
+        )
+        source = cache_dir() / "src" / f"ferretdb-{FERRETDB_VERSION}"
+        if source.exists():
+            shutil.rmtree(source)
+        shutil.copytree(info["Dir"], source)
+        for path in [source, *source.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+        (source / "build/version/version.txt").write_text(FERRETDB_VERSION + "\n")
+        self.binary.parent.mkdir(parents=True, exist_ok=True)
+        _run(
+            self.part,
+            ["go", "build", "-o", str(self.binary), "./cmd/ferretdb"],
+            "go build of FerretDB failed",
+            cwd=source,
+        )
+
+    def start(self) -> str:
+        self.data.mkdir(parents=True, exist_ok=True)
+        if read_pid(self.pid_file) and port_open(self.port):
+            return "reused"
+        if port_open(self.port):
+            raise InfraError(self.part, f"port {self.port} in use by another program (set EKTP_MONGO_PORT)")
+        self.install()
+        (self.data / "sqlite").mkdir(exist_ok=True)
+        pid = start_background(
+            self.part,
+            [
+                str(self.binary), "--handler=sqlite", f"--sqlite-url=file:{self.data / 'sqlite'}/",
+                f"--listen-addr=127.0.0.1:{self.port}", f"--state-dir={self.data}",
+                "--telemetry=disable", "--debug-addr=-", "--log-level=warn",
+            ],
+            pid_file=self.pid_file, log_file=self.log_file, cwd=self.data,
+        )
+        wait_until(self.part, lambda: port_open(self.port), pid=pid, timeout=30, log_file=self.log_file)
+        return "started"
+
+    def stop(self) -> bool:
+        return stop_process(self.pid_file)
+
+
+class Prometheus:
+    """Debian's Prometheus, scraping every service's /metrics."""
+
+    part = "prometheus"
+
+    def __init__(self, data: Path, port: int, config: Path) -> None:
+        self.data = data / "prometheus"
+        self.port = port
+        self.config = config
+        self.pid_file = self.data / "prometheus.pid"
+        self.log_file = self.data / "prometheus.out"
+
+    def install(self) -> None:
+        """apt-get install prometheus when the binary is missing (needs root)."""
+        if shutil.which("prometheus"):
+            return
+        if os.geteuid() != 0:
+            raise InfraError(self.part, "prometheus not found: run 'sudo apt-get install prometheus'")
+        print("  prometheus: installing Debian's prometheus package (first run only)")
+        _run(self.part, ["apt-get", "update", "-q"], "apt-get update failed")
+        _run(
+            self.part,
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", "prometheus"],
+            "apt-get could not install prometheus",
+        )
+
+    def start(self) -> str:
+        self.data.mkdir(parents=True, exist_ok=True)
+        if read_pid(self.pid_file) and port_open(self.port):
+            return "reused"
+        if port_open(self.port):
+            raise InfraError(self.part, f"port {self.port} in use by another program (set EKTP_PROMETHEUS_PORT)")
+        self.install()
+        pid = start_background(
+            self.part,
+            [
+                "prometheus", f"--config.file={self.config}",
+                f"--storage.tsdb.path={self.data / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--web.enable-lifecycle", "--log.level=warn",
+            ],
+            pid_file=self.pid_file, log_file=self.log_file, cwd=self.data,
+        )
+        wait_until(self.part, lambda: port_open(self.port), pid=pid, timeout=30, log_file=self.log_file)
+        return "started"
+
+    def stop(self) -> bool:
+        return stop_process(self.pid_file)

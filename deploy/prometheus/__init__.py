@@ -1,0 +1,1 @@
+"""Prometheus scrape configuration and alert rules."""

@@ -1,0 +1,1 @@
+"""What crosses service boundaries: event contracts, topic registry, infrastructure helpers."""

@@ -1,0 +1,80 @@
+"""Settings shared by every service: where Kafka and MongoDB are, and the deployment profile.
+
+Each service adds its own settings class with its own prefix (EKTP_INTAKE_, EKTP_COVERAGE_, ...);
+the infrastructure settings read the EKTP_ prefix. Defaults are the local embedded setup.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_PORTS: dict[str, int] = {
+    "intake": 8101,
+    "recording": 8102,
+    "printing": 8103,
+    "inventory": 8104,
+    "coverage": 8105,
+}
+KAFKA_PORT = 9092
+KAFKA_CONTROLLER_PORT = 9093
+MONGO_PORT = 27017
+PROMETHEUS_PORT = 9090
+
+LOCAL_PSEUDONYM_KEY = "rejang-lebong-local-development-only"
+
+
+class InfraSettings(BaseSettings):
+    """Kafka, MongoDB and the profile; read from EKTP_* variables."""
+
+    model_config = SettingsConfigDict(env_prefix="EKTP_", extra="ignore")
+
+    profile: Literal["local", "production"] = Field(
+        "local", description="local: loopback, plaintext; production: TLS and credentials required"
+    )
+    kafka_bootstrap: str = Field(f"127.0.0.1:{KAFKA_PORT}", description="Kafka bootstrap servers")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str = ""
+    mongo_url: SecretStr = Field(
+        SecretStr(f"mongodb://127.0.0.1:{MONGO_PORT}/"), description="MongoDB connection string"
+    )
+    mongo_database: str = Field("ektp", description="database holding every service's collections")
+    pseudonym_key: SecretStr = Field(
+        SecretStr(LOCAL_PSEUDONYM_KEY),
+        description="secret key of the resident pseudonym (keyed hash of the NIK)",
+    )
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_is_protected(self) -> InfraSettings:
+        """Refuse to run a production profile over plaintext or without credentials."""
+        if self.profile != "production":
+            return self
+        problems = []
+        if self.kafka_security_protocol != "SASL_SSL":
+            problems.append("EKTP_KAFKA_SECURITY_PROTOCOL must be SASL_SSL in production")
+        if not self.kafka_sasl_username or not self.kafka_sasl_password.get_secret_value():
+            problems.append("EKTP_KAFKA_SASL_USERNAME and EKTP_KAFKA_SASL_PASSWORD are required")
+        url = self.mongo_url.get_secret_value()
+        if "@" not in url.split("//", 1)[-1]:
+            problems.append("EKTP_MONGO_URL must carry credentials (mongodb://user:password@host/)")
+        if self.pseudonym_key.get_secret_value() == LOCAL_PSEUDONYM_KEY:
+            problems.append("EKTP_PSEUDONYM_KEY must be set to a secret of the office")
+        if problems:
+            raise ValueError("production profile refused: " + "; ".join(problems))
+        return self
+
+
+class ServiceSettings(BaseSettings):
+    """Common to every service: where it listens. Subclasses set the env prefix and port."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    host: str = Field("127.0.0.1", description="address the HTTP server binds to")
+    port: int = Field(0, description="HTTP port; /health and /metrics live here too")
+    infra: InfraSettings = Field(default_factory=InfraSettings)
