@@ -46,7 +46,10 @@ class Stack:
                 mongo=int(os.environ.get("EKTP_MONGO_PORT", MONGO_PORT)),
                 prometheus=int(os.environ.get("EKTP_PROMETHEUS_PORT", PROMETHEUS_PORT)),
             )
-            service_ports = dict(SERVICE_PORTS)
+            service_ports = {
+                name: int(os.environ.get(f"EKTP_{name.upper()}_PORT", port))
+                for name, port in SERVICE_PORTS.items()
+            }
         elif state.exists():
             saved = json.loads(state.read_text())
             ports = Ports(**saved["infra"])

@@ -1,0 +1,48 @@
+# e-KTP jemput bola, Kabupaten Rejang Lebong. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help install run stop test test-fast lint infra-up infra-down infra-status clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || { echo "installing uv (Python package manager)"; $(PYTHON) -m pip install -q uv; }
+	@uv sync --frozen --python $(PYTHON) --quiet
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv from uv.lock (Kafka, FerretDB and Prometheus install on first start)
+
+run: install ## Start Kafka, FerretDB, Prometheus and the five services; Ctrl-C stops all
+	@$(PY) -m deploy.local.run
+
+stop: install ## Stop everything `make run` started
+	@$(PY) -m deploy.local.run stop
+
+test: install ## Run the whole suite against real Kafka, FerretDB and Prometheus
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install ## Only the tests that need no infrastructure
+	@$(PY) -m pytest -m "not infra" $(PYTEST_ARGS)
+
+lint: install ## ruff and mypy
+	@$(PY) -m ruff check .
+	@$(PY) -m mypy services shared deploy
+
+infra-up: install ## Start only the local infrastructure (profile run)
+	@$(PY) -m deploy.local up
+
+infra-down: install ## Stop the local infrastructure (profiles run and test)
+	@$(PY) -m deploy.local down --profile run
+	@$(PY) -m deploy.local down --profile test
+
+infra-status: install ## Which parts of the local infrastructure run
+	@$(PY) -m deploy.local status
+
+clean: infra-down ## Stop everything and delete local data (.local/)
+	rm -rf .local

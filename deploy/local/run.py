@@ -1,0 +1,136 @@
+"""`make run`: infrastructure up, the five services under honcho, URLs printed, all stopped on exit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from deploy.local.components import REPO
+from deploy.local.process import InfraError, read_pid, stop_process
+from deploy.local.stack import Stack
+
+
+LOCAL_ADMIN = "dinas-admin-lokal"
+
+
+async def _local_admin_key(env: dict[str, str], key_file: Path) -> str:
+    """A dinas-admin key for trying the API locally; created once, kept in the ignored folder."""
+    from shared.auth import OFFICES_COLLECTION, OfficeDirectory
+    from shared.clock import system_clock
+    from shared.contracts import Role
+    from shared.mongo import make_client
+    from shared.settings import InfraSettings
+
+    if key_file.exists():
+        return key_file.read_text().strip()
+    os.environ.update(env)
+    infra = InfraSettings()
+    client = make_client(infra, app_name="make-run")
+    try:
+        directory = OfficeDirectory(client[infra.mongo_database][OFFICES_COLLECTION])
+        await directory.ensure_indexes()
+        key = await directory.create(office_id=LOCAL_ADMIN, name="Admin Dinas (lokal)",
+                                     role=Role.DINAS_ADMIN, kecamatan_code=None, now=system_clock())
+    finally:
+        await client.close()
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    return key
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def _banner(stack: Stack, key_file: Path) -> str:
+    p = stack.service_ports
+    return "\n".join([
+        "",
+        "Sistem jemput bola e-KTP Rejang Lebong berjalan. Where to look:",
+        f"  Intake API (daftar penduduk)   http://127.0.0.1:{p['intake']}/docs",
+        f"  Coverage API (cakupan)         http://127.0.0.1:{p['coverage']}/coverage",
+        f"  Recording / Printing / Inventory  http://127.0.0.1:{p['recording']}/health  "
+        f":{p['printing']}/health  :{p['inventory']}/health",
+        f"  Prometheus                     http://127.0.0.1:{stack.ports.prometheus}/targets",
+        f"  Kafka 127.0.0.1:{stack.ports.kafka}   MongoDB (FerretDB) 127.0.0.1:{stack.ports.mongo}",
+        f"  Local admin API key (X-API-Key): {key_file}",
+        "Ctrl-C (or `make stop` in another terminal) stops everything.",
+        "",
+    ])
+
+
+def run() -> int:
+    stack = Stack.load("run")
+    began = time.monotonic()
+    print(f"Starting the local infrastructure (data in {stack.data})")
+    stack.up()
+    env = {**os.environ, **stack.environment()}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    env["PYTHONUNBUFFERED"] = "1"
+    key_file = stack.data / "admin-api-key"
+    asyncio.run(_local_admin_key(stack.environment(), key_file))
+    honcho_pid = stack.data / "honcho.pid"
+    honcho = subprocess.Popen(
+        [sys.executable, "-m", "honcho", "start", "-f", str(REPO / "Procfile")],
+        cwd=REPO, env=env,
+    )
+    honcho_pid.write_text(str(honcho.pid))
+
+    def _terminate(*_: object) -> None:
+        honcho.send_signal(signal.SIGINT)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and honcho.poll() is None:
+            if all(_healthy(port) for port in stack.service_ports.values()):
+                print(_banner(stack, key_file), flush=True)
+                print(f"(up in {time.monotonic() - began:.1f} s)", flush=True)
+                break
+            time.sleep(0.5)
+        else:
+            if honcho.poll() is None:
+                print("error: services did not become healthy within 60 s; see the output above",
+                      file=sys.stderr)
+        honcho.wait()
+    except KeyboardInterrupt:
+        honcho.wait()
+    finally:
+        honcho_pid.unlink(missing_ok=True)
+        print("Stopping the local infrastructure")
+        stack.down()
+    return 0
+
+
+def stop() -> int:
+    """`make stop`: stop the services of a running `make run`, then the infrastructure."""
+    stack = Stack.load("run")
+    pid = read_pid(stack.data / "honcho.pid")
+    if pid is not None:
+        os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and read_pid(stack.data / "honcho.pid"):
+            time.sleep(0.3)
+    stop_process(stack.data / "honcho.pid")
+    stack.down()
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(stop() if sys.argv[1:] == ["stop"] else run())
+    except InfraError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+

@@ -1,0 +1,1 @@
+"""Coverage: read models built from every topic, their queries and the dashboard."""

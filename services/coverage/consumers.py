@@ -1,0 +1,35 @@
+"""Subscriptions of the coverage service: parse each message, call one projection use case."""
+
+from __future__ import annotations
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from services.coverage.handlers import Outcome, project_resident_event
+from services.coverage.store import CoverageStore
+from shared.broker import subscribe
+from shared.contracts import MAX_EVENT_BYTES, RESIDENT_EVENTS
+from shared.dead_letter import PoisonMessage
+from shared.metrics import ConsumerMetrics
+from shared.mongo import position_key
+from shared.topics import RESIDENT
+
+
+def register_consumers(
+    broker: KafkaBroker, *, store: CoverageStore, metrics: ConsumerMetrics, group: str
+) -> None:
+    """Attach the projector's subscribers to the broker."""
+
+    @subscribe(broker, RESIDENT, group=group)
+    async def on_resident_event(message: KafkaMessage) -> None:
+        record = message.raw_message
+        raw = record.value or b""
+        if len(raw) > MAX_EVENT_BYTES:
+            raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
+        event = RESIDENT_EVENTS.validate_json(raw)
+        outcome = await project_resident_event(
+            event, source=position_key(record.topic, record.partition), position=record.offset,
+            store=store,
+        )
+        counter = metrics.applied if outcome == Outcome.APPLIED else metrics.duplicates
+        counter.labels(metrics.service, event.event_type).inc()

@@ -1,0 +1,78 @@
+"""Composition root of the intake service: builds clients, routes and the broker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from services.intake.config import IntakeSettings
+from services.intake.handlers import IntakeDeps
+from services.intake.http import build_router
+from services.intake.store import RequestLog
+from shared.areas import load_areas
+from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
+from shared.broker import make_broker
+from shared.clock import Clock, system_clock
+from shared.http import BodySizeLimit, install_error_handlers
+from shared.logs import configure_logging
+from shared.metrics import observability_router
+from shared.mongo import make_client
+from shared.publishing import KafkaEventPublisher
+
+SERVICE = "intake"
+
+
+def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_clock) -> FastAPI:
+    """The intake API. Nothing connects until the app starts."""
+    settings = settings or IntakeSettings()
+    configure_logging(settings.infra.log_level)
+    registry = CollectorRegistry()
+    broker = make_broker(settings.infra, service=SERVICE, registry=registry)
+    mongo = make_client(settings.infra, app_name=SERVICE)
+    db = mongo[settings.infra.mongo_database]
+    directory = OfficeDirectory(db[OFFICES_COLLECTION])
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await directory.ensure_indexes()
+        await broker.start()
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await mongo.close()
+
+    app = FastAPI(
+        title="Dukcapil Rejang Lebong: Pendaftaran Penduduk (intake)",
+        description="Daftar penduduk wajib KTP per kecamatan; setiap perintah menjadi event Kafka.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.deps = IntakeDeps(
+        publisher=KafkaEventPublisher(broker), clock=clock, areas=load_areas(),
+        pseudonym_key=settings.infra.pseudonym_key.get_secret_value(),
+    )
+    app.state.requests = RequestLog(db)
+    app.state.directory = directory
+
+    async def kafka_ok() -> bool:
+        return await broker.ping(timeout=2.0)
+
+    async def mongo_ok() -> bool:
+        await mongo.admin.command("ping")
+        return True
+
+    install_error_handlers(app)
+    current_office = office_dependency(lambda request: request.app.state.directory)
+    app.include_router(build_router(current_office))
+    app.include_router(
+        observability_router(registry, service=SERVICE, checks={"kafka": kafka_ok, "mongo": mongo_ok})
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       overrides={"/imports": settings.max_upload_bytes})
+    return app
+
+

@@ -1,0 +1,74 @@
+"""Office keys: create, rotate, revoke and list them.
+
+    python -m services.intake.cli office create --id kec-17.02.06 --name "Kecamatan Kota Padang" \
+        --role kecamatan_office --kecamatan 17.02.06
+    python -m services.intake.cli office revoke --id kec-17.02.06
+    python -m services.intake.cli office list
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from shared.areas import load_areas
+from shared.auth import OFFICES_COLLECTION, OfficeDirectory
+from shared.clock import system_clock
+from shared.contracts import Role
+from shared.mongo import make_client
+from shared.settings import InfraSettings
+
+
+async def _run(args: argparse.Namespace) -> int:
+    infra = InfraSettings()
+    client = make_client(infra, app_name="intake-cli")
+    directory = OfficeDirectory(client[infra.mongo_database][OFFICES_COLLECTION])
+    try:
+        await directory.ensure_indexes()
+        if args.command == "create":
+            role = Role(args.role)
+            if role in (Role.KECAMATAN_OFFICE, Role.FIELD_TEAM, Role.PRINT_STATION):
+                if args.kecamatan not in load_areas().kecamatan:
+                    print(f"error: --kecamatan harus kode kecamatan Rejang Lebong (mis. 17.02.06) "
+                          f"untuk peran {role.value}", file=sys.stderr)
+                    return 2
+            key = await directory.create(
+                office_id=args.id, name=args.name, role=role,
+                kecamatan_code=args.kecamatan, now=system_clock(),
+            )
+            print(f"Kunci API untuk {args.id} ({role.value}); simpan sekarang, tidak ditampilkan lagi:")
+            print(key)
+        elif args.command == "revoke":
+            if not await directory.revoke(args.id, now=system_clock()):
+                print(f"error: kantor {args.id} tidak ada atau kuncinya sudah dicabut", file=sys.stderr)
+                return 1
+            print(f"Kunci {args.id} dicabut.")
+        else:
+            for office in await directory.list():
+                state = "dicabut" if office.get("revoked_at") else "aktif"
+                print(f"{office['_id']:<24} {office['role']:<18} "
+                      f"{office.get('kecamatan_code') or '-':<10} {state:<8} {office['name']}")
+    finally:
+        await client.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.intake.cli",
+                                     description="Kelola kunci API kantor (office keys).")
+    sub = parser.add_subparsers(dest="group", required=True)
+    office = sub.add_parser("office", help="office keys").add_subparsers(dest="command", required=True)
+    create = office.add_parser("create", help="create or rotate an office key")
+    create.add_argument("--id", required=True, help="office id, e.g. kec-17.02.06")
+    create.add_argument("--name", required=True, help="office name")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role if r != Role.SYSTEM])
+    create.add_argument("--kecamatan", help="kecamatan code the office belongs to, e.g. 17.02.06")
+    revoke = office.add_parser("revoke", help="revoke an office key")
+    revoke.add_argument("--id", required=True)
+    office.add_parser("list", help="list offices (never their keys)")
+    return asyncio.run(_run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

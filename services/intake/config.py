@@ -1,0 +1,16 @@
+"""Settings of the intake service (prefix EKTP_INTAKE_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import SERVICE_PORTS, ServiceSettings
+
+
+class IntakeSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="EKTP_INTAKE_", extra="ignore")
+
+    port: int = Field(SERVICE_PORTS["intake"], description="HTTP port of the intake API")
+    max_body_bytes: int = Field(64 * 1024, description="largest JSON request body accepted")
+    max_upload_bytes: int = Field(8 * 1024 * 1024, description="largest Dapodik CSV accepted")

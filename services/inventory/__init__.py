@@ -1,0 +1,1 @@
+"""Blank-card inventory: the blangko ledger per location."""

@@ -1,0 +1,40 @@
+"""Composition root of the printing service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from services.printing.config import PrintingSettings
+from shared.broker import make_broker
+from shared.logs import configure_logging
+from shared.metrics import observability_router
+
+SERVICE = "printing"
+
+
+def create_app(settings: PrintingSettings | None = None) -> FastAPI:
+    """The printing API: health and metrics, with its Kafka connection checked."""
+    settings = settings or PrintingSettings()
+    configure_logging(settings.infra.log_level)
+    registry = CollectorRegistry()
+    broker = make_broker(settings.infra, service=SERVICE, registry=registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await broker.start()
+        try:
+            yield
+        finally:
+            await broker.stop()
+
+    app = FastAPI(title="Dukcapil Rejang Lebong: Pencetakan KTP-el (printing)", version="1", lifespan=lifespan)
+
+    async def kafka_ok() -> bool:
+        return await broker.ping(timeout=2.0)
+
+    app.include_router(observability_router(registry, service=SERVICE, checks={"kafka": kafka_ok}))
+    return app

@@ -1,0 +1,1 @@
+"""Recording capture: jemput bola visits, perekaman outcomes and SIAK status."""

@@ -1,0 +1,101 @@
+"""Office authentication: API keys stored as SHA-256 hashes in the `offices` collection.
+
+Who an office is (role, kecamatan) is shared by every service; what each role may do is
+decided in each service's own http module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, ConfigDict
+from pymongo.asynchronous.collection import AsyncCollection
+
+from shared.contracts.envelope import Role
+
+OFFICES_COLLECTION = "offices"
+API_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key", auto_error=False,
+    description="Kunci API kantor (dibuat dengan `python -m services.intake.cli office create`)",
+)
+
+
+class Office(BaseModel):
+    """An authenticated office."""
+
+    model_config = ConfigDict(frozen=True)
+
+    office_id: str
+    name: str
+    role: Role
+    kecamatan_code: str | None = None
+
+
+def hash_key(key: str) -> str:
+    """Keys are 256-bit random tokens, so a plain SHA-256 is enough to store them safely."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class OfficeDirectory:
+    """Creates, revokes and authenticates office keys."""
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+        self.collection = collection
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index("key_hash", unique=True)
+
+    async def create(
+        self, *, office_id: str, name: str, role: Role, kecamatan_code: str | None,
+        now: dt.datetime,
+    ) -> str:
+        """Create (or rotate) an office's key; returns the key, which is shown only once."""
+        key = "ektp_" + secrets.token_urlsafe(32)
+        await self.collection.update_one(
+            {"_id": office_id},
+            {"$set": {"name": name, "role": role.value, "kecamatan_code": kecamatan_code,
+                      "key_hash": hash_key(key), "revoked_at": None, "created_at": now}},
+            upsert=True,
+        )
+        return key
+
+    async def revoke(self, office_id: str, *, now: dt.datetime) -> bool:
+        result = await self.collection.update_one(
+            {"_id": office_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+        )
+        return result.modified_count == 1
+
+    async def list(self) -> list[dict[str, Any]]:
+        return [doc async for doc in self.collection.find({}, {"key_hash": 0}).sort("_id", 1)]
+
+    async def authenticate(self, key: str) -> Office | None:
+        doc = await self.collection.find_one({"key_hash": hash_key(key), "revoked_at": None})
+        if doc is None:
+            return None
+        return Office(
+            office_id=doc["_id"], name=doc["name"], role=Role(doc["role"]),
+            kecamatan_code=doc.get("kecamatan_code"),
+        )
+
+
+def office_dependency(
+    directory: Callable[[Request], OfficeDirectory],
+) -> Callable[..., Awaitable[Office]]:
+    """A FastAPI dependency that answers 401 without a valid key, else the office."""
+
+    async def current_office(request: Request, key: str | None = Security(API_KEY_HEADER)) -> Office:
+        if not key:
+            raise HTTPException(401, "Kunci API belum dikirim: isi header X-API-Key.")
+        office = await directory(request).authenticate(key)
+        if office is None:
+            raise HTTPException(401, "Kunci API tidak dikenal atau sudah dicabut.")
+        request.state.office_id = office.office_id
+        return office
+
+    return current_office

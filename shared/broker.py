@@ -1,0 +1,74 @@
+"""Broker factory with safe defaults, and the one way services subscribe.
+
+Producers are idempotent with acks=all, so an event answered with 2xx is on every in-sync
+replica. Subscribers commit only after the handler finished (never FastStream's default
+at-most-once), and projections start from the earliest offset so nothing before the group's
+first start is missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.security import BaseSecurity, SASLScram256, SASLScram512
+from prometheus_client import CollectorRegistry
+
+from shared.settings import InfraSettings
+from shared.topics import ConsumerGroup, Topic
+
+MAX_POLL_RECORDS = 200
+
+
+def _security(infra: InfraSettings) -> BaseSecurity | None:
+    if infra.kafka_security_protocol == "PLAINTEXT":
+        return None
+    context = ssl.create_default_context(cafile=infra.kafka_ssl_cafile or None)
+    if infra.kafka_security_protocol == "SSL":
+        return BaseSecurity(ssl_context=context)
+    scram = SASLScram256 if infra.kafka_sasl_mechanism.upper() == "SCRAM-SHA-256" else SASLScram512
+    return scram(
+        infra.kafka_sasl_username,
+        infra.kafka_sasl_password.get_secret_value(),
+        ssl_context=context,
+    )
+
+
+def make_broker(
+    infra: InfraSettings,
+    *,
+    service: str,
+    registry: CollectorRegistry,
+    middlewares: Sequence[Callable[..., Any]] = (),
+) -> KafkaBroker:
+    """A FastStream Kafka broker: idempotent producer, acks=all, Prometheus transport metrics."""
+    return KafkaBroker(
+        infra.kafka_bootstrap,
+        client_id=f"ektp-{service}",
+        acks="all",
+        enable_idempotence=True,
+        request_timeout_ms=15_000,
+        security=_security(infra),
+        middlewares=[
+            KafkaPrometheusMiddleware(registry=registry, app_name=service, metrics_prefix="faststream"),
+            *middlewares,
+        ],
+        logger=logging.getLogger(f"ektp.{service}.kafka"),
+    )
+
+
+def subscribe(broker: KafkaBroker, topic: Topic, *, group: ConsumerGroup | str, **options: Any) -> Any:
+    """Subscribe a handler at-least-once: commit after processing, redeliver on failure."""
+    return broker.subscriber(
+        topic.name,
+        group_id=str(group),
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        max_poll_records=MAX_POLL_RECORDS,
+        **options,
+    )

@@ -1,0 +1,179 @@
+"""Error middleware for consumers: poison to the dead-letter topic, transient failures back off.
+
+- A message that cannot be parsed or validated goes to `<topic>.dlq` with the reason in its
+  headers, and the partition moves on.
+- A transient failure (database or broker unreachable) is retried in place with exponential
+  backoff capped at `max_delay`; the offset is not committed meanwhile, so nothing is skipped.
+- Any other error is retried a few times, then dead-lettered as a handler error so one bad
+  message cannot stop its partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from faststream import BaseMiddleware
+from pydantic import ValidationError
+from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, ServerSelectionTimeoutError
+
+from shared.metrics import ConsumerMetrics
+
+log = logging.getLogger("ektp.dead_letter")
+
+
+class TransientError(Exception):
+    """A failure that may pass on retry (a lost race, a dependency briefly away)."""
+
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
+    ConnectionFailure,
+    AutoReconnect,
+    ServerSelectionTimeoutError,
+    ExecutionTimeout,
+    KafkaError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+class PoisonMessage(Exception):
+    """A message that will never succeed: its reason goes with it to the dead-letter topic."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Field paths and messages, without the input values (they may be personal data)."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False)[:10]:
+        where = ".".join(str(p) for p in error["loc"]) or "(message)"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def classify(exc: BaseException) -> PoisonMessage | None:
+    """The poison reason of an exception, or None when it may succeed on retry."""
+    if isinstance(exc, PoisonMessage):
+        return exc
+    if isinstance(exc, UnicodeDecodeError):
+        return PoisonMessage("not_utf8", "the message is not UTF-8 text")
+    if isinstance(exc, json.JSONDecodeError):
+        return PoisonMessage("not_json", f"not valid JSON at position {exc.pos}")
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_input=False)[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":
+            return PoisonMessage("not_json", describe_validation_error(exc))
+        if first.get("type") == "union_tag_invalid" or first.get("loc", ("",))[0] == "event_type":
+            return PoisonMessage("unknown_event_type", describe_validation_error(exc))
+        if first.get("type") == "union_tag_not_found":
+            return PoisonMessage("missing_event_type", describe_validation_error(exc))
+        return PoisonMessage("invalid_event", describe_validation_error(exc))
+    if isinstance(exc, RecursionError):
+        return PoisonMessage("too_deep", "the message nests too deeply")
+    return None
+
+
+class DeadLetterPolicy:
+    """Builds the middleware; `bind` gives it the broker publish function once the broker exists."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        metrics: ConsumerMetrics,
+        first_delay: float = 0.2,
+        max_delay: float = 15.0,
+        handler_error_attempts: int = 3,
+    ) -> None:
+        self.service = service
+        self.metrics = metrics
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.handler_error_attempts = handler_error_attempts
+        self._publish: Callable[..., Awaitable[Any]] | None = None
+        self.stopping = asyncio.Event()
+
+    def bind(self, publish: Callable[..., Awaitable[Any]]) -> None:
+        self._publish = publish
+
+    def delay(self, attempt: int) -> float:
+        """Exponential backoff with jitter, capped: attempt 1 waits ~first_delay."""
+        base = min(self.max_delay, self.first_delay * (2 ** (attempt - 1)))
+        return base * random.uniform(0.8, 1.2)
+
+    async def dead_letter(self, msg: Any, poison: PoisonMessage) -> None:
+        """Publish the original bytes to the dead-letter topic with the reason in headers."""
+        record = msg.raw_message
+        topic = record.topic
+        headers = {
+            "x-dlq-reason": poison.reason,
+            "x-dlq-detail": poison.detail[:1000],
+            "x-dlq-source-topic": topic,
+            "x-dlq-source-partition": str(record.partition),
+            "x-dlq-source-offset": str(record.offset),
+            "x-dlq-service": self.service,
+        }
+        if self._publish is None:
+            raise RuntimeError("DeadLetterPolicy.bind was never called")
+        await self._publish(
+            record.value or b"",
+            topic=f"{topic}.dlq",
+            key=record.key,
+            headers=headers,
+        )
+        self.metrics.dead_letters.labels(self.service, topic, poison.reason).inc()
+        log.warning(
+            "dead-lettered %s[%s]@%s: %s", topic, record.partition, record.offset, poison.reason
+        )
+
+    def __call__(self, msg: Any, /, *, context: Any) -> _DeadLetterMiddleware:
+        return _DeadLetterMiddleware(msg, context=context, policy=self)
+
+
+class _DeadLetterMiddleware(BaseMiddleware):
+    def __init__(self, msg: Any, /, *, context: Any, policy: DeadLetterPolicy) -> None:
+        super().__init__(msg, context=context)
+        self.policy = policy
+
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
+        policy = self.policy
+        attempt = 0
+        handler_errors = 0
+        topic = getattr(msg.raw_message, "topic", "?")
+        while True:
+            try:
+                return await call_next(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                poison = classify(exc)
+                if poison is None and not isinstance(exc, TRANSIENT_ERRORS):
+                    handler_errors += 1
+                    if handler_errors >= policy.handler_error_attempts:
+                        poison = PoisonMessage("handler_error", type(exc).__name__)
+                    else:
+                        log.exception("handler error on %s, will retry", topic)
+                if poison is not None:
+                    await policy.dead_letter(msg, poison)
+                    return None
+                if policy.stopping.is_set():
+                    raise
+                attempt += 1
+                reason = type(exc).__name__
+                policy.metrics.retries.labels(policy.service, topic, reason).inc()
+                wait = policy.delay(attempt)
+                log.warning("transient %s on %s, retry %d in %.1f s", reason, topic, attempt, wait)
+                try:
+                    await asyncio.wait_for(policy.stopping.wait(), timeout=wait)
+                except TimeoutError:
+                    pass

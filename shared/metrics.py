@@ -1,0 +1,62 @@
+"""A metrics registry per service, the counters every consumer shares, and /metrics + /health."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+
+
+class ConsumerMetrics:
+    """What happened to consumed events: applied, skipped as duplicates, retried, dead-lettered."""
+
+    def __init__(self, registry: CollectorRegistry, service: str) -> None:
+        self.service = service
+        self.applied = Counter(
+            "ektp_events_applied_total", "Events whose effect was applied",
+            ["service", "event_type"], registry=registry,
+        )
+        self.duplicates = Counter(
+            "ektp_events_duplicate_total", "Events skipped because their effect was already applied",
+            ["service", "event_type"], registry=registry,
+        )
+        self.retries = Counter(
+            "ektp_consumer_retries_total", "Transient failures retried with backoff",
+            ["service", "topic", "reason"], registry=registry,
+        )
+        self.dead_letters = Counter(
+            "ektp_dead_letters_total", "Messages parked on a dead-letter topic",
+            ["service", "topic", "reason"], registry=registry,
+        )
+
+
+def observability_router(
+    registry: CollectorRegistry,
+    *,
+    service: str,
+    checks: dict[str, Callable[[], Awaitable[bool]]] | None = None,
+) -> APIRouter:
+    """GET /metrics (Prometheus text) and GET /health (200 when every check passes, else 503)."""
+    router = APIRouter(tags=["operasional"])
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/health", summary="Status layanan dan ketergantungannya")
+    async def health() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in (checks or {}).items():
+            try:
+                results[name] = "ok" if await check() else "down"
+            except Exception:  # noqa: BLE001 - any failure means the dependency is down
+                results[name] = "down"
+        healthy = all(state == "ok" for state in results.values())
+        return JSONResponse(
+            {"service": service, "status": "ok" if healthy else "degraded", "checks": results},
+            status_code=200 if healthy else 503,
+        )
+
+    return router

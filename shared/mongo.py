@@ -1,0 +1,83 @@
+"""MongoDB helpers: the client, and writes that apply an event's effect exactly once.
+
+Only single-document atomic updates are used (FerretDB v1.24 has no transactions): the event
+id, or the source position, is recorded in the same write as the state change it guards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from shared.settings import InfraSettings
+
+
+def make_client(infra: InfraSettings, *, app_name: str) -> AsyncMongoClient[dict[str, Any]]:
+    """An async client with timezone-aware datetimes and short server selection."""
+    return AsyncMongoClient(
+        infra.mongo_url.get_secret_value(),
+        tz_aware=True,
+        appname=f"ektp-{app_name}",
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=5000,
+    )
+
+
+async def apply_once(
+    collection: AsyncCollection[dict[str, Any]],
+    doc_id: str,
+    event_id: str,
+    update: dict[str, Any],
+    *,
+    applied_field: str = "applied_events",
+) -> bool:
+    """Apply `update` to one document unless `event_id` was applied to it before.
+
+    The event id is pushed in the same update, so a redelivered event matches nothing; the
+    upsert then collides on _id and that collision means "already applied". Returns True
+    when this call changed the document.
+    """
+    guarded = dict(update)
+    guarded["$push"] = {**guarded.get("$push", {}), applied_field: event_id}
+    try:
+        await collection.update_one(
+            {"_id": doc_id, applied_field: {"$ne": event_id}}, guarded, upsert=True
+        )
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+def position_key(topic: str, partition: int) -> str:
+    """A field name for a source partition (dots are not allowed in field names)."""
+    return f"{topic.replace('.', '_')}_{partition}"
+
+
+async def apply_at_position(
+    collection: AsyncCollection[dict[str, Any]],
+    doc_id: str,
+    *,
+    source: str,
+    position: int,
+    update: dict[str, Any],
+    positions_field: str = "positions",
+) -> bool:
+    """Apply `update` unless the document already saw `position` (or later) of `source`.
+
+    For aggregate documents (counters) that many entities feed: the last applied offset per
+    source partition is stored in the same write, so a redelivery after a crash changes
+    nothing. Requires in-order processing per partition, which Kafka consumers give.
+    """
+    field = f"{positions_field}.{source}"
+    guarded = dict(update)
+    guarded["$set"] = {**guarded.get("$set", {}), field: position}
+    try:
+        await collection.update_one(
+            {"_id": doc_id, field: {"$not": {"$gte": position}}}, guarded, upsert=True
+        )
+    except DuplicateKeyError:
+        return False
+    return True

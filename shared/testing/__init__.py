@@ -1,0 +1,1 @@
+"""Test helpers: real Kafka and FerretDB started or reused, services run as processes."""

@@ -1,0 +1,110 @@
+"""Pytest fixtures: the real Kafka broker and FerretDB (started or reused), services as processes.
+
+The infrastructure runs under the 'test' profile of deploy.local on free loopback ports; a
+second run reuses it while it is alive. Each session uses its own database and consumer
+groups, so earlier runs' data never leaks into assertions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+
+from shared.testing.processes import REPO, ServiceProcess
+
+TIMINGS: dict[str, float] = {}
+SESSION_ID = uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Any]:
+    """Kafka and FerretDB for the test profile; the environment points at them."""
+    from deploy.local.stack import Stack
+
+    began = time.monotonic()
+    test_stack = Stack.load("test")
+    test_stack.up(with_prometheus=False)
+    TIMINGS["infrastructure start"] = time.monotonic() - began
+    env = test_stack.environment()
+    env["EKTP_MONGO_DATABASE"] = f"ektp_test_{SESSION_ID}"
+    os.environ.update(env)
+    yield test_stack
+    if os.environ.get("CI") and not os.environ.get("EKTP_KEEP_INFRA"):
+        test_stack.down()
+
+
+@pytest.fixture(scope="session")
+def infra_env(stack: Any) -> dict[str, str]:
+    """Variables that point a service at the test infrastructure and this session's data."""
+    env = stack.environment()
+    env["EKTP_MONGO_DATABASE"] = f"ektp_test_{SESSION_ID}"
+    env["EKTP_COVERAGE_CONSUMER_GROUP"] = f"coverage-projector-{SESSION_ID}"
+    env["EKTP_LOG_LEVEL"] = "INFO"
+    return env
+
+
+@pytest.fixture(scope="session")
+def start_service(infra_env: dict[str, str]) -> Iterator[Callable[..., ServiceProcess]]:
+    """Start a service process; every one still running is stopped at session end."""
+    started: list[ServiceProcess] = []
+
+    def _start(name: str, *, port: int | None = None, **extra_env: str) -> ServiceProcess:
+        from deploy.local.process import free_port
+
+        port = port or free_port()
+        env = {**infra_env, f"EKTP_{name.upper()}_PORT": str(port), **extra_env}
+        service = ServiceProcess(
+            name, port, env, REPO / "test-artifacts" / "logs" / f"{name}-{SESSION_ID}-{port}.log"
+        )
+        started.append(service)
+        return service.start()
+
+    yield _start
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture
+async def kafka_producer(stack: Any) -> AsyncIterator[Any]:
+    """A plain aiokafka producer (acks=all) for putting raw messages on topics."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(
+        bootstrap_servers=f"127.0.0.1:{stack.ports.kafka}", acks="all", enable_idempotence=True
+    )
+    await producer.start()
+    yield producer
+    await producer.stop()
+
+
+@pytest.fixture
+async def mongo_db(stack: Any) -> AsyncIterator[Any]:
+    """This session's database on the test FerretDB."""
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        f"mongodb://127.0.0.1:{stack.ports.mongo}/", tz_aware=True
+    )
+    yield client[f"ektp_test_{SESSION_ID}"]
+    await client.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """End the run with how long the infrastructure and the suite took."""
+    session_began = TIMINGS.get("session began")
+    lines = []
+    if "infrastructure start" in TIMINGS:
+        lines.append(f"infrastructure ready in {TIMINGS['infrastructure start']:.1f} s")
+    if session_began is not None:
+        lines.append(f"suite took {time.monotonic() - session_began:.1f} s")
+    if lines:
+        terminalreporter.write_sep("-", "; ".join(lines))
+
+
+def pytest_sessionstart(session: Any) -> None:
+    TIMINGS["session began"] = time.monotonic()

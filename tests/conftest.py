@@ -1,0 +1,3 @@
+"""Fixtures for the whole suite come from shared.testing.plugin."""
+
+pytest_plugins = ["shared.testing.plugin"]

@@ -1,0 +1,67 @@
+"""Every example payload parses into its contract; contracts are frozen and versioned."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from shared.contracts import RESIDENT_EVENTS, ResidentEnrolled
+from shared.pseudonym import resident_pseudonym
+from shared.topics import ALL, by_name
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "shared/contracts/examples").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_parses_and_round_trips(path: Path) -> None:
+    raw = path.read_text()
+    event = RESIDENT_EVENTS.validate_json(raw)
+    event_type, version = path.name.split(".v")[0], int(path.name.split(".v")[1].split(".")[0])
+    assert event.event_type == event_type
+    assert event.schema_version == version
+    assert RESIDENT_EVENTS.validate_json(event.model_dump_json()) == event
+
+
+def test_examples_exist_for_every_resident_event_type() -> None:
+    names = {p.name.split(".v")[0] for p in EXAMPLES}
+    assert {"resident.enrolled", "resident.updated", "resident.left"} <= names
+
+
+def test_unknown_event_type_and_version_are_rejected() -> None:
+    data = json.loads(EXAMPLES[0].read_text())
+    with pytest.raises(ValidationError):
+        RESIDENT_EVENTS.validate_python({**data, "event_type": "resident.teleported"})
+    with pytest.raises(ValidationError):
+        RESIDENT_EVENTS.validate_python({**data, "schema_version": 99})
+
+
+def test_naive_timestamps_are_rejected() -> None:
+    data = json.loads((EXAMPLES[0].parent / "resident.enrolled.v1.json").read_text())
+    with pytest.raises(ValidationError):
+        ResidentEnrolled.model_validate({**data, "occurred_at": "2024-01-15T09:30:00"})
+
+
+def test_events_are_frozen() -> None:
+    event = RESIDENT_EVENTS.validate_json((EXAMPLES[0].parent / "resident.enrolled.v1.json").read_text())
+    with pytest.raises(ValidationError):
+        event.payload.name = "other"  # type: ignore[misc]
+
+
+def test_pseudonym_hides_the_nik_and_depends_on_the_key() -> None:
+    nik = "1702064507070001"
+    a = resident_pseudonym(nik, key="k1")
+    assert nik not in a and len(a) == 33
+    assert a == resident_pseudonym(nik, key="k1")
+    assert a != resident_pseudonym(nik, key="k2")
+
+
+def test_topic_registry_is_consistent() -> None:
+    names = [t.name for t in ALL]
+    assert len(names) == len(set(names))
+    for topic in ALL:
+        assert by_name(topic.name) is topic
+        assert topic.dead_letter == f"{topic.name}.dlq"
+        assert topic.partitions >= 1
