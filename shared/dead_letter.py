@@ -163,6 +163,8 @@ class _DeadLetterMiddleware(BaseMiddleware):
                         poison = PoisonMessage("handler_error", type(exc).__name__)
                     else:
                         log.exception("handler error on %s, will retry", topic)
+                        await asyncio.sleep(policy.delay(handler_errors))
+                        continue
                 if poison is not None:
                     await policy.dead_letter(msg, poison)
                     return None

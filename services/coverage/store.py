@@ -32,14 +32,19 @@ def decode_view(data: dict[str, Any] | None) -> ResidentView | None:
     return ResidentView(**{**data, "wajib_ktp_from": dt.date.fromisoformat(data["wajib_ktp_from"])})
 
 
-def encode_delta(delta: Delta) -> list[list[Any]]:
-    return [[area, field, n] for area, fields in sorted(delta.items()) for field, n in fields.items()]
+def encode_delta(delta: Delta) -> list[dict[str, Any]]:
+    """Rows of {area, field, n}: FerretDB stores no nested arrays, and keys may hold dots."""
+    return [
+        {"area": area, "field": field, "n": n}
+        for area, fields in sorted(delta.items())
+        for field, n in fields.items()
+    ]
 
 
-def decode_delta(rows: list[list[Any]]) -> Delta:
+def decode_delta(rows: list[dict[str, Any]]) -> Delta:
     result: Delta = {}
-    for area, field, n in rows:
-        result.setdefault(area, {})[field] = n
+    for row in rows:
+        result.setdefault(row["area"], {})[row["field"]] = row["n"]
     return result
 
 

@@ -55,7 +55,6 @@ def _fingerprint(body: dict[str, Any]) -> str:
 
 def build_router(current_office: Any) -> APIRouter:
     router = APIRouter(tags=["penduduk"])
-    OfficeDep = Annotated[Office, Depends(current_office)]
 
     @router.post(
         "/residents",
@@ -68,7 +67,7 @@ def build_router(current_office: Any) -> APIRouter:
     async def post_resident(
         body: ResidentIn,
         request: Request,
-        office: OfficeDep,
+        office: Office = Depends(current_office),
         idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
     ) -> Any:
         if not may_write(office, body.kecamatan_code):

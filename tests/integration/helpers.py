@@ -1,0 +1,111 @@
+"""Helpers for integration tests: office keys, synthetic residents, polling the coverage API."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from shared.auth import OFFICES_COLLECTION, OfficeDirectory
+from shared.clock import system_clock
+from shared.contracts import Role
+
+
+async def create_office_key(
+    db: Any, *, role: Role = Role.DINAS_ADMIN, kecamatan: str | None = None,
+    office_id: str | None = None,
+) -> str:
+    directory = OfficeDirectory(db[OFFICES_COLLECTION])
+    await directory.ensure_indexes()
+    return await directory.create(
+        office_id=office_id or f"test-{uuid.uuid4().hex[:8]}", name="Kantor uji", role=role,
+        kecamatan_code=kecamatan, now=system_clock(),
+    )
+
+
+def synthetic_resident(
+    rng: random.Random, *, kecamatan: str = "17.02.06", desa: str = "17.02.06.2001",
+    birth: dt.date | None = None,
+) -> dict[str, Any]:
+    """A valid synthetic resident of Rejang Lebong (the NIK is made up, never a real one)."""
+    birth = birth or dt.date(2007, rng.randint(1, 12), rng.randint(1, 28))
+    sex = rng.choice(["L", "P"])
+    day = birth.day + (40 if sex == "P" else 0)
+    nik = f"{kecamatan.replace('.', '')}{day:02d}{birth.month:02d}{birth.year % 100:02d}{rng.randint(1, 9999):04d}"
+    return {
+        "nik": nik, "name": f"Penduduk Sintetis {rng.randint(1, 10**6)}", "sex": sex,
+        "birth_date": birth.isoformat(), "marital_status": "belum_kawin",
+        "kecamatan_code": kecamatan, "desa_code": desa,
+    }
+
+
+async def coverage_of(client: httpx.AsyncClient, kecamatan: str, **params: str) -> dict[str, Any]:
+    answer = await client.get("/coverage", params=params)
+    answer.raise_for_status()
+    body = answer.json()
+    return next(row for row in body["kecamatan"] if row["kode"] == kecamatan)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[Any]], predicate: Callable[[Any], bool], *, timeout: float = 30.0
+) -> Any:
+    """Poll until predicate(probe()) holds; return the last value or fail with it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    value = None
+    while asyncio.get_running_loop().time() < deadline:
+        value = await probe()
+        if predicate(value):
+            return value
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"condition not reached within {timeout} s; last value {value!r}")
+
+
+async def wait_caught_up(bootstrap: str, group: str, topic: str, *, timeout: float = 60.0) -> None:
+    """Wait until `group` has committed every partition of `topic` up to its end offset."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        from shared.topics import by_name
+
+        partitions = [TopicPartition(topic, p) for p in range(by_name(topic).partitions)]
+        ends = await consumer.end_offsets(partitions)
+
+        async def committed() -> dict[Any, int]:
+            return {tp: (await consumer.committed(tp)) or 0 for tp in partitions}
+
+        await eventually(committed, lambda c: all(c[tp] >= ends[tp] for tp in partitions),
+                         timeout=timeout)
+    finally:
+        await consumer.stop()
+
+
+def enrolled_event(
+    rng: random.Random, *, kecamatan: str = "17.02.10", desa: str = "17.02.10.2001",
+    pseudonym_key: str | None = None,
+) -> Any:
+    """A valid resident.enrolled event as intake would publish it."""
+    from services.intake.domain import wajib_ktp_from
+    from shared.contracts import Actor, ResidentEnrolled
+    from shared.contracts.resident import MaritalStatus, ResidentEnrolledPayload
+    from shared.pseudonym import resident_pseudonym
+    from shared.settings import InfraSettings
+
+    data = synthetic_resident(rng, kecamatan=kecamatan, desa=desa)
+    key = pseudonym_key or InfraSettings().pseudonym_key.get_secret_value()
+    now = system_clock()
+    birth = dt.date.fromisoformat(data["birth_date"])
+    return ResidentEnrolled(
+        event_id=uuid.uuid4(), occurred_at=now, recorded_at=now,
+        actor=Actor(office_id="uji", role=Role.DINAS_ADMIN, operator="uji"),
+        payload=ResidentEnrolledPayload(
+            **data, resident_id=resident_pseudonym(data["nik"], key=key),
+            wajib_ktp_from=wajib_ktp_from(birth, MaritalStatus.BELUM_KAWIN, registered_on=now.date()),
+        ),
+    )

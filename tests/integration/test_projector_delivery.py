@@ -1,0 +1,144 @@
+"""At-least-once delivery into the coverage projection, against the real broker and FerretDB."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from services.coverage.handlers import project_resident_event
+from services.coverage.store import CoverageStore
+from shared.contracts import RESIDENT_EVENTS
+from shared.mongo import position_key
+from shared.topics import RESIDENT
+from tests.integration.helpers import coverage_of, enrolled_event, eventually, wait_caught_up
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture(scope="module")
+def coverage(start_service: Any) -> Any:
+    return start_service("coverage")
+
+
+def _bootstrap(stack: Any) -> str:
+    return f"127.0.0.1:{stack.ports.kafka}"
+
+
+async def test_same_event_delivered_twice_counts_once(
+    coverage: Any, kafka_producer: Any, stack: Any, infra_env: dict[str, str]
+) -> None:
+    event = enrolled_event(random.Random(), kecamatan="17.02.10", desa="17.02.10.2001")
+    raw = event.model_dump_json().encode()
+    key = event.payload.resident_id.encode()
+    async with httpx.AsyncClient(base_url=coverage.url) as client:
+        await wait_caught_up(_bootstrap(stack), infra_env["EKTP_COVERAGE_CONSUMER_GROUP"], RESIDENT.name)
+        before = await coverage_of(client, "17.02.10")
+        await kafka_producer.send_and_wait(RESIDENT.name, raw, key=key)
+        await kafka_producer.send_and_wait(RESIDENT.name, raw, key=key)
+        await wait_caught_up(_bootstrap(stack), infra_env["EKTP_COVERAGE_CONSUMER_GROUP"], RESIDENT.name)
+        after = await coverage_of(client, "17.02.10")
+    assert after["terdaftar"] == before["terdaftar"] + 1
+
+
+async def test_malformed_message_goes_to_dead_letter_and_the_next_is_processed(
+    coverage: Any, kafka_producer: Any, stack: Any
+) -> None:
+    event = enrolled_event(random.Random(), kecamatan="17.02.11", desa="17.02.11.2001")
+    key = event.payload.resident_id.encode()
+    bad = await kafka_producer.send_and_wait(RESIDENT.name, b'{"event_type": "resident.enrolled", ', key=key)
+    async with httpx.AsyncClient(base_url=coverage.url) as client:
+        before = await coverage_of(client, "17.02.11")
+        await kafka_producer.send_and_wait(RESIDENT.name, event.model_dump_json().encode(), key=key)
+        await eventually(lambda: coverage_of(client, "17.02.11"),
+                         lambda row: row["terdaftar"] == before["terdaftar"] + 1)
+    consumer = AIOKafkaConsumer(RESIDENT.dead_letter, bootstrap_servers=_bootstrap(stack),
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    try:
+        found = None
+        async def scan() -> Any:
+            nonlocal found
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    headers = {k: v.decode() for k, v in record.headers}
+                    if (headers.get("x-dlq-source-partition"), headers.get("x-dlq-source-offset")) == (
+                        str(bad.partition), str(bad.offset)
+                    ):
+                        found = headers
+            return found
+        headers = await eventually(scan, lambda h: h is not None)
+    finally:
+        await consumer.stop()
+    assert headers["x-dlq-reason"] == "not_json"
+    assert headers["x-dlq-service"] == "coverage"
+
+
+class _CrashBeforeCounters(CoverageStore):
+    """A store whose process 'dies' right after the resident write, before the counters."""
+
+    async def apply_counters(self, delta: Any, *, source: str, position: int) -> None:
+        raise SystemExit("simulated crash")
+
+
+async def test_consumer_stopped_between_write_and_commit_neither_loses_nor_double_counts(
+    coverage: Any, kafka_producer: Any, stack: Any, infra_env: dict[str, str], mongo_db: Any,
+    start_service: Any,
+) -> None:
+    rng = random.Random()
+    full = enrolled_event(rng, kecamatan="17.02.16", desa="17.02.16.1001")
+    partial = enrolled_event(rng, kecamatan="17.02.16", desa="17.02.16.1001")
+    sent = {}
+    for event in (full, partial):
+        meta = await kafka_producer.send_and_wait(
+            RESIDENT.name, event.model_dump_json().encode(), key=event.payload.resident_id.encode()
+        )
+        sent[str(event.event_id)] = meta
+
+    prefix = f"crash{rng.randrange(10**6)}"
+    group = f"coverage-crash-{prefix}"
+    store = CoverageStore(mongo_db, prefix)
+    crashing = _CrashBeforeCounters(mongo_db, prefix)
+    consumer = AIOKafkaConsumer(RESIDENT.name, bootstrap_servers=_bootstrap(stack), group_id=group,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    pending = set(sent)
+    try:
+        while pending:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    try:
+                        event = RESIDENT_EVENTS.validate_json(record.value)
+                    except ValueError:
+                        continue
+                    source = position_key(record.topic, record.partition)
+                    if str(event.event_id) == str(partial.event_id):
+                        with pytest.raises(SystemExit):
+                            await project_resident_event(event, source=source, position=record.offset,
+                                                         store=crashing)
+                    else:
+                        await project_resident_event(event, source=source, position=record.offset,
+                                                     store=store)
+                    pending.discard(str(event.event_id))
+    finally:
+        await consumer.stop()  # no commit: the group restarts from the beginning
+
+    half_done = await store.residents.find_one({"_id": partial.payload.resident_id})
+    assert half_done is not None and half_done["applied_events"] == [str(partial.event_id)]
+
+    restarted = start_service(
+        "coverage", EKTP_COVERAGE_CONSUMER_GROUP=group, EKTP_COVERAGE_COLLECTION_PREFIX=prefix
+    )
+    await wait_caught_up(_bootstrap(stack), group, RESIDENT.name)
+    await wait_caught_up(_bootstrap(stack), infra_env["EKTP_COVERAGE_CONSUMER_GROUP"], RESIDENT.name)
+    async with httpx.AsyncClient(base_url=restarted.url) as recovered, \
+            httpx.AsyncClient(base_url=coverage.url) as live:
+        assert (await recovered.get("/coverage")).json() == (await live.get("/coverage")).json()
+    for event in (full, partial):
+        doc = await store.residents.find_one({"_id": event.payload.resident_id})
+        assert doc["applied_events"] == [str(event.event_id)]
+    restarted.stop()
