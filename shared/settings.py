@@ -6,7 +6,9 @@ the infrastructure settings read the EKTP_ prefix. Defaults are the local embedd
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +26,7 @@ MONGO_PORT = 27017
 PROMETHEUS_PORT = 9090
 
 LOCAL_PSEUDONYM_KEY = "rejang-lebong-local-development-only"
+SECRET_FIELDS = ("kafka_sasl_password", "mongo_url", "pseudonym_key")
 
 
 class InfraSettings(BaseSettings):
@@ -49,6 +52,21 @@ class InfraSettings(BaseSettings):
         description="secret key of the resident pseudonym (keyed hash of the NIK)",
     )
     log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secret_files(cls, values: Any) -> Any:
+        """EKTP_<NAME>_FILE points at a file holding the secret (docker/compose secrets)."""
+        if not isinstance(values, dict):
+            return values
+        for name in SECRET_FIELDS:
+            path = os.environ.get(f"EKTP_{name.upper()}_FILE")
+            if path and name not in values:
+                try:
+                    values[name] = Path(path).read_text().strip()
+                except OSError as exc:
+                    raise ValueError(f"EKTP_{name.upper()}_FILE: cannot read {path}: {exc.strerror}") from exc
+        return values
 
     @model_validator(mode="after")
     def _production_is_protected(self) -> InfraSettings:

@@ -192,25 +192,10 @@ async def _wait_for_metadata(port: int, part: str, log_file: Path) -> None:
 
 
 async def create_topics(port: int) -> list[str]:
-    """Create every topic of the registry that does not exist yet; returns the new names."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    """Create the registry's topics on the local broker; returns the new names."""
+    from deploy.topics import ensure_topics
 
-    from shared.topics import all_topic_configs
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}")
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(name, partitions, 1, topic_configs=config)
-            for name, partitions, config in all_topic_configs()
-            if name not in existing
-        ]
-        if wanted:
-            await admin.create_topics(wanted)
-        return [topic.name for topic in wanted]
-    finally:
-        await admin.close()
+    return await ensure_topics(f"127.0.0.1:{port}")
 
 
 class FerretDB:

@@ -17,16 +17,17 @@ scrape_configs:
 
 
 def render(
-    service_ports: dict[str, int], host: str = "127.0.0.1", rules: str = "alerts.yml"
+    service_ports: dict[str, int], host: str | None = "127.0.0.1", rules: str = "alerts.yml"
 ) -> str:
-    """Prometheus YAML scraping each service's /metrics."""
+    """Prometheus YAML scraping each service's /metrics (host None: the service's own name)."""
     jobs = []
     for name, port in service_ports.items():
+        target_host = host or name
         jobs.append(
             f"  - job_name: {name}\n"
             f"    metrics_path: /metrics\n"
             f"    static_configs:\n"
-            f"      - targets: ['{host}:{port}']\n"
+            f"      - targets: ['{target_host}:{port}']\n"
             f"        labels:\n"
             f"          service: {name}\n"
         )
@@ -34,6 +35,14 @@ def render(
 
 
 if __name__ == "__main__":
+    import sys
+
     from shared.settings import SERVICE_PORTS
 
-    print(render(SERVICE_PORTS), end="")
+    compose = sys.argv[1:] == ["--compose"]
+    text = render(SERVICE_PORTS, host=None if compose else "127.0.0.1")
+    if compose:
+        text = text.replace("Local scrape configuration", "Scrape configuration for docker-compose")
+        text = text.replace("config > deploy/prometheus/prometheus.yml",
+                            "config --compose > deploy/prometheus/prometheus.compose.yml")
+    print(text, end="")
