@@ -70,7 +70,8 @@ def classify(exc: BaseException) -> PoisonMessage | None:
     if isinstance(exc, json.JSONDecodeError):
         return PoisonMessage("not_json", f"not valid JSON at position {exc.pos}")
     if isinstance(exc, ValidationError):
-        first = exc.errors(include_input=False)[0] if exc.errors() else {}
+        errors = exc.errors(include_input=False)
+        first: dict[str, Any] = dict(errors[0]) if errors else {}
         if first.get("type") == "json_invalid":
             return PoisonMessage("not_json", describe_validation_error(exc))
         if first.get("type") == "union_tag_invalid" or first.get("loc", ("",))[0] == "event_type":

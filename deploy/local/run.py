@@ -15,20 +15,26 @@ from deploy.local.components import REPO
 from deploy.local.process import InfraError, read_pid, stop_process
 from deploy.local.stack import Stack
 
-
 LOCAL_ADMIN = "dinas-admin-lokal"
 
 
-async def _local_admin_key(env: dict[str, str], key_file: Path) -> str:
+def local_admin_key(env: dict[str, str], key_file: Path) -> str:
     """A dinas-admin key for trying the API locally; created once, kept in the ignored folder."""
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = asyncio.run(_create_local_admin(env))
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    return key
+
+
+async def _create_local_admin(env: dict[str, str]) -> str:
     from shared.auth import OFFICES_COLLECTION, OfficeDirectory
     from shared.clock import system_clock
     from shared.contracts import Role
     from shared.mongo import make_client
     from shared.settings import InfraSettings
 
-    if key_file.exists():
-        return key_file.read_text().strip()
     os.environ.update(env)
     infra = InfraSettings()
     client = make_client(infra, app_name="make-run")
@@ -39,8 +45,6 @@ async def _local_admin_key(env: dict[str, str], key_file: Path) -> str:
                                      role=Role.DINAS_ADMIN, kecamatan_code=None, now=system_clock())
     finally:
         await client.close()
-    key_file.write_text(key + "\n")
-    key_file.chmod(0o600)
     return key
 
 
@@ -78,7 +82,7 @@ def run() -> int:
     env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
     key_file = stack.data / "admin-api-key"
-    asyncio.run(_local_admin_key(stack.environment(), key_file))
+    local_admin_key(stack.environment(), key_file)
     honcho_pid = stack.data / "honcho.pid"
     honcho = subprocess.Popen(
         [sys.executable, "-m", "honcho", "start", "-f", str(REPO / "Procfile")],

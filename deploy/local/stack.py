@@ -98,7 +98,9 @@ class Stack:
     def up(self, *, with_prometheus: bool = True) -> dict[str, float]:
         """Start (or reuse) every part, create the topics; returns seconds per part."""
         timings: dict[str, float] = {}
-        parts = [self.kafka, self.ferretdb] + ([self.prometheus] if with_prometheus else [])
+        parts: list[Kafka | FerretDB | Prometheus] = [self.kafka, self.ferretdb]
+        if with_prometheus:
+            parts.append(self.prometheus)
         for part in parts:
             began = time.monotonic()
             how = part.start()

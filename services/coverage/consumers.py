@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
@@ -22,7 +25,7 @@ def register_consumers(
 
     @subscribe(broker, RESIDENT, group=group)
     async def on_resident_event(message: KafkaMessage) -> None:
-        record = message.raw_message
+        record = cast(ConsumerRecord, message.raw_message)
         raw = record.value or b""
         if len(raw) > MAX_EVENT_BYTES:
             raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")

@@ -101,7 +101,7 @@ class CoverageStore:
 
     async def turning_between(self, start: dt.date, end: dt.date) -> dict[str, int]:
         """Active residents per kecamatan whose wajib KTP date falls in [start, end]."""
-        pipeline = [
+        pipeline: list[dict[str, Any]] = [
             {"$match": {"view.active": True,
                         "view.wajib_ktp_from": {"$gte": start.isoformat(), "$lte": end.isoformat()}}},
             {"$group": {"_id": "$view.kecamatan_code", "n": {"$sum": 1}}},

@@ -7,9 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy.local.components import Prometheus
+from deploy.local.components import REPO, Prometheus
 from deploy.prometheus.config import render
-from deploy.local.components import REPO
 from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.infra

@@ -1,0 +1,56 @@
+"""`make run` as a newcomer runs it: everything starts, the URLs are printed, Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from deploy.local.process import free_port, port_open
+from shared.settings import SERVICE_PORTS
+
+pytestmark = pytest.mark.infra
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=3) as answer:
+        return int(answer.status)
+
+
+def test_make_run_prints_urls_serves_them_and_stops_on_ctrl_c(tmp_path: Path, stack: object) -> None:
+    ports = {f"EKTP_{name.upper()}_PORT": free_port() for name in SERVICE_PORTS}
+    infra = {"EKTP_KAFKA_PORT": free_port(), "EKTP_KAFKA_CONTROLLER_PORT": free_port(),
+             "EKTP_MONGO_PORT": free_port(), "EKTP_PROMETHEUS_PORT": free_port()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EKTP_")}
+    env.update({k: str(v) for k, v in {**ports, **infra}.items()})
+    env["EKTP_LOCAL_DIR"] = str(tmp_path)
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(["make", "run"], cwd=REPO, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 240
+            while "Where to look" not in log.read_text() and time.monotonic() < deadline:
+                assert proc.poll() is None, log.read_text()
+                time.sleep(0.5)
+            text = log.read_text()
+            assert "Where to look" in text, text
+            intake = ports["EKTP_INTAKE_PORT"]
+            coverage = ports["EKTP_COVERAGE_PORT"]
+            assert f"http://127.0.0.1:{intake}/docs" in text
+            assert f"http://127.0.0.1:{coverage}/coverage" in text
+            assert f"http://127.0.0.1:{infra['EKTP_PROMETHEUS_PORT']}" in text
+            assert _get(f"http://127.0.0.1:{intake}/docs") == 200
+            assert _get(f"http://127.0.0.1:{coverage}/coverage") == 200
+            assert _get(f"http://127.0.0.1:{infra['EKTP_PROMETHEUS_PORT']}/-/ready") == 200
+        finally:
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.wait(timeout=90)
+    for port in [*ports.values(), *infra.values()]:
+        assert not port_open(port), f"port {port} still open after Ctrl-C"
