@@ -9,16 +9,18 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from services.intake.config import IntakeSettings
+from services.intake.consumers import register_consumers
 from services.intake.handlers import IntakeDeps
 from services.intake.http import build_router
-from services.intake.store import RequestLog
+from services.intake.store import AuditLog, RequestLog, Reviews, Roster
 from shared.areas import load_areas
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
 from shared.broker import make_broker
 from shared.clock import Clock, system_clock
+from shared.dead_letter import DeadLetterPolicy
 from shared.http import BodySizeLimit, install_error_handlers
 from shared.logs import configure_logging
-from shared.metrics import observability_router
+from shared.metrics import ConsumerMetrics, observability_router
 from shared.mongo import make_client
 from shared.publishing import KafkaEventPublisher
 
@@ -30,18 +32,25 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
     settings = settings or IntakeSettings()
     configure_logging(settings.infra.log_level)
     registry = CollectorRegistry()
-    broker = make_broker(settings.infra, service=SERVICE, registry=registry)
+    metrics = ConsumerMetrics(registry, SERVICE)
+    dead_letters = DeadLetterPolicy(service=SERVICE, metrics=metrics)
+    broker = make_broker(settings.infra, service=SERVICE, registry=registry, middlewares=[dead_letters])
+    dead_letters.bind(broker.publish)
     mongo = make_client(settings.infra, app_name=SERVICE)
     db = mongo[settings.infra.mongo_database]
     directory = OfficeDirectory(db[OFFICES_COLLECTION])
+    roster = Roster(db)
+    register_consumers(broker, roster=roster, metrics=metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await directory.ensure_indexes()
+        await roster.ensure_indexes()
         await broker.start()
         try:
             yield
         finally:
+            dead_letters.stopping.set()
             await broker.stop()
             await mongo.close()
 
@@ -53,9 +62,10 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
     )
     app.state.deps = IntakeDeps(
         publisher=KafkaEventPublisher(broker), clock=clock, areas=load_areas(),
-        pseudonym_key=settings.infra.pseudonym_key.get_secret_value(),
+        pseudonym_key=settings.infra.pseudonym_key.get_secret_value(), roster=roster, reviews=Reviews(db),
     )
     app.state.requests = RequestLog(db)
+    app.state.audit = AuditLog(db)
     app.state.directory = directory
 
     async def kafka_ok() -> bool:
