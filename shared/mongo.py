@@ -2,6 +2,10 @@
 
 Only single-document atomic updates are used (FerretDB v1.24 has no transactions): the event
 id, or the source position, is recorded in the same write as the state change it guards.
+
+Every filter here names the `_id`, so the server answers it from the primary key (on the
+local FerretDB too, see docs/adr/0006-ferretdb-primary-key-lookups.md) and checks the rest of
+the guard on that one document.
 """
 
 from __future__ import annotations
@@ -12,7 +16,11 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from shared.dead_letter import TransientError
 from shared.settings import InfraSettings
+
+VERSION = "version"
+RACE_RETRIES = 5
 
 
 def make_client(infra: InfraSettings, *, app_name: str) -> AsyncMongoClient[dict[str, Any]]:
@@ -24,6 +32,61 @@ def make_client(infra: InfraSettings, *, app_name: str) -> AsyncMongoClient[dict
         serverSelectionTimeoutMS=5000,
         connectTimeoutMS=5000,
     )
+
+
+class WriteRace(TransientError):
+    """Another writer kept changing the same document; the caller retries the event."""
+
+
+def _assign(doc: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    for part in parents:
+        doc = doc.setdefault(part, {})
+    doc[leaf] = value
+
+
+def document_from_update(doc_id: str, update: dict[str, Any]) -> dict[str, Any]:
+    """The document an update would create on an empty match ($set, $setOnInsert, $inc, $push, $addToSet)."""
+    doc: dict[str, Any] = {"_id": doc_id}
+    for operator in ("$setOnInsert", "$set", "$inc"):
+        for path, value in update.get(operator, {}).items():
+            _assign(doc, path, value)
+    for operator in ("$push", "$addToSet"):
+        for path, value in update.get(operator, {}).items():
+            items = value["$each"] if isinstance(value, dict) and "$each" in value else [value]
+            _assign(doc, path, list(items))
+    return doc
+
+
+async def versioned_write(
+    collection: AsyncCollection[dict[str, Any]],
+    doc_id: str,
+    decide: Any,
+) -> bool:
+    """Read the document, let `decide(doc or None)` return an update (or None to skip), write it.
+
+    For guards that one filter cannot express: the update is applied with a filter on `_id`
+    and the version read (a new document is inserted), and a lost race is decided again.
+    Returns True when something was written.
+    """
+    for _ in range(RACE_RETRIES):
+        current = await collection.find_one({"_id": doc_id})
+        update = decide(current)
+        if update is None:
+            return False
+        update = dict(update)
+        update["$inc"] = {**update.get("$inc", {}), VERSION: 1}
+        if current is None:
+            try:
+                await collection.insert_one(document_from_update(doc_id, update))
+                return True
+            except DuplicateKeyError:
+                continue
+        update.pop("$setOnInsert", None)
+        result = await collection.update_one({"_id": doc_id, VERSION: current.get(VERSION, 0)}, update)
+        if result.matched_count == 1:
+            return True
+    raise WriteRace(doc_id)
 
 
 async def apply_once(
@@ -43,9 +106,7 @@ async def apply_once(
     guarded = dict(update)
     guarded["$push"] = {**guarded.get("$push", {}), applied_field: event_id}
     try:
-        await collection.update_one(
-            {"_id": doc_id, applied_field: {"$ne": event_id}}, guarded, upsert=True
-        )
+        await collection.update_one({"_id": doc_id, applied_field: {"$ne": event_id}}, guarded, upsert=True)
     except DuplicateKeyError:
         return False
     return True
@@ -75,9 +136,7 @@ async def apply_at_position(
     guarded = dict(update)
     guarded["$set"] = {**guarded.get("$set", {}), field: position}
     try:
-        await collection.update_one(
-            {"_id": doc_id, field: {"$not": {"$gte": position}}}, guarded, upsert=True
-        )
+        await collection.update_one({"_id": doc_id, field: {"$not": {"$gte": position}}}, guarded, upsert=True)
     except DuplicateKeyError:
         return False
     return True

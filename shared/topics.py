@@ -5,9 +5,12 @@ Names are declared here once; services refer to the constants, never to string l
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 
+# An isolated namespace for one test session (or one tenant on a shared cluster); empty by default.
+PREFIX = os.environ.get("EKTP_TOPIC_PREFIX", "")
 FOREVER = -1
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -38,23 +41,23 @@ class Topic:
 
 
 RESIDENT = Topic(
-    "resident.events", 3, FOREVER, KeyedBy.RESIDENT,
+    f"{PREFIX}resident.events", 3, FOREVER, KeyedBy.RESIDENT,
     "the roster of wajib KTP residents: enrolled, updated, left",
 )
 OUTREACH = Topic(
-    "outreach.events", 3, FOREVER, KeyedBy.VISIT,
+    f"{PREFIX}outreach.events", 3, FOREVER, KeyedBy.VISIT,
     "jemput bola visits: scheduled, opened, closed",
 )
 RECORDING = Topic(
-    "recording.events", 3, FOREVER, KeyedBy.RESIDENT,
+    f"{PREFIX}recording.events", 3, FOREVER, KeyedBy.RESIDENT,
     "perekaman outcomes and SIAK status changes per resident",
 )
 PRINT = Topic(
-    "print.events", 3, FOREVER, KeyedBy.STATION,
+    f"{PREFIX}print.events", 3, FOREVER, KeyedBy.STATION,
     "print jobs queued, dispatched, printed, spoiled and cards handed over",
 )
 STOCK = Topic(
-    "stock.events", 3, FOREVER, KeyedBy.LOCATION,
+    f"{PREFIX}stock.events", 3, FOREVER, KeyedBy.LOCATION,
     "the blangko ledger: receipts, transfers, reservations, consumption, spoilage, counts",
 )
 

@@ -28,6 +28,20 @@ REPO = Path(__file__).resolve().parents[2]
 KAFKA_VERSION = "4.1.1"
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+FERRETDB_BUILD = "ektp1"
+
+# Two fixes to FerretDB's SQLite backend, applied to the module source before building (see
+# docs/adr/0006-ferretdb-primary-key-lookups.md): its queries spell the _id expression
+# differently from the _id index, so SQLite never uses the index; and it pushes the _id
+# equality down only when it is the whole filter. The handler still applies the full filter.
+FERRETDB_PATCHES: tuple[tuple[str, str, str, int], ...] = (
+    ("internal/backends/sqlite/metadata/metadata.go",
+     'IDColumn = DefaultColumn + "->\'$._id\'"',
+     'IDColumn = DefaultColumn + `->"_id"`', 1),
+    ("internal/backends/sqlite/collection.go",
+     "if params.Filter.Len() == 1 {",
+     "if params.Filter.Has(\"_id\") {", 2),
+)
 
 
 def cache_dir() -> Path:
@@ -211,7 +225,7 @@ class FerretDB:
 
     @property
     def binary(self) -> Path:
-        return cache_dir() / "bin" / f"ferretdb-{FERRETDB_VERSION}"
+        return cache_dir() / "bin" / f"ferretdb-{FERRETDB_VERSION}-{FERRETDB_BUILD}"
 
     def install(self) -> None:
         """Build FerretDB from its module on the Go module proxy into the cache folder.
@@ -240,6 +254,12 @@ class FerretDB:
         for path in [source, *source.rglob("*")]:
             path.chmod(path.stat().st_mode | 0o200)
         (source / "build/version/version.txt").write_text(FERRETDB_VERSION + "\n")
+        for relative, old, new, count in FERRETDB_PATCHES:
+            path = source / relative
+            text = path.read_text()
+            if text.count(old) != count:
+                raise InfraError(self.part, f"cannot apply the primary-key fix to {relative}: source differs")
+            path.write_text(text.replace(old, new))
         self.binary.parent.mkdir(parents=True, exist_ok=True)
         _run(
             self.part,

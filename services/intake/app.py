@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from services.intake.config import IntakeSettings
 from services.intake.consumers import register_consumers
 from services.intake.handlers import IntakeDeps
 from services.intake.http import build_router
+from services.intake.imports import ImportJobs
 from services.intake.store import AuditLog, RequestLog, Reviews, Roster
 from shared.areas import load_areas
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
@@ -40,16 +42,22 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
     db = mongo[settings.infra.mongo_database]
     directory = OfficeDirectory(db[OFFICES_COLLECTION])
     roster = Roster(db)
+    imports = ImportJobs(db)
     register_consumers(broker, roster=roster, metrics=metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await directory.ensure_indexes()
         await roster.ensure_indexes()
+        await imports.mark_interrupted()
         await broker.start()
         try:
             yield
         finally:
+            for task in list(app.state.import_tasks):
+                task.cancel()
+            if app.state.import_tasks:
+                await asyncio.wait(app.state.import_tasks, timeout=10)
             dead_letters.stopping.set()
             await broker.stop()
             await mongo.close()
@@ -66,6 +74,8 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
     )
     app.state.requests = RequestLog(db)
     app.state.audit = AuditLog(db)
+    app.state.imports = imports
+    app.state.import_tasks = set()
     app.state.directory = directory
 
     async def kafka_ok() -> bool:

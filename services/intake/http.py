@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -10,10 +11,11 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, File, Header, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
+from services.intake.dapodik import DapodikFileError, parse_dapodik
 from services.intake.domain import RosterRuleError
 from services.intake.handlers import (
     AlreadyRegistered,
@@ -27,6 +29,7 @@ from services.intake.handlers import (
     register_resident,
     today_in_wib,
 )
+from services.intake.imports import DONE, RUNNING, ImportJobs, in_scope, job_id_for, run_import
 from services.intake.store import AuditLog, RequestLog
 from shared.auth import Office
 from shared.contracts import Actor, Role
@@ -263,4 +266,55 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
                  "possible_duplicates": i.get("possible_duplicates", []), "flagged_at": i["flagged_at"]}
                 for i in items]
 
+    @router.post("/imports/dapodik", status_code=202, responses={**errors, 200: {"description": "file ini sudah"
+                 " diimpor: jawaban pekerjaan yang sama"}},
+                 summary="Impor CSV Dapodik (siswa yang akan wajib KTP); kemajuan di /imports/{job_id}")
+    async def post_import(
+        request: Request, file: Annotated[UploadFile, File(description="CSV ekspor Dapodik (UTF-8, , atau ;)")],
+        office: Office = Depends(current_office),
+    ) -> JSONResponse:
+        if office.role not in (Role.DINAS_ADMIN, Role.KECAMATAN_OFFICE):
+            raise _forbidden(office, office.kecamatan_code)
+        deps: IntakeDeps = request.app.state.deps
+        jobs: ImportJobs = request.app.state.imports
+        content = await file.read()
+        job_id = job_id_for(office.office_id, content)
+        earlier = await jobs.get(job_id)
+        if earlier is not None and earlier["status"] in (RUNNING, DONE):
+            return JSONResponse(_job_view(earlier), status_code=200, headers={"Idempotent-Replay": "true"})
+        try:
+            parsed = await asyncio.to_thread(parse_dapodik, content, areas=deps.areas, today=today_in_wib(deps.clock))
+        except DapodikFileError as exc:
+            raise HTTPException(422, {"message": exc.reason, "missing_columns": exc.missing_columns}) from exc
+        scope = None if office.role == Role.DINAS_ADMIN else office.kecamatan_code
+        rows, row_errors = in_scope(parsed, scope)
+        await jobs.create(job_id, office_id=office.office_id, kecamatan_code=scope, total_rows=parsed.total_rows,
+                          valid_rows=len(rows), errors=row_errors, now=deps.clock())
+        task = asyncio.create_task(run_import(job_id, rows, actor=_actor(office), deps=deps, jobs=jobs))
+        tasks: set[asyncio.Task[None]] = request.app.state.import_tasks
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return JSONResponse(_job_view(await jobs.get(job_id) or {}), status_code=202)
+
+    @router.get("/imports/{job_id}", summary="Status dan kemajuan impor Dapodik, dengan kesalahan per baris")
+    async def get_import(job_id: str, request: Request, office: Office = Depends(current_office)) -> Any:
+        job = await request.app.state.imports.get(job_id)
+        if job is None or (office.role != Role.DINAS_ADMIN and job["office_id"] != office.office_id):
+            raise HTTPException(404, "Pekerjaan impor tidak ditemukan.")
+        return _job_view(job)
+
     return router
+
+
+def _job_view(job: dict[str, Any]) -> dict[str, Any]:
+    """A job as the clerk sees it: status, progress in percent, counts and row errors."""
+    valid = job.get("valid_rows", 0)
+    processed = job.get("processed", 0)
+    view = {k: v for k, v in job.items() if k != "_id"}
+    view["job_id"] = job.get("_id")
+    view["progress_percent"] = 100.0 if valid == 0 else round(100.0 * processed / valid, 1)
+    view["status_url"] = f"/imports/{job.get('_id')}"
+    for key in ("started_at", "finished_at"):
+        if isinstance(view.get(key), dt.datetime):
+            view[key] = view[key].isoformat()
+    return view

@@ -10,10 +10,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.contracts import ResidentEnrolled, ResidentLeft, ResidentUpdated
+from shared.mongo import versioned_write
 
 REQUESTS = "intake_requests"
 ROSTER = "intake_roster"
 REVIEWS = "intake_reviews"
+PERSON_KEYS = "intake_person_keys"
 AUDIT = "audit_log"
 IMPORTS = "intake_imports"
 
@@ -51,11 +53,18 @@ class RequestLog:
             pass
 
 
+def person_key(name: str, birth_date: dt.date | str, desa_code: str) -> str:
+    """Who a resident is without their NIK: folded name, birth date and desa."""
+    day = birth_date if isinstance(birth_date, str) else birth_date.isoformat()
+    return f"{name_key(name)}|{day}|{desa_code}"
+
+
 class Roster:
     """Residents as intake knows them, applied from resident events once and in order."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db[ROSTER]
+        self.person_keys = db[PERSON_KEYS]
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("name_key", 1), ("birth_date", 1), ("desa_code", 1)])
@@ -65,9 +74,13 @@ class Roster:
         return await self.collection.find_one({"_id": resident_id})
 
     async def existing_ids(self, resident_ids: list[str]) -> set[str]:
-        """Which of these residents are in the roster and still active."""
-        cursor = self.collection.find({"_id": {"$in": resident_ids}, "status": "aktif"}, {"_id": 1})
-        return {doc["_id"] async for doc in cursor}
+        """Which of these residents are in the roster and still active (one primary-key read each)."""
+        found = set()
+        for resident_id in resident_ids:
+            doc = await self.collection.find_one({"_id": resident_id}, {"status": 1})
+            if doc is not None and doc.get("status") == "aktif":
+                found.add(resident_id)
+        return found
 
     async def apply(self, event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> bool:
         """Apply an event unless it was applied before or a later one already was."""
@@ -86,27 +99,44 @@ class Roster:
                 "nik_from_other_regency": p.nik_from_other_regency, "status": "aktif",
             }
         fields["last_recorded_at"] = stamp
-        try:
-            await self.collection.update_one(
-                {"_id": event.payload.resident_id, "applied_events": {"$ne": str(event.event_id)},
-                 "last_recorded_at": {"$not": {"$gte": stamp}}},
-                {"$set": fields, "$push": {"applied_events": str(event.event_id)}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False
-        return True
+        event_id = str(event.event_id)
+
+        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            if current is not None and (
+                event_id in current.get("applied_events", []) or current.get("last_recorded_at", "") >= stamp
+            ):
+                return None
+            return {"$set": fields, "$push": {"applied_events": event_id}}
+
+        applied = await versioned_write(self.collection, event.payload.resident_id, decide)
+        if not isinstance(event, ResidentLeft):
+            await self._remember_person(event.payload.resident_id, person_key(
+                event.payload.name, event.payload.birth_date, event.payload.desa_code))
+        return applied
+
+    async def _remember_person(self, resident_id: str, key: str) -> None:
+        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            known = (current or {}).get("residents", [])
+            return None if resident_id in known else {"$set": {"residents": [*known, resident_id]}}
+
+        await versioned_write(self.person_keys, key, decide)
 
     async def same_person_elsewhere(
         self, *, resident_id: str, name: str, birth_date: dt.date, desa_code: str
     ) -> list[str]:
         """Active residents with the same name, birth date and desa under another NIK."""
-        cursor = self.collection.find(
-            {"name_key": name_key(name), "birth_date": birth_date.isoformat(),
-             "desa_code": desa_code, "status": "aktif", "_id": {"$ne": resident_id}},
-            {"_id": 1},
-        )
-        return [doc["_id"] async for doc in cursor]
+        key = person_key(name, birth_date, desa_code)
+        entry = await self.person_keys.find_one({"_id": key})
+        matches = []
+        for other in (entry or {}).get("residents", []):
+            if other == resident_id:
+                continue
+            doc = await self.get(other)
+            if doc and doc.get("status") == "aktif" and person_key(
+                doc["name"], doc["birth_date"], doc["desa_code"]
+            ) == key:
+                matches.append(other)
+        return matches
 
     async def cohort(self, *, kecamatan_code: str | None, after: dt.date, until: dt.date) -> list[dict[str, Any]]:
         """Active residents whose wajib KTP date falls in (after, until]."""
@@ -133,12 +163,14 @@ class Reviews:
         self.collection = db[REVIEWS]
 
     async def flag(self, *, resident_id: str, others: list[str], kecamatan_code: str, now: dt.datetime) -> None:
-        await self.collection.update_one(
-            {"_id": resident_id},
-            {"$set": {"kecamatan_code": kecamatan_code, "status": "perlu_tinjauan", "flagged_at": now},
-             "$addToSet": {"possible_duplicates": {"$each": others}}},
-            upsert=True,
-        )
+        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            known = set((current or {}).get("possible_duplicates", []))
+            if current is not None and set(others) <= known:
+                return None
+            return {"$set": {"kecamatan_code": kecamatan_code, "status": "perlu_tinjauan", "flagged_at": now,
+                             "possible_duplicates": sorted(known | set(others))}}
+
+        await versioned_write(self.collection, resident_id, decide)
 
     async def open(self, kecamatan_code: str | None) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"status": "perlu_tinjauan"}

@@ -19,6 +19,9 @@ from shared.testing.processes import REPO, ServiceProcess
 
 TIMINGS: dict[str, float] = {}
 SESSION_ID = uuid.uuid4().hex[:8]
+# Each session gets its own topics, so a reused broker's history never has to be replayed.
+# Set before any test module imports shared.topics.
+os.environ.setdefault("EKTP_TOPIC_PREFIX", f"t{SESSION_ID}.")
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +48,7 @@ def infra_env(stack: Any) -> dict[str, str]:
     env["EKTP_MONGO_DATABASE"] = f"ektp_test_{SESSION_ID}"
     env["EKTP_COVERAGE_CONSUMER_GROUP"] = f"coverage-projector-{SESSION_ID}"
     env["EKTP_LOG_LEVEL"] = "INFO"
+    env["EKTP_TOPIC_PREFIX"] = os.environ["EKTP_TOPIC_PREFIX"]
     return env
 
 

@@ -1,0 +1,46 @@
+"""The apply-once helpers on the real FerretDB: once per event id, once per source position."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from shared.mongo import apply_at_position, apply_once, document_from_update
+
+pytestmark = pytest.mark.infra
+
+
+async def test_apply_once_applies_each_event_id_once(mongo_db: Any) -> None:
+    collection = mongo_db[f"helper_{uuid.uuid4().hex[:6]}"]
+    assert await apply_once(collection, "a", "e1", {"$inc": {"n": 1}, "$set": {"x": 1}})
+    assert not await apply_once(collection, "a", "e1", {"$inc": {"n": 1}})
+    assert await apply_once(collection, "a", "e2", {"$inc": {"n": 1}})
+    doc = await collection.find_one({"_id": "a"})
+    assert doc["n"] == 2 and doc["applied_events"] == ["e1", "e2"] and doc["x"] == 1
+
+
+async def test_concurrent_writers_of_one_event_apply_it_once(mongo_db: Any) -> None:
+    collection = mongo_db[f"helper_{uuid.uuid4().hex[:6]}"]
+    results = await asyncio.gather(*(apply_once(collection, "c", "e1", {"$inc": {"n": 1}}) for _ in range(8)))
+    assert results.count(True) == 1
+    assert (await collection.find_one({"_id": "c"}))["n"] == 1
+
+
+async def test_apply_at_position_skips_positions_already_seen(mongo_db: Any) -> None:
+    collection = mongo_db[f"helper_{uuid.uuid4().hex[:6]}"]
+    inc = {"$inc": {"n": 1, "by.m202401": 2}}
+    assert await apply_at_position(collection, "k", source="t_0", position=5, update=inc)
+    assert not await apply_at_position(collection, "k", source="t_0", position=5, update=inc)
+    assert not await apply_at_position(collection, "k", source="t_0", position=3, update=inc)
+    assert await apply_at_position(collection, "k", source="t_1", position=3, update=inc)
+    assert await apply_at_position(collection, "k", source="t_0", position=6, update=inc)
+    doc = await collection.find_one({"_id": "k"})
+    assert doc["n"] == 3 and doc["by"]["m202401"] == 6 and doc["positions"] == {"t_0": 6, "t_1": 3}
+
+
+def test_document_from_update_builds_nested_fields() -> None:
+    doc = document_from_update("x", {"$set": {"a.b": 1}, "$inc": {"c.d": 2}, "$push": {"e": "v"}})
+    assert doc == {"_id": "x", "a": {"b": 1}, "c": {"d": 2}, "e": ["v"]}
