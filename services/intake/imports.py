@@ -123,9 +123,10 @@ async def _import_chunk(
     existing = await deps.roster.existing_ids([e.payload.resident_id for e in events])
     fresh = [e for e in events if e.payload.resident_id not in existing]
     await asyncio.gather(*(deps.publisher.publish(e, topic=RESIDENT, key=e.payload.resident_id) for e in fresh))
+    for event in await deps.roster.insert_new(fresh):
+        await deps.roster.apply(event)
     flagged = 0
     for event in fresh:
-        await deps.roster.apply(event)
         p = event.payload
         others = await deps.roster.same_person_elsewhere(
             resident_id=p.resident_id, name=p.name, birth_date=p.birth_date, desa_code=p.desa_code)

@@ -7,7 +7,7 @@ import unicodedata
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.contracts import ResidentEnrolled, ResidentLeft, ResidentUpdated
 from shared.mongo import versioned_write
@@ -53,6 +53,25 @@ class RequestLog:
             pass
 
 
+def _fields(event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> dict[str, Any]:
+    """Roster fields an event sets."""
+    if isinstance(event, ResidentLeft):
+        fields: dict[str, Any] = {"status": event.payload.reason.value,
+                                  "left_on": event.payload.effective_date.isoformat()}
+    else:
+        p = event.payload
+        fields = {
+            "nik": p.nik, "name": p.name, "name_key": name_key(p.name), "sex": p.sex.value,
+            "birth_date": p.birth_date.isoformat(), "marital_status": p.marital_status.value,
+            "kecamatan_code": p.kecamatan_code, "desa_code": p.desa_code,
+            "school_npsn": p.school_npsn, "phone": p.phone,
+            "wajib_ktp_from": p.wajib_ktp_from.isoformat(),
+            "nik_from_other_regency": p.nik_from_other_regency, "status": "aktif",
+        }
+    fields["last_recorded_at"] = _utc(event.recorded_at)
+    return fields
+
+
 def person_key(name: str, birth_date: dt.date | str, desa_code: str) -> str:
     """Who a resident is without their NIK: folded name, birth date and desa."""
     day = birth_date if isinstance(birth_date, str) else birth_date.isoformat()
@@ -82,23 +101,27 @@ class Roster:
                 found.add(resident_id)
         return found
 
+    async def insert_new(self, events: list[ResidentEnrolled]) -> list[ResidentEnrolled]:
+        """Insert residents known to be absent in one bulk write; returns those that were not new."""
+        if not events:
+            return []
+        docs = [{"_id": e.payload.resident_id, **_fields(e), "applied_events": [str(e.event_id)], "version": 1}
+                for e in events]
+        try:
+            await self.collection.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            failed = {error["index"] for error in exc.details.get("writeErrors", [])}
+            return [e for i, e in enumerate(events) if i in failed]
+        finally:
+            for event in events:
+                p = event.payload
+                await self._remember_person(p.resident_id, person_key(p.name, p.birth_date, p.desa_code))
+        return []
+
     async def apply(self, event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> bool:
         """Apply an event unless it was applied before or a later one already was."""
         stamp = _utc(event.recorded_at)
-        if isinstance(event, ResidentLeft):
-            fields: dict[str, Any] = {"status": event.payload.reason.value,
-                                      "left_on": event.payload.effective_date.isoformat()}
-        else:
-            p = event.payload
-            fields = {
-                "nik": p.nik, "name": p.name, "name_key": name_key(p.name), "sex": p.sex.value,
-                "birth_date": p.birth_date.isoformat(), "marital_status": p.marital_status.value,
-                "kecamatan_code": p.kecamatan_code, "desa_code": p.desa_code,
-                "school_npsn": p.school_npsn, "phone": p.phone,
-                "wajib_ktp_from": p.wajib_ktp_from.isoformat(),
-                "nik_from_other_regency": p.nik_from_other_regency, "status": "aktif",
-            }
-        fields["last_recorded_at"] = stamp
+        fields = _fields(event)
         event_id = str(event.event_id)
 
         def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -109,7 +132,7 @@ class Roster:
             return {"$set": fields, "$push": {"applied_events": event_id}}
 
         applied = await versioned_write(self.collection, event.payload.resident_id, decide)
-        if not isinstance(event, ResidentLeft):
+        if applied and not isinstance(event, ResidentLeft):
             await self._remember_person(event.payload.resident_id, person_key(
                 event.payload.name, event.payload.birth_date, event.payload.desa_code))
         return applied
