@@ -66,9 +66,8 @@ async def test_malformed_message_goes_to_dead_letter_and_the_next_is_processed(
             for records in batch.values():
                 for record in records:
                     headers = {k: v.decode() for k, v in record.headers}
-                    if (headers.get("x-dlq-source-partition"), headers.get("x-dlq-source-offset")) == (
-                        str(bad.partition), str(bad.offset)
-                    ):
+                    if (headers.get("x-dlq-source-partition"), headers.get("x-dlq-source-offset"),
+                            headers.get("x-dlq-service")) == (str(bad.partition), str(bad.offset), "coverage"):
                         found = headers
             return found
         headers = await eventually(scan, lambda h: h is not None)
