@@ -11,11 +11,11 @@ from faststream.kafka.annotations import KafkaMessage
 from services.coverage.handlers import Outcome, project_resident_event
 from services.coverage.store import CoverageStore
 from shared.broker import subscribe
-from shared.contracts import MAX_EVENT_BYTES, RESIDENT_EVENTS
+from shared.contracts import MAX_EVENT_BYTES, RECORDING_EVENTS, RESIDENT_EVENTS
 from shared.dead_letter import PoisonMessage
 from shared.metrics import ConsumerMetrics
 from shared.mongo import position_key
-from shared.topics import RESIDENT
+from shared.topics import RECORDING, RESIDENT
 
 
 def register_consumers(
@@ -33,6 +33,19 @@ def register_consumers(
         outcome = await project_resident_event(
             event, source=position_key(record.topic, record.partition), position=record.offset,
             store=store,
+        )
+        counter = metrics.applied if outcome == Outcome.APPLIED else metrics.duplicates
+        counter.labels(metrics.service, event.event_type).inc()
+
+    @subscribe(broker, RECORDING, group=f"{group}-recording")
+    async def on_recording_event(message: KafkaMessage) -> None:
+        record = cast(ConsumerRecord, message.raw_message)
+        raw = record.value or b""
+        if len(raw) > MAX_EVENT_BYTES:
+            raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
+        event = RECORDING_EVENTS.validate_json(raw)
+        outcome = await project_resident_event(
+            event, source=position_key(record.topic, record.partition), position=record.offset, store=store,
         )
         counter = metrics.applied if outcome == Outcome.APPLIED else metrics.duplicates
         counter.labels(metrics.service, event.event_type).inc()

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shared.areas import REGENCY_CODE
-from shared.contracts import ResidentEnrolled, ResidentEvent, ResidentLeft, ResidentUpdated
+from shared.contracts import RecordingEvent, ResidentEnrolled, ResidentEvent, ResidentLeft, ResidentUpdated
+from shared.contracts.recording import RecordingCaptured, SiakStatus, SiakStatusReported
 
 MONTHLY_FROM = dt.date(2020, 1, 1)
 BEFORE_MONTHLY = "lama"
@@ -25,8 +26,10 @@ class ResidentView:
     kecamatan_code: str
     desa_code: str
     school_npsn: str | None
-    wajib_ktp_from: dt.date
+    wajib_ktp_from: dt.date | None
     active: bool = True
+    recorded: bool = False
+    print_ready: bool = False
 
 
 def wajib_bucket(wajib_from: dt.date) -> str:
@@ -40,20 +43,29 @@ def wajib_bucket(wajib_from: dt.date) -> str:
     return f"m{wajib_from.year:04d}{wajib_from.month:02d}"
 
 
-def evolve(current: ResidentView | None, event: ResidentEvent) -> ResidentView | None:
-    """The resident's view after an event."""
+def evolve(current: ResidentView | None, event: ResidentEvent | RecordingEvent) -> ResidentView | None:
+    """The resident's view after an event; the same whatever order the topics deliver in.
+
+    Roster events set the area and whether the resident counts; recording events only ever
+    raise the flags (recorded, print-ready), so their order does not matter.
+    """
+    recorded = current.recorded if current else False
+    print_ready = current.print_ready if current else False
     if isinstance(event, ResidentEnrolled | ResidentUpdated):
         p = event.payload
-        return ResidentView(p.kecamatan_code, p.desa_code, p.school_npsn, p.wajib_ktp_from)
+        return ResidentView(p.kecamatan_code, p.desa_code, p.school_npsn, p.wajib_ktp_from, True, recorded, print_ready)
     if isinstance(event, ResidentLeft):
         if current is None:
+            return ResidentView(event.payload.kecamatan_code, event.payload.desa_code, None, None, active=False)
+        return replace(current, active=False)
+    if isinstance(event, RecordingCaptured | SiakStatusReported):
+        ready = isinstance(event, SiakStatusReported) and event.payload.status == SiakStatus.PRR
+        if current is None:
             p2 = event.payload
-            return ResidentView(p2.kecamatan_code, p2.desa_code, None, dt.date.max, active=False)
-        return ResidentView(
-            current.kecamatan_code, current.desa_code, current.school_npsn,
-            current.wajib_ktp_from, active=False,
-        )
-    raise TypeError(f"no projection for {type(event).__name__}")
+            return ResidentView(p2.kecamatan_code, p2.desa_code, None, None, active=False, recorded=True,
+                                print_ready=ready)
+        return replace(current, recorded=True, print_ready=current.print_ready or ready)
+    return current
 
 
 def area_ids(view: ResidentView) -> list[str]:
@@ -66,9 +78,13 @@ def area_ids(view: ResidentView) -> list[str]:
 
 def contributions(view: ResidentView | None) -> Delta:
     """What one resident adds to each area counter."""
-    if view is None or not view.active:
+    if view is None or not view.active or view.wajib_ktp_from is None:
         return {}
     fields = {"terdaftar": 1, f"wajib_ktp_from.{wajib_bucket(view.wajib_ktp_from)}": 1}
+    if view.recorded:
+        fields["direkam"] = 1
+    if view.print_ready:
+        fields["prr"] = 1
     return {area: dict(fields) for area in area_ids(view)}
 
 

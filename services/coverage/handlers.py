@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from services.coverage import domain
 from services.coverage.store import CoverageStore, decode_delta, decode_view
-from shared.contracts import ResidentEvent
+from shared.contracts import RecordingEvent, ResidentEvent
 
 
 class Outcome(StrEnum):
@@ -16,7 +16,7 @@ class Outcome(StrEnum):
 
 
 async def project_resident_event(
-    event: ResidentEvent, *, source: str, position: int, store: CoverageStore
+    event: ResidentEvent | RecordingEvent, *, source: str, position: int, store: CoverageStore
 ) -> Outcome:
     """Apply a resident event to the resident view and the area counters, exactly once.
 
@@ -37,6 +37,8 @@ async def project_resident_event(
         return Outcome.RESUMED
     old = decode_view(doc["view"]) if doc else None
     new = domain.evolve(old, event)
+    if new == old and doc is not None:
+        return Outcome.DUPLICATE
     change = domain.delta(old, new)
     await store.save_resident(
         resident_id, new, event_id=event_id, source=source, position=position, delta=change,

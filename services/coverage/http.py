@@ -21,6 +21,8 @@ class AreaCoverage(BaseModel):
     nama: str = Field(description="area name")
     terdaftar: int = Field(description="residents in the roster")
     wajib_ktp: int = Field(description="residents who are wajib KTP on the given date")
+    direkam: int = Field(0, description="residents in the roster whose biometrics were recorded (perekaman)")
+    prr: int = Field(0, description="recorded residents whose record is print-ready (PRR)")
 
 
 class CoverageAnswer(BaseModel):
@@ -51,10 +53,12 @@ def build_router() -> APIRouter:
             doc = docs.get(code, {})
             rows.append(AreaCoverage(
                 kode=code, nama=kec.name, terdaftar=doc.get("terdaftar", 0),
+                direkam=doc.get("direkam", 0), prr=doc.get("prr", 0),
                 wajib_ktp=domain.wajib_ktp_on(doc.get("wajib_ktp_from", {}), day, turning.get(code, 0)),
             ))
         kabupaten = AreaCoverage(
             kode=REGENCY_CODE, nama=REGENCY_NAME, terdaftar=kab_doc.get("terdaftar", 0),
+            direkam=kab_doc.get("direkam", 0), prr=kab_doc.get("prr", 0),
             wajib_ktp=domain.wajib_ktp_on(kab_doc.get("wajib_ktp_from", {}), day,
                                           sum(turning.values())),
         )

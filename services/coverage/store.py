@@ -22,14 +22,15 @@ def _encode_view(view: ResidentView | None) -> dict[str, Any] | None:
     if view is None:
         return None
     data = asdict(view)
-    data["wajib_ktp_from"] = data["wajib_ktp_from"].isoformat()
+    data["wajib_ktp_from"] = data["wajib_ktp_from"].isoformat() if data["wajib_ktp_from"] else None
     return data
 
 
 def decode_view(data: dict[str, Any] | None) -> ResidentView | None:
     if not data:
         return None
-    return ResidentView(**{**data, "wajib_ktp_from": dt.date.fromisoformat(data["wajib_ktp_from"])})
+    wajib = data.get("wajib_ktp_from")
+    return ResidentView(**{**data, "wajib_ktp_from": dt.date.fromisoformat(wajib) if wajib else None})
 
 
 def encode_delta(delta: Delta) -> list[dict[str, Any]]:

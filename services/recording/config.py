@@ -12,3 +12,7 @@ class RecordingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="EKTP_RECORDING_", extra="ignore")
 
     port: int = Field(SERVICE_PORTS["recording"], description="HTTP port of the recording service")
+    visit_size: int = Field(50, description="residents drawn into a visit's target list by default")
+    max_batch_events: int = Field(5000, description="most events one offline upload may carry")
+    max_body_bytes: int = Field(4 * 1024 * 1024, description="largest request body accepted")
+    stuck_days: int = Field(14, description="default days in one status before a resident counts as stuck")

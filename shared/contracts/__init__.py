@@ -7,6 +7,17 @@ from typing import Annotated
 from pydantic import Field, TypeAdapter
 
 from shared.contracts.envelope import Actor, Envelope, Role
+from shared.contracts.recording import (
+    FollowUpRaised,
+    PrintRequested,
+    RecordingAbsent,
+    RecordingCaptured,
+    RecordingFailed,
+    SiakStatusReported,
+    VisitClosed,
+    VisitOpened,
+    VisitScheduled,
+)
 from shared.contracts.resident import ResidentEnrolled, ResidentLeft, ResidentUpdated
 
 ResidentEvent = Annotated[
@@ -16,10 +27,23 @@ ResidentEvent = Annotated[
 
 RESIDENT_EVENTS: TypeAdapter[ResidentEvent] = TypeAdapter(ResidentEvent)
 
+OutreachEvent = Annotated[VisitScheduled | VisitOpened | VisitClosed, Field(discriminator="event_type")]
+OUTREACH_EVENTS: TypeAdapter[OutreachEvent] = TypeAdapter(OutreachEvent)
+
+RecordingEvent = Annotated[
+    RecordingCaptured | RecordingFailed | RecordingAbsent | SiakStatusReported | PrintRequested | FollowUpRaised,
+    Field(discriminator="event_type"),
+]
+RECORDING_EVENTS: TypeAdapter[RecordingEvent] = TypeAdapter(RecordingEvent)
+
 MAX_EVENT_BYTES = 64 * 1024
 
 __all__ = [
     "MAX_EVENT_BYTES",
+    "OUTREACH_EVENTS",
+    "RECORDING_EVENTS",
+    "OutreachEvent",
+    "RecordingEvent",
     "RESIDENT_EVENTS",
     "Actor",
     "Envelope",

@@ -88,7 +88,7 @@ async def wait_caught_up(bootstrap: str, group: str, topic: str, *, timeout: flo
 
 def enrolled_event(
     rng: random.Random, *, kecamatan: str = "17.02.10", desa: str = "17.02.10.2001",
-    pseudonym_key: str | None = None,
+    pseudonym_key: str | None = None, school: str | None = None,
 ) -> Any:
     """A valid resident.enrolled event as intake would publish it."""
     from services.intake.domain import wajib_ktp_from
@@ -98,6 +98,7 @@ def enrolled_event(
     from shared.settings import InfraSettings
 
     data = synthetic_resident(rng, kecamatan=kecamatan, desa=desa)
+    data["school_npsn"] = school
     key = pseudonym_key or InfraSettings().pseudonym_key.get_secret_value()
     now = system_clock()
     birth = dt.date.fromisoformat(data["birth_date"])

@@ -1,0 +1,89 @@
+"""The perekaman lifecycle: statuses only move forward; failures send a resident back to recording.
+
+Pure rules: no broker, no database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from shared.contracts.recording import SiakStatus
+
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+class Stage(StrEnum):
+    """Where a resident is in the lifecycle (SIAK's statuses, plus the field's own)."""
+
+    BELUM_REKAM = "belum_rekam"
+    GAGAL_REKAM = "gagal_rekam"
+    REKAM = "rekam"
+    GAGAL_PUSAT = "gagal_pusat"
+    DUPLIKAT = "duplikat"
+    PRR = "prr"
+
+
+RANK = {
+    Stage.BELUM_REKAM: 0, Stage.GAGAL_REKAM: 0, Stage.REKAM: 1,
+    Stage.GAGAL_PUSAT: 2, Stage.DUPLIKAT: 2, Stage.PRR: 3,
+}
+FAILURES = {Stage.GAGAL_REKAM, Stage.GAGAL_PUSAT}
+RECORDED = {Stage.REKAM, Stage.GAGAL_PUSAT, Stage.DUPLIKAT, Stage.PRR}
+
+SIAK_STAGE = {
+    SiakStatus.SFE: Stage.REKAM,
+    SiakStatus.PRR: Stage.PRR,
+    SiakStatus.DUPLICATE_RECORD: Stage.DUPLIKAT,
+    SiakStatus.ENROLL_FAILURE_AT_CENTRAL: Stage.GAGAL_PUSAT,
+    SiakStatus.ENROLL_FAILURE_AT_REGIONAL: Stage.GAGAL_PUSAT,
+    SiakStatus.SEARCH_FAILURE_AT_CENTRAL: Stage.GAGAL_PUSAT,
+}
+REMEDY = {Stage.DUPLIKAT: "selesaikan_duplikat", Stage.GAGAL_PUSAT: "rekam_ulang"}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A resident's stage and since when."""
+
+    stage: Stage
+    since: dt.datetime
+
+
+def advance(current: Progress | None, stage: Stage, at: dt.datetime) -> Progress | None:
+    """The new progress after a report of `stage` at `at`, or None when the report is stale.
+
+    Higher stages win whatever order reports arrive in. A new capture after a failure is a
+    re-recording and counts when it happened after the failure; a failed capture never
+    undoes a successful one.
+    """
+    if current is None:
+        return Progress(stage, at)
+    if RANK[stage] > RANK[current.stage]:
+        return Progress(stage, at)
+    if current.stage in FAILURES and stage in (Stage.REKAM, Stage.GAGAL_REKAM) and at > current.since:
+        return Progress(stage, at)
+    return None
+
+
+def remedy_for(stage: Stage) -> str | None:
+    """The follow-up a status needs: re-record after a failure, resolve a duplicate."""
+    return REMEDY.get(stage)
+
+
+def device_time_problem(device_time: dt.datetime, now: dt.datetime) -> str | None:
+    """A device clock ahead of the server by more than a few minutes is refused."""
+    if device_time > now + FUTURE_TOLERANCE:
+        return "waktu perangkat di masa depan: periksa jam perangkat lalu kirim ulang"
+    return None
+
+
+def stuck(progress: Progress, now: dt.datetime, days: int) -> bool:
+    """Residents sitting in one stage longer than `days` (for example SFE waiting for PRR)."""
+    return progress.stage not in (Stage.BELUM_REKAM, Stage.PRR) and now - progress.since > dt.timedelta(days=days)
+
+
+def carry_over(targets: list[str], stages: dict[str, Stage]) -> list[str]:
+    """Targets of a closed visit not recorded yet (absent or failed): the next visit's targets."""
+    return [r for r in targets if stages.get(r, Stage.BELUM_REKAM) not in RECORDED]

@@ -1,0 +1,124 @@
+"""Recording's collections: residents' progress, visits, carried-over targets, seen uploads, walk-ins."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from services.recording.domain import Progress, Stage
+from shared.mongo import versioned_write
+
+RESIDENTS = "recording_residents"
+VISITS = "recording_visits"
+CARRY_OVER = "recording_carry_over"
+SEEN = "recording_seen"
+WALK_INS = "recording_walk_ins"
+NEVER = "1970-01-01T00:00:00+00:00"
+
+
+def progress_of(doc: dict[str, Any] | None) -> Progress | None:
+    if not doc or "stage" not in doc or doc.get("since") == NEVER:
+        return None
+    return Progress(Stage(doc["stage"]), dt.datetime.fromisoformat(doc["since"]))
+
+
+class RecordingStore:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.residents = db[RESIDENTS]
+        self.visits = db[VISITS]
+        self.carry = db[CARRY_OVER]
+        self.seen = db[SEEN]
+        self.walk_ins = db[WALK_INS]
+
+    async def ensure_indexes(self) -> None:
+        await self.residents.create_index([("kecamatan_code", 1), ("stage", 1)])
+
+    async def resident(self, resident_id: str) -> dict[str, Any] | None:
+        return await self.residents.find_one({"_id": resident_id})
+
+    async def set_roster_facts(self, resident_id: str, event_id: str, facts: dict[str, Any]) -> bool:
+        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            if current is not None and event_id in current.get("applied_events", []):
+                return None
+            fields = dict(facts)
+            if current is None or "stage" not in current:
+                fields.update(stage=Stage.BELUM_REKAM.value, since=NEVER)
+            return {"$set": fields, "$push": {"applied_events": event_id}}
+
+        return await versioned_write(self.residents, resident_id, decide)
+
+    async def advance(
+        self, resident_id: str, event_id: str, place: dict[str, Any], new: Progress | None
+    ) -> bool:
+        """Record the event id, and the new progress if any, in one write; False if seen before."""
+        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            if current is not None and event_id in current.get("applied_events", []):
+                return None
+            fields: dict[str, Any] = {k: v for k, v in place.items() if not (current or {}).get(k)}
+            if new is not None:
+                fields.update(stage=new.stage.value, since=new.since.astimezone(dt.UTC).isoformat())
+                return {"$set": fields, "$push": {"applied_events": event_id}}
+            return {"$set": fields, "$push": {"applied_events": event_id}, "$inc": {"stale_reports": 1}}
+
+        return await versioned_write(self.residents, resident_id, decide)
+
+    async def unrecorded_at(self, *, kind: str, place_code: str, kecamatan_code: str, limit: int) -> list[str]:
+        """Roster residents of a place who are not recorded yet (oldest wajib KTP date first)."""
+        query: dict[str, Any] = {"in_roster": True, "kecamatan_code": kecamatan_code,
+                                 "stage": {"$in": [Stage.BELUM_REKAM.value, Stage.GAGAL_REKAM.value,
+                                                   Stage.GAGAL_PUSAT.value]}}
+        if kind == "sekolah":
+            query["school_npsn"] = place_code
+        elif kind in ("desa", "rumah"):
+            query["desa_code"] = place_code
+        cursor = self.residents.find(query, {"_id": 1}).sort("wajib_ktp_from", 1).limit(limit)
+        return [doc["_id"] async for doc in cursor]
+
+    async def visit(self, visit_id: str) -> dict[str, Any] | None:
+        return await self.visits.find_one({"_id": visit_id})
+
+    async def save_visit(self, visit_id: str, event_id: str, fields: dict[str, Any]) -> bool:
+        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            if current is not None and event_id in current.get("applied_events", []):
+                return None
+            return {"$set": fields, "$push": {"applied_events": event_id}}
+
+        return await versioned_write(self.visits, visit_id, decide)
+
+    async def carried_over(self, place_code: str) -> list[str]:
+        doc = await self.carry.find_one({"_id": place_code})
+        return list((doc or {}).get("residents", []))
+
+    async def set_carried_over(self, place_code: str, residents: list[str]) -> None:
+        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            return None if (current or {}).get("residents") == residents else {"$set": {"residents": residents}}
+
+        await versioned_write(self.carry, place_code, decide)
+
+    async def was_seen(self, event_id: str) -> bool:
+        return await self.seen.find_one({"_id": event_id}) is not None
+
+    async def mark_seen(self, event_id: str, now: dt.datetime) -> None:
+        try:
+            await self.seen.insert_one({"_id": event_id, "at": now})
+        except DuplicateKeyError:
+            pass
+
+    async def keep_walk_in(self, event_id: str, item: dict[str, Any], *, office_id: str, now: dt.datetime) -> bool:
+        try:
+            await self.walk_ins.insert_one({"_id": event_id, "item": item, "office_id": office_id,
+                                            "status": "menunggu_pendaftaran", "at": now})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def stuck(self, *, stage: str | None, before: dt.datetime, kecamatan_code: str | None) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"since": {"$lt": before.astimezone(dt.UTC).isoformat()},
+                                 "stage": stage or {"$in": ["rekam", "gagal_pusat", "duplikat", "gagal_rekam"]}}
+        if kecamatan_code:
+            query["kecamatan_code"] = kecamatan_code
+        cursor = self.residents.find(query, {"_id": 1, "stage": 1, "since": 1, "kecamatan_code": 1, "desa_code": 1})
+        return [doc async for doc in cursor]
