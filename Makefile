@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run stop test test-fast lint infra-up infra-down infra-status clean
+.PHONY: help install run stop test test-fast lint bench infra-up infra-down infra-status clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ test: install ## Run the whole suite against real Kafka, FerretDB and Prometheus
 
 test-fast: install ## Only the tests that need no infrastructure
 	@$(PY) -m pytest -m "not infra" $(PYTEST_ARGS)
+
+bench: install ## Benchmarks against real Kafka and FerretDB (results in bench/results/)
+	@$(PY) -m bench.school_round
 
 lint: install ## ruff and mypy
 	@$(PY) -m ruff check .

@@ -19,7 +19,7 @@ from shared.settings import (
     SERVICE_PORTS,
 )
 
-PROFILES = ("run", "test")
+PROFILES = ("run", "test", "bench")
 
 
 @dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import RESIDENT_EVENTS, ResidentEnrolled
+from shared.contracts import OUTREACH_EVENTS, RECORDING_EVENTS, RESIDENT_EVENTS, ResidentEnrolled
 from shared.pseudonym import resident_pseudonym
 from shared.topics import ALL, by_name
 
@@ -18,20 +18,24 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "shared/contracts/examp
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_parses_and_round_trips(path: Path) -> None:
     raw = path.read_text()
-    event = RESIDENT_EVENTS.validate_json(raw)
+    adapter = {"resident": RESIDENT_EVENTS, "visit": OUTREACH_EVENTS, "recording": RECORDING_EVENTS}[path.name.split(".")[0]]
+    event = adapter.validate_json(raw)
     event_type, version = path.name.split(".v")[0], int(path.name.split(".v")[1].split(".")[0])
     assert event.event_type == event_type
     assert event.schema_version == version
-    assert RESIDENT_EVENTS.validate_json(event.model_dump_json()) == event
+    assert adapter.validate_json(event.model_dump_json()) == event
+    assert "1702" not in str(event.payload.model_dump().get("resident_id", ""))
 
 
 def test_examples_exist_for_every_resident_event_type() -> None:
     names = {p.name.split(".v")[0] for p in EXAMPLES}
-    assert {"resident.enrolled", "resident.updated", "resident.left"} <= names
+    assert {"resident.enrolled", "resident.updated", "resident.left", "visit.scheduled", "visit.opened",
+            "visit.closed", "recording.captured", "recording.failed", "recording.absent", "recording.siak_status",
+            "recording.print_requested", "recording.follow_up"} <= names
 
 
 def test_unknown_event_type_and_version_are_rejected() -> None:
-    data = json.loads(EXAMPLES[0].read_text())
+    data = json.loads((EXAMPLES[0].parent / "resident.enrolled.v1.json").read_text())
     with pytest.raises(ValidationError):
         RESIDENT_EVENTS.validate_python({**data, "event_type": "resident.teleported"})
     with pytest.raises(ValidationError):

@@ -1,0 +1,26 @@
+"""A small run of the school-round benchmark, so `make bench` keeps working."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.infra
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_school_round_benchmark_runs_and_reports(stack: Any) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.school_round", "--students", "30", "--profile", "test", "--out", "smoke"],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    result = json.loads((REPO / "bench/results/smoke.json").read_text())
+    assert result["events"] == 120
+    assert result["coverage"]["direkam"] == 30 and result["coverage"]["prr"] == 30
+    assert result["seconds_until_coverage_exact_after_last_accepted"] >= 0
