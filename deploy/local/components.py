@@ -279,7 +279,10 @@ class FerretDB:
         pid = start_background(
             self.part,
             [
-                str(self.binary), "--handler=sqlite", f"--sqlite-url=file:{self.data / 'sqlite'}/",
+                # WAL with synchronous=NORMAL survives a crash of FerretDB or of this machine's
+                # processes; only a power cut can lose the last commits. Local data only.
+                str(self.binary), "--handler=sqlite",
+                f"--sqlite-url=file:{self.data / 'sqlite'}/?_pragma=synchronous(NORMAL)",
                 f"--listen-addr=127.0.0.1:{self.port}", f"--state-dir={self.data}",
                 "--telemetry=disable", "--debug-addr=-", "--log-level=warn",
             ],
