@@ -61,6 +61,7 @@ def create_app(settings: RecordingSettings | None = None, *, clock: Clock = syst
                   description="Kunjungan jemput bola, kejadian perekaman dari lapangan, dan status SIAK.",
                   version="1", lifespan=lifespan)
     app.state.deps = deps
+    app.state.pseudonym_key = settings.infra.pseudonym_key.get_secret_value()
     app.state.directory = directory
 
     async def kafka_ok() -> bool:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
+import io
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from services.recording import domain
@@ -21,6 +23,7 @@ from services.recording.handlers import (
     schedule_visit,
 )
 from shared.auth import Office
+from shared.clock import WIB
 from shared.contracts import Actor, Role
 from shared.contracts.recording import (
     Biometric,
@@ -32,6 +35,7 @@ from shared.contracts.recording import (
     VisitKind,
 )
 from shared.dead_letter import describe_validation_error
+from shared.pseudonym import resident_pseudonym
 from shared.topics import RECORDING
 
 FIELD_ROLES = {Role.FIELD_TEAM, Role.KECAMATAN_OFFICE, Role.DINAS_ADMIN}
@@ -87,6 +91,15 @@ class StatusIn(BaseModel):
 
 class StatusBatchIn(BaseModel):
     updates: list[dict[str, Any]]
+
+
+def _siak_time(text: str) -> str:
+    """SIAK dates come as ISO date or date-time; a date alone means midnight WIB."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return (moment if moment.tzinfo else moment.replace(tzinfo=WIB)).isoformat()
 
 
 def _actor(office: Office) -> Actor:
@@ -229,11 +242,14 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, max_batch_
             raise HTTPException(403, "Hanya admin dinas yang memasukkan status SIAK.")
         if len(body.updates) > max_batch_events:
             raise HTTPException(413, f"Paling banyak {max_batch_events} status per kiriman.")
+        return await _apply_status_updates(body.updates, request, office)
+
+    async def _apply_status_updates(updates: list[dict[str, Any]], request: Request, office: Office) -> Any:
         deps = deps_of(request)
         now = deps.clock()
-        results = []
+        results: list[dict[str, Any]] = []
         accepted = []
-        for raw in body.updates:
+        for raw in updates:
             try:
                 update = StatusIn.model_validate(raw)
             except ValidationError as exc:
@@ -261,6 +277,46 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, max_batch_
         except (KafkaError, TimeoutError) as exc:
             raise HTTPException(503, "Kafka tidak tersedia: status BELUM tersimpan, kirim ulang.") from exc
         return {"diterima": len(accepted), "hasil": results}
+
+    @router.post("/siak/import", summary="Impor file status SIAK (CSV: NIK;STATUS;TANGGAL); hasil per baris")
+    async def post_status_file(
+        request: Request, file: Annotated[UploadFile, File(description="CSV dari SIAK: NIK, STATUS, TANGGAL (ISO)")],
+        office: Office = Depends(current_office),
+    ) -> Any:
+        if office.role != Role.DINAS_ADMIN:
+            raise HTTPException(403, "Hanya admin dinas yang memasukkan status SIAK.")
+        try:
+            text = (await file.read()).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise HTTPException(422, "File bukan UTF-8: simpan ulang sebagai CSV UTF-8.") from exc
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines:
+            raise HTTPException(422, "File kosong.")
+        delimiter = ";" if lines[0].count(";") >= lines[0].count(",") else ","
+        rows = list(csv.DictReader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+        header = {h.strip().lower() for h in (rows[0].keys() if rows else lines[0].split(delimiter))}
+        missing = {"nik", "status", "tanggal"} - header
+        if missing:
+            raise HTTPException(422, {"message": "Kolom wajib tidak ada.", "missing_columns": sorted(missing)})
+        if len(rows) > max_batch_events:
+            raise HTTPException(413, f"Paling banyak {max_batch_events} baris per file.")
+        key = request.app.state.pseudonym_key
+        updates: list[dict[str, Any]] = []
+        refused: dict[int, dict[str, Any]] = {}
+        for line, row in enumerate(rows, start=2):
+            cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+            nik = cells.get("nik", "")
+            if not (nik.isdigit() and len(nik) == 16):
+                refused[line] = {"baris": line, "resident_id": None, "hasil": "ditolak", "alasan": "NIK harus 16 digit"}
+                continue
+            updates.append({"resident_id": resident_pseudonym(nik, key=key), "status": cells.get("status", ""),
+                            "status_at": _siak_time(cells.get("tanggal", "")), "baris": line})
+        lines_of = [u.pop("baris") for u in updates]
+        answer = await _apply_status_updates(updates, request, office)
+        for line, result in zip(lines_of, answer["hasil"], strict=True):
+            result["baris"] = line
+        answer["hasil"] = sorted([*answer["hasil"], *refused.values()], key=lambda r: r["baris"])
+        return answer
 
     @router.get("/residents/{resident_id}/status", summary="Tahap perekaman seorang penduduk (tanpa data pribadi)")
     async def get_status(resident_id: str, request: Request, office: Office = Depends(current_office)) -> Any:

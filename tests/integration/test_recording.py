@@ -188,3 +188,34 @@ async def test_oversized_batch_is_refused(http: Any, mongo_db: Any) -> None:
     assert (await recording.post("/batches", json=too_many, headers={"X-API-Key": key})).status_code == 413
     huge = {"device_id": "tab", "events": [{"kind": "x" * 1000}] * 5000}
     assert (await recording.post("/batches", json=huge, headers={"X-API-Key": key})).status_code == 413
+
+
+async def test_siak_file_import_and_residents_stuck_in_sfe(http: Any, mongo_db: Any, kafka_producer: Any) -> None:
+    recording, _ = http
+    field = await create_office_key(mongo_db, role=Role.FIELD_TEAM, kecamatan=KEC)
+    admin = await create_office_key(mongo_db, role=Role.DINAS_ADMIN)
+    rng = random.Random()
+    events = [enrolled_event(rng, kecamatan=KEC, desa=DESA) for _ in range(2)]
+    for event in events:
+        await kafka_producer.send_and_wait(RESIDENT.name, event.model_dump_json().encode(),
+                                           key=event.payload.resident_id.encode())
+    ids = [e.payload.resident_id for e in events]
+    await known(recording, field, ids)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=20)
+    csv_text = ("NIK;STATUS;TANGGAL\n"
+                f"{events[0].payload.nik};SFE;{old.date().isoformat()}\n"
+                f"{events[1].payload.nik};PRR;{dt.date.today().isoformat()}\n"
+                "12345;SFE;2024-01-01\n"
+                f"{events[1].payload.nik};DICETAK;2024-01-01\n")
+    answer = await recording.post("/siak/import", headers={"X-API-Key": admin},
+                                  files={"file": ("siak.csv", csv_text.encode())})
+    assert answer.status_code == 200, answer.text
+    assert [(r["baris"], r["hasil"]) for r in answer.json()["hasil"]] == [
+        (2, "diterima"), (3, "diterima"), (4, "ditolak"), (5, "ditolak")]
+    assert events[0].payload.nik not in answer.text
+    await eventually(lambda: stage_of(recording, field, ids[0]), lambda s: s["stage"] == "rekam")
+    stuck = (await recording.get("/stuck", params={"days": 14, "stage": "rekam"}, headers={"X-API-Key": admin})).json()
+    assert ids[0] in [r["resident_id"] for r in stuck["penduduk"]]
+    assert ids[1] not in [r["resident_id"] for r in stuck["penduduk"]]
+    fresh = (await recording.get("/stuck", params={"days": 30, "stage": "rekam"}, headers={"X-API-Key": admin})).json()
+    assert ids[0] not in [r["resident_id"] for r in fresh["penduduk"]]
