@@ -72,3 +72,14 @@ def subscribe(broker: KafkaBroker, topic: Topic, *, group: ConsumerGroup | str, 
         max_poll_records=MAX_POLL_RECORDS,
         **options,
     )
+
+
+def event_bytes(message: Any) -> bytes:
+    """The raw value of a consumed message, refused as poison when larger than an event may be."""
+    from shared.contracts import MAX_EVENT_BYTES
+    from shared.dead_letter import PoisonMessage
+
+    raw: bytes = message.raw_message.value or b""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
+    return raw

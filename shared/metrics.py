@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -60,3 +61,16 @@ def observability_router(
         )
 
     return router
+
+
+def dependency_checks(broker: Any, mongo: Any = None) -> dict[str, Callable[[], Awaitable[bool]]]:
+    """/health checks: the Kafka broker answers, and MongoDB answers a ping when the service uses it."""
+
+    async def kafka_ok() -> bool:
+        return bool(await broker.ping(timeout=2.0))
+
+    async def mongo_ok() -> bool:
+        await mongo.admin.command("ping")
+        return True
+
+    return {"kafka": kafka_ok} if mongo is None else {"kafka": kafka_ok, "mongo": mongo_ok}

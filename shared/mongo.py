@@ -105,11 +105,24 @@ async def apply_once(
     """
     guarded = dict(update)
     guarded["$push"] = {**guarded.get("$push", {}), applied_field: event_id}
-    try:
-        await collection.update_one({"_id": doc_id, applied_field: {"$ne": event_id}}, guarded, upsert=True)
-    except DuplicateKeyError:
-        return False
-    return True
+    return await _guarded_upsert(collection, {"_id": doc_id, applied_field: {"$ne": event_id}}, guarded)
+
+
+async def _guarded_upsert(
+    collection: AsyncCollection[dict[str, Any]], guard: dict[str, Any], update: dict[str, Any]
+) -> bool:
+    """Update the document the guard matches, creating it when absent; False when the guard fails.
+
+    A duplicate-key error means the document exists and did not match, or another writer
+    created it a moment ago; trying once more tells the two apart, because by then it exists.
+    """
+    for _ in range(2):
+        try:
+            await collection.update_one(guard, update, upsert=True)
+            return True
+        except DuplicateKeyError:
+            continue
+    return False
 
 
 def position_key(topic: str, partition: int) -> str:
@@ -135,8 +148,4 @@ async def apply_at_position(
     field = f"{positions_field}.{source}"
     guarded = dict(update)
     guarded["$set"] = {**guarded.get("$set", {}), field: position}
-    try:
-        await collection.update_one({"_id": doc_id, field: {"$not": {"$gte": position}}}, guarded, upsert=True)
-    except DuplicateKeyError:
-        return False
-    return True
+    return await _guarded_upsert(collection, {"_id": doc_id, field: {"$not": {"$gte": position}}}, guarded)

@@ -17,7 +17,7 @@ from shared.clock import Clock, system_clock
 from shared.dead_letter import DeadLetterPolicy
 from shared.http import BodySizeLimit, install_error_handlers
 from shared.logs import configure_logging
-from shared.metrics import ConsumerMetrics, observability_router
+from shared.metrics import ConsumerMetrics, dependency_checks, observability_router
 from shared.mongo import make_client
 
 SERVICE = "coverage"
@@ -62,17 +62,10 @@ def create_app(
     app.state.store = store
     app.state.clock = clock
 
-    async def kafka_ok() -> bool:
-        return await broker.ping(timeout=2.0)
-
-    async def mongo_ok() -> bool:
-        await mongo.admin.command("ping")
-        return True
-
     install_error_handlers(app)
     app.include_router(build_router())
     app.include_router(
-        observability_router(registry, service=SERVICE, checks={"kafka": kafka_ok, "mongo": mongo_ok})
+        observability_router(registry, service=SERVICE, checks=dependency_checks(broker, mongo))
     )
     app.add_middleware(BodySizeLimit, max_bytes=64 * 1024)
     return app

@@ -10,9 +10,8 @@ from faststream.kafka.annotations import KafkaMessage
 
 from services.coverage.handlers import Outcome, project_resident_event
 from services.coverage.store import CoverageStore
-from shared.broker import subscribe
-from shared.contracts import MAX_EVENT_BYTES, RECORDING_EVENTS, RESIDENT_EVENTS
-from shared.dead_letter import PoisonMessage
+from shared.broker import event_bytes, subscribe
+from shared.contracts import RECORDING_EVENTS, RESIDENT_EVENTS
 from shared.metrics import ConsumerMetrics
 from shared.mongo import position_key
 from shared.topics import RECORDING, RESIDENT
@@ -26,9 +25,7 @@ def register_consumers(
     @subscribe(broker, RESIDENT, group=group)
     async def on_resident_event(message: KafkaMessage) -> None:
         record = cast(ConsumerRecord, message.raw_message)
-        raw = record.value or b""
-        if len(raw) > MAX_EVENT_BYTES:
-            raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
+        raw = event_bytes(message)
         event = RESIDENT_EVENTS.validate_json(raw)
         outcome = await project_resident_event(
             event, source=position_key(record.topic, record.partition), position=record.offset,
@@ -40,9 +37,7 @@ def register_consumers(
     @subscribe(broker, RECORDING, group=f"{group}-recording")
     async def on_recording_event(message: KafkaMessage) -> None:
         record = cast(ConsumerRecord, message.raw_message)
-        raw = record.value or b""
-        if len(raw) > MAX_EVENT_BYTES:
-            raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
+        raw = event_bytes(message)
         event = RECORDING_EVENTS.validate_json(raw)
         outcome = await project_resident_event(
             event, source=position_key(record.topic, record.partition), position=record.offset, store=store,

@@ -6,16 +6,12 @@ every event again (apply-once), so a crash between the two leaves nothing missin
 
 from __future__ import annotations
 
-from typing import cast
-
-from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from services.intake.store import Roster
-from shared.broker import subscribe
-from shared.contracts import MAX_EVENT_BYTES, RESIDENT_EVENTS
-from shared.dead_letter import PoisonMessage
+from shared.broker import event_bytes, subscribe
+from shared.contracts import RESIDENT_EVENTS
 from shared.metrics import ConsumerMetrics
 from shared.topics import RESIDENT, ConsumerGroup
 
@@ -25,11 +21,7 @@ def register_consumers(broker: KafkaBroker, *, roster: Roster, metrics: Consumer
 
     @subscribe(broker, RESIDENT, group=ConsumerGroup.INTAKE_ROSTER)
     async def on_resident_event(message: KafkaMessage) -> None:
-        record = cast(ConsumerRecord, message.raw_message)
-        raw = record.value or b""
-        if len(raw) > MAX_EVENT_BYTES:
-            raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
-        event = RESIDENT_EVENTS.validate_json(raw)
+        event = RESIDENT_EVENTS.validate_json(event_bytes(message))
         applied = await roster.apply(event)
         counter = metrics.applied if applied else metrics.duplicates
         counter.labels(metrics.service, event.event_type).inc()

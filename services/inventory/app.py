@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from services.inventory.config import InventorySettings
 from shared.broker import make_broker
 from shared.logs import configure_logging
-from shared.metrics import observability_router
+from shared.metrics import dependency_checks, observability_router
 
 SERVICE = "inventory"
 
@@ -33,8 +33,5 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Dukcapil Rejang Lebong: Persediaan Blangko (inventory)", version="1", lifespan=lifespan)
 
-    async def kafka_ok() -> bool:
-        return await broker.ping(timeout=2.0)
-
-    app.include_router(observability_router(registry, service=SERVICE, checks={"kafka": kafka_ok}))
+    app.include_router(observability_router(registry, service=SERVICE, checks=dependency_checks(broker)))
     return app

@@ -19,7 +19,7 @@ from shared.clock import Clock, system_clock
 from shared.dead_letter import DeadLetterPolicy
 from shared.http import BodySizeLimit, install_error_handlers
 from shared.logs import configure_logging
-from shared.metrics import ConsumerMetrics, observability_router
+from shared.metrics import ConsumerMetrics, dependency_checks, observability_router
 from shared.mongo import make_client
 from shared.publishing import KafkaEventPublisher
 
@@ -64,17 +64,10 @@ def create_app(settings: RecordingSettings | None = None, *, clock: Clock = syst
     app.state.pseudonym_key = settings.infra.pseudonym_key.get_secret_value()
     app.state.directory = directory
 
-    async def kafka_ok() -> bool:
-        return await broker.ping(timeout=2.0)
-
-    async def mongo_ok() -> bool:
-        await mongo.admin.command("ping")
-        return True
-
     install_error_handlers(app)
     current_office = office_dependency(lambda request: request.app.state.directory)
     app.include_router(build_router(current_office, max_batch_events=settings.max_batch_events))
     app.include_router(observability_router(registry, service=SERVICE,
-                                            checks={"kafka": kafka_ok, "mongo": mongo_ok}))
+                                            checks=dependency_checks(broker, mongo)))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

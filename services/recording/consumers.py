@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
@@ -15,20 +12,12 @@ from services.recording.handlers import (
     apply_recording_event,
     apply_resident_event,
 )
-from shared.broker import subscribe
-from shared.contracts import MAX_EVENT_BYTES, OUTREACH_EVENTS, RECORDING_EVENTS, RESIDENT_EVENTS
-from shared.dead_letter import PoisonMessage
+from shared.broker import event_bytes, subscribe
+from shared.contracts import OUTREACH_EVENTS, RECORDING_EVENTS, RESIDENT_EVENTS
 from shared.metrics import ConsumerMetrics
 from shared.topics import OUTREACH, RECORDING, RESIDENT
 
 GROUP = "recording-state"
-
-
-def _body(message: KafkaMessage) -> bytes:
-    raw = cast(ConsumerRecord, message.raw_message).value or b""
-    if len(raw) > MAX_EVENT_BYTES:
-        raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
-    return raw
 
 
 def register_consumers(
@@ -46,15 +35,15 @@ def register_consumers(
 
     @subscribe(broker, RESIDENT, group=f"{GROUP}-resident")
     async def on_resident_event(message: KafkaMessage) -> None:
-        event = RESIDENT_EVENTS.validate_json(_body(message))
+        event = RESIDENT_EVENTS.validate_json(event_bytes(message))
         count(event.event_type, await apply_resident_event(event, store=deps.store))
 
     @subscribe(broker, OUTREACH, group=f"{GROUP}-outreach")
     async def on_outreach_event(message: KafkaMessage) -> None:
-        event = OUTREACH_EVENTS.validate_json(_body(message))
+        event = OUTREACH_EVENTS.validate_json(event_bytes(message))
         count(event.event_type, await apply_outreach_event(event, store=deps.store))
 
     @subscribe(broker, RECORDING, group=f"{GROUP}-recording")
     async def on_recording_event(message: KafkaMessage) -> None:
-        event = RECORDING_EVENTS.validate_json(_body(message))
+        event = RECORDING_EVENTS.validate_json(event_bytes(message))
         count(event.event_type, await apply_recording_event(event, deps=deps))

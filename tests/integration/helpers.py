@@ -52,7 +52,7 @@ async def coverage_of(client: httpx.AsyncClient, kecamatan: str, **params: str) 
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[Any]], predicate: Callable[[Any], bool], *, timeout: float = 30.0
+    probe: Callable[[], Awaitable[Any]], predicate: Callable[[Any], bool], *, timeout: float = 90.0
 ) -> Any:
     """Poll until predicate(probe()) holds; return the last value or fail with it."""
     deadline = asyncio.get_running_loop().time() + timeout

@@ -44,3 +44,16 @@ async def test_apply_at_position_skips_positions_already_seen(mongo_db: Any) -> 
 def test_document_from_update_builds_nested_fields() -> None:
     doc = document_from_update("x", {"$set": {"a.b": 1}, "$inc": {"c.d": 2}, "$push": {"e": "v"}})
     assert doc == {"_id": "x", "a": {"b": 1}, "c": {"d": 2}, "e": ["v"]}
+
+
+async def test_first_increments_of_a_new_counter_from_two_sources_are_both_kept(mongo_db: Any) -> None:
+    for attempt in range(20):
+        collection = mongo_db[f"helper_{uuid.uuid4().hex[:6]}"]
+        await asyncio.gather(
+            apply_at_position(collection, "kec", source="resident_0", position=attempt, update={"$inc": {"n": 1}}),
+            apply_at_position(collection, "kec", source="recording_0", position=attempt, update={"$inc": {"n": 1}}),
+            apply_once(collection, "r", f"a{attempt}", {"$inc": {"n": 1}}),
+            apply_once(collection, "r", f"b{attempt}", {"$inc": {"n": 1}}),
+        )
+        assert (await collection.find_one({"_id": "kec"}))["n"] == 2
+        assert (await collection.find_one({"_id": "r"}))["n"] == 2
