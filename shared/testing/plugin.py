@@ -61,7 +61,13 @@ def start_service(infra_env: dict[str, str]) -> Iterator[Callable[..., ServicePr
         from deploy.local.process import free_port
 
         port = port or free_port()
-        env = {**infra_env, f"EKTP_{name.upper()}_PORT": str(port), **extra_env}
+        own: dict[str, str] = {}
+        if name == "coverage":
+            # Each coverage process is its own projection (group and collections), so tests never
+            # depend on how a shared group rebalances while another module's process stops.
+            own = {"EKTP_COVERAGE_CONSUMER_GROUP": f"coverage-{SESSION_ID}-{port}",
+                   "EKTP_COVERAGE_COLLECTION_PREFIX": f"coverage_{port}"}
+        env = {**infra_env, f"EKTP_{name.upper()}_PORT": str(port), **own, **extra_env}
         service = ServiceProcess(
             name, port, env, REPO / "test-artifacts" / "logs" / f"{name}-{SESSION_ID}-{port}.log"
         )

@@ -35,11 +35,11 @@ async def test_same_event_delivered_twice_counts_once(
     raw = event.model_dump_json().encode()
     key = event.payload.resident_id.encode()
     async with httpx.AsyncClient(base_url=coverage.url) as client:
-        await wait_caught_up(_bootstrap(stack), infra_env["EKTP_COVERAGE_CONSUMER_GROUP"], RESIDENT.name)
+        await wait_caught_up(_bootstrap(stack), coverage.env["EKTP_COVERAGE_CONSUMER_GROUP"], RESIDENT.name)
         before = await coverage_of(client, "17.02.10")
         await kafka_producer.send_and_wait(RESIDENT.name, raw, key=key)
         await kafka_producer.send_and_wait(RESIDENT.name, raw, key=key)
-        await wait_caught_up(_bootstrap(stack), infra_env["EKTP_COVERAGE_CONSUMER_GROUP"], RESIDENT.name)
+        await wait_caught_up(_bootstrap(stack), coverage.env["EKTP_COVERAGE_CONSUMER_GROUP"], RESIDENT.name)
         after = await coverage_of(client, "17.02.10")
     assert after["terdaftar"] == before["terdaftar"] + 1
 
@@ -133,7 +133,7 @@ async def test_consumer_stopped_between_write_and_commit_neither_loses_nor_doubl
         "coverage", EKTP_COVERAGE_CONSUMER_GROUP=group, EKTP_COVERAGE_COLLECTION_PREFIX=prefix
     )
     await wait_caught_up(_bootstrap(stack), group, RESIDENT.name)
-    await wait_caught_up(_bootstrap(stack), infra_env["EKTP_COVERAGE_CONSUMER_GROUP"], RESIDENT.name)
+    await wait_caught_up(_bootstrap(stack), coverage.env["EKTP_COVERAGE_CONSUMER_GROUP"], RESIDENT.name)
     async with httpx.AsyncClient(base_url=restarted.url) as recovered, \
             httpx.AsyncClient(base_url=coverage.url) as live:
         assert (await recovered.get("/coverage")).json() == (await live.get("/coverage")).json()
