@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from services.intake import domain
@@ -14,7 +15,7 @@ from shared.contracts.resident import MaritalStatus, ResidentData, Sex
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "nisn": ("nisn",),
-    "nik": ("nik", "no nik", "nomor nik", "nomor induk kependudukan"),
+    "nik": ("nik", "no nik", "no. nik", "nomor nik", "nomor induk kependudukan"),
     "name": ("nama", "nama lengkap", "nama peserta didik", "nama siswa", "nama pd"),
     "sex": ("jenis kelamin", "jk", "l/p", "kelamin"),
     "birth_place": ("tempat lahir",),
@@ -23,15 +24,28 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "npsn": ("npsn",),
     "school": ("sekolah", "nama sekolah", "satuan pendidikan"),
     "kecamatan": ("kecamatan", "kec", "kec.", "kode kecamatan"),
-    "desa": ("desa", "kelurahan", "desa/kelurahan", "desa/kel", "desa / kelurahan", "kode desa", "kel/desa"),
+    "desa": ("desa", "kelurahan", "desa/kelurahan", "desa/kel", "desa/kel.", "desa / kelurahan", "kode desa",
+             "kel/desa", "kelurahan/desa"),
 }
 REQUIRED = ("nik", "name", "sex", "kecamatan", "desa")
+LABELS = {"nik": "NIK", "name": "Nama", "sex": "Jenis Kelamin", "kecamatan": "Kecamatan",
+          "desa": "Desa/Kelurahan", "birth_date": "Tanggal Lahir (atau Tempat/Tanggal Lahir)"}
+FIELD_NAMES = {"nik": "nik", "name": "name", "sex": "sex", "birth_date": "birth_date", "place_and_date": "birth_date",
+               "kecamatan": "kecamatan_code", "desa": "desa_code", "npsn": "school_npsn"}
+RULE_FIELD_TO_KIND = {"nik": "nik", "sex": "sex", "birth_date": "birth_date", "kecamatan_code": "kecamatan",
+                      "desa_code": "desa"}
 SEXES = {"l": Sex.LAKI_LAKI, "lk": Sex.LAKI_LAKI, "laki-laki": Sex.LAKI_LAKI, "laki laki": Sex.LAKI_LAKI,
          "laki": Sex.LAKI_LAKI, "p": Sex.PEREMPUAN, "pr": Sex.PEREMPUAN, "perempuan": Sex.PEREMPUAN,
          "wanita": Sex.PEREMPUAN}
-DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d", "%d.%m.%Y")
-FIELD_TO_KIND = {"nik": "nik", "sex": "sex", "birth_date": "birth_date", "kecamatan_code": "kecamatan",
-                 "desa_code": "desa"}
+ROW_COLUMN = "(baris)"
+NAME_MAX = 120
+DAY_FIRST = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
+ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+PLACE_AND_DATE = re.compile(r"(.*?)[,/]?\s*(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4})")
+SCIENTIFIC = re.compile(r"\d[.,]\d+[eE]\+?\d+")
+CODE_LIKE = re.compile(r"[\d.]+")
+INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
+EMPTY_FILE = "File kosong: ekspor ulang data dari Dapodik."
 
 
 class DapodikFileError(ValueError):
@@ -45,6 +59,8 @@ class DapodikFileError(ValueError):
 
 @dataclass(frozen=True)
 class DapodikRow:
+    """A valid row: its line in the file, the school facts and the resident data."""
+
     line: int
     nisn: str | None
     school_name: str | None
@@ -54,6 +70,8 @@ class DapodikRow:
 
 @dataclass(frozen=True)
 class RowError:
+    """A problem of one row: line in the file, column as the file spells it, reason for the clerk."""
+
     line: int
     column: str
     reason: str
@@ -61,24 +79,57 @@ class RowError:
 
 @dataclass(frozen=True)
 class DapodikParse:
+    """The outcome of a file: valid rows, row errors and the number of non-blank data rows."""
+
     rows: list[DapodikRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     total_rows: int = 0
 
 
-def _clean(value: str) -> str:
-    return " ".join(value.replace("\u00a0", " ").split())
+def parse_dapodik(data: bytes, *, areas: Areas, today: dt.date) -> DapodikParse:
+    """Parse a Dapodik export; file-level problems raise DapodikFileError, row problems are listed."""
+    records = _records(_decode(data))
+    header_line, header = next(records, (0, []))
+    if not header:
+        raise DapodikFileError(EMPTY_FILE)
+    collector = _Collector(_Columns.from_header(header), _Places(areas), today)
+    for line, cells in records:
+        collector.add(line, cells)
+    if collector.total == 0:
+        raise DapodikFileError(f"File hanya berisi judul kolom (baris {header_line}), tanpa baris data.")
+    return DapodikParse(rows=collector.rows, errors=collector.errors, total_rows=collector.total)
+
+
+def parse_date(text: str) -> dt.date | None:
+    """A date in dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy (day and month may have one digit) or yyyy-mm-dd form."""
+    try:
+        if match := DAY_FIRST.fullmatch(text):
+            return dt.date(int(match[4]), int(match[3]), int(match[1]))
+        if match := ISO_DATE.fullmatch(text):
+            return dt.date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+    return None
 
 
 def _decode(data: bytes) -> str:
     if not data.strip():
-        raise DapodikFileError("File kosong: ekspor ulang data dari Dapodik.")
+        raise DapodikFileError(EMPTY_FILE)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DapodikFileError(
-            "File bukan UTF-8: buka di Excel/LibreOffice lalu simpan sebagai 'CSV UTF-8 (comma delimited)'."
+            "File bukan UTF-8: buka di Excel lalu pilih Simpan Sebagai > 'CSV UTF-8 (Comma delimited)' "
+            "(LibreOffice: Simpan Sebagai > CSV, set karakter Unicode (UTF-8)), lalu unggah lagi."
         ) from exc
+
+
+def _clean(value: str) -> str:
+    """A cell without surrounding or repeated whitespace (non-breaking spaces included) or invisible marks."""
+    for mark in INVISIBLE:
+        if mark in value:
+            value = value.replace(mark, "")
+    return " ".join(value.split())
 
 
 def _separator(header_line: str) -> str:
@@ -86,163 +137,270 @@ def _separator(header_line: str) -> str:
     return ";" if outside.count(";") > outside.count(",") else ","
 
 
-def _map_columns(header: list[str]) -> dict[str, int]:
-    lookup = {alias: kind for kind, names in ALIASES.items() for alias in names}
-    columns: dict[str, int] = {}
-    for index, name in enumerate(header):
-        kind = lookup.get(_clean(name).lower())
-        if kind and kind not in columns:
-            columns[kind] = index
-    missing = [k for k in REQUIRED if k not in columns]
-    if "birth_date" not in columns and "place_and_date" not in columns:
-        missing.append("birth_date")
-    if missing:
-        labels = {"nik": "NIK", "name": "Nama", "sex": "Jenis Kelamin", "kecamatan": "Kecamatan",
-                  "desa": "Desa/Kelurahan", "birth_date": "Tanggal Lahir (atau Tempat/Tanggal Lahir)"}
-        raise DapodikFileError(
-            "Kolom wajib tidak ada: " + ", ".join(labels[m] for m in missing) + ".",
-            [labels[m] for m in missing],
-        )
-    return columns
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank records with the 1-based line they start on; the first is the header."""
+    first = next((line for line in text.splitlines() if re.search(r"\w", line)), None)
+    if first is None:
+        return
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(first), quotechar='"')
+    line = 1
+    try:
+        for cells in reader:
+            start, line = line, reader.line_num + 1
+            if any(_clean(c) for c in cells):
+                yield start, cells
+    except csv.Error as exc:
+        raise DapodikFileError(f"File CSV rusak sekitar baris {line}: periksa tanda kutip (\") atau isi sel yang "
+                               "sangat panjang, lalu ekspor ulang.") from exc
 
 
-def parse_date(text: str) -> dt.date | None:
-    """A date in dd/mm/yyyy, dd-mm-yyyy, dd.mm.yyyy or ISO form; None when it is none of these."""
-    for fmt in DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+@dataclass(frozen=True)
+class _Columns:
+    """Where each kind of value sits, and how the file spells its column."""
+
+    index: dict[str, int]
+    names: dict[str, str]
+    width: int
+
+    @classmethod
+    def from_header(cls, header: list[str]) -> _Columns:
+        lookup = {alias: kind for kind, aliases in ALIASES.items() for alias in aliases}
+        index: dict[str, int] = {}
+        for position, name in enumerate(header):
+            kind = lookup.get(_clean(name).lower())
+            if kind and kind not in index:
+                index[kind] = position
+        missing = [kind for kind in REQUIRED if kind not in index]
+        if "birth_date" not in index and "place_and_date" not in index:
+            missing.append("birth_date")
+        if missing:
+            labels = [LABELS[kind] for kind in missing]
+            raise DapodikFileError("Kolom wajib tidak ada: " + ", ".join(labels) + ".", labels)
+        names = {kind: _clean(header[position]) for kind, position in index.items()}
+        return cls(index, names, len(header))
+
+    @property
+    def date_kind(self) -> str:
+        return "birth_date" if "birth_date" in self.index else "place_and_date"
+
+    def label(self, kind: str) -> str:
+        if kind == "birth_date":
+            kind = self.date_kind
+        return self.names.get(kind) or FIELD_NAMES.get(kind, kind)
 
 
-def _split_place_and_date(text: str) -> tuple[str | None, str]:
-    match = re.match(r"^(.*?)[,/]?\s*(\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4})$", text)
-    if not match:
-        return None, text
-    place = match.group(1).strip(" ,/") or None
-    return place, match.group(2)
-
-
-def _strip_prefix(name: str, prefixes: tuple[str, ...]) -> str:
-    lowered = name.lower()
-    for prefix in prefixes:
-        if lowered.startswith(prefix):
-            return lowered[len(prefix):].strip()
-    return lowered
+def _key(name: str) -> str:
+    return " ".join(name.lower().replace(".", " ").split())
 
 
 class _Places:
-    """Kecamatan and desa by code or by name (names are matched within their kecamatan)."""
+    """Kecamatan and desa by code or by name (desa names are matched within their kecamatan)."""
 
     def __init__(self, areas: Areas) -> None:
         self.areas = areas
-        self.kec_by_name = {k.name.lower(): k for k in areas.kecamatan.values()}
-        self.kec_by_digits = {k.nik_digits: k for k in areas.kecamatan.values()}
+        self.kecamatan_by = {k.nik_digits: k for k in areas.kecamatan.values()}
+        self.kecamatan_by.update({_key(k.name): k for k in areas.kecamatan.values()})
+        self.desa_by_digits = {v.code.replace(".", ""): v.code for v in areas.villages.values()}
+        self.desa_by_name = {code: {_key(v.name): v.code for v in k.villages} for code, k in areas.kecamatan.items()}
 
     def kecamatan(self, text: str) -> Kecamatan | None:
-        if text in self.areas.kecamatan:
-            return self.areas.kecamatan[text]
-        if text.isdigit():
-            return self.kec_by_digits.get(text)
-        return self.kec_by_name.get(_strip_prefix(text, ("kecamatan ", "kec. ", "kec ")))
+        if CODE_LIKE.fullmatch(text):
+            return self.kecamatan_by.get(text.replace(".", ""))
+        key = _key(text)
+        return self.kecamatan_by.get(key) or self.kecamatan_by.get(re.sub(r"^(?:kecamatan|kec)\s+", "", key))
 
-    def desa(self, text: str, kecamatan: Kecamatan) -> str | None:
-        digits = text.replace(".", "")
-        for village in kecamatan.villages:
-            if village.code == text or village.code.replace(".", "") == digits:
-                return village.code
-        wanted = _strip_prefix(text, ("desa ", "kelurahan ", "kel. ", "kel "))
-        for village in kecamatan.villages:
-            if village.name.lower() == wanted:
-                return village.code
+    def desa_code(self, text: str) -> str | None:
+        """The desa code written with or without dots; None when it is not a known code."""
+        return self.desa_by_digits.get(text.replace(".", ""))
+
+    def desa_named(self, text: str, kecamatan: Kecamatan) -> str | None:
+        names = self.desa_by_name[kecamatan.code]
+        key = _key(text)
+        return names.get(key) or names.get(re.sub(r"^(?:desa|kelurahan|kel|ds)\s+", "", key))
+
+
+@dataclass
+class _Row:
+    """One data row being read: its cleaned cells and the errors found so far."""
+
+    line: int
+    cells: list[str]
+    columns: _Columns
+    errors: list[RowError] = field(default_factory=list)
+
+    def cell(self, kind: str) -> str:
+        position = self.columns.index.get(kind)
+        return "" if position is None else self.cells[position]
+
+    def fail(self, kind: str, reason: str) -> None:
+        self.errors.append(RowError(self.line, self.columns.label(kind), reason))
+
+
+class _Collector:
+    """Reads data rows one by one, keeping valid rows, errors and the NIKs already seen."""
+
+    def __init__(self, columns: _Columns, places: _Places, today: dt.date) -> None:
+        self.columns, self.places, self.today = columns, places, today
+        self.rows: list[DapodikRow] = []
+        self.errors: list[RowError] = []
+        self.seen: dict[str, int] = {}
+        self.total = 0
+
+    def add(self, line: int, cells: list[str]) -> None:
+        self.total += 1
+        if len(cells) != self.columns.width:
+            reason = (f"jumlah kolom tidak sama dengan judul: baris ini {len(cells)} kolom, "
+                      f"judul {self.columns.width} kolom (periksa pemisah ; atau , di dalam isi sel)")
+            self.errors.append(RowError(line, ROW_COLUMN, reason))
+            return
+        row = _Row(line, [_clean(c) for c in cells], self.columns)
+        result = _read_row(row, self.places, self.today)
+        self._check_duplicate(row)
+        if row.errors or result is None:
+            self.errors.extend(row.errors)
+        else:
+            self.rows.append(result)
+
+    def _check_duplicate(self, row: _Row) -> None:
+        nik = _nik_text(row.cell("nik"))
+        if len(nik) != 16 or not nik.isdigit():
+            return
+        if nik in self.seen:
+            row.fail("nik", f"NIK ini sudah muncul di baris {self.seen[nik]}")
+        else:
+            self.seen[nik] = row.line
+
+
+def _nik_text(cell: str) -> str:
+    return cell.lstrip("'").replace(" ", "")
+
+
+def _read_row(row: _Row, places: _Places, today: dt.date) -> DapodikRow | None:
+    """The row as a DapodikRow, or None with the problems recorded in row.errors."""
+    nik = _read_nik(row)
+    name = _read_name(row)
+    sex = _read_sex(row)
+    place, birth = _read_birth(row)
+    kecamatan, desa = _read_area(row, places)
+    npsn = _read_npsn(row)
+    if nik:
+        _check_nik_rules(row, nik, birth, sex, today)
+    if kecamatan and desa:
+        _check_area_rules(row, kecamatan.code, desa, places.areas)
+    if row.errors or not (nik and name and sex and birth and kecamatan and desa):
         return None
+    data = ResidentData(nik=nik, name=name, sex=sex, birth_date=birth, marital_status=MaritalStatus.BELUM_KAWIN,
+                        kecamatan_code=kecamatan.code, desa_code=desa, school_npsn=npsn)
+    return DapodikRow(row.line, row.cell("nisn").lstrip("'") or None, row.cell("school") or None, place, data)
 
 
-def parse_dapodik(data: bytes, *, areas: Areas, today: dt.date) -> DapodikParse:
-    """Parse a Dapodik export; file-level problems raise DapodikFileError, row problems are listed."""
-    text = _decode(data)
-    lines = text.splitlines()
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
-        raise DapodikFileError("File kosong: ekspor ulang data dari Dapodik.")
-    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=_separator(lines[first]), quotechar='"')
-    records = list(reader)
-    header = records[first]
-    columns = _map_columns(header)
-    names = {kind: _clean(header[index]) for kind, index in columns.items()}
-    places = _Places(areas)
-    rows: list[DapodikRow] = []
-    errors: list[RowError] = []
-    seen: dict[str, int] = {}
-    total = 0
-    for index in range(first + 1, len(records)):
-        cells = records[index]
-        if not any(c.strip() for c in cells):
-            continue
-        total += 1
-        line = index + 1
-        if len(cells) != len(header):
-            reason = f"jumlah kolom ({len(cells)}) tidak sama dengan judul ({len(header)})"
-            errors.append(RowError(line, "(baris)", reason))
-            continue
-        row, row_errors = _parse_row(line, [_clean(c) for c in cells], columns, names, places, today)
-        if row is not None and row.data.nik in seen:
-            row_errors.append(RowError(line, names["nik"], f"NIK ini sudah muncul di baris {seen[row.data.nik]}"))
-        if row_errors:
-            errors.extend(row_errors)
-        elif row is not None:
-            seen[row.data.nik] = line
-            rows.append(row)
-    if total == 0:
-        raise DapodikFileError("File hanya berisi judul kolom, tanpa baris data.")
-    return DapodikParse(rows=rows, errors=errors, total_rows=total)
-
-
-def _parse_row(
-    line: int, cells: list[str], columns: dict[str, int], names: dict[str, str], places: _Places, today: dt.date
-) -> tuple[DapodikRow | None, list[RowError]]:
-    def cell(kind: str) -> str:
-        return cells[columns[kind]] if kind in columns else ""
-
-    errors: list[RowError] = []
-    nik = cell("nik").replace(" ", "")
+def _read_nik(row: _Row) -> str | None:
+    nik = _nik_text(row.cell("nik"))
     if not nik:
-        errors.append(RowError(line, names["nik"], "NIK kosong"))
-    name = cell("name")
+        row.fail("nik", "NIK kosong")
+        return None
+    if SCIENTIFIC.fullmatch(nik):
+        row.fail("nik", "NIK tertulis sebagai angka ilmiah (mis. 1,7E+15): format kolom NIK sebagai Teks di Excel, "
+                        "lalu ekspor ulang")
+        return None
+    return nik
+
+
+def _read_name(row: _Row) -> str | None:
+    name = row.cell("name")
     if not name:
-        errors.append(RowError(line, names["name"], "nama kosong"))
-    sex = SEXES.get(cell("sex").lower())
+        row.fail("name", "nama kosong")
+        return None
+    if len(name) > NAME_MAX:
+        row.fail("name", f"nama lebih dari {NAME_MAX} karakter")
+        return None
+    return name
+
+
+def _read_sex(row: _Row) -> Sex | None:
+    sex = SEXES.get(row.cell("sex").lower())
     if sex is None:
-        errors.append(RowError(line, names["sex"], "jenis kelamin harus L/Laki-laki atau P/Perempuan"))
-    place = cell("birth_place") or None
-    date_kind = "birth_date" if "birth_date" in columns else "place_and_date"
-    date_text = cell(date_kind)
-    if date_kind == "place_and_date":
-        place, date_text = _split_place_and_date(date_text)
-    birth = parse_date(date_text)
+        row.fail("sex", "jenis kelamin harus L/Laki-laki atau P/Perempuan")
+    return sex
+
+
+def _read_birth(row: _Row) -> tuple[str | None, dt.date | None]:
+    """Birth place and birth date, from separate columns or one 'Tempat/Tanggal Lahir' column."""
+    place = row.cell("birth_place") or None
+    text = row.cell(row.columns.date_kind)
+    if row.columns.date_kind == "place_and_date" and (match := PLACE_AND_DATE.fullmatch(text)):
+        place, text = match[1].strip(" ,/") or place, match[2]
+    if not text:
+        row.fail("birth_date", "tanggal lahir kosong")
+        return place, None
+    birth = parse_date(text)
     if birth is None:
-        errors.append(RowError(line, names[date_kind], "tanggal lahir harus berbentuk dd/mm/yyyy atau yyyy-mm-dd "
-                                                        "dan ada di kalender"))
-    kecamatan = places.kecamatan(cell("kecamatan"))
-    desa = places.desa(cell("desa"), kecamatan) if kecamatan else None
+        row.fail("birth_date", _date_reason(text))
+    return place, birth
+
+
+def _date_reason(text: str) -> str:
+    if DAY_FIRST.search(text) or ISO_DATE.search(text):
+        return "tanggal lahir tidak ada di kalender (mis. 31/02)"
+    return "tanggal lahir harus berbentuk dd/mm/yyyy (mis. 05/07/2007) atau yyyy-mm-dd"
+
+
+def _read_area(row: _Row, places: _Places) -> tuple[Kecamatan | None, str | None]:
+    kecamatan = _read_kecamatan(row, places)
+    return kecamatan, _read_desa(row, places, kecamatan)
+
+
+def _read_kecamatan(row: _Row, places: _Places) -> Kecamatan | None:
+    text = row.cell("kecamatan")
+    kecamatan = places.kecamatan(text) if text else None
+    if not text:
+        row.fail("kecamatan", "kecamatan kosong")
+    elif kecamatan is None:
+        row.fail("kecamatan", "kecamatan tidak dikenal di Kabupaten Rejang Lebong: tulis nama kecamatan "
+                              "(mis. Curup) atau kodenya (mis. 17.02.09)")
+    return kecamatan
+
+
+def _read_desa(row: _Row, places: _Places, kecamatan: Kecamatan | None) -> str | None:
+    """The desa code: a code is looked up in the whole regency, a name only inside the row's kecamatan."""
+    text = row.cell("desa")
+    if not text:
+        row.fail("desa", "desa/kelurahan kosong")
+        return None
+    if CODE_LIKE.fullmatch(text):
+        desa = places.desa_code(text)
+        if desa is None:
+            row.fail("desa", "kode desa/kelurahan tidak dikenal (contoh bentuk: 17.02.06.2001)")
+        return desa
     if kecamatan is None:
-        errors.append(RowError(line, names["kecamatan"], "kecamatan tidak dikenal di Kabupaten Rejang Lebong"))
-    elif desa is None:
-        errors.append(RowError(line, names["desa"], f"desa/kelurahan tidak dikenal di kecamatan {kecamatan.name}"))
-    npsn = cell("npsn") or None
-    if npsn is not None and not re.fullmatch(r"\d{8}", npsn):
-        errors.append(RowError(line, names["npsn"], "NPSN harus 8 digit"))
-    if errors or sex is None or birth is None or kecamatan is None or desa is None:
-        return None, errors
+        return None
+    desa = places.desa_named(text, kecamatan)
+    if desa is None:
+        row.fail("desa", f"desa/kelurahan tidak ditemukan di kecamatan {kecamatan.name}: "
+                         "tulis nama sesuai daftar wilayah atau kode desa")
+    return desa
+
+
+def _read_npsn(row: _Row) -> str | None:
+    npsn = row.cell("npsn").lstrip("'") or None
+    if npsn is not None and not (len(npsn) == 8 and npsn.isascii() and npsn.isdigit()):
+        row.fail("npsn", "NPSN harus 8 digit angka")
+        return None
+    return npsn
+
+
+def _check_nik_rules(row: _Row, nik: str, birth: dt.date | None, sex: Sex | None, today: dt.date) -> None:
+    """The NIK rules of the domain; a sex or birth date that could not be read is not held against the NIK."""
+    stand_in_sex = sex or (Sex.PEREMPUAN if nik[6:8].isdigit() and int(nik[6:8]) > 40 else Sex.LAKI_LAKI)
     try:
-        domain.check_nik(nik, birth_date=birth, sex=sex, today=today)
-        domain.check_area(kecamatan.code, desa, places.areas)
-        data = ResidentData(nik=nik, name=name[:120], sex=sex, birth_date=birth,
-                            marital_status=MaritalStatus.BELUM_KAWIN, kecamatan_code=kecamatan.code,
-                            desa_code=desa, school_npsn=npsn)
+        domain.check_nik(nik, birth_date=birth or today, sex=stand_in_sex, today=today)
     except domain.RosterRuleError as exc:
-        kind = FIELD_TO_KIND.get(exc.field, exc.field)
-        column = names.get(kind) or names.get(date_kind if kind == "birth_date" else kind) or exc.field
-        return None, [RowError(line, column, exc.reason)]
-    return DapodikRow(line, cell("nisn") or None, cell("school") or None, place, data), []
+        if exc.field == "nik" or (exc.field == "sex" and sex) or (exc.field == "birth_date" and birth):
+            row.fail(RULE_FIELD_TO_KIND.get(exc.field, exc.field), exc.reason)
+
+
+def _check_area_rules(row: _Row, kecamatan_code: str, desa_code: str, areas: Areas) -> None:
+    try:
+        domain.check_area(kecamatan_code, desa_code, areas)
+    except domain.RosterRuleError as exc:
+        row.fail(RULE_FIELD_TO_KIND.get(exc.field, exc.field), exc.reason)

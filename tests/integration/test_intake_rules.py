@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,8 +23,11 @@ TODAY = dt.date.today()
 
 
 @pytest.fixture(scope="module")
-def services(start_service: Any) -> dict[str, Any]:
-    return {"intake": start_service("intake"), "coverage": start_service("coverage")}
+def services(start_service: Any) -> Iterator[dict[str, Any]]:
+    running = {"intake": start_service("intake"), "coverage": start_service("coverage")}
+    yield running
+    for service in running.values():
+        service.stop()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,8 +21,10 @@ pytestmark = pytest.mark.infra
 
 
 @pytest.fixture(scope="module")
-def coverage(start_service: Any) -> Any:
-    return start_service("coverage")
+def coverage(start_service: Any) -> Iterator[Any]:
+    service = start_service("coverage")
+    yield service
+    service.stop()
 
 
 def _bootstrap(stack: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,8 +22,11 @@ KEC, DESA = "17.02.09", "17.02.09.1012"
 
 
 @pytest.fixture(scope="module")
-def services(start_service: Any) -> dict[str, Any]:
-    return {"recording": start_service("recording"), "coverage": start_service("coverage")}
+def services(start_service: Any) -> Iterator[dict[str, Any]]:
+    running = {"recording": start_service("recording"), "coverage": start_service("coverage")}
+    yield running
+    for service in running.values():
+        service.stop()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,8 +16,11 @@ pytestmark = pytest.mark.infra
 
 
 @pytest.fixture(scope="module")
-def services(start_service: Any) -> dict[str, Any]:
-    return {"intake": start_service("intake"), "coverage": start_service("coverage")}
+def services(start_service: Any) -> Iterator[dict[str, Any]]:
+    running = {"intake": start_service("intake"), "coverage": start_service("coverage")}
+    yield running
+    for service in running.values():
+        service.stop()
 
 
 async def test_posted_resident_is_counted_in_its_kecamatan(services: dict[str, Any], mongo_db: Any) -> None:
