@@ -165,8 +165,9 @@ class Kafka:
             cluster_id = str(uuid.uuid4())
             _run(
                 self.part,
+                # "=" form: a base64 id may start with "-", which would read as an option.
                 self._java("kafka.tools.StorageTool", "format", "--standalone",
-                           "-t", _kafka_cluster_id(cluster_id), "-c", str(props)),
+                           f"--cluster-id={_kafka_cluster_id(cluster_id)}", "-c", str(props)),
                 "could not format KRaft storage",
             )
         pid = start_background(

@@ -50,7 +50,8 @@ def test_make_run_prints_urls_serves_them_and_stops_on_ctrl_c(tmp_path: Path, st
             assert _get(f"http://127.0.0.1:{coverage}/coverage") == 200
             assert _get(f"http://127.0.0.1:{infra['EKTP_PROMETHEUS_PORT']}/-/ready") == 200
         finally:
-            os.killpg(proc.pid, signal.SIGINT)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGINT)
             proc.wait(timeout=90)
     for port in [*ports.values(), *infra.values()]:
         assert not port_open(port), f"port {port} still open after Ctrl-C"
