@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from pydantic import TypeAdapter
 
-from services.coverage.handlers import Outcome, project_resident_event
+from services.coverage.handlers import Outcome, project_event
 from services.coverage.store import CoverageStore
 from shared.broker import event_bytes, subscribe
 from shared.contracts import RECORDING_EVENTS, RESIDENT_EVENTS
@@ -22,25 +23,19 @@ def register_consumers(
 ) -> None:
     """Attach the projector's subscribers to the broker."""
 
-    @subscribe(broker, RESIDENT, group=group)
-    async def on_resident_event(message: KafkaMessage) -> None:
+    async def project(message: KafkaMessage, adapter: TypeAdapter[Any]) -> None:
         record = cast(ConsumerRecord, message.raw_message)
-        raw = event_bytes(message)
-        event = RESIDENT_EVENTS.validate_json(raw)
-        outcome = await project_resident_event(
-            event, source=position_key(record.topic, record.partition), position=record.offset,
-            store=store,
-        )
-        counter = metrics.applied if outcome == Outcome.APPLIED else metrics.duplicates
-        counter.labels(metrics.service, event.event_type).inc()
-
-    @subscribe(broker, RECORDING, group=f"{group}-recording")
-    async def on_recording_event(message: KafkaMessage) -> None:
-        record = cast(ConsumerRecord, message.raw_message)
-        raw = event_bytes(message)
-        event = RECORDING_EVENTS.validate_json(raw)
-        outcome = await project_resident_event(
+        event = adapter.validate_json(event_bytes(message))
+        outcome = await project_event(
             event, source=position_key(record.topic, record.partition), position=record.offset, store=store,
         )
         counter = metrics.applied if outcome == Outcome.APPLIED else metrics.duplicates
         counter.labels(metrics.service, event.event_type).inc()
+
+    @subscribe(broker, RESIDENT, group=group)
+    async def on_resident_event(message: KafkaMessage) -> None:
+        await project(message, RESIDENT_EVENTS)
+
+    @subscribe(broker, RECORDING, group=f"{group}-recording")
+    async def on_recording_event(message: KafkaMessage) -> None:
+        await project(message, RECORDING_EVENTS)

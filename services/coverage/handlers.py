@@ -15,7 +15,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
 
 
-async def project_resident_event(
+async def project_event(
     event: ResidentEvent | RecordingEvent, *, source: str, position: int, store: CoverageStore
 ) -> Outcome:
     """Apply a resident event to the resident view and the area counters, exactly once.

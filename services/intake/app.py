@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry
 
 from services.intake.config import IntakeSettings
 from services.intake.consumers import register_consumers
@@ -17,14 +16,11 @@ from services.intake.imports import ImportJobs
 from services.intake.store import AuditLog, RequestLog, Reviews, Roster
 from shared.areas import load_areas
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
-from shared.broker import make_broker
 from shared.clock import Clock, system_clock
-from shared.dead_letter import DeadLetterPolicy
 from shared.http import BodySizeLimit, install_error_handlers
-from shared.logs import configure_logging
-from shared.metrics import ConsumerMetrics, dependency_checks, observability_router
-from shared.mongo import make_client
+from shared.metrics import observability_router
 from shared.publishing import KafkaEventPublisher
+from shared.runtime import ServiceRuntime
 
 SERVICE = "intake"
 
@@ -32,25 +28,19 @@ SERVICE = "intake"
 def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_clock) -> FastAPI:
     """The intake API. Nothing connects until the app starts."""
     settings = settings or IntakeSettings()
-    configure_logging(settings.infra.log_level)
-    registry = CollectorRegistry()
-    metrics = ConsumerMetrics(registry, SERVICE)
-    dead_letters = DeadLetterPolicy(service=SERVICE, metrics=metrics)
-    broker = make_broker(settings.infra, service=SERVICE, registry=registry, middlewares=[dead_letters])
-    dead_letters.bind(broker.publish)
-    mongo = make_client(settings.infra, app_name=SERVICE)
-    db = mongo[settings.infra.mongo_database]
+    runtime = ServiceRuntime.build(settings.infra, service=SERVICE)
+    db = runtime.db
     directory = OfficeDirectory(db[OFFICES_COLLECTION])
     roster = Roster(db)
     imports = ImportJobs(db)
-    register_consumers(broker, roster=roster, metrics=metrics)
+    register_consumers(runtime.broker, roster=roster, metrics=runtime.metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await directory.ensure_indexes()
         await roster.ensure_indexes()
         await imports.mark_interrupted()
-        await broker.start()
+        await runtime.start()
         try:
             yield
         finally:
@@ -58,9 +48,7 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
                 task.cancel()
             if app.state.import_tasks:
                 await asyncio.wait(app.state.import_tasks, timeout=10)
-            dead_letters.stopping.set()
-            await broker.stop()
-            await mongo.close()
+            await runtime.stop()
 
     app = FastAPI(
         title="Dukcapil Rejang Lebong: Pendaftaran Penduduk (intake)",
@@ -69,7 +57,7 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
         lifespan=lifespan,
     )
     app.state.deps = IntakeDeps(
-        publisher=KafkaEventPublisher(broker), clock=clock, areas=load_areas(),
+        publisher=KafkaEventPublisher(runtime.broker), clock=clock, areas=load_areas(),
         pseudonym_key=settings.infra.pseudonym_key.get_secret_value(), roster=roster, reviews=Reviews(db),
     )
     app.state.requests = RequestLog(db)
@@ -82,7 +70,7 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
     current_office = office_dependency(lambda request: request.app.state.directory)
     app.include_router(build_router(current_office))
     app.include_router(
-        observability_router(registry, service=SERVICE, checks=dependency_checks(broker, mongo))
+        observability_router(runtime.registry, service=SERVICE, checks=runtime.checks())
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
                        overrides={"/imports": settings.max_upload_bytes})

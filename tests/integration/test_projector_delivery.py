@@ -10,7 +10,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from services.coverage.handlers import project_resident_event
+from services.coverage.handlers import project_event
 from services.coverage.store import CoverageStore
 from shared.contracts import RESIDENT_EVENTS
 from shared.mongo import position_key
@@ -120,10 +120,10 @@ async def test_consumer_stopped_between_write_and_commit_neither_loses_nor_doubl
                     source = position_key(record.topic, record.partition)
                     if str(event.event_id) == str(partial.event_id):
                         with pytest.raises(SystemExit):
-                            await project_resident_event(event, source=source, position=record.offset,
+                            await project_event(event, source=source, position=record.offset,
                                                          store=crashing)
                     else:
-                        await project_resident_event(event, source=source, position=record.offset,
+                        await project_event(event, source=source, position=record.offset,
                                                      store=store)
                     pending.discard(str(event.event_id))
     finally:
