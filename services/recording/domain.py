@@ -87,3 +87,14 @@ def stuck(progress: Progress, now: dt.datetime, days: int) -> bool:
 def carry_over(targets: list[str], stages: dict[str, Stage]) -> list[str]:
     """Targets of a closed visit not recorded yet (absent or failed): the next visit's targets."""
     return [r for r in targets if stages.get(r, Stage.BELUM_REKAM) not in RECORDED]
+
+
+LANSIA_AGE = 60
+
+
+def lansia_from(birth_date: dt.date) -> dt.date:
+    """The day a resident counts as lansia (60th birthday, UU 13/1998); 29 February moves to 1 March."""
+    try:
+        return birth_date.replace(year=birth_date.year + LANSIA_AGE)
+    except ValueError:
+        return dt.date(birth_date.year + LANSIA_AGE, 3, 1)

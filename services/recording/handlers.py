@@ -61,7 +61,8 @@ async def apply_resident_event(event: ResidentEvent, *, store: RecordingStore) -
     else:
         p = event.payload
         facts = {"in_roster": True, "kecamatan_code": p.kecamatan_code, "desa_code": p.desa_code,
-                 "school_npsn": p.school_npsn, "wajib_ktp_from": p.wajib_ktp_from.isoformat()}
+                 "school_npsn": p.school_npsn, "wajib_ktp_from": p.wajib_ktp_from.isoformat(),
+                 "lansia_from": domain.lansia_from(p.birth_date).isoformat(), "disabilitas": p.disabilitas}
     return await store.set_roster_facts(event.payload.resident_id, str(event.event_id), facts)
 
 
@@ -125,10 +126,13 @@ async def _publish_consequences(
     place = {"resident_id": p.resident_id, "kecamatan_code": p.kecamatan_code, "desa_code": p.desa_code}
     if stage == Stage.PRR:
         wajib = (doc or {}).get("wajib_ktp_from")
+        lansia_from = (doc or {}).get("lansia_from")
         request = PrintRequested(
             event_id=derived_id(event.event_id, "print"), occurred_at=event.occurred_at, recorded_at=now,
             actor=actor, payload=PrintRequestedPayload(
-                **place, reason="pertama", wajib_ktp_from=dt.date.fromisoformat(wajib) if wajib else None),
+                **place, reason="pertama", wajib_ktp_from=dt.date.fromisoformat(wajib) if wajib else None,
+                lansia=bool(lansia_from) and dt.date.fromisoformat(lansia_from) <= event.occurred_at.date(),
+                disabilitas=bool((doc or {}).get("disabilitas"))),
         )
         await deps.publisher.publish(request, topic=RECORDING, key=p.resident_id)
     remedy = domain.remedy_for(stage)

@@ -7,6 +7,15 @@ from typing import Annotated
 from pydantic import Field, TypeAdapter
 
 from shared.contracts.envelope import Actor, Envelope, Role
+from shared.contracts.printing import (
+    CardHandedOver,
+    CardPrinted,
+    JobDispatched,
+    JobQueued,
+    PrintSpoiled,
+    SchoolDeliveryAcknowledged,
+    SchoolDeliverySent,
+)
 from shared.contracts.recording import (
     FollowUpRaised,
     PrintRequested,
@@ -19,6 +28,19 @@ from shared.contracts.recording import (
     VisitScheduled,
 )
 from shared.contracts.resident import ResidentEnrolled, ResidentLeft, ResidentUpdated
+from shared.contracts.stock import (
+    BlankConsumed,
+    BlankReserved,
+    BlankSpoiled,
+    CountCorrected,
+    ReplenishmentRequested,
+    ReservationRefused,
+    ReservationRequested,
+    SpoiledReturned,
+    StockReceived,
+    TransferReceived,
+    TransferSent,
+)
 
 ResidentEvent = Annotated[
     ResidentEnrolled | ResidentUpdated | ResidentLeft,
@@ -36,11 +58,29 @@ RecordingEvent = Annotated[
 ]
 RECORDING_EVENTS: TypeAdapter[RecordingEvent] = TypeAdapter(RecordingEvent)
 
+PrintEvent = Annotated[
+    JobQueued | JobDispatched | CardPrinted | PrintSpoiled | SchoolDeliverySent | SchoolDeliveryAcknowledged
+    | CardHandedOver,
+    Field(discriminator="event_type"),
+]
+PRINT_EVENTS: TypeAdapter[PrintEvent] = TypeAdapter(PrintEvent)
+
+StockEvent = Annotated[
+    ReplenishmentRequested | StockReceived | TransferSent | TransferReceived | ReservationRequested
+    | BlankReserved | ReservationRefused | BlankConsumed | BlankSpoiled | CountCorrected | SpoiledReturned,
+    Field(discriminator="event_type"),
+]
+STOCK_EVENTS: TypeAdapter[StockEvent] = TypeAdapter(StockEvent)
+
 MAX_EVENT_BYTES = 64 * 1024
 
 __all__ = [
     "MAX_EVENT_BYTES",
     "OUTREACH_EVENTS",
+    "PRINT_EVENTS",
+    "PrintEvent",
+    "STOCK_EVENTS",
+    "StockEvent",
     "RECORDING_EVENTS",
     "OutreachEvent",
     "RecordingEvent",

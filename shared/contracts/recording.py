@@ -156,6 +156,8 @@ class PrintRequestedPayload(ResidentPlace):
     reason: Literal["pertama", "hilang", "rusak", "perubahan_data"] = Field(
         description="pertama: first card after PRR; otherwise a reprint")
     wajib_ktp_from: dt.date | None = None
+    lansia: bool = Field(False, description="60 or older when the request was made (served first)")
+    disabilitas: bool = Field(False, description="penyandang disabilitas (served first)")
 
 
 class PrintRequested(Envelope):

@@ -40,6 +40,7 @@ class ResidentData(BaseModel):
     school_npsn: str | None = Field(None, description="NPSN of the school if a student",
                                     pattern=r"^\d{8}$")
     phone: str | None = Field(None, description="contact number, optional", max_length=20)
+    disabilitas: bool = Field(False, description="penyandang disabilitas: served first, visited at home")
 
 
 class ResidentEnrolledPayload(ResidentData):

@@ -1,0 +1,245 @@
+"""The blangko ledger of one stock location: what each event does, and when it is refused.
+
+Pure rules, no I/O. The store applies them to one MongoDB document per location; the
+Hypothesis test drives them and checks the invariants after every step.
+
+Per location: received + transferred_in = on_hand + reserved + consumed + spoiled + returned
++ transferred_out. Over the regency, with in_transit = sum(transferred_out) - sum(transferred_in):
+received = on_hand + reserved + consumed + spoiled + in_transit + returned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from shared.contracts.stock import (
+    BlankConsumed,
+    BlankSpoiled,
+    CountCorrected,
+    ReservationRequested,
+    SpoiledReturned,
+    StockReceived,
+    TransferPayload,
+    TransferReceived,
+    TransferSent,
+)
+
+COUNTS = ("received", "transferred_in", "transferred_out", "on_hand", "reserved", "consumed", "spoiled",
+          "spoiled_lost", "returned")
+
+
+class Refused(Exception):
+    """The event cannot be applied to this location; `reason` is for the clerk."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotYetSent(Exception):
+    """A transfer arrived before its sending was applied (another partition); try again shortly."""
+
+
+@dataclass(frozen=True)
+class Balance:
+    """The counts of one location. `spoiled_lost` is the part of `spoiled` found missing at a count."""
+
+    location_id: str
+    received: int = 0
+    transferred_in: int = 0
+    transferred_out: int = 0
+    on_hand: int = 0
+    reserved: int = 0
+    consumed: int = 0
+    spoiled: int = 0
+    spoiled_lost: int = 0
+    returned: int = 0
+    open_reservations: tuple[str, ...] = ()
+    transfers_sent: dict[str, dict[str, Any]] = field(default_factory=dict)
+    transfers_received: tuple[str, ...] = ()
+
+    @classmethod
+    def from_doc(cls, location_id: str, doc: dict[str, Any] | None) -> Balance:
+        doc = doc or {}
+        return cls(location_id, **{name: int(doc.get(name, 0)) for name in COUNTS},
+                   open_reservations=tuple(doc.get("open_reservations", [])),
+                   transfers_sent=dict(doc.get("transfers_sent", {})),
+                   transfers_received=tuple(doc.get("transfers_received", [])))
+
+    def fields(self) -> dict[str, Any]:
+        return {**{name: getattr(self, name) for name in COUNTS},
+                "open_reservations": list(self.open_reservations), "transfers_sent": dict(self.transfers_sent),
+                "transfers_received": list(self.transfers_received)}
+
+    @property
+    def returnable(self) -> int:
+        """Spoiled blanks physically held (not lost), which may be handed back."""
+        return self.spoiled - self.spoiled_lost
+
+
+LedgerEvent = (StockReceived | TransferSent | TransferReceived | ReservationRequested | BlankConsumed
+               | BlankSpoiled | CountCorrected | SpoiledReturned)
+
+
+def location_of(event: Any) -> str:
+    """The location whose ledger an event changes (the message key of the stock topic)."""
+    p = event.payload
+    if isinstance(event, TransferSent):
+        return str(p.from_location)
+    if isinstance(event, TransferReceived):
+        return str(p.to_location)
+    return str(p.location_id)
+
+
+def apply(balance: Balance, event: LedgerEvent, *, sent: dict[str, Any] | None = None) -> Balance:
+    """The balance after `event`, or Refused. `sent` is the sender's record of an arriving transfer."""
+    b = balance
+    if isinstance(event, StockReceived):
+        return replace(b, received=b.received + event.payload.quantity, on_hand=b.on_hand + event.payload.quantity)
+    if isinstance(event, TransferSent):
+        return _send(b, event.payload)
+    if isinstance(event, TransferReceived):
+        return _arrive(b, event.payload, sent)
+    if isinstance(event, ReservationRequested):
+        if event.payload.reservation_id in b.open_reservations:
+            return b
+        if b.on_hand < 1:
+            raise Refused(f"Blangko habis di {b.location_id}: kartu menunggu kiriman blangko.")
+        return replace(b, on_hand=b.on_hand - 1, reserved=b.reserved + 1,
+                       open_reservations=(*b.open_reservations, event.payload.reservation_id))
+    if isinstance(event, BlankConsumed):
+        return replace(_close(b, event.payload.reservation_id), consumed=b.consumed + 1)
+    if isinstance(event, BlankSpoiled):
+        return _spoil(b, event.payload.quantity, event.payload.reservation_id)
+    if isinstance(event, CountCorrected):
+        return _count(b, event.payload.counted)
+    if isinstance(event, SpoiledReturned):
+        quantity = event.payload.quantity
+        if quantity > b.returnable:
+            raise Refused(f"Blangko rusak yang ada di {b.location_id} hanya {b.returnable}; "
+                          f"tidak bisa mengembalikan {quantity}.")
+        return replace(b, spoiled=b.spoiled - quantity, returned=b.returned + quantity)
+    raise TypeError(f"not a ledger event: {type(event).__name__}")
+
+
+def _spoil(b: Balance, quantity: int, reservation_id: str | None) -> Balance:
+    if reservation_id is not None:
+        if quantity != 1:
+            raise Refused("Blangko yang dipesan untuk satu kartu rusak satu per satu (jumlah 1).")
+        return replace(_close(b, reservation_id), spoiled=b.spoiled + 1)
+    if quantity > b.on_hand:
+        raise Refused(f"Stok bebas di {b.location_id} hanya {b.on_hand}; tidak bisa mencatat {quantity} rusak.")
+    return replace(b, on_hand=b.on_hand - quantity, spoiled=b.spoiled + quantity)
+
+
+def _send(b: Balance, p: TransferPayload) -> Balance:
+    if p.from_location == p.to_location:
+        raise Refused("Lokasi asal dan tujuan sama.")
+    if p.transfer_id in b.transfers_sent:
+        raise Refused(f"Transfer {p.transfer_id} sudah dikirim.")
+    if p.quantity > b.on_hand:
+        raise Refused(f"Stok bebas di {b.location_id} hanya {b.on_hand}; tidak bisa mengirim {p.quantity}.")
+    sent = {**b.transfers_sent, p.transfer_id: {"to": p.to_location, "quantity": p.quantity}}
+    return replace(b, on_hand=b.on_hand - p.quantity, transferred_out=b.transferred_out + p.quantity,
+                   transfers_sent=sent)
+
+
+def _arrive(b: Balance, p: TransferPayload, sent: dict[str, Any] | None) -> Balance:
+    if p.transfer_id in b.transfers_received:
+        raise Refused(f"Transfer {p.transfer_id} sudah diterima.")
+    if sent is None:
+        raise NotYetSent(p.transfer_id)
+    if sent.get("to") != b.location_id or int(sent.get("quantity", -1)) != p.quantity:
+        raise Refused(f"Transfer {p.transfer_id} dikirim ke {sent.get('to')} sejumlah {sent.get('quantity')}; "
+                      "penerimaan harus sama.")
+    return replace(b, on_hand=b.on_hand + p.quantity, transferred_in=b.transferred_in + p.quantity,
+                   transfers_received=(*b.transfers_received, p.transfer_id))
+
+
+def _close(b: Balance, reservation_id: str) -> Balance:
+    if reservation_id not in b.open_reservations:
+        raise Refused(f"Tidak ada blangko yang dipesan dengan nomor {reservation_id} di {b.location_id}.")
+    return replace(b, reserved=b.reserved - 1,
+                   open_reservations=tuple(r for r in b.open_reservations if r != reservation_id))
+
+
+def _count(b: Balance, counted: int) -> Balance:
+    """Set the good blanks present (free + reserved) to the physical count."""
+    difference = counted - (b.on_hand + b.reserved)
+    if difference >= 0:
+        return replace(b, received=b.received + difference, on_hand=b.on_hand + difference)
+    missing = -difference
+    if missing > b.on_hand:
+        raise Refused(f"Hitungan {counted} lebih kecil dari blangko yang sudah dipesan untuk cetak ({b.reserved}); "
+                      "selesaikan atau batalkan cetak itu dulu, lalu hitung ulang.")
+    return replace(b, on_hand=b.on_hand - missing, spoiled=b.spoiled + missing, spoiled_lost=b.spoiled_lost + missing)
+
+
+def problems(b: Balance) -> list[str]:
+    """What is wrong with one location's balance (empty when it is sound)."""
+    found = [f"{name} negatif ({getattr(b, name)})" for name in COUNTS if getattr(b, name) < 0]
+    left = b.received + b.transferred_in
+    right = b.on_hand + b.reserved + b.consumed + b.spoiled + b.returned + b.transferred_out
+    if left != right:
+        found.append(f"diterima+masuk {left} != ada+dipesan+terpakai+rusak+dikembalikan+keluar {right}")
+    if b.reserved != len(b.open_reservations):
+        found.append(f"dipesan {b.reserved} != {len(b.open_reservations)} reservasi terbuka")
+    if b.spoiled_lost > b.spoiled:
+        found.append("rusak-hilang melebihi rusak")
+    return found
+
+
+@dataclass(frozen=True)
+class RegencyCheck:
+    received: int
+    on_hand: int
+    reserved: int
+    consumed: int
+    spoiled: int
+    in_transit: int
+    returned: int
+    problems: list[str]
+
+    @property
+    def balanced(self) -> bool:
+        return not self.problems
+
+
+def check_regency(balances: Iterable[Balance]) -> RegencyCheck:
+    """received = on_hand + reserved + consumed + spoiled + in_transit + returned, and each location sound."""
+    items = list(balances)
+
+    def total(name: str) -> int:
+        return sum(getattr(b, name) for b in items)
+
+    in_transit = total("transferred_out") - total("transferred_in")
+    found = [f"{b.location_id}: {text}" for b in items for text in problems(b)]
+    if in_transit < 0:
+        found.append(f"dalam perjalanan negatif ({in_transit})")
+    right = total("on_hand") + total("reserved") + total("consumed") + total("spoiled") + in_transit + total("returned")
+    if total("received") != right:
+        found.append(f"diterima {total('received')} != jumlah sisi kanan {right}")
+    return RegencyCheck(total("received"), total("on_hand"), total("reserved"), total("consumed"), total("spoiled"),
+                        in_transit, total("returned"), found)
+
+
+def daily_consumption(consumed_by_day: dict[str, int], *, today: dt.date, window_days: int) -> float:
+    """Average blanks consumed per day over the last `window_days` days (today included)."""
+    start = today - dt.timedelta(days=window_days - 1)
+    used = sum(n for day, n in consumed_by_day.items() if start <= dt.date.fromisoformat(day) <= today)
+    return used / window_days
+
+
+def days_of_stock(on_hand: int, per_day: float) -> float | None:
+    """How many days the free stock lasts at the recent rate; None when nothing is being used."""
+    return None if per_day <= 0 else on_hand / per_day
+
+
+def suggested_request(*, backlog: int, per_day: float, cover_days: int, available: int, outstanding: int) -> int:
+    """Blanks to ask the province for: the waiting cards plus `cover_days` of use, less what is here or coming."""
+    need = backlog + math.ceil(per_day * cover_days)
+    return max(0, need - available - outstanding)

@@ -1,0 +1,152 @@
+"""The blangko ledger in MongoDB: one document per stock location, written by versioned single-document updates.
+
+Each location's events arrive on one partition of the stock topic (keyed by the location), so
+one consumer writes each document; the version check makes a second writer retry rather than
+overwrite. A write records the event id (last RECENT_EVENTS) and the source offset in the same
+update, so a redelivered or replayed event changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.inventory import domain
+from services.inventory.domain import Balance, LedgerEvent, NotYetSent, Refused
+from shared.clock import WIB
+from shared.contracts.stock import BlankConsumed, TransferReceived
+from shared.dead_letter import TransientError
+from shared.mongo import apply_at_position, apply_once, versioned_write
+
+RECENT_EVENTS = 1000
+RECENT_REFUSALS = 200
+CONSUMPTION_DAYS_KEPT = 120
+
+
+class TransferNotYetSent(TransientError):
+    """The sending side of a transfer is not applied yet; the arrival is retried with backoff."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying one event did: applied, refused (with the reason), or duplicate (of an earlier outcome)."""
+
+    kind: str
+    reason: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.reason is not None
+
+
+def _seen(doc: dict[str, Any] | None, event_id: str, position: tuple[str, int] | None) -> bool:
+    if doc is None:
+        return False
+    if event_id in doc.get("applied_events", []):
+        return True
+    return position is not None and doc.get("positions", {}).get(position[0], -1) >= position[1]
+
+
+def _refusal(doc: dict[str, Any] | None, event_id: str) -> str | None:
+    return next((reason for eid, reason in (doc or {}).get("refusals", []) if eid == event_id), None)
+
+
+class InventoryStore:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.locations = db["blangko_locations"]
+        self.requests = db["blangko_usulan"]
+        self.backlog = db["blangko_backlog"]
+
+    async def ensure_indexes(self) -> None:
+        """Every lookup is by _id."""
+
+    async def location(self, location_id: str) -> dict[str, Any] | None:
+        return await self.locations.find_one({"_id": location_id})
+
+    async def balance(self, location_id: str) -> Balance:
+        return Balance.from_doc(location_id, await self.location(location_id))
+
+    async def all_locations(self) -> list[dict[str, Any]]:
+        return [doc async for doc in self.locations.find({}, {"applied_events": 0, "refusals": 0})]
+
+    async def sent_transfer(self, from_location: str, transfer_id: str) -> dict[str, Any] | None:
+        doc = await self.locations.find_one({"_id": from_location}, {"transfers_sent": 1})
+        sent: dict[str, Any] | None = (doc or {}).get("transfers_sent", {}).get(transfer_id)
+        return sent
+
+    async def apply(self, event: LedgerEvent, *, position: tuple[str, int] | None = None) -> Outcome:
+        """Apply one ledger event to its location exactly once; a refusal is recorded too."""
+        location_id = domain.location_of(event)
+        event_id = str(event.event_id)
+        sent = None
+        if isinstance(event, TransferReceived):
+            sent = await self.sent_transfer(event.payload.from_location, event.payload.transfer_id)
+        outcome: list[Outcome] = []
+
+        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            outcome.clear()
+            if _seen(current, event_id, position):
+                outcome.append(Outcome("duplicate", _refusal(current, event_id)))
+                return None
+            fields: dict[str, Any] = {}
+            try:
+                fields = domain.apply(Balance.from_doc(location_id, current), event, sent=sent).fields()
+                outcome.append(Outcome("applied"))
+            except NotYetSent as exc:
+                raise TransferNotYetSent(f"transfer {exc} not sent yet") from exc
+            except Refused as refusal:
+                outcome.append(Outcome("refused", refusal.reason))
+                fields["refusals"] = [*(current or {}).get("refusals", [])[-RECENT_REFUSALS + 1:],
+                                      [event_id, refusal.reason]]
+            if isinstance(event, BlankConsumed) and not outcome[0].refused:
+                fields["consumed_by_day"] = _count_day((current or {}).get("consumed_by_day", {}), event)
+            fields["applied_events"] = [*(current or {}).get("applied_events", [])[-RECENT_EVENTS + 1:], event_id]
+            if position is not None:
+                fields[f"positions.{position[0]}"] = position[1]
+            return {"$set": fields}
+
+        await versioned_write(self.locations, location_id, decide)
+        return outcome[0]
+
+    async def outcome_of(self, location_id: str, event_id: str) -> Outcome | None:
+        """The outcome of an event once applied (for an HTTP request waiting on its own event)."""
+        doc = await self.locations.find_one({"_id": location_id}, {"applied_events": 1, "refusals": 1})
+        if doc is None or event_id not in doc.get("applied_events", []):
+            return None
+        reason = _refusal(doc, event_id)
+        return Outcome("refused" if reason else "applied", reason)
+
+    # Usulan (requests to the province): requested against received.
+
+    async def record_request(self, request_id: str, event_id: str, fields: dict[str, Any]) -> bool:
+        return await apply_once(self.requests, request_id, event_id,
+                                {"$setOnInsert": {"received": 0}, "$set": fields})
+
+    async def record_receipt(self, request_id: str, event_id: str, quantity: int) -> bool:
+        return await apply_once(self.requests, request_id, event_id, {"$inc": {"received": quantity}})
+
+    async def request(self, request_id: str) -> dict[str, Any] | None:
+        return await self.requests.find_one({"_id": request_id}, {"applied_events": 0})
+
+    async def all_requests(self) -> list[dict[str, Any]]:
+        return [doc async for doc in self.requests.find({}, {"applied_events": 0}).sort("requested_at", -1)]
+
+    # The print backlog (cards waiting for a blank or for the printer), per station.
+
+    async def change_backlog(self, station_id: str, delta: int, *, source: str, position: int) -> bool:
+        return await apply_at_position(self.backlog, station_id, source=source, position=position,
+                                       update={"$inc": {"waiting": delta}})
+
+    async def backlog_total(self) -> int:
+        return sum([int(doc.get("waiting", 0)) async for doc in self.backlog.find({}, {"waiting": 1})])
+
+
+def _count_day(days: dict[str, int], event: BlankConsumed) -> dict[str, int]:
+    day = event.occurred_at.astimezone(WIB).date()
+    oldest = (day - dt.timedelta(days=CONSUMPTION_DAYS_KEPT)).isoformat()
+    kept = {d: n for d, n in days.items() if d >= oldest}
+    kept[day.isoformat()] = kept.get(day.isoformat(), 0) + 1
+    return kept
