@@ -65,6 +65,8 @@ def _banner(stack: Stack, key_file: Path) -> str:
         f"  Coverage API (cakupan)         http://127.0.0.1:{p['coverage']}/coverage",
         f"  Recording / Printing / Inventory  http://127.0.0.1:{p['recording']}/health  "
         f":{p['printing']}/health  :{p['inventory']}/health",
+        f"  Printing: station queues        http://127.0.0.1:{p['printing']}/docs   card proofs in .local/run/spool/",
+        f"  Inventory: blangko per lokasi   http://127.0.0.1:{p['inventory']}/docs",
         f"  Prometheus                     http://127.0.0.1:{stack.ports.prometheus}/targets",
         f"  Kafka 127.0.0.1:{stack.ports.kafka}   MongoDB (FerretDB) 127.0.0.1:{stack.ports.mongo}",
         f"  Local admin API key (X-API-Key): {key_file}",

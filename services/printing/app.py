@@ -1,37 +1,85 @@
-"""Composition root of the printing service."""
+"""Composition root of the printing service: the print queue consumers, the dispatcher sweep and the API."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry
+from prometheus_client import Gauge
 
 from services.printing.config import PrintingSettings
-from shared.broker import make_broker
-from shared.logs import configure_logging
-from shared.metrics import dependency_checks, observability_router
+from services.printing.consumers import register_consumers
+from services.printing.handlers import PrintingDeps, sweep
+from services.printing.http import build_router
+from services.printing.store import JobStatus, PrintingStore
+from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
+from shared.clock import Clock, system_clock
+from shared.http import BodySizeLimit, install_error_handlers
+from shared.metrics import observability_router
+from shared.publishing import KafkaEventPublisher
+from shared.runtime import ServiceRuntime
+from shared.stations import load_stations
 
 SERVICE = "printing"
+log = logging.getLogger("ektp.printing")
 
 
-def create_app(settings: PrintingSettings | None = None) -> FastAPI:
-    """The printing API: health and metrics, with its Kafka connection checked."""
+def create_app(settings: PrintingSettings | None = None, *, clock: Clock = system_clock) -> FastAPI:
+    """The printing API and its consumers. Nothing connects until the app starts."""
     settings = settings or PrintingSettings()
-    configure_logging(settings.infra.log_level)
-    registry = CollectorRegistry()
-    broker = make_broker(settings.infra, service=SERVICE, registry=registry)
+    runtime = ServiceRuntime.build(settings.infra, service=SERVICE)
+    store = PrintingStore(runtime.db)
+    deps = PrintingDeps(store=store, publisher=KafkaEventPublisher(runtime.broker), clock=clock,
+                        stations=load_stations(), priority_order=settings.priority_order,
+                        voter_target_date=settings.voter_target_date,
+                        reservation_resend_seconds=settings.reservation_resend_seconds)
+    register_consumers(runtime.broker, deps=deps, metrics=runtime.metrics)
+    depth = Gauge("ektp_print_queue_depth", "Print jobs per station and status (menunggu_blangko, siap_cetak)",
+                  ["station", "status"], registry=runtime.registry)
+    waiting = Gauge("ektp_print_station_waiting_for_stock", "1 when a station's queue waits for blanks",
+                    ["station"], registry=runtime.registry)
+    directory = OfficeDirectory(runtime.db[OFFICES_COLLECTION])
+
+    async def sweep_forever() -> None:
+        while True:
+            await asyncio.sleep(settings.sweep_seconds)
+            try:
+                await sweep(deps)
+                for station_id in deps.stations.stations:
+                    for status in (JobStatus.MENUNGGU_BLANGKO, JobStatus.SIAP_CETAK):
+                        depth.labels(station_id, status.value).set(await store.count(station_id, status))
+                    state = await store.station(station_id)
+                    waiting.labels(station_id).set(1 if state.get("waiting_for_stock") else 0)
+            except Exception:  # noqa: BLE001 - the next sweep tries again; /health shows a lost dependency
+                log.warning("print queue sweep failed", exc_info=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await broker.start()
+        await store.ensure_indexes()
+        await store.rerank([c.value for c in settings.priority_order])
+        await runtime.start()
+        sweeper = asyncio.create_task(sweep_forever())
         try:
             yield
         finally:
-            await broker.stop()
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await runtime.stop()
 
-    app = FastAPI(title="Dukcapil Rejang Lebong: Pencetakan KTP-el (printing)", version="1", lifespan=lifespan)
-
-    app.include_router(observability_router(registry, service=SERVICE, checks=dependency_checks(broker)))
+    app = FastAPI(title="Dukcapil Rejang Lebong: Pencetakan KTP-el (printing)",
+                  description="Antrean cetak per stasiun dengan prioritas, cetak ulang, pengiriman ke sekolah dan "
+                              "penyerahan kartu. Pekerja stasiun: `python -m services.printing.station --station <id>`.",
+                  version="1", lifespan=lifespan)
+    app.state.deps = deps
+    app.state.directory = directory
+    install_error_handlers(app)
+    current_office = office_dependency(lambda request: request.app.state.directory)
+    app.include_router(build_router(current_office))
+    app.include_router(observability_router(runtime.registry, service=SERVICE, checks=runtime.checks()))
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
