@@ -40,10 +40,6 @@ class Refused(Exception):
         self.reason = reason
 
 
-class NotYetSent(Exception):
-    """A transfer arrived before its sending was applied (another partition); try again shortly."""
-
-
 @dataclass(frozen=True)
 class Balance:
     """The counts of one location. `spoiled_lost` is the part of `spoiled` found missing at a count."""
@@ -83,6 +79,15 @@ class Balance:
 
 LedgerEvent = (StockReceived | TransferSent | TransferReceived | ReservationRequested | BlankConsumed
                | BlankSpoiled | CountCorrected | SpoiledReturned)
+
+
+def partition_key(event: Any) -> str:
+    """The message key: the location, except that both halves of a transfer are keyed by the sender,
+    so the arrival is always applied after the sending (they share a partition)."""
+    p = event.payload
+    if isinstance(event, TransferSent | TransferReceived):
+        return str(p.from_location)
+    return str(p.location_id)
 
 
 def location_of(event: Any) -> str:
@@ -152,7 +157,7 @@ def _arrive(b: Balance, p: TransferPayload, sent: dict[str, Any] | None) -> Bala
     if p.transfer_id in b.transfers_received:
         raise Refused(f"Transfer {p.transfer_id} sudah diterima.")
     if sent is None:
-        raise NotYetSent(p.transfer_id)
+        raise Refused(f"Transfer {p.transfer_id} tidak tercatat dikirim.")
     if sent.get("to") != b.location_id or int(sent.get("quantity", -1)) != p.quantity:
         raise Refused(f"Transfer {p.transfer_id} dikirim ke {sent.get('to')} sejumlah {sent.get('quantity')}; "
                       "penerimaan harus sama.")

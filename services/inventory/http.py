@@ -38,6 +38,9 @@ from shared.stations import WAREHOUSE
 from shared.topics import STOCK
 
 QUANTITY = Field(ge=1, le=1_000_000, description="jumlah blangko")
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", description="UUID; a repeated request with it is applied once")
+]
 
 
 class ReceiptIn(BaseModel):
@@ -91,12 +94,8 @@ def _event_id(idempotency_key: str | None) -> uuid.UUID:
         raise HTTPException(422, "Idempotency-Key harus berupa UUID.") from None
 
 
-def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dict[str, str],
-                 answer_timeout: float) -> APIRouter:
+def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dict[str, str], answer_timeout: float) -> APIRouter:
     router = APIRouter(tags=["blangko"])
-    OfficeDep = Annotated[Office, Depends(current_office)]
-    IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key",
-                                                  description="UUID; a repeated request with it is applied once")]
 
     def deps_of(request: Request) -> InventoryDeps:
         deps: InventoryDeps = request.app.state.deps
@@ -120,14 +119,21 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dic
 
     async def answer(deps: InventoryDeps, location_id: str, event_id: str, outcome: Outcome | None) -> JSONResponse:
         if outcome is None:
-            return JSONResponse({"event_id": event_id, "status": "diproses",
-                                 "pesan": "Sudah tersimpan di Kafka; buku stok belum memprosesnya. Periksa lagi sebentar."},
-                                status_code=202)
+            return JSONResponse(
+                {
+                    "event_id": event_id,
+                    "status": "diproses",
+                    "pesan": "Sudah tersimpan di Kafka; buku stok belum memprosesnya. Periksa lagi sebentar.",
+                },
+                status_code=202,
+            )
         if outcome.refused:
             return JSONResponse({"event_id": event_id, "detail": outcome.reason}, status_code=409)
         doc = await deps.store.location(location_id)
-        return JSONResponse({"event_id": event_id, "status": "dicatat",
-                             "lokasi": location_view(doc, location_id, names[location_id], deps)}, status_code=201)
+        return JSONResponse(
+            {"event_id": event_id, "status": "dicatat", "lokasi": location_view(doc, location_id, names[location_id], deps)},
+            status_code=201,
+        )
 
     async def submit(request: Request, event: Any) -> JSONResponse:
         """Check the event against the current ledger, publish it, wait for the ledger's outcome."""
@@ -144,10 +150,8 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dic
             domain.apply(await deps.store.balance(location_id), event, sent=sent)
         except domain.Refused as refusal:
             raise HTTPException(409, refusal.reason) from None
-        except domain.NotYetSent:
-            raise HTTPException(409, "Transfer ini belum tercatat dikirim.") from None
         try:
-            await deps.publisher.publish(event, topic=STOCK, key=location_id)
+            await deps.publisher.publish(event, topic=STOCK, key=domain.partition_key(event))
         except KafkaError:
             raise HTTPException(503, "Kafka tidak dapat dihubungi: data BELUM tersimpan, kirim ulang.") from None
         deadline = asyncio.get_running_loop().time() + answer_timeout
@@ -162,39 +166,54 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dic
         return {"event_id": _event_id(key), "occurred_at": now, "recorded_at": now, "actor": _actor(office)}
 
     @router.get("/locations", summary="Stok blangko setiap lokasi, pemakaian dan hari stok")
-    async def list_locations(request: Request, office: OfficeDep) -> list[dict[str, Any]]:
+    async def list_locations(request: Request, office: Office = Depends(current_office)) -> list[dict[str, Any]]:
         return await all_views(deps_of(request), names)
 
     @router.get("/locations/{location_id}", summary="Stok satu lokasi")
-    async def one_location(location_id: str, request: Request, office: OfficeDep) -> dict[str, Any]:
+    async def one_location(location_id: str, request: Request, office: Office = Depends(current_office)) -> dict[str, Any]:
         known(location_id)
         views = await all_views(deps_of(request), {location_id: names[location_id]})
         return views[0]
 
-    @router.get("/ledger/check", summary="Pemeriksaan buku stok: diterima = ada + dipesan + terpakai + rusak + "
-                                         "dalam perjalanan + dikembalikan")
-    async def check(request: Request, office: OfficeDep) -> dict[str, Any]:
+    @router.get(
+        "/ledger/check",
+        summary="Pemeriksaan buku stok: diterima = ada + dipesan + terpakai + rusak + dalam perjalanan + dikembalikan",
+    )
+    async def check(request: Request, office: Office = Depends(current_office)) -> dict[str, Any]:
         docs = await deps_of(request).store.all_locations()
         result = domain.check_regency(domain.Balance.from_doc(doc["_id"], doc) for doc in docs)
-        return {"seimbang": result.balanced, "diterima": result.received, "ada": result.on_hand,
-                "dipesan": result.reserved, "terpakai": result.consumed, "rusak": result.spoiled,
-                "dalam_perjalanan": result.in_transit, "dikembalikan": result.returned, "masalah": result.problems}
+        return {
+            "seimbang": result.balanced,
+            "diterima": result.received,
+            "ada": result.on_hand,
+            "dipesan": result.reserved,
+            "terpakai": result.consumed,
+            "rusak": result.spoiled,
+            "dalam_perjalanan": result.in_transit,
+            "dikembalikan": result.returned,
+            "masalah": result.problems,
+        }
 
     @router.get("/alerts/low-stock", summary="Lokasi yang stoknya kurang dari batas hari")
-    async def low_stock(request: Request, office: OfficeDep) -> list[dict[str, Any]]:
+    async def low_stock(request: Request, office: Office = Depends(current_office)) -> list[dict[str, Any]]:
         return [v for v in await all_views(deps_of(request), names) if v["stok_menipis"]]
 
     @router.post("/receipts", status_code=201, summary="Penerimaan blangko dari provinsi")
-    async def receive(body: ReceiptIn, request: Request, office: OfficeDep, key: IdempotencyKey = None) -> JSONResponse:
+    async def receive(
+        body: ReceiptIn, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
+    ) -> JSONResponse:
         known(body.location_id)
         admin_only(office)
         if body.request_id is not None and await deps_of(request).store.request(body.request_id) is None:
             raise HTTPException(404, f"Usulan {body.request_id!r} tidak ditemukan; periksa nomor usulan.")
-        return await submit(request, StockReceived(**envelope(office, key, request),
-                                                   payload=ReceivedPayload(**body.model_dump())))
+        return await submit(
+            request, StockReceived(**envelope(office, key, request), payload=ReceivedPayload(**body.model_dump()))
+        )
 
     @router.post("/transfers", status_code=201, summary="Kirim blangko ke lokasi lain (dalam perjalanan sampai diterima)")
-    async def send(body: TransferIn, request: Request, office: OfficeDep, key: IdempotencyKey = None) -> JSONResponse:
+    async def send(
+        body: TransferIn, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
+    ) -> JSONResponse:
         known(body.from_location)
         known(body.to_location)
         allow(office, body.from_location)
@@ -203,53 +222,70 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dic
         return await submit(request, TransferSent(**base, payload=payload))
 
     @router.post("/transfers/{transfer_id}/receive", status_code=201, summary="Terima kiriman blangko")
-    async def arrive(transfer_id: str, request: Request, office: OfficeDep, key: IdempotencyKey = None) -> JSONResponse:
+    async def arrive(
+        transfer_id: str, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
+    ) -> JSONResponse:
         deps = deps_of(request)
-        sender = next((doc for doc in await deps.store.all_locations()
-                       if transfer_id in doc.get("transfers_sent", {})), None)
+        sender = next((doc for doc in await deps.store.all_locations() if transfer_id in doc.get("transfers_sent", {})), None)
         if sender is None:
             raise HTTPException(404, f"Transfer {transfer_id!r} tidak ditemukan.")
         sent = sender["transfers_sent"][transfer_id]
         allow(office, sent["to"])
-        payload = TransferPayload(transfer_id=transfer_id, from_location=sender["_id"], to_location=sent["to"],
-                                  quantity=sent["quantity"])
+        payload = TransferPayload(
+            transfer_id=transfer_id, from_location=sender["_id"], to_location=sent["to"], quantity=sent["quantity"]
+        )
         return await submit(request, TransferReceived(**envelope(office, key, request), payload=payload))
 
     @router.post("/spoilage", status_code=201, summary="Catat blangko rusak (bukan karena cetak)")
-    async def spoil(body: SpoilageIn, request: Request, office: OfficeDep, key: IdempotencyKey = None) -> JSONResponse:
+    async def spoil(
+        body: SpoilageIn, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
+    ) -> JSONResponse:
         known(body.location_id)
         allow(office, body.location_id)
-        return await submit(request, BlankSpoiledEvent(**envelope(office, key, request),
-                                                       payload=SpoiledPayload(**body.model_dump())))
+        return await submit(
+            request, BlankSpoiledEvent(**envelope(office, key, request), payload=SpoiledPayload(**body.model_dump()))
+        )
 
     @router.post("/counts", status_code=201, summary="Koreksi stok setelah stock opname (alasan dan penyetuju wajib)")
-    async def count(body: CountIn, request: Request, office: OfficeDep, key: IdempotencyKey = None) -> JSONResponse:
+    async def count(
+        body: CountIn, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
+    ) -> JSONResponse:
         known(body.location_id)
         allow(office, body.location_id)
-        return await submit(request, CountCorrected(**envelope(office, key, request),
-                                                    payload=CountPayload(**body.model_dump())))
+        return await submit(request, CountCorrected(**envelope(office, key, request), payload=CountPayload(**body.model_dump())))
 
     @router.post("/returns", status_code=201, summary="Pengembalian blangko rusak dengan berita acara")
-    async def give_back(body: ReturnIn, request: Request, office: OfficeDep, key: IdempotencyKey = None) -> JSONResponse:
+    async def give_back(
+        body: ReturnIn, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
+    ) -> JSONResponse:
         known(body.location_id)
         admin_only(office)
-        return await submit(request, SpoiledReturned(**envelope(office, key, request),
-                                                     payload=ReturnPayload(**body.model_dump())))
+        return await submit(
+            request, SpoiledReturned(**envelope(office, key, request), payload=ReturnPayload(**body.model_dump()))
+        )
 
     @router.get("/replenishment/suggestion", summary="Saran jumlah usulan blangko ke provinsi")
-    async def suggest(request: Request, office: OfficeDep) -> dict[str, Any]:
+    async def suggest(request: Request, office: Office = Depends(current_office)) -> dict[str, Any]:
         return await suggestion(deps_of(request), names)
 
     @router.get("/replenishment", summary="Usulan ke provinsi: diminta dan diterima")
-    async def requests(request: Request, office: OfficeDep) -> list[dict[str, Any]]:
-        return [{"usulan": doc["_id"], "nomor_surat": doc.get("letter_no"), "diminta": doc.get("requested", 0),
-                 "diterima": doc.get("received", 0),
-                 "kurang": max(0, doc.get("requested", 0) - doc.get("received", 0)),
-                 "tanggal": doc.get("requested_at")} for doc in await deps_of(request).store.all_requests()]
+    async def requests(request: Request, office: Office = Depends(current_office)) -> list[dict[str, Any]]:
+        return [
+            {
+                "usulan": doc["_id"],
+                "nomor_surat": doc.get("letter_no"),
+                "diminta": doc.get("requested", 0),
+                "diterima": doc.get("received", 0),
+                "kurang": max(0, doc.get("requested", 0) - doc.get("received", 0)),
+                "tanggal": doc.get("requested_at"),
+            }
+            for doc in await deps_of(request).store.all_requests()
+        ]
 
     @router.post("/replenishment", status_code=201, summary="Kirim usulan blangko ke provinsi")
-    async def request_more(body: UsulanIn, request: Request, office: OfficeDep,
-                           key: IdempotencyKey = None) -> dict[str, Any]:
+    async def request_more(
+        body: UsulanIn, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
+    ) -> dict[str, Any]:
         if office.role != Role.DINAS_ADMIN:
             raise HTTPException(403, "Hanya admin dinas yang dapat mengirim usulan blangko.")
         deps = deps_of(request)
@@ -259,9 +295,17 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dic
             raise HTTPException(409, "Saran usulan 0: stok dan kiriman yang ditunggu sudah cukup. Isi jumlah bila tetap perlu.")
         base = envelope(office, key, request)
         request_id = f"usulan-{base['event_id'].hex[:12]}"
-        event = ReplenishmentRequested(**base, payload=ReplenishmentPayload(
-            request_id=request_id, location_id=WAREHOUSE, quantity=quantity, backlog=basis["antrean_cetak"],
-            daily_consumption=basis["pemakaian_per_hari"], letter_no=body.letter_no))
+        event = ReplenishmentRequested(
+            **base,
+            payload=ReplenishmentPayload(
+                request_id=request_id,
+                location_id=WAREHOUSE,
+                quantity=quantity,
+                backlog=basis["antrean_cetak"],
+                daily_consumption=basis["pemakaian_per_hari"],
+                letter_no=body.letter_no,
+            ),
+        )
         try:
             await deps.publisher.publish(event, topic=STOCK, key=WAREHOUSE)
         except KafkaError:

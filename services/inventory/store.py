@@ -15,19 +15,14 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.inventory import domain
-from services.inventory.domain import Balance, LedgerEvent, NotYetSent, Refused
+from services.inventory.domain import Balance, LedgerEvent, Refused
 from shared.clock import WIB
 from shared.contracts.stock import BlankConsumed, TransferReceived
-from shared.dead_letter import TransientError
 from shared.mongo import apply_at_position, apply_once, versioned_write
 
 RECENT_EVENTS = 1000
 RECENT_REFUSALS = 200
 CONSUMPTION_DAYS_KEPT = 120
-
-
-class TransferNotYetSent(TransientError):
-    """The sending side of a transfer is not applied yet; the arrival is retried with backoff."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +90,6 @@ class InventoryStore:
             try:
                 fields = domain.apply(Balance.from_doc(location_id, current), event, sent=sent).fields()
                 outcome.append(Outcome("applied"))
-            except NotYetSent as exc:
-                raise TransferNotYetSent(f"transfer {exc} not sent yet") from exc
             except Refused as refusal:
                 outcome.append(Outcome("refused", refusal.reason))
                 fields["refusals"] = [*(current or {}).get("refusals", [])[-RECENT_REFUSALS + 1:],

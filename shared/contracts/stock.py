@@ -1,4 +1,4 @@
-"""Contracts of the stock topic: the blangko ledger, keyed by the stock location id.
+"""Contracts of the stock topic: the blangko ledger, keyed by the stock location id (a transfer by its sender).
 
 Every change of a location's stock is one of these events; the ledger is their sum, so the
 topic alone rebuilds it.
@@ -76,7 +76,7 @@ class TransferSent(Envelope):
 
 
 class TransferReceived(Envelope):
-    """stock.transfer_received v1: the transfer arrived. Keyed by the receiving location."""
+    """stock.transfer_received v1: the transfer arrived. Keyed by the sender, like the sending, so it follows it."""
 
     event_type: Literal["stock.transfer_received"] = "stock.transfer_received"
     schema_version: Literal[1] = 1

@@ -1,0 +1,264 @@
+"""Printing and the blangko ledger against the real broker: bad input, a worker killed mid-job,
+reprint and hand-over, and every ledger event delivered twice."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.inventory.domain import COUNTS
+from shared.contracts import Role
+from shared.contracts.stock import (
+    BlankConsumed,
+    BlankSpoiled,
+    ConsumedPayload,
+    CountCorrected,
+    CountPayload,
+    ReservationPayload,
+    ReservationRequested,
+    ReturnPayload,
+    SpoiledPayload,
+    SpoiledReturned,
+    TransferPayload,
+    TransferReceived,
+    TransferSent,
+)
+from shared.testing.plugin import SESSION_ID
+from tests.integration.helpers import create_office_key, eventually, wait_caught_up
+from tests.integration.printing_helpers import (
+    SYSTEM,
+    StationProcess,
+    print_request,
+    receipt,
+    send_print_request,
+    send_stock,
+    write_stations,
+)
+
+pytestmark = pytest.mark.infra
+PREFIX = f"f{SESSION_ID[:6]}"
+PUSAT, PUT = f"{PREFIX}-pusat", f"{PREFIX}-put"
+LOGS = Path(__file__).resolve().parents[2] / "test-artifacts" / "logs"
+
+
+@pytest.fixture(scope="module")
+def spool(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("spool")
+
+
+@pytest.fixture(scope="module")
+def services(start_service: Any, infra_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
+             spool: Path) -> Iterator[dict[str, Any]]:
+    env = write_stations(tmp_path_factory.mktemp("stations") / "stations.csv", PREFIX)
+    running: dict[str, Any] = {"inventory": start_service("inventory", **env),
+                               "printing": start_service("printing", **env, EKTP_PRINTING_SWEEP_SECONDS="1",
+                                                         EKTP_PRINTING_RESERVATION_RESEND_SECONDS="5")}
+    station_env = {**infra_env, **env, "EKTP_PRINTING_SPOOL_DIR": str(spool)}
+    running["station_pusat"] = StationProcess(PUSAT, station_env, LOGS / f"station-{PUSAT}.log").start()
+    running["station_env"] = station_env
+    yield running
+    running["station_pusat"].stop()
+    for name in ("printing", "inventory"):
+        running[name].stop()
+
+
+@pytest.fixture
+async def http(services: dict[str, Any], mongo_db: Any) -> Any:
+    key = await create_office_key(mongo_db, role=Role.DINAS_ADMIN)
+    async with httpx.AsyncClient(base_url=services["printing"].url, timeout=30, headers={"X-API-Key": key}) as printing, \
+            httpx.AsyncClient(base_url=services["inventory"].url, timeout=30, headers={"X-API-Key": key}) as inventory:
+        yield printing, inventory
+
+
+async def location(inventory: httpx.AsyncClient, location_id: str) -> dict[str, Any]:
+    answer = await inventory.get(f"/locations/{location_id}")
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+async def job_of(mongo_db: Any, resident_id: str) -> dict[str, Any] | None:
+    doc: dict[str, Any] | None = await mongo_db["print_jobs"].find_one({"resident_id": resident_id})
+    return doc
+
+
+async def test_bad_input_gets_a_clear_4xx_and_leaves_the_ledger_unchanged(http: Any, mongo_db: Any) -> None:
+    printing, inventory = http
+    assert (await inventory.post("/receipts", json={"location_id": "gudang", "quantity": 5,
+                                                   "document_no": "BA/PROV/2024/01"})).status_code == 201
+    ledger = mongo_db["blangko_locations"]
+    before = {doc["_id"]: doc async for doc in ledger.find({})}
+
+    empty = await inventory.post("/spoilage", json={"location_id": PUT, "quantity": 1, "reason": "blangko_rusak"})
+    assert empty.status_code == 409 and "hanya 0" in empty.json()["detail"]
+    too_many = await inventory.post("/transfers", json={"from_location": "gudang", "to_location": PUSAT,
+                                                       "quantity": 10_000})
+    assert too_many.status_code == 409 and "tidak bisa mengirim 10000" in too_many.json()["detail"]
+    no_reason = await inventory.post("/counts", json={"location_id": "gudang", "counted": 3, "approved_by": "Kabid"})
+    assert no_reason.status_code == 422 and any(e["field"] == "reason" for e in no_reason.json()["errors"])
+    unknown = await inventory.post("/receipts", json={"location_id": "tidak-ada", "quantity": 1, "document_no": "BA/1"})
+    assert unknown.status_code == 404 and "tidak dikenal" in unknown.json()["detail"]
+    over_return = await inventory.post("/returns", json={"location_id": "gudang", "quantity": 1,
+                                                         "berita_acara_no": "BA/RET/1"})
+    assert over_return.status_code == 409
+    never_printed = await printing.post("/reprints", json={"resident_id": "r" + uuid.uuid4().hex, "reason": "hilang"})
+    assert never_printed.status_code == 409 and "belum pernah dicetak" in never_printed.json()["detail"]
+
+    after = {doc["_id"]: doc async for doc in ledger.find({})}
+    assert after == before
+    check = (await inventory.get("/ledger/check")).json()
+    assert check["seimbang"], check["masalah"]
+
+
+async def test_transfer_reserve_print_reprint_and_school_hand_over(http: Any, mongo_db: Any, kafka_producer: Any,
+                                                                  spool: Path) -> None:
+    printing, inventory = http
+    await inventory.post("/receipts", json={"location_id": "gudang", "quantity": 10, "document_no": "BA/PROV/2"})
+    sent = await inventory.post("/transfers", json={"from_location": "gudang", "to_location": PUSAT, "quantity": 3})
+    assert sent.status_code == 201, sent.text
+    transfer_id = next(t for t, v in (await mongo_db["blangko_locations"].find_one({"_id": "gudang"}))
+                       ["transfers_sent"].items() if v["to"] == PUSAT)
+    in_transit = (await inventory.get("/ledger/check")).json()
+    assert in_transit["dalam_perjalanan"] >= 3 and in_transit["seimbang"]
+    arrived = await inventory.post(f"/transfers/{transfer_id}/receive")
+    assert arrived.status_code == 201 and arrived.json()["lokasi"]["ada"] == 3
+    again = await inventory.post(f"/transfers/{transfer_id}/receive")
+    assert again.status_code == 409
+
+    students = [print_request(wajib=dt.date(2024, 3, 1)) for _ in range(2)]
+    for request in students:
+        await send_print_request(kafka_producer, request)
+    ids = [r.payload.resident_id for r in students]
+
+    async def statuses() -> list[str | None]:
+        return [(await job_of(mongo_db, rid) or {}).get("status") for rid in ids]
+
+    await eventually(statuses, lambda s: s == ["dicetak", "dicetak"], timeout=60)
+    jobs = [await job_of(mongo_db, rid) for rid in ids]
+    assert all(job is not None and (spool / PUSAT / f"{job['_id']}-1.pdf").exists() for job in jobs)
+    pdf = (spool / PUSAT / f"{jobs[0]['_id']}-1.pdf").read_bytes()  # type: ignore[index]
+    assert pdf.startswith(b"%PDF-1.4") and b"SPESIMEN" in pdf
+    stock = await eventually(lambda: location(inventory, PUSAT), lambda v: v["terpakai"] == 2)
+    assert (stock["ada"], stock["dipesan"], stock["terpakai"]) == (1, 0, 2)
+
+    delivery = await printing.post("/school-deliveries", json={"school_npsn": "10700123",
+                                                               "job_ids": [j["_id"] for j in jobs]})  # type: ignore[index]
+    assert delivery.status_code == 201, delivery.text
+    delivery_id = delivery.json()["delivery_id"]
+    await eventually(statuses, lambda s: s == ["dikirim_ke_sekolah"] * 2)
+    early = await printing.post(f"/jobs/{jobs[0]['_id']}/handover")  # type: ignore[index]
+    assert early.status_code == 409 and "tanda terima sekolah" in early.json()["detail"]
+    signed = await printing.post(f"/school-deliveries/{delivery_id}/acknowledge", json={"received_by": "Kepala Sekolah"})
+    assert signed.status_code == 201
+    await eventually(statuses, lambda s: s == ["diterima_sekolah"] * 2)
+    for job in jobs:
+        assert (await printing.post(f"/jobs/{job['_id']}/handover")).status_code == 201  # type: ignore[index]
+    await eventually(statuses, lambda s: s == ["diserahkan"] * 2)
+
+    lost = await printing.post("/reprints", json={"resident_id": ids[0], "reason": "hilang"})
+    assert lost.status_code == 201, lost.text
+    busy = await printing.post("/reprints", json={"resident_id": ids[0], "reason": "rusak"})
+    assert busy.status_code == 409 and "masih dalam antrean" in busy.json()["detail"]
+    reprint = await eventually(lambda: printing.get(f"/jobs/{lost.json()['job_id']}"),
+                               lambda r: r.status_code == 200 and r.json()["status"] == "dicetak")
+    assert reprint.json()["kelas_prioritas"] == "cetak_ulang"
+    stock = await eventually(lambda: location(inventory, PUSAT), lambda v: v["terpakai"] == 3)
+    assert (stock["ada"], stock["dipesan"]) == (0, 0)
+    assert (await inventory.get("/ledger/check")).json()["seimbang"]
+
+
+async def test_station_worker_killed_mid_job_prints_the_card_exactly_once(
+        services: dict[str, Any], http: Any, mongo_db: Any, kafka_producer: Any, spool: Path) -> None:
+    printing, inventory = http
+    worker = StationProcess(PUT, services["station_env"], LOGS / f"station-{PUT}.log")
+    worker.start(EKTP_PRINTING_PRINT_SECONDS="6")
+    try:
+        await inventory.post("/receipts", json={"location_id": PUT, "quantity": 1, "document_no": "BA/PROV/3"})
+        request = print_request(kecamatan="17.02.07", desa="17.02.07.2001", wajib=dt.date(2024, 5, 1))
+        await send_print_request(kafka_producer, request)
+        job = await eventually(lambda: job_of(mongo_db, request.payload.resident_id),
+                               lambda j: j is not None and j["status"] == "siap_cetak", timeout=60)
+        partial = spool / PUT / f"{job['_id']}-1.pdf.partial"
+        await eventually(lambda: _exists(partial), bool, timeout=30)
+        worker.proc.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+        worker.proc.wait()  # type: ignore[union-attr]
+        assert not (spool / PUT / f"{job['_id']}-1.pdf").exists()
+        assert (await job_of(mongo_db, request.payload.resident_id))["status"] == "siap_cetak"  # type: ignore[index]
+
+        worker.start(EKTP_PRINTING_PRINT_SECONDS="0")
+        await eventually(lambda: job_of(mongo_db, request.payload.resident_id),
+                         lambda j: j is not None and j["status"] == "dicetak", timeout=60)
+    finally:
+        worker.stop()
+    printed = sorted(p.name for p in (spool / PUT).iterdir())
+    assert printed == [f"{job['_id']}-1.pdf"]
+    stock = await eventually(lambda: location(inventory, PUT), lambda v: v["terpakai"] == 1)
+    assert (stock["ada"], stock["dipesan"], stock["terpakai"], stock["rusak"]) == (0, 0, 1, 0)
+
+
+async def _exists(path: Path) -> bool:
+    return await asyncio.to_thread(path.exists)
+
+
+def ledger_script(prefix: str) -> list[tuple[Any, str]]:
+    """A day of one location pair: receipt, transfer out and in, two reservations, a print, a spoiled
+    print, damaged blanks, a count finding one missing, and a return (each with a fresh event id)."""
+    now = dt.datetime.now(dt.UTC)
+    base: dict[str, Any] = {"occurred_at": now, "recorded_at": now, "actor": SYSTEM}
+    home, station = f"{prefix}-gudang", f"{prefix}-stasiun"
+
+    def ev(cls: Any, payload: Any) -> Any:
+        return cls(event_id=uuid.uuid4(), **base, payload=payload)
+
+    transfer = TransferPayload(transfer_id=f"{prefix}-t1", from_location=home, to_location=station, quantity=6)
+    reservations = [ReservationPayload(location_id=station, reservation_id=f"{prefix}-j{i}.1.1", job_id=f"{prefix}-j{i}",
+                                       attempt=1) for i in range(3)]
+    return [
+        (receipt(home, 20), home),
+        (ev(TransferSent, transfer), home),
+        (ev(TransferReceived, transfer), home),
+        *[(ev(ReservationRequested, r), station) for r in reservations],
+        (ev(BlankConsumed, ConsumedPayload(**reservations[0].model_dump())), station),
+        (ev(BlankSpoiled, SpoiledPayload(location_id=station, quantity=1, reason="laminasi_terkelupas",
+                                         reservation_id=reservations[1].reservation_id)), station),
+        (ev(BlankSpoiled, SpoiledPayload(location_id=home, quantity=2, reason="blangko_rusak")), home),
+        (ev(CountCorrected, CountPayload(location_id=home, counted=11, reason="stock opname bulanan",
+                                         approved_by="Kabid Pelayanan")), home),
+        (ev(SpoiledReturned, ReturnPayload(location_id=home, quantity=2, berita_acara_no="BA/RET/7",
+                                           handed_to="Disdukcapil Provinsi")), home),
+        (ev(BlankConsumed, ConsumedPayload(**reservations[2].model_dump())), station),
+    ]
+
+
+def balances(docs: list[dict[str, Any]], prefix: str) -> dict[str, dict[str, Any]]:
+    return {doc["_id"].removeprefix(prefix): {name: doc.get(name, 0) for name in COUNTS}
+            for doc in docs if doc["_id"].startswith(prefix)}
+
+
+async def test_every_ledger_event_delivered_twice_leaves_the_ledger_identical(
+        services: dict[str, Any], mongo_db: Any, kafka_producer: Any, stack: Any) -> None:
+    once, twice = f"once{uuid.uuid4().hex[:6]}", f"twice{uuid.uuid4().hex[:6]}"
+    for event, key in ledger_script(once):
+        await send_stock(kafka_producer, event, key)
+    script = ledger_script(twice)
+    for event, key in script:
+        await send_stock(kafka_producer, event, key)
+        await send_stock(kafka_producer, event, key)
+    for event, key in script:  # and once more, long after: a replay
+        await send_stock(kafka_producer, event, key)
+    from shared.topics import STOCK, ConsumerGroup
+    await wait_caught_up(f"127.0.0.1:{stack.ports.kafka}", str(ConsumerGroup.INVENTORY_LEDGER), STOCK.name)
+    docs = [doc async for doc in mongo_db["blangko_locations"].find({})]
+    single, double = balances(docs, once), balances(docs, twice)
+    assert single == double
+    assert single["-stasiun"] == {"received": 0, "transferred_in": 6, "transferred_out": 0, "on_hand": 3,
+                                  "reserved": 0, "consumed": 2, "spoiled": 1, "spoiled_lost": 0, "returned": 0}
+    assert single["-gudang"] == {"received": 20, "transferred_in": 0, "transferred_out": 6, "on_hand": 11,
+                                 "reserved": 0, "consumed": 0, "spoiled": 1, "spoiled_lost": 1, "returned": 2}
