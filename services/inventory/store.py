@@ -46,7 +46,7 @@ def _seen(doc: dict[str, Any] | None, event_id: str, position: tuple[str, int] |
 
 
 def _refusal(doc: dict[str, Any] | None, event_id: str) -> str | None:
-    return next((reason for eid, reason in (doc or {}).get("refusals", []) if eid == event_id), None)
+    return next((r["reason"] for r in (doc or {}).get("refusals", []) if r["event_id"] == event_id), None)
 
 
 class InventoryStore:
@@ -93,7 +93,7 @@ class InventoryStore:
             except Refused as refusal:
                 outcome.append(Outcome("refused", refusal.reason))
                 fields["refusals"] = [*(current or {}).get("refusals", [])[-RECENT_REFUSALS + 1:],
-                                      [event_id, refusal.reason]]
+                                      {"event_id": event_id, "reason": refusal.reason}]
             if isinstance(event, BlankConsumed) and not outcome[0].refused:
                 fields["consumed_by_day"] = _count_day((current or {}).get("consumed_by_day", {}), event)
             fields["applied_events"] = [*(current or {}).get("applied_events", [])[-RECENT_EVENTS + 1:], event_id]

@@ -51,7 +51,7 @@ class SpoolPdfPrinter:
     def __init__(self, spool: Path, *, print_seconds: float = 0.0) -> None:
         self.spool = spool
         self.print_seconds = print_seconds
-        self.name = f"spool:{spool}"
+        self.name = "pdf-spesimen"
         spool.mkdir(parents=True, exist_ok=True)
 
     def path_of(self, job_id: str, attempt: int) -> Path:
@@ -82,7 +82,7 @@ class CupsPrinter:
         self.journal = journal
         self.lp = lp
         self.lpstat = lpstat
-        self.name = f"cups:{queue}"
+        self.name = f"cups:{queue}"[:64]
         journal.mkdir(parents=True, exist_ok=True)
 
     def _mark(self, job_id: str, attempt: int, state: str) -> Path:

@@ -87,6 +87,9 @@ class PrintingStore:
     # Stations: the one reservation in flight, whether the station waits for stock.
 
     async def station(self, station_id: str) -> dict[str, Any]:
+        found = await self.stations.find_one({"_id": station_id})
+        if found is not None:
+            return found
         await self.stations.update_one(
             {"_id": station_id},
             {"$setOnInsert": {"pending": None, "waiting_for_stock": False, "stock_epoch": 0, "seq": 0}},
