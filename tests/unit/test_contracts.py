@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from pydantic import ValidationError
 
-from shared.contracts import OUTREACH_EVENTS, RECORDING_EVENTS, RESIDENT_EVENTS, ResidentEnrolled
+from shared.contracts import (
+    OUTREACH_EVENTS,
+    PRINT_EVENTS,
+    RECORDING_EVENTS,
+    RESIDENT_EVENTS,
+    STOCK_EVENTS,
+    PrintEvent,
+    ResidentEnrolled,
+    StockEvent,
+)
 from shared.pseudonym import resident_pseudonym
 from shared.topics import ALL, by_name
 
@@ -18,7 +28,8 @@ EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "shared/contracts/examp
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_parses_and_round_trips(path: Path) -> None:
     raw = path.read_text()
-    adapter = {"resident": RESIDENT_EVENTS, "visit": OUTREACH_EVENTS, "recording": RECORDING_EVENTS}[path.name.split(".")[0]]
+    adapter = {"resident": RESIDENT_EVENTS, "visit": OUTREACH_EVENTS, "recording": RECORDING_EVENTS,
+               "print": PRINT_EVENTS, "stock": STOCK_EVENTS}[path.name.split(".")[0]]
     event = adapter.validate_json(raw)
     event_type, version = path.name.split(".v")[0], int(path.name.split(".v")[1].split(".")[0])
     assert event.event_type == event_type
@@ -32,6 +43,14 @@ def test_examples_exist_for_every_resident_event_type() -> None:
     assert {"resident.enrolled", "resident.updated", "resident.left", "visit.scheduled", "visit.opened",
             "visit.closed", "recording.captured", "recording.failed", "recording.absent", "recording.siak_status",
             "recording.print_requested", "recording.follow_up"} <= names
+
+
+def test_examples_exist_for_every_print_and_stock_event_type() -> None:
+    names = {p.name.split(".v")[0] for p in EXAMPLES}
+    for union in (PrintEvent, StockEvent):
+        for model in get_args(get_args(union)[0]):
+            event_type = model.model_fields["event_type"].default
+            assert event_type in names, f"no example for {event_type}"
 
 
 def test_unknown_event_type_and_version_are_rejected() -> None:
