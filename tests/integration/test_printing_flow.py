@@ -262,3 +262,56 @@ async def test_every_ledger_event_delivered_twice_leaves_the_ledger_identical(
                                   "reserved": 0, "consumed": 2, "spoiled": 1, "spoiled_lost": 0, "returned": 0}
     assert single["-gudang"] == {"received": 20, "transferred_in": 0, "transferred_out": 6, "on_hand": 11,
                                  "reserved": 0, "consumed": 0, "spoiled": 1, "spoiled_lost": 1, "returned": 2}
+
+
+async def test_a_spoiled_print_books_the_blank_as_spoiled_and_queues_the_job_again(
+        http: Any, mongo_db: Any, kafka_producer: Any) -> None:
+    from shared.contracts.printing import PrintSpoiled
+    from shared.contracts.printing import SpoiledPayload as PrintSpoiledPayload
+    from shared.topics import PRINT
+
+    printing, inventory = http
+    start = await location(inventory, PUT)
+    await inventory.post("/receipts", json={"location_id": PUT, "quantity": 2, "document_no": "BA/PROV/4"})
+    request = print_request(kecamatan="17.02.07", desa="17.02.07.2007", wajib=dt.date(2023, 1, 1))
+    await send_print_request(kafka_producer, request)
+    job = await eventually(lambda: job_of(mongo_db, request.payload.resident_id),
+                           lambda j: j is not None and j["status"] == "siap_cetak", timeout=60)
+    now = dt.datetime.now(dt.UTC)
+    spoiled = PrintSpoiled(event_id=uuid.uuid4(), occurred_at=now, recorded_at=now, actor=SYSTEM,
+                           payload=PrintSpoiledPayload(job_id=job["_id"], station_id=PUT, attempt=1,
+                                                       reservation_id=job["reservation_id"], reason="laminasi_terkelupas"))
+    for _ in range(2):  # delivered twice: one spoiled blank
+        await kafka_producer.send_and_wait(PRINT.name, spoiled.model_dump_json().encode(), key=PUT.encode())
+    again = await eventually(lambda: job_of(mongo_db, request.payload.resident_id),
+                             lambda j: j["attempt"] == 2 and j["status"] == "siap_cetak", timeout=60)
+    assert again["reservation_id"] != job["reservation_id"]
+    stock = await eventually(lambda: location(inventory, PUT), lambda v: v["rusak"] == start["rusak"] + 1)
+    assert (stock["ada"], stock["dipesan"]) == (start["ada"], start["dipesan"] + 1)
+    assert (await inventory.get("/ledger/check")).json()["seimbang"]
+
+
+async def test_usulan_is_sized_from_backlog_and_tracks_requested_against_received(http: Any) -> None:
+    printing, inventory = http
+    suggestion = (await inventory.get("/replenishment/suggestion")).json()
+    assert suggestion["jumlah_usulan"] == max(0, suggestion["antrean_cetak"]
+                                              + round(suggestion["pemakaian_per_hari"] * suggestion["hari_cadangan"] + 0.4999)
+                                              - suggestion["stok_ada_dan_dalam_perjalanan"]
+                                              - suggestion["usulan_belum_diterima"])
+    sent = await inventory.post("/replenishment", json={"letter_no": "470/112/DKPS/2024", "quantity": 5000})
+    assert sent.status_code == 201, sent.text
+    usulan = sent.json()["usulan"]
+    assert (await inventory.get("/replenishment/suggestion")).json()["usulan_belum_diterima"] >= 5000
+
+    async def row() -> dict[str, Any] | None:
+        return next((r for r in (await inventory.get("/replenishment")).json() if r["usulan"] == usulan), None)
+
+    assert (await eventually(row, lambda r: r is not None))["diminta"] == 5000
+    unknown = await inventory.post("/receipts", json={"quantity": 10, "request_id": "usulan-tidak-ada", "document_no": "BA/9"})
+    assert unknown.status_code == 404
+    part = await inventory.post("/receipts", json={"quantity": 1200, "request_id": usulan, "document_no": "BA/PROV/5"})
+    assert part.status_code == 201
+    now = await eventually(row, lambda r: r["diterima"] == 1200)
+    assert now["kurang"] == 3800
+    views = {v["lokasi"]: v for v in (await inventory.get("/locations")).json()}
+    assert set(views) == {"gudang", PUSAT, PUT} and views["gudang"]["ada"] >= 1200
