@@ -33,6 +33,15 @@ class ConsumerMetrics:
         )
 
 
+    def record(self, event_type: str, outcome: object) -> None:
+        """Count one consumed event by what its handler did: "applied" (or True), "duplicate" (or False);
+        other outcomes (ignored, refused, stale) are counted by the service's own metrics, if at all."""
+        if outcome in ("applied", True):
+            self.applied.labels(self.service, event_type).inc()
+        elif outcome in ("duplicate", False):
+            self.duplicates.labels(self.service, event_type).inc()
+
+
 def observability_router(
     registry: CollectorRegistry,
     *,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Protocol
 
 from faststream.kafka import KafkaBroker
@@ -38,3 +40,14 @@ class KafkaEventPublisher:
             key=key.encode(),
             headers=event_headers(event),
         )
+
+
+@dataclass(frozen=True)
+class DerivedIds:
+    """Ids of events that follow from another event: the same on every redelivery of the source,
+    so publishing them again after a crash is harmless. One namespace per service."""
+
+    namespace: uuid.UUID
+
+    def __call__(self, source: object, kind: str) -> uuid.UUID:
+        return uuid.uuid5(self.namespace, f"{source}:{kind}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from faststream.kafka import KafkaBroker
@@ -18,6 +21,8 @@ from shared.metrics import ConsumerMetrics, dependency_checks
 from shared.mongo import make_client
 from shared.settings import InfraSettings
 
+log = logging.getLogger("ektp.runtime")
+
 
 @dataclass
 class ServiceRuntime:
@@ -30,6 +35,8 @@ class ServiceRuntime:
     broker: KafkaBroker
     mongo: AsyncMongoClient[dict[str, Any]]
     db: AsyncDatabase[dict[str, Any]]
+    periodic: list[tuple[float, Callable[[], Awaitable[None]]]] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, infra: InfraSettings, *, service: str) -> ServiceRuntime:
@@ -42,11 +49,29 @@ class ServiceRuntime:
         mongo = make_client(infra, app_name=service)
         return cls(service, registry, metrics, dead_letters, broker, mongo, mongo[infra.mongo_database])
 
+    def every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+        """Run `job` every `seconds` while the service runs; a failed run is logged and the next one tries again."""
+        self.periodic.append((seconds, job))
+
+    async def _repeat(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except Exception:  # noqa: BLE001 - a lost dependency shows in /health; the next run retries
+                log.warning("%s: periodic %s failed", self.service, getattr(job, "__name__", "job"), exc_info=True)
+
     async def start(self) -> None:
         await self.broker.start()
+        self.tasks = [asyncio.create_task(self._repeat(seconds, job)) for seconds, job in self.periodic]
 
     async def stop(self) -> None:
-        """Stop retrying, stop consuming (uncommitted messages are redelivered), close MongoDB."""
+        """Stop periodic jobs and retrying, stop consuming (uncommitted messages are redelivered), close MongoDB."""
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         self.dead_letters.stopping.set()
         await self.broker.stop()
         await self.mongo.close()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +11,7 @@ from prometheus_client import Counter, Gauge
 from services.inventory import domain
 from services.inventory.config import InventorySettings
 from services.inventory.consumers import register_consumers
-from services.inventory.handlers import InventoryDeps, all_views
+from services.inventory.handlers import InventoryDeps, views_of
 from services.inventory.http import build_router
 from services.inventory.store import InventoryStore
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
@@ -26,7 +23,6 @@ from shared.runtime import ServiceRuntime
 from shared.stations import load_stations
 
 SERVICE = "inventory"
-log = logging.getLogger("ektp.inventory")
 
 
 def create_app(settings: InventorySettings | None = None, *, clock: Clock = system_clock) -> FastAPI:
@@ -48,43 +44,29 @@ def create_app(settings: InventorySettings | None = None, *, clock: Clock = syst
                 ["location"], registry=runtime.registry)
     balanced = Gauge("ektp_blangko_ledger_balanced", "1 when every ledger equation holds", registry=runtime.registry)
     backlog = Gauge("ektp_print_backlog", "Cards queued and not yet printed, regency-wide", registry=runtime.registry)
-    changed = asyncio.Event()
 
     async def refresh_gauges() -> None:
-        for view in await all_views(deps, names):
+        docs = await store.all_locations()
+        for view in views_of(docs, deps, names):
             location = view["lokasi"]
             on_hand.labels(location).set(view["ada"])
             reserved.labels(location).set(view["dipesan"])
             days.labels(location).set(float("inf") if view["hari_stok"] is None else view["hari_stok"])
             low.labels(location).set(1 if view["stok_menipis"] else 0)
-        docs = await store.all_locations()
         balanced.set(1 if domain.check_regency(domain.Balance.from_doc(d["_id"], d) for d in docs).balanced else 0)
         backlog.set(await store.backlog_total())
 
-    async def keep_gauges_fresh() -> None:
-        while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=settings.gauge_refresh_seconds)
-            changed.clear()
-            try:
-                await refresh_gauges()
-            except Exception:  # noqa: BLE001 - a failed refresh keeps the last values; /health shows the cause
-                log.warning("stock gauges not refreshed", exc_info=True)
-
-    register_consumers(runtime.broker, deps=deps, metrics=runtime.metrics, refusals=refused, on_change=changed.set)
+    runtime.every(settings.gauge_refresh_seconds, refresh_gauges)
+    register_consumers(runtime.broker, deps=deps, metrics=runtime.metrics, refusals=refused)
     directory = OfficeDirectory(runtime.db[OFFICES_COLLECTION])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.ensure_indexes()
         await runtime.start()
-        refresher = asyncio.create_task(keep_gauges_fresh())
         try:
             yield
         finally:
-            refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refresher
             await runtime.stop()
 
     app = FastAPI(title="Dukcapil Rejang Lebong: Stok Blangko KTP-el (inventory)",

@@ -7,6 +7,7 @@ from typing import cast
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import Counter
 
 from services.inventory.handlers import InventoryDeps, apply_print_event, apply_stock_event
 from shared.broker import event_bytes, subscribe
@@ -17,16 +18,13 @@ from shared.topics import PRINT, STOCK, ConsumerGroup
 
 
 def register_consumers(broker: KafkaBroker, *, deps: InventoryDeps, metrics: ConsumerMetrics,
-                       refusals: object, on_change: object = None) -> None:
+                       refusals: Counter) -> None:
     """Attach the ledger's subscribers; `refusals` counts refused ledger events by type."""
 
     def count(event_type: str, outcome: str) -> None:
-        if outcome == "applied":
-            metrics.applied.labels(metrics.service, event_type).inc()
-        elif outcome == "duplicate":
-            metrics.duplicates.labels(metrics.service, event_type).inc()
-        elif outcome == "refused":
-            refusals.labels(event_type).inc()  # type: ignore[attr-defined]
+        metrics.record(event_type, outcome)
+        if outcome == "refused":
+            refusals.labels(event_type).inc()
 
     @subscribe(broker, STOCK, group=ConsumerGroup.INVENTORY_LEDGER)
     async def on_stock_event(message: KafkaMessage) -> None:
@@ -35,8 +33,6 @@ def register_consumers(broker: KafkaBroker, *, deps: InventoryDeps, metrics: Con
         outcome = await apply_stock_event(event, deps=deps,
                                           position=(position_key(record.topic, record.partition), record.offset))
         count(event.event_type, outcome)
-        if on_change is not None and outcome == "applied":
-            on_change()  # type: ignore[operator]
 
     @subscribe(broker, PRINT, group=f"{ConsumerGroup.INVENTORY_LEDGER}-print")
     async def on_print_event(message: KafkaMessage) -> None:

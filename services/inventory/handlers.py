@@ -27,16 +27,14 @@ from shared.contracts.stock import (
     StockReceived,
     StockSpoilReason,
 )
-from shared.publishing import EventPublisher
+from shared.publishing import DerivedIds, EventPublisher
 from shared.topics import STOCK
 
 DERIVED = uuid.UUID("6b0f4c2e-1d8a-4f3b-9e57-a2c4d6e8f013")
 SYSTEM = Actor(office_id="inventory", role=Role.SYSTEM, operator="inventory")
 
 
-def derived_id(source_event_id: Any, kind: str) -> uuid.UUID:
-    """The id of an event that follows from another: the same on every redelivery."""
-    return uuid.uuid5(DERIVED, f"{source_event_id}:{kind}")
+derived_id = DerivedIds(DERIVED)
 
 
 @dataclass(frozen=True)
@@ -134,7 +132,12 @@ def location_view(doc: dict[str, Any] | None, location_id: str, name: str, deps:
 
 
 async def all_views(deps: InventoryDeps, names: dict[str, str]) -> list[dict[str, Any]]:
-    docs = {doc["_id"]: doc for doc in await deps.store.all_locations()}
+    return views_of(await deps.store.all_locations(), deps, names)
+
+
+def views_of(located: list[dict[str, Any]], deps: InventoryDeps, names: dict[str, str]) -> list[dict[str, Any]]:
+    """Every named location's view from the ledger documents (the warehouse measured against the regency's use)."""
+    docs = {doc["_id"]: doc for doc in located}
     window = deps.consumption_window_days
     regency = sum(domain.daily_consumption(doc.get("consumed_by_day", {}), today=today(deps.clock), window_days=window)
                   for doc in docs.values())
@@ -147,9 +150,9 @@ async def all_views(deps: InventoryDeps, names: dict[str, str]) -> list[dict[str
 
 async def suggestion(deps: InventoryDeps, names: dict[str, str]) -> dict[str, Any]:
     """The usulan size and the figures it comes from."""
-    views = await all_views(deps, names)
-    per_day = sum(v["pemakaian_per_hari"] for v in views if v["lokasi"] != "gudang")
-    balances = [domain.Balance.from_doc(doc["_id"], doc) for doc in await deps.store.all_locations()]
+    docs = await deps.store.all_locations()
+    per_day = sum(v["pemakaian_per_hari"] for v in views_of(docs, deps, names) if v["lokasi"] != "gudang")
+    balances = [domain.Balance.from_doc(doc["_id"], doc) for doc in docs]
     check = domain.check_regency(balances)
     outstanding = sum(max(0, int(r.get("requested", 0)) - int(r.get("received", 0)))
                       for r in await deps.store.all_requests())

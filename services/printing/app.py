@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,7 +22,6 @@ from shared.runtime import ServiceRuntime
 from shared.stations import load_stations
 
 SERVICE = "printing"
-log = logging.getLogger("ektp.printing")
 
 
 def create_app(settings: PrintingSettings | None = None, *, clock: Clock = system_clock) -> FastAPI:
@@ -44,31 +40,25 @@ def create_app(settings: PrintingSettings | None = None, *, clock: Clock = syste
                     ["station"], registry=runtime.registry)
     directory = OfficeDirectory(runtime.db[OFFICES_COLLECTION])
 
-    async def sweep_forever() -> None:
-        while True:
-            await asyncio.sleep(settings.sweep_seconds)
-            try:
-                await sweep(deps)
-                for station_id in deps.stations.stations:
-                    for status in (JobStatus.MENUNGGU_BLANGKO, JobStatus.SIAP_CETAK):
-                        depth.labels(station_id, status.value).set(await store.count(station_id, status))
-                    state = await store.station(station_id)
-                    waiting.labels(station_id).set(1 if state.get("waiting_for_stock") else 0)
-            except Exception:  # noqa: BLE001 - the next sweep tries again; /health shows a lost dependency
-                log.warning("print queue sweep failed", exc_info=True)
+    async def sweep_and_measure() -> None:
+        await sweep(deps)
+        depths = await store.queue_depths()
+        for station_id in deps.stations.stations:
+            for status in (JobStatus.MENUNGGU_BLANGKO, JobStatus.SIAP_CETAK):
+                depth.labels(station_id, status.value).set(depths.get(station_id, {}).get(status.value, 0))
+            state = await store.station(station_id)
+            waiting.labels(station_id).set(1 if state.get("waiting_for_stock") else 0)
+
+    runtime.every(settings.sweep_seconds, sweep_and_measure)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.ensure_indexes()
         await store.rerank([c.value for c in settings.priority_order])
         await runtime.start()
-        sweeper = asyncio.create_task(sweep_forever())
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
             await runtime.stop()
 
     app = FastAPI(title="Dukcapil Rejang Lebong: Pencetakan KTP-el (printing)",

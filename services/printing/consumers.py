@@ -14,11 +14,7 @@ from shared.topics import PRINT, RECORDING, STOCK, ConsumerGroup
 
 
 def register_consumers(broker: KafkaBroker, *, deps: PrintingDeps, metrics: ConsumerMetrics) -> None:
-    def count(event_type: str, outcome: str) -> None:
-        if outcome == "applied":
-            metrics.applied.labels(metrics.service, event_type).inc()
-        elif outcome == "duplicate":
-            metrics.duplicates.labels(metrics.service, event_type).inc()
+    count = metrics.record
 
     @subscribe(broker, RECORDING, group=f"{ConsumerGroup.PRINTING_QUEUE}-requests")
     async def on_recording_event(message: KafkaMessage) -> None:

@@ -41,7 +41,7 @@ from shared.contracts.stock import (
     StockReceived,
     TransferReceived,
 )
-from shared.publishing import EventPublisher
+from shared.publishing import DerivedIds, EventPublisher
 from shared.stations import StationDirectory
 from shared.topics import PRINT, STOCK
 
@@ -50,9 +50,7 @@ SYSTEM = Actor(office_id="printing", role=Role.SYSTEM, operator="printing")
 log = logging.getLogger("ektp.printing")
 
 
-def derived_id(source: Any, kind: str) -> uuid.UUID:
-    """The id of an event that follows from another: the same on every redelivery."""
-    return uuid.uuid5(DERIVED, f"{source}:{kind}")
+derived_id = DerivedIds(DERIVED)
 
 
 @dataclass(frozen=True)

@@ -106,21 +106,19 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
     @router.get("/stations", summary="Stasiun cetak: antrean, blangko yang ditunggu")
     async def stations(request: Request, office: Office = Depends(current_office)) -> list[dict[str, Any]]:
         deps = deps_of(request)
+        depths = await deps.store.queue_depths()
         answer = []
         for station in deps.stations.stations.values():
             state = await deps.store.station(station.station_id)
-            answer.append(
-                {
-                    "stasiun": station.station_id,
-                    "nama": station.name,
-                    "cadangan": station.fallback,
-                    "kecamatan": sorted(station.kecamatan_codes),
-                    "menunggu_blangko": await deps.store.count(station.station_id, JobStatus.MENUNGGU_BLANGKO),
-                    "siap_cetak": await deps.store.count(station.station_id, JobStatus.SIAP_CETAK),
-                    "menunggu_kiriman_stok": bool(state.get("waiting_for_stock")),
-                    "permintaan_blangko": (state.get("pending") or {}).get("job_id"),
-                }
-            )
+            depth = depths.get(station.station_id, {})
+            answer.append({
+                "stasiun": station.station_id, "nama": station.name, "cadangan": station.fallback,
+                "kecamatan": sorted(station.kecamatan_codes),
+                "menunggu_blangko": depth.get(JobStatus.MENUNGGU_BLANGKO.value, 0),
+                "siap_cetak": depth.get(JobStatus.SIAP_CETAK.value, 0),
+                "menunggu_kiriman_stok": bool(state.get("waiting_for_stock")),
+                "permintaan_blangko": (state.get("pending") or {}).get("job_id"),
+            })
         return answer
 
     @router.get("/stations/{station_id}/queue", summary="Antrean cetak satu stasiun, dalam urutan prioritas")

@@ -68,8 +68,16 @@ class PrintingStore:
         query["status"] = status or {"$in": [s.value for s in OPEN_STATUSES]}
         return [doc async for doc in self.jobs.find(query).sort(QUEUE_ORDER).limit(limit)]
 
-    async def count(self, station_id: str, status: JobStatus) -> int:
-        return await self.jobs.count_documents({"station_id": station_id, "status": status.value})
+    async def queue_depths(self) -> dict[str, dict[str, int]]:
+        """Jobs not yet printed per station and status, in one pass over the open jobs."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"status": {"$in": [s.value for s in OPEN_STATUSES]}}},
+            {"$group": {"_id": {"station": "$station_id", "status": "$status"}, "n": {"$sum": 1}}},
+        ]
+        depths: dict[str, dict[str, int]] = {}
+        async for row in await self.jobs.aggregate(pipeline):
+            depths.setdefault(row["_id"]["station"], {})[row["_id"]["status"]] = int(row["n"])
+        return depths
 
     async def move_job(self, job_id: str, *, expect: dict[str, Any], update: dict[str, Any]) -> bool:
         """Change a job only from the expected state; False when it is not (already moved or stale)."""

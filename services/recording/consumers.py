@@ -26,12 +26,9 @@ def register_consumers(
     """Attach recording's subscribers to the broker."""
 
     def count(event_type: str, outcome: object) -> None:
-        if outcome in ("applied", True):
-            metrics.applied.labels(metrics.service, event_type).inc()
-        elif outcome == "stale":
+        metrics.record(event_type, outcome)
+        if outcome == "stale":
             stale.labels(event_type).inc()
-        else:
-            metrics.duplicates.labels(metrics.service, event_type).inc()
 
     @subscribe(broker, RESIDENT, group=f"{GROUP}-resident")
     async def on_resident_event(message: KafkaMessage) -> None:

@@ -25,7 +25,7 @@ from shared.contracts.recording import (
     VisitScheduled,
 )
 from shared.contracts.resident import ResidentLeft
-from shared.publishing import EventPublisher
+from shared.publishing import DerivedIds, EventPublisher
 from shared.topics import OUTREACH, RECORDING
 
 DERIVED = uuid.UUID("3f1d0c8a-54b2-4e7f-9a61-2c8e5b7d9f10")
@@ -48,9 +48,7 @@ class RecordingDeps:
     visit_size: int = 50
 
 
-def derived_id(source_event_id: uuid.UUID, kind: str) -> uuid.UUID:
-    """The id of an event that follows from another: the same on every redelivery."""
-    return uuid.uuid5(DERIVED, f"{source_event_id}:{kind}")
+derived_id = DerivedIds(DERIVED)
 
 
 # Applying events to recording's own state (the consumer; also right after publishing).
@@ -131,7 +129,7 @@ async def _publish_consequences(
             event_id=derived_id(event.event_id, "print"), occurred_at=event.occurred_at, recorded_at=now,
             actor=actor, payload=PrintRequestedPayload(
                 **place, reason="pertama", wajib_ktp_from=dt.date.fromisoformat(wajib) if wajib else None,
-                lansia=bool(lansia_from) and dt.date.fromisoformat(lansia_from) <= event.occurred_at.date(),
+                lansia=lansia_from is not None and dt.date.fromisoformat(lansia_from) <= event.occurred_at.date(),
                 disabilitas=bool((doc or {}).get("disabilitas"))),
         )
         await deps.publisher.publish(request, topic=RECORDING, key=p.resident_id)

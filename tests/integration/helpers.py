@@ -88,7 +88,8 @@ async def wait_caught_up(bootstrap: str, group: str, topic: str, *, timeout: flo
 
 def enrolled_event(
     rng: random.Random, *, kecamatan: str = "17.02.10", desa: str = "17.02.10.2001",
-    pseudonym_key: str | None = None, school: str | None = None,
+    pseudonym_key: str | None = None, school: str | None = None, birth: dt.date | None = None,
+    disabilitas: bool = False,
 ) -> Any:
     """A valid resident.enrolled event as intake would publish it."""
     from services.intake.domain import wajib_ktp_from
@@ -97,8 +98,9 @@ def enrolled_event(
     from shared.pseudonym import resident_pseudonym
     from shared.settings import InfraSettings
 
-    data = synthetic_resident(rng, kecamatan=kecamatan, desa=desa)
+    data = synthetic_resident(rng, kecamatan=kecamatan, desa=desa, birth=birth)
     data["school_npsn"] = school
+    data["disabilitas"] = disabilitas
     key = pseudonym_key or InfraSettings().pseudonym_key.get_secret_value()
     now = system_clock()
     birth = dt.date.fromisoformat(data["birth_date"])

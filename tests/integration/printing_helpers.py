@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,7 +10,7 @@ from typing import Any
 from shared.contracts import Actor, Role
 from shared.contracts.recording import PrintRequested, PrintRequestedPayload
 from shared.contracts.stock import ReceivedPayload, StockReceived
-from shared.testing.processes import REPO
+from shared.testing.processes import ServiceProcess
 from shared.topics import RECORDING, STOCK
 
 SYSTEM = Actor(office_id="uji", role=Role.SYSTEM, operator="uji")
@@ -62,43 +58,7 @@ async def send_stock(producer: Any, event: Any, location: str) -> None:
     await producer.send_and_wait(STOCK.name, event.model_dump_json().encode(), key=location.encode())
 
 
-class StationProcess:
-    """`python -m services.printing.station` as a real process, with its output in a log file."""
-
-    def __init__(self, station: str, env: dict[str, str], log_path: Path) -> None:
-        self.station = station
-        self.env = env
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, *, timeout: float = 60.0, **extra_env: str) -> StationProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.printing.station", "--station", self.station],
-            cwd=REPO, env={**os.environ, **self.env, **extra_env, "PYTHONUNBUFFERED": "1"},
-            stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"station worker exited with {self.proc.returncode}; see {self.log_path}")
-            if b"siap mencetak" in self.log_path.read_bytes()[offset:]:
-                return self
-            time.sleep(0.2)
-        raise RuntimeError(f"station worker not ready within {timeout} s; see {self.log_path}")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def stop(self) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.terminate()
-        try:
-            return self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+def station_process(station: str, env: dict[str, str], log_path: Path) -> ServiceProcess:
+    """`python -m services.printing.station --station <id>`, ready once it says so."""
+    return ServiceProcess("printing.station", 0, dict(env), log_path, args=("--station", station),
+                          ready_text="siap mencetak")

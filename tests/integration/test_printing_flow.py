@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import signal
 import uuid
 from collections.abc import Iterator
@@ -35,11 +36,11 @@ from shared.testing.plugin import SESSION_ID
 from tests.integration.helpers import create_office_key, eventually, wait_caught_up
 from tests.integration.printing_helpers import (
     SYSTEM,
-    StationProcess,
     print_request,
     receipt,
     send_print_request,
     send_stock,
+    station_process,
     write_stations,
 )
 
@@ -62,7 +63,7 @@ def services(start_service: Any, infra_env: dict[str, str], tmp_path_factory: py
                                "printing": start_service("printing", **env, EKTP_PRINTING_SWEEP_SECONDS="1",
                                                          EKTP_PRINTING_RESERVATION_RESEND_SECONDS="5")}
     station_env = {**infra_env, **env, "EKTP_PRINTING_SPOOL_DIR": str(spool)}
-    running["station_pusat"] = StationProcess(PUSAT, station_env, LOGS / f"station-{PUSAT}.log").start()
+    running["station_pusat"] = station_process(PUSAT, station_env, LOGS / f"station-{PUSAT}.log").start()
     running["station_env"] = station_env
     yield running
     running["station_pusat"].stop()
@@ -177,8 +178,9 @@ async def test_transfer_reserve_print_reprint_and_school_hand_over(http: Any, mo
 async def test_station_worker_killed_mid_job_prints_the_card_exactly_once(
         services: dict[str, Any], http: Any, mongo_db: Any, kafka_producer: Any, spool: Path) -> None:
     printing, inventory = http
-    worker = StationProcess(PUT, services["station_env"], LOGS / f"station-{PUT}.log")
-    worker.start(EKTP_PRINTING_PRINT_SECONDS="6")
+    worker = station_process(PUT, services["station_env"], LOGS / f"station-{PUT}.log")
+    worker.env["EKTP_PRINTING_PRINT_SECONDS"] = "6"
+    worker.start()
     try:
         await inventory.post("/receipts", json={"location_id": PUT, "quantity": 1, "document_no": "BA/PROV/3"})
         request = print_request(kecamatan="17.02.07", desa="17.02.07.2001", wajib=dt.date(2024, 5, 1))
@@ -192,7 +194,8 @@ async def test_station_worker_killed_mid_job_prints_the_card_exactly_once(
         assert not (spool / PUT / f"{job['_id']}-1.pdf").exists()
         assert (await job_of(mongo_db, request.payload.resident_id))["status"] == "siap_cetak"  # type: ignore[index]
 
-        worker.start(EKTP_PRINTING_PRINT_SECONDS="0")
+        worker.env["EKTP_PRINTING_PRINT_SECONDS"] = "0"
+        worker.start()
         await eventually(lambda: job_of(mongo_db, request.payload.resident_id),
                          lambda j: j is not None and j["status"] == "dicetak", timeout=60)
     finally:
@@ -320,3 +323,27 @@ async def test_usulan_is_sized_from_backlog_and_tracks_requested_against_receive
     assert now["kurang"] == 3800
     views = {v["lokasi"]: v for v in (await inventory.get("/locations")).json()}
     assert set(views) == {"gudang", PUSAT, PUT} and views["gudang"]["ada"] >= 1200
+
+
+async def test_days_of_stock_and_low_stock_on_the_api_and_as_metrics(http: Any) -> None:
+    printing, inventory = http
+    views = {v["lokasi"]: v for v in (await inventory.get("/locations")).json()}
+    station = views[PUSAT]
+    assert station["terpakai"] >= 1  # cards printed earlier in this module, all today
+    per_day = station["terpakai"] / 14
+    assert station["pemakaian_per_hari"] == round(per_day, 2)
+    assert station["hari_stok"] == round(station["ada"] / per_day, 1)
+    low = [v["lokasi"] for v in (await inventory.get("/alerts/low-stock")).json()]
+    assert (PUSAT in low) == (station["hari_stok"] < 7) == station["stok_menipis"]
+
+    def sample(text: str, name: str, location: str) -> float | None:
+        match = re.search(rf'^{name}{{location="{location}"}} (\S+)$', text, re.MULTILINE)
+        return float(match.group(1)) if match else None
+
+    metrics = await eventually(lambda: inventory.get("/metrics"),
+                               lambda r: sample(r.text, "ektp_blangko_days_of_stock", PUSAT) == station["hari_stok"]
+                               and sample(r.text, "ektp_blangko_on_hand", PUSAT) == station["ada"], timeout=30)
+    assert sample(metrics.text, "ektp_blangko_low_stock", PUSAT) == (1.0 if station["stok_menipis"] else 0.0)
+    assert "ektp_blangko_ledger_balanced 1.0" in metrics.text
+    depth = (await printing.get("/metrics")).text
+    assert re.search(rf'ektp_print_queue_depth{{station="{PUSAT}",status="menunggu_blangko"}} \d', depth)

@@ -88,11 +88,16 @@ async def test_prr_before_capture_ends_print_ready_and_the_stale_report_is_count
     field = await create_office_key(mongo_db, role=Role.FIELD_TEAM, kecamatan=KEC)
     admin = await create_office_key(mongo_db, role=Role.DINAS_ADMIN)
     [resident] = await roster(kafka_producer, 1)
-    await known(recording, field, [resident])
+    elder = enrolled_event(random.Random(), kecamatan=KEC, desa=DESA, birth=dt.date(1950, 3, 1), disabilitas=True)
+    await kafka_producer.send_and_wait(RESIDENT.name, elder.model_dump_json().encode(),
+                                       key=elder.payload.resident_id.encode())
+    await known(recording, field, [resident, elder.payload.resident_id])
     now = dt.datetime.now(dt.UTC)
     prr = {"resident_id": resident, "status": "PRR", "status_at": now.isoformat()}
-    answer = (await recording.post("/siak/status", json={"updates": [prr]}, headers={"X-API-Key": admin})).json()
-    assert answer["diterima"] == 1
+    elder_prr = {**prr, "resident_id": elder.payload.resident_id}
+    answer = (await recording.post("/siak/status", json={"updates": [prr, elder_prr]},
+                                   headers={"X-API-Key": admin})).json()
+    assert answer["diterima"] == 2
     await eventually(lambda: stage_of(recording, field, resident), lambda s: s["stage"] == "prr")
     late = await recording.post("/batches", headers={"X-API-Key": field},
                                 json={"device_id": "tab", "events": [capture(resident, minutes_ago=60)]})
@@ -112,15 +117,20 @@ async def test_prr_before_capture_ends_print_ready_and_the_stale_report_is_count
         for records in (await consumer.getmany(timeout_ms=500)).values():
             for record in records:
                 event = RECORDING_EVENTS.validate_json(record.value)
-                if event.event_type == "recording.print_requested" and event.payload.resident_id == resident:
+                if event.event_type == "recording.print_requested" and event.payload.resident_id in (
+                        resident, elder.payload.resident_id):
                     found.append(event)
         return found
 
     try:
-        await eventually(scan, lambda f: len(f) >= 1)
+        await eventually(scan, lambda f: len(f) >= 2)
     finally:
         await consumer.stop()
-    assert {str(e.event_id) for e in found} == {wanted}
+    mine = [e for e in found if e.payload.resident_id == resident]
+    assert {str(e.event_id) for e in mine} == {wanted}
+    assert (mine[0].payload.lansia, mine[0].payload.disabilitas) == (False, False)
+    [theirs] = [e for e in found if e.payload.resident_id == elder.payload.resident_id]
+    assert (theirs.payload.lansia, theirs.payload.disabilitas) == (True, True)
 
 
 async def test_duplicate_record_raises_a_follow_up_and_status_never_goes_back(
