@@ -83,3 +83,16 @@ def event_bytes(message: Any) -> bytes:
     if len(raw) > MAX_EVENT_BYTES:
         raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
     return raw
+
+
+def kafka_client_options(infra: InfraSettings) -> dict[str, Any]:
+    """Connection options for a plain aiokafka client (tools that read topics outside FastStream)."""
+    options: dict[str, Any] = {"bootstrap_servers": infra.kafka_bootstrap,
+                               "security_protocol": infra.kafka_security_protocol}
+    if infra.kafka_security_protocol != "PLAINTEXT":
+        options["ssl_context"] = ssl.create_default_context(cafile=infra.kafka_ssl_cafile or None)
+    if infra.kafka_security_protocol.startswith("SASL"):
+        options.update(sasl_mechanism=infra.kafka_sasl_mechanism.upper(),
+                       sasl_plain_username=infra.kafka_sasl_username,
+                       sasl_plain_password=infra.kafka_sasl_password.get_secret_value())
+    return options

@@ -113,8 +113,16 @@ class DeadLetterPolicy:
         return base * random.uniform(0.8, 1.2)
 
     async def dead_letter(self, msg: Any, poison: PoisonMessage) -> None:
-        """Publish the original bytes to the dead-letter topic with the reason in headers."""
-        record = msg.raw_message
+        """Publish the original bytes to the dead-letter topic with the reason in headers.
+
+        A batch message (a tuple of records) parks every record of the batch.
+        """
+        records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+        for record in records:
+            await self.dead_letter_record(record, poison)
+
+    async def dead_letter_record(self, record: Any, poison: PoisonMessage) -> None:
+        """Park one consumed record on `<topic>.dlq`; the reason and source position go in headers."""
         topic = record.topic
         headers = {
             "x-dlq-reason": poison.reason,
@@ -150,7 +158,8 @@ class _DeadLetterMiddleware(BaseMiddleware):
         policy = self.policy
         attempt = 0
         handler_errors = 0
-        topic = getattr(msg.raw_message, "topic", "?")
+        raw = msg.raw_message
+        topic = raw[0].topic if isinstance(raw, tuple) and raw else getattr(raw, "topic", "?")
         while True:
             try:
                 return await call_next(msg)

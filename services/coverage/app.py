@@ -1,22 +1,26 @@
-"""Composition root of the coverage service: the projector and the query API."""
+"""Composition root of the coverage service: the projector, the query API and the dashboard."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from services.coverage.config import CoverageSettings
-from services.coverage.consumers import register_consumers
+from services.coverage.consumers import ProjectionFeed
+from services.coverage.dashboard import build_dashboard
 from services.coverage.http import build_router
-from services.coverage.store import CoverageStore
+from services.coverage.store import CoverageStore, Meta
+from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
 from shared.clock import Clock, system_clock
 from shared.http import BodySizeLimit, install_error_handlers
 from shared.metrics import observability_router
 from shared.runtime import ServiceRuntime
 
 SERVICE = "coverage"
+log = logging.getLogger("ektp.coverage")
 
 
 def create_app(
@@ -27,13 +31,31 @@ def create_app(
     """The coverage API and its projector. Nothing connects until the app starts."""
     settings = settings or CoverageSettings()
     runtime = ServiceRuntime.build(settings.infra, service=SERVICE)
-    store = CoverageStore(runtime.db, settings.collection_prefix)
-    if settings.consume:
-        register_consumers(runtime.broker, store=store, metrics=runtime.metrics, group=settings.consumer_group)
+    meta = Meta(runtime.db, settings.collection_prefix)
+    feed = ProjectionFeed(runtime.broker, metrics=runtime.metrics, dead_letters=runtime.dead_letters)
+    directory = OfficeDirectory(runtime.db[OFFICES_COLLECTION])
+
+    async def follow_swaps() -> None:
+        """Switch to a projection a rebuild swapped in (its collections and consumer group)."""
+        prefix, group = await meta.active(settings.collection_prefix, settings.consumer_group)
+        if prefix == app.state.store.prefix:
+            return
+        store = CoverageStore(runtime.db, prefix)
+        await store.ensure_indexes()
+        app.state.store = store
+        if settings.consume:
+            await feed.replace(store, group)
+        log.info("coverage now reads projection %s", prefix)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prefix, group = await meta.active(settings.collection_prefix, settings.consumer_group)
+        store = CoverageStore(runtime.db, prefix)
         await store.ensure_indexes()
+        app.state.store = store
+        if settings.consume:
+            feed.attach(store, group)
+        runtime.every(settings.swap_check_seconds, follow_swaps)
         await runtime.start()
         try:
             yield
@@ -42,15 +64,18 @@ def create_app(
 
     app = FastAPI(
         title="Dukcapil Rejang Lebong: Cakupan e-KTP (coverage)",
-        description="Cakupan wajib KTP, perekaman dan pencetakan per wilayah, dari semua event.",
+        description="Cakupan wajib KTP, perekaman dan pencetakan per wilayah, dari semua event; "
+                    "dasbor di /dasbor, usulan jemput bola di /planner/visits.",
         version="1",
         lifespan=lifespan,
     )
-    app.state.store = store
     app.state.clock = clock
+    app.state.directory = directory
+    current_office = office_dependency(lambda request: request.app.state.directory)
 
     install_error_handlers(app)
-    app.include_router(build_router())
+    app.include_router(build_router(current_office))
+    app.include_router(build_dashboard())
     app.include_router(
         observability_router(runtime.registry, service=SERVICE, checks=runtime.checks())
     )

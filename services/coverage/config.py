@@ -20,3 +20,5 @@ class CoverageSettings(ServiceSettings):
         ConsumerGroup.COVERAGE_PROJECTOR.value, description="Kafka consumer group of the projector"
     )
     consume: bool = Field(True, description="run the projector; false serves queries only")
+    swap_check_seconds: float = Field(
+        3.0, description="how often the service checks whether a rebuild swapped in a new projection")

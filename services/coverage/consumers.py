@@ -1,41 +1,94 @@
-"""Subscriptions of the coverage service: parse each message, call one projection use case."""
+"""The projector's subscription: one batch subscriber over every topic, into the active projection.
+
+Which collections are fed, and with which consumer group, comes from `coverage_meta`; when a
+rebuild swaps in a new projection, the running service stops this subscriber and starts one
+with the new group, which continues from where the rebuild stopped.
+"""
 
 from __future__ import annotations
 
-from typing import Any, cast
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from aiokafka import ConsumerRecord
+from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from pydantic import TypeAdapter
 
-from services.coverage.handlers import Outcome, project_event
+from services.coverage.projector import ADAPTERS, Positioned, Projector
 from services.coverage.store import CoverageStore
-from shared.broker import event_bytes, subscribe
-from shared.contracts import RECORDING_EVENTS, RESIDENT_EVENTS
+from shared.contracts import MAX_EVENT_BYTES
+from shared.dead_letter import DeadLetterPolicy, PoisonMessage, classify
 from shared.metrics import ConsumerMetrics
 from shared.mongo import position_key
-from shared.topics import RECORDING, RESIDENT
+from shared.topics import ALL
+
+log = logging.getLogger("ektp.coverage.consumers")
+BATCH_RECORDS = 500
+BATCH_WAIT_MS = 100
 
 
-def register_consumers(
-    broker: KafkaBroker, *, store: CoverageStore, metrics: ConsumerMetrics, group: str
-) -> None:
-    """Attach the projector's subscribers to the broker."""
+async def parse_batch(records: Sequence[ConsumerRecord], dead_letters: DeadLetterPolicy) -> list[Positioned]:
+    """Parse every record; one that can never be applied goes to its dead-letter topic, the rest stay."""
+    parsed: list[Positioned] = []
+    for record in records:
+        try:
+            raw = record.value or b""
+            if len(raw) > MAX_EVENT_BYTES:
+                raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
+            event = ADAPTERS[record.topic].validate_json(raw)
+        except Exception as exc:  # noqa: BLE001 - every parse failure is classified below
+            poison = classify(exc) or PoisonMessage("invalid_event", type(exc).__name__)
+            await dead_letters.dead_letter_record(record, poison)
+            continue
+        parsed.append(Positioned(event, position_key(record.topic, record.partition), record.offset))
+    return parsed
 
-    async def project(message: KafkaMessage, adapter: TypeAdapter[Any]) -> None:
-        record = cast(ConsumerRecord, message.raw_message)
-        event = adapter.validate_json(event_bytes(message))
-        outcome = await project_event(
-            event, source=position_key(record.topic, record.partition), position=record.offset, store=store,
+
+class ProjectionFeed:
+    """The batch subscriber of the active projection, replaceable while the service runs."""
+
+    def __init__(self, broker: KafkaBroker, *, metrics: ConsumerMetrics, dead_letters: DeadLetterPolicy,
+                 on_batch: Callable[[int], None] | None = None) -> None:
+        self.broker = broker
+        self.metrics = metrics
+        self.dead_letters = dead_letters
+        self.on_batch = on_batch
+        self.subscriber: Any = None
+        self.group: str | None = None
+        self.store: CoverageStore | None = None
+
+    def attach(self, store: CoverageStore, group: str, *, persistent: bool = True) -> Any:
+        """Register the subscriber feeding `store` with consumer group `group` (started with the broker)."""
+        projector = Projector(store)
+        subscriber = self.broker.subscriber(
+            *(topic.name for topic in ALL),
+            group_id=group, auto_offset_reset="earliest", ack_policy=AckPolicy.NACK_ON_ERROR,
+            batch=True, max_records=BATCH_RECORDS, batch_timeout_ms=BATCH_WAIT_MS, persistent=persistent,
         )
-        counter = metrics.applied if outcome == Outcome.APPLIED else metrics.duplicates
-        counter.labels(metrics.service, event.event_type).inc()
 
-    @subscribe(broker, RESIDENT, group=group)
-    async def on_resident_event(message: KafkaMessage) -> None:
-        await project(message, RESIDENT_EVENTS)
+        @subscriber
+        async def project(message: KafkaMessage) -> None:
+            records: tuple[ConsumerRecord, ...] = message.raw_message  # type: ignore[assignment]
+            batch = await parse_batch(records, self.dead_letters)
+            result = await projector.apply(batch)
+            for (event_type, outcome), n in result.outcomes.items():
+                if outcome == "applied":
+                    self.metrics.applied.labels(self.metrics.service, event_type).inc(n)
+                elif outcome == "duplicate":
+                    self.metrics.duplicates.labels(self.metrics.service, event_type).inc(n)
+            if self.on_batch is not None:
+                self.on_batch(len(records))
 
-    @subscribe(broker, RECORDING, group=f"{group}-recording")
-    async def on_recording_event(message: KafkaMessage) -> None:
-        await project(message, RECORDING_EVENTS)
+        self.subscriber, self.group, self.store = subscriber, group, store
+        return subscriber
+
+    async def replace(self, store: CoverageStore, group: str) -> None:
+        """Stop feeding the current projection and feed `store` from `group`'s committed offsets."""
+        old = self.subscriber
+        if old is not None:
+            await old.stop()
+        subscriber = self.attach(store, group, persistent=False)
+        await subscriber.start()
+        log.info("projector now feeds %s with group %s", store.prefix, group)

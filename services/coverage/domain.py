@@ -1,22 +1,76 @@
-"""What coverage counts about each resident, and how an event changes the area counters.
+"""What coverage counts about each resident and stock location, and how an event changes the counters.
 
-Pure functions of (event, current view): the store applies the resulting deltas once.
+Pure functions of (event, current view): the projector applies the resulting deltas once. Every
+view is built so that the order in which events arrive does not change it: roster facts keep the
+newest by `occurred_at`, first-time facts keep the earliest date, "latest" facts the latest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from shared.areas import REGENCY_CODE
-from shared.contracts import RecordingEvent, ResidentEnrolled, ResidentEvent, ResidentLeft, ResidentUpdated
-from shared.contracts.recording import RecordingCaptured, SiakStatus, SiakStatusReported
+from shared.contracts import (
+    ResidentEnrolled,
+    ResidentLeft,
+    ResidentUpdated,
+)
+from shared.contracts.printing import CardHandedOver, CardPrinted, JobQueued
+from shared.contracts.recording import RecordingCaptured, RecordingFailed, SiakStatus, SiakStatusReported
+from shared.contracts.stock import (
+    BlankConsumed,
+    BlankReserved,
+    BlankSpoiled,
+    CountCorrected,
+    SpoiledReturned,
+    StockReceived,
+    TransferReceived,
+    TransferSent,
+)
 
-MONTHLY_FROM = dt.date(2020, 1, 1)
-BEFORE_MONTHLY = "lama"
+WEEKLY_FROM = dt.date(2020, 1, 6)  # a Monday; earlier dates share one bucket
+BEFORE_WEEKLY = "lama"
+FAILURES = frozenset({
+    SiakStatus.ENROLL_FAILURE_AT_CENTRAL, SiakStatus.ENROLL_FAILURE_AT_REGIONAL,
+    SiakStatus.SEARCH_FAILURE_AT_CENTRAL,
+})
+LANSIA_AGE = 60
 
 Delta = dict[str, dict[str, int]]
+
+
+def week_bucket(day: dt.date) -> str:
+    """Counter bucket of a date: the Monday of its week from 2020 on ("w20240108"), one bucket before."""
+    if day < WEEKLY_FROM:
+        return BEFORE_WEEKLY
+    monday = day - dt.timedelta(days=day.weekday())
+    return f"w{monday:%Y%m%d}"
+
+
+def bucket_monday(bucket: str) -> dt.date | None:
+    if bucket == BEFORE_WEEKLY:
+        return None
+    return dt.datetime.strptime(bucket[1:], "%Y%m%d").date()
+
+
+def _day(moment: str | None) -> dt.date | None:
+    return dt.datetime.fromisoformat(moment).date() if moment else None
+
+
+def _earliest(current: str | None, new: str) -> str:
+    return new if current is None or new < current else current
+
+
+def _latest(current: str | None, new: str) -> str:
+    return new if current is None or new > current else current
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat()
 
 
 @dataclass(frozen=True)
@@ -25,46 +79,112 @@ class ResidentView:
 
     kecamatan_code: str
     desa_code: str
-    school_npsn: str | None
-    wajib_ktp_from: dt.date | None
-    active: bool = True
-    recorded: bool = False
-    print_ready: bool = False
+    school_npsn: str | None = None
+    wajib_ktp_from: dt.date | None = None
+    birth_year: int | None = None
+    disabilitas: bool = False
+    enrolled: bool = False
+    active: bool = False
+    roster_at: str | None = None
+    left_at: str | None = None
+    captured_at: str | None = None
+    last_capture_at: str | None = None
+    last_failure_at: str | None = None
+    siak_status: str | None = None
+    siak_status_at: str | None = None
+    prr_at: str | None = None
+    printed_at: str | None = None
+    handed_over_at: str | None = None
+    jobs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def counted(self) -> bool:
+        return self.enrolled and self.active and self.wajib_ktp_from is not None
+
+    @property
+    def recorded(self) -> bool:
+        return self.captured_at is not None or self.prr_at is not None
+
+    @property
+    def print_ready(self) -> bool:
+        return self.prr_at is not None
+
+    @property
+    def duplicate_outstanding(self) -> bool:
+        return not self.print_ready and self.siak_status == SiakStatus.DUPLICATE_RECORD
+
+    @property
+    def failure_outstanding(self) -> bool:
+        if self.print_ready:
+            return False
+        if self.siak_status in FAILURES:
+            return True
+        return self.last_failure_at is not None and (
+            self.last_capture_at is None or self.last_failure_at > self.last_capture_at)
+
+    @property
+    def waiting_since(self) -> str | None:
+        """When the oldest of the resident's print jobs not yet printed was queued."""
+        waiting = [job["q"] for job in self.jobs.values() if "q" in job and "p" not in job]
+        return min(waiting) if waiting else None
 
 
-def wajib_bucket(wajib_from: dt.date) -> str:
-    """Counter bucket of a wajib KTP date: its month from 2020 on, one bucket before that.
-
-    Monthly buckets keep the counters small and still answer "wajib KTP by date D": whole
-    months come from the counters, the month of D from the residents themselves.
-    """
-    if wajib_from < MONTHLY_FROM:
-        return BEFORE_MONTHLY
-    return f"m{wajib_from.year:04d}{wajib_from.month:02d}"
-
-
-def evolve(current: ResidentView | None, event: ResidentEvent | RecordingEvent) -> ResidentView | None:
-    """The resident's view after an event; the same whatever order the topics deliver in.
-
-    Roster events set the area and whether the resident counts; recording events only ever
-    raise the flags (recorded, print-ready), so their order does not matter.
-    """
-    recorded = current.recorded if current else False
-    print_ready = current.print_ready if current else False
-    if isinstance(event, ResidentEnrolled | ResidentUpdated):
-        p = event.payload
-        return ResidentView(p.kecamatan_code, p.desa_code, p.school_npsn, p.wajib_ktp_from, True, recorded, print_ready)
+def _roster(current: ResidentView | None, event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> ResidentView:
+    at = _iso(event.occurred_at)
+    base = current or ResidentView(event.payload.kecamatan_code, event.payload.desa_code)
     if isinstance(event, ResidentLeft):
-        if current is None:
-            return ResidentView(event.payload.kecamatan_code, event.payload.desa_code, None, None, active=False)
-        return replace(current, active=False)
-    if isinstance(event, RecordingCaptured | SiakStatusReported):
-        ready = isinstance(event, SiakStatusReported) and event.payload.status == SiakStatus.PRR
-        if current is None:
-            p2 = event.payload
-            return ResidentView(p2.kecamatan_code, p2.desa_code, None, None, active=False, recorded=True,
-                                print_ready=ready)
-        return replace(current, recorded=True, print_ready=current.print_ready or ready)
+        left_at = _latest(base.left_at, at)
+        active = base.active and not (base.roster_at is None or left_at >= base.roster_at)
+        return replace(base, left_at=left_at, active=active)
+    if base.roster_at is not None and at < base.roster_at:
+        return base
+    p = event.payload
+    active = base.left_at is None or at > base.left_at
+    return replace(
+        base, kecamatan_code=p.kecamatan_code, desa_code=p.desa_code, school_npsn=p.school_npsn,
+        wajib_ktp_from=p.wajib_ktp_from, birth_year=p.birth_date.year, disabilitas=p.disabilitas,
+        enrolled=True, active=active, roster_at=at,
+    )
+
+
+def _place(current: ResidentView | None, kecamatan_code: str, desa_code: str) -> ResidentView:
+    return current or ResidentView(kecamatan_code, desa_code)
+
+
+def evolve(current: ResidentView | None, event: Any, *, job_id: str | None = None) -> ResidentView | None:
+    """The resident's view after an event; the same whatever order the events arrive in."""
+    if isinstance(event, ResidentEnrolled | ResidentUpdated | ResidentLeft):
+        return _roster(current, event)
+    at = _iso(event.occurred_at)
+    if isinstance(event, RecordingCaptured):
+        base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
+        return replace(base, captured_at=_earliest(base.captured_at, at),
+                       last_capture_at=_latest(base.last_capture_at, at))
+    if isinstance(event, RecordingFailed):
+        base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
+        return replace(base, last_failure_at=_latest(base.last_failure_at, at))
+    if isinstance(event, SiakStatusReported):
+        base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
+        status_at = _iso(event.payload.status_at)
+        changes: dict[str, Any] = {}
+        if base.siak_status_at is None or status_at >= base.siak_status_at:
+            changes.update(siak_status=event.payload.status.value, siak_status_at=status_at)
+        if event.payload.status == SiakStatus.PRR:
+            changes["prr_at"] = _earliest(base.prr_at, status_at)
+        return replace(base, **changes)
+    if isinstance(event, JobQueued):
+        base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
+        job = dict(base.jobs.get(event.payload.job_id, {}))
+        job["q"] = _earliest(job.get("q"), at)
+        return replace(base, jobs={**base.jobs, event.payload.job_id: job})
+    if isinstance(event, CardPrinted) and current is not None and job_id is not None:
+        job = dict(current.jobs.get(job_id, {}))
+        job["p"] = _earliest(job.get("p"), at)
+        return replace(current, jobs={**current.jobs, job_id: job},
+                       printed_at=_earliest(current.printed_at, at))
+    if isinstance(event, CardHandedOver):
+        base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
+        return replace(base, handed_over_at=_earliest(base.handed_over_at, at))
     return current
 
 
@@ -76,36 +196,159 @@ def area_ids(view: ResidentView) -> list[str]:
     return ids
 
 
+def _dated(fields: dict[str, int], name: str, moment: str | None) -> None:
+    day = _day(moment)
+    if day is not None:
+        fields[name] = 1
+        fields[f"{name}_minggu.{week_bucket(day)}"] = 1
+
+
 def contributions(view: ResidentView | None) -> Delta:
     """What one resident adds to each area counter."""
-    if view is None or not view.active or view.wajib_ktp_from is None:
+    if view is None or not view.counted or view.wajib_ktp_from is None:
         return {}
-    fields = {"terdaftar": 1, f"wajib_ktp_from.{wajib_bucket(view.wajib_ktp_from)}": 1}
+    fields = {"terdaftar": 1, f"wajib_ktp_minggu.{week_bucket(view.wajib_ktp_from)}": 1}
     if view.recorded:
-        fields["direkam"] = 1
+        _dated(fields, "direkam", view.captured_at or view.prr_at)
+    else:
+        fields["belum_rekam"] = 1
+        if not view.school_npsn:
+            fields["belum_rekam_umum"] = 1
+        if view.birth_year is not None:
+            fields[f"belum_rekam_lahir.y{view.birth_year}"] = 1
+        if view.disabilitas:
+            fields["belum_rekam_disabilitas"] = 1
     if view.print_ready:
-        fields["prr"] = 1
-    return {area: dict(fields) for area in area_ids(view)}
+        _dated(fields, "prr", view.prr_at)
+    if view.duplicate_outstanding:
+        fields["duplikat"] = 1
+    if view.failure_outstanding:
+        fields["gagal"] = 1
+    if view.printed_at:
+        _dated(fields, "dicetak", view.printed_at)
+    if view.handed_over_at:
+        _dated(fields, "diserahkan", view.handed_over_at)
+    if view.waiting_since:
+        fields["antre_cetak"] = 1
+    result = {area: dict(fields) for area in area_ids(view)}
+    if view.school_npsn:
+        # Which kecamatan a school's students live in, so schools can be listed per kecamatan.
+        result[f"sekolah:{view.school_npsn}"][f"kecamatan.{kecamatan_key(view.kecamatan_code)}"] = 1
+    return result
+
+
+def kecamatan_key(code: str) -> str:
+    """A kecamatan code as a field name: 17.02.06 -> k170206."""
+    return "k" + code.replace(".", "")
 
 
 def delta(old: ResidentView | None, new: ResidentView | None) -> Delta:
     """Counter changes that turn the old contributions into the new ones (zeros dropped)."""
+    return subtract(contributions(new), contributions(old))
+
+
+def subtract(plus: Delta, minus: Delta) -> Delta:
     result: dict[str, dict[str, int]] = defaultdict(dict)
-    for sign, side in ((-1, contributions(old)), (1, contributions(new))):
+    for sign, side in ((-1, minus), (1, plus)):
         for area, fields in side.items():
             for name, value in fields.items():
                 result[area][name] = result[area].get(name, 0) + sign * value
-    return {
-        area: {k: v for k, v in fields.items() if v}
-        for area, fields in result.items()
-        if any(fields.values())
-    }
+    return {area: {k: v for k, v in fields.items() if v} for area, fields in result.items()
+            if any(fields.values())}
 
 
-def wajib_ktp_on(buckets: dict[str, int], day: dt.date, turning_this_month: int) -> int:
-    """Residents wajib KTP on `day`: buckets of earlier months plus those of day's month so far."""
-    current = wajib_bucket(day) if day >= MONTHLY_FROM else BEFORE_MONTHLY
-    total = sum(n for bucket, n in buckets.items() if bucket == BEFORE_MONTHLY or bucket < current)
-    if current == BEFORE_MONTHLY:
-        return buckets.get(BEFORE_MONTHLY, 0)
-    return total + turning_this_month
+def merge(into: Delta, more: Delta) -> None:
+    for area, fields in more.items():
+        target = into.setdefault(area, {})
+        for name, value in fields.items():
+            target[name] = target.get(name, 0) + value
+
+
+def stock_delta(event: Any, current: Mapping[str, Any]) -> Delta:
+    """What a ledger event changes in the stock counters of its location(s) ("lokasi:<id>").
+
+    `current` holds the counters of the locations as projected so far: a stock-opname
+    correction sets the good blanks on hand to the counted figure, so its change depends on them.
+    """
+    p = event.payload
+    day = event.occurred_at.astimezone(dt.UTC).date()
+    used_today = f"terpakai_hari.d{day:%Y%m%d}"
+    if isinstance(event, StockReceived):
+        return {f"lokasi:{p.location_id}": {"diterima": p.quantity, "stok": p.quantity}}
+    if isinstance(event, TransferSent):
+        return {f"lokasi:{p.from_location}": {"stok": -p.quantity, "dikirim": p.quantity},
+                f"lokasi:{p.to_location}": {"dalam_perjalanan": p.quantity}}
+    if isinstance(event, TransferReceived):
+        return {f"lokasi:{p.to_location}": {"dalam_perjalanan": -p.quantity, "stok": p.quantity,
+                                            "masuk_transfer": p.quantity}}
+    if isinstance(event, BlankReserved):
+        return {f"lokasi:{p.location_id}": {"stok": -1, "dipesan": 1}}
+    if isinstance(event, BlankConsumed):
+        return {f"lokasi:{p.location_id}": {"dipesan": -1, "terpakai": 1, used_today: 1}}
+    if isinstance(event, BlankSpoiled):
+        fields = {"rusak": p.quantity, used_today: p.quantity}
+        fields.update({"dipesan": -p.quantity} if p.reservation_id else {"stok": -p.quantity})
+        return {f"lokasi:{p.location_id}": fields}
+    if isinstance(event, CountCorrected):
+        location = current.get(f"lokasi:{p.location_id}", {})
+        change = p.counted - int(location.get("dipesan", 0)) - int(location.get("stok", 0))
+        return {f"lokasi:{p.location_id}": {"stok": change, "koreksi_opname": change}} if change else {}
+    if isinstance(event, SpoiledReturned):
+        return {f"lokasi:{p.location_id}": {"dikembalikan": p.quantity}}
+    return {}
+
+
+GUARDED_STOCK_FIELDS = ("stok", "dipesan", "dalam_perjalanan")
+
+
+def stock_refused(change: Delta, current: Mapping[str, Any]) -> bool:
+    """True when a ledger event would take a stock figure below zero: the ledger refused it too."""
+    for area, fields in change.items():
+        location = current.get(area, {})
+        for name in GUARDED_STOCK_FIELDS:
+            if int(location.get(name, 0)) + fields.get(name, 0) < 0:
+                return True
+    return False
+
+
+def daily_use(location: Mapping[str, Any], today: dt.date, days: int = 14) -> float:
+    """Average blanks used per day (printed or spoiled) over the last `days` days."""
+    used = location.get("terpakai_hari") or {}
+    first = today - dt.timedelta(days=days - 1)
+    total = sum(n for key, n in used.items() if f"d{first:%Y%m%d}" <= key <= f"d{today:%Y%m%d}")
+    return total / days
+
+
+def days_of_stock(on_hand: int, per_day: float) -> float | None:
+    return None if per_day <= 0 else round(on_hand / per_day, 1)
+
+
+def cumulative_until(buckets: Mapping[str, int], monday: dt.date) -> int:
+    """Sum of the weekly buckets up to and including the week starting `monday`."""
+    last = f"w{monday:%Y%m%d}"
+    return sum(n for key, n in buckets.items() if key == BEFORE_WEEKLY or key <= last)
+
+
+def wajib_ktp_on(buckets: Mapping[str, int], day: dt.date, turning_this_week: int) -> int:
+    """Residents wajib KTP on `day`: buckets of earlier weeks plus those of day's week so far."""
+    if day < WEEKLY_FROM:
+        return buckets.get(BEFORE_WEEKLY, 0)
+    monday = day - dt.timedelta(days=day.weekday())
+    return cumulative_until(buckets, monday - dt.timedelta(days=7)) + turning_this_week
+
+
+def lansia_not_recorded(by_birth_year: Mapping[str, int], today: dt.date) -> int:
+    """Unrecorded residents who turn 60 or older this year."""
+    limit = today.year - LANSIA_AGE
+    return sum(n for key, n in by_birth_year.items() if int(key[1:]) <= limit)
+
+
+def percent(part: int, whole: int) -> float | None:
+    return None if whole <= 0 else round(100 * part / whole, 1)
+
+
+def weeks_between(first: dt.date, last: dt.date) -> Iterable[dt.date]:
+    monday = first - dt.timedelta(days=first.weekday())
+    while monday <= last:
+        yield monday
+        monday += dt.timedelta(days=7)

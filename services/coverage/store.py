@@ -1,28 +1,42 @@
-"""Coverage collections: per-resident views and per-area counters, each written apply-once."""
+"""Coverage collections: resident views, area and stock counters, job owners, visits, audit log.
+
+The projection collections live under a prefix, so a rebuild can fill fresh ones and swap them
+in by changing the `coverage_meta` document. The audit log and the meta document stay outside.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 from dataclasses import asdict
 from typing import Any
 
+from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from services.coverage.domain import Delta, ResidentView
 from shared.dead_letter import TransientError
-from shared.mongo import apply_at_position
+
+META = "coverage_meta"
+AUDIT = "coverage_audit_log"
+# The local FerretDB stops answering a write command that carries 100 or more statements;
+# MongoDB takes any size. Bulk writes go in chunks below that.
+BULK_CHUNK = 50
+READ_CONCURRENCY = 16
 
 
 class ConcurrentUpdate(TransientError):
-    """Another consumer changed the same resident meanwhile; the event is retried."""
+    """Another writer changed a document this batch read; the batch is applied again."""
 
 
-def _encode_view(view: ResidentView | None) -> dict[str, Any] | None:
+def encode_view(view: ResidentView | None) -> dict[str, Any] | None:
     if view is None:
         return None
     data = asdict(view)
-    data["wajib_ktp_from"] = data["wajib_ktp_from"].isoformat() if data["wajib_ktp_from"] else None
+    data["wajib_ktp_from"] = view.wajib_ktp_from.isoformat() if view.wajib_ktp_from else None
+    data["jobs"] = {job_id: dict(job) for job_id, job in view.jobs.items()}
     return data
 
 
@@ -30,81 +44,206 @@ def decode_view(data: dict[str, Any] | None) -> ResidentView | None:
     if not data:
         return None
     wajib = data.get("wajib_ktp_from")
-    return ResidentView(**{**data, "wajib_ktp_from": dt.date.fromisoformat(wajib) if wajib else None})
+    fields = {k: v for k, v in data.items() if k in ResidentView.__dataclass_fields__}
+    fields["wajib_ktp_from"] = dt.date.fromisoformat(wajib) if wajib else None
+    return ResidentView(**fields)
 
 
-def encode_delta(delta: Delta) -> list[dict[str, Any]]:
-    """Rows of {area, field, n}: FerretDB stores no nested arrays, and keys may hold dots."""
-    return [
-        {"area": area, "field": field, "n": n}
-        for area, fields in sorted(delta.items())
-        for field, n in fields.items()
-    ]
+def encode_delta(delta: Delta) -> str:
+    """A delta as JSON text: counter names hold dots, which a stored field name may not."""
+    return json.dumps(delta, sort_keys=True, separators=(",", ":"))
 
 
-def decode_delta(rows: list[dict[str, Any]]) -> Delta:
-    result: Delta = {}
-    for row in rows:
-        result.setdefault(row["area"], {})[row["field"]] = row["n"]
-    return result
+def decode_delta(text: str) -> Delta:
+    return dict(json.loads(text))
+
+
+async def bulk(collection: AsyncCollection[dict[str, Any]], ops: list[Any]) -> int:
+    """Run write operations unordered in chunks; returns how many matched or were inserted."""
+    done = 0
+    for start in range(0, len(ops), BULK_CHUNK):
+        result = await collection.bulk_write(ops[start:start + BULK_CHUNK], ordered=False)
+        done += result.matched_count + result.inserted_count + result.upserted_count
+    return done
 
 
 class CoverageStore:
-    """The projection collections under one prefix, so a rebuild can fill fresh ones."""
+    """The projection collections under one prefix."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]], prefix: str = "coverage") -> None:
         self.db = db
         self.prefix = prefix
         self.residents = db[f"{prefix}_residents"]
         self.areas = db[f"{prefix}_areas"]
+        self.jobs = db[f"{prefix}_jobs"]
+        self.visits = db[f"{prefix}_visits"]
+        self.audit = db[AUDIT]
 
     async def ensure_indexes(self) -> None:
+        await self.residents.create_index([("view.desa_code", 1), ("belum_rekam", 1)])
+        await self.residents.create_index([("view.school_npsn", 1), ("belum_rekam", 1)])
         await self.residents.create_index([("view.kecamatan_code", 1), ("view.wajib_ktp_from", 1)])
+        await self.areas.create_index("kind")
+        await self.visits.create_index("place_code")
 
-    async def resident(self, resident_id: str) -> dict[str, Any] | None:
-        return await self.residents.find_one({"_id": resident_id})
+    async def drop(self) -> None:
+        for collection in (self.residents, self.areas, self.jobs, self.visits):
+            await collection.drop()
 
-    async def save_resident(
-        self, resident_id: str, view: ResidentView | None, *, event_id: str, source: str,
-        position: int, delta: Delta, expected_version: int,
-    ) -> None:
-        """Write the new view, the event id and the pending delta in one document write."""
-        last = {"event_id": event_id, "source": source, "position": position,
-                "delta": encode_delta(delta)}
-        if expected_version == 0:
-            try:
-                await self.residents.insert_one(
-                    {"_id": resident_id, "view": _encode_view(view), "applied_events": [event_id],
-                     "last": last, "version": 1}
-                )
-            except DuplicateKeyError as exc:
-                raise ConcurrentUpdate(resident_id) from exc
-            return
-        result = await self.residents.update_one(
-            {"_id": resident_id, "version": expected_version},
-            {"$set": {"view": _encode_view(view), "last": last},
-             "$push": {"applied_events": event_id}, "$inc": {"version": 1}},
-        )
-        if result.matched_count != 1:
-            raise ConcurrentUpdate(resident_id)
+    async def _many(self, collection: AsyncCollection[dict[str, Any]], ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Documents by `_id`, read one by one: primary-key reads are what the local server answers fast."""
+        gate = asyncio.Semaphore(READ_CONCURRENCY)
 
-    async def apply_counters(self, delta: Delta, *, source: str, position: int) -> None:
-        """Apply each area's share of a delta once per source position."""
-        for area, fields in delta.items():
-            kind, code = area.split(":", 1)
-            await apply_at_position(
-                self.areas, area, source=source, position=position,
-                update={"$inc": fields, "$set": {"kind": kind, "code": code}},
-            )
+        async def one(doc_id: str) -> dict[str, Any] | None:
+            async with gate:
+                return await collection.find_one({"_id": doc_id})
+
+        found = await asyncio.gather(*(one(doc_id) for doc_id in ids))
+        return {doc["_id"]: doc for doc in found if doc is not None}
+
+    async def residents_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        return await self._many(self.residents, ids)
+
+    async def areas_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        return await self._many(self.areas, ids)
+
+    async def job_owners(self, job_ids: list[str]) -> dict[str, str]:
+        docs = await self._many(self.jobs, job_ids)
+        return {job_id: doc["resident_id"] for job_id, doc in docs.items()}
+
+    async def remember_job_owners(self, owners: dict[str, str]) -> None:
+        ops = [UpdateOne({"_id": job_id}, {"$setOnInsert": {"resident_id": resident_id}}, upsert=True)
+               for job_id, resident_id in owners.items()]
+        await bulk(self.jobs, ops)
+
+    async def write_residents(self, docs: list[tuple[dict[str, Any], int]]) -> None:
+        """Write new resident documents, each guarded by the version it was read at (0: new)."""
+        ops: list[Any] = []
+        for doc, version in docs:
+            if version == 0:
+                ops.append(InsertOne({**doc, "version": 1}))
+            else:
+                ops.append(ReplaceOne({"_id": doc["_id"], "version": version}, {**doc, "version": version + 1}))
+        try:
+            written = await bulk(self.residents, ops)
+        except Exception as exc:
+            if "duplicate key" in str(exc).lower() or "E11000" in str(exc):
+                raise ConcurrentUpdate("resident created meanwhile") from exc
+            raise
+        if written != len(ops):
+            raise ConcurrentUpdate(f"{len(ops) - written} resident(s) changed meanwhile")
+
+    async def write_counters(self, changes: list[tuple[str, dict[str, int], dict[str, int], int]]) -> None:
+        """Apply (area id, increments, positions, version read) guarded by the version (0: new)."""
+        ops: list[Any] = []
+        for area_id, increments, positions, version in changes:
+            kind, code = area_id.split(":", 1)
+            sets = {f"positions.{source}": position for source, position in positions.items()}
+            if version == 0:
+                doc: dict[str, Any] = {"_id": area_id, "kind": kind, "code": code, "version": 1,
+                                       "positions": dict(positions)}
+                for name, value in increments.items():
+                    parent, _, leaf = name.rpartition(".")
+                    (doc.setdefault(parent, {}) if parent else doc)[leaf or name] = value
+                ops.append(InsertOne(doc))
+            else:
+                update: dict[str, Any] = {"$set": sets, "$inc": {**increments, "version": 1}}
+                ops.append(UpdateOne({"_id": area_id, "version": version}, update))
+        try:
+            written = await bulk(self.areas, ops)
+        except Exception as exc:
+            if "duplicate key" in str(exc).lower() or "E11000" in str(exc):
+                raise ConcurrentUpdate("counter created meanwhile") from exc
+            raise
+        if written != len(ops):
+            raise ConcurrentUpdate(f"{len(ops) - written} counter(s) changed meanwhile")
+
+    async def save_visits(self, visits: dict[str, dict[str, Any]]) -> None:
+        ops = [UpdateOne({"_id": visit_id}, {"$set": fields}, upsert=True) for visit_id, fields in visits.items()]
+        await bulk(self.visits, ops)
 
     async def area_docs(self, kind: str) -> list[dict[str, Any]]:
         return [doc async for doc in self.areas.find({"kind": kind})]
 
-    async def turning_between(self, start: dt.date, end: dt.date) -> dict[str, int]:
-        """Active residents per kecamatan whose wajib KTP date falls in [start, end]."""
+    async def area(self, area_id: str) -> dict[str, Any]:
+        return (await self.areas.find_one({"_id": area_id})) or {}
+
+    async def turning_between(self, start: dt.date, end: dt.date, *, field: str = "view.kecamatan_code") -> dict[str, int]:
+        """Counted residents per area whose wajib KTP date falls in [start, end]."""
         pipeline: list[dict[str, Any]] = [
-            {"$match": {"view.active": True,
+            {"$match": {"counted": True,
                         "view.wajib_ktp_from": {"$gte": start.isoformat(), "$lte": end.isoformat()}}},
-            {"$group": {"_id": "$view.kecamatan_code", "n": {"$sum": 1}}},
+            {"$group": {"_id": f"${field}", "n": {"$sum": 1}}},
         ]
-        return {row["_id"]: row["n"] async for row in await self.residents.aggregate(pipeline)}
+        return {row["_id"]: row["n"] async for row in await self.residents.aggregate(pipeline) if row["_id"]}
+
+    async def unrecorded(self, *, desa_code: str | None, school_npsn: str | None, limit: int) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"belum_rekam": True}
+        if desa_code:
+            query["view.desa_code"] = desa_code
+        if school_npsn:
+            query["view.school_npsn"] = school_npsn
+        return [doc async for doc in self.residents.find(query).sort("_id", 1).limit(limit)]
+
+    async def oldest_waiting(self, kecamatan_code: str | None = None) -> str | None:
+        query: dict[str, Any] = {"waiting_since": {"$ne": None}}
+        if kecamatan_code:
+            query["view.kecamatan_code"] = kecamatan_code
+        doc = await self.residents.find_one(query, sort=[("waiting_since", 1)])
+        return doc["waiting_since"] if doc else None
+
+    async def home_visit_candidates(self, *, born_until: int, limit: int) -> list[dict[str, Any]]:
+        query = {"belum_rekam": True, "$or": [{"view.disabilitas": True}, {"view.birth_year": {"$lte": born_until}}]}
+        return [doc async for doc in self.residents.find(query).sort("view.desa_code", 1).limit(limit)]
+
+    async def all_visits(self) -> list[dict[str, Any]]:
+        return [doc async for doc in self.visits.find({})]
+
+    async def record_read(self, *, office_id: str, action: str, scope: str, count: int, now: dt.datetime) -> None:
+        await self.audit.insert_one({"office_id": office_id, "action": action, "scope": scope,
+                                     "count": count, "at": now})
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Every counter document without bookkeeping fields: what a rebuild must reproduce."""
+        skip = {"positions", "version"}
+        areas = {doc["_id"]: {k: v for k, v in doc.items() if k not in skip}
+                 async for doc in self.areas.find({})}
+        residents = {doc["_id"]: doc["view"] async for doc in self.residents.find({}, {"view": 1})}
+        return {"areas": _without_zeros(areas), "residents": residents}
+
+
+def _without_zeros(value: Any) -> Any:
+    """Counters that went back to zero equal counters never touched."""
+    if isinstance(value, dict):
+        cleaned = {k: _without_zeros(v) for k, v in value.items()}
+        return {k: v for k, v in cleaned.items() if v != 0 and v != {}}
+    return value
+
+
+class Meta:
+    """Which projection (collection prefix and consumer group) the service reads and feeds.
+
+    Keyed by the configured prefix, so separate coverage deployments on one database each
+    follow their own rebuilds.
+    """
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], name: str) -> None:
+        self.collection = db[META]
+        self.name = name
+
+    async def active(self, default_prefix: str, default_group: str) -> tuple[str, str]:
+        doc = await self.collection.find_one({"_id": self.name})
+        if doc is None:
+            return default_prefix, default_group
+        return doc["prefix"], doc["group"]
+
+    async def swap(self, *, prefix: str, group: str, now: dt.datetime) -> dict[str, Any] | None:
+        """Point the service at a rebuilt projection; returns the one it replaces."""
+        old = await self.collection.find_one({"_id": self.name})
+        await self.collection.update_one(
+            {"_id": self.name},
+            {"$set": {"prefix": prefix, "group": group, "swapped_at": now,
+                      "previous": {"prefix": old["prefix"], "group": old["group"]} if old else None}},
+            upsert=True,
+        )
+        return old

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from services.coverage.handlers import project_event
+from services.coverage.projector import Positioned, Projector
 from services.coverage.store import CoverageStore
 from shared.contracts import RESIDENT_EVENTS
 from shared.mongo import position_key
@@ -81,9 +81,9 @@ async def test_malformed_message_goes_to_dead_letter_and_the_next_is_processed(
 
 
 class _CrashBeforeCounters(CoverageStore):
-    """A store whose process 'dies' right after the resident write, before the counters."""
+    """A store whose process 'dies' right after the resident writes, before the counters."""
 
-    async def apply_counters(self, delta: Any, *, source: str, position: int) -> None:
+    async def write_counters(self, changes: Any) -> None:
         raise SystemExit("simulated crash")
 
 
@@ -92,45 +92,36 @@ async def test_consumer_stopped_between_write_and_commit_neither_loses_nor_doubl
     start_service: Any,
 ) -> None:
     rng = random.Random()
-    full = enrolled_event(rng, kecamatan="17.02.16", desa="17.02.16.1001")
-    partial = enrolled_event(rng, kecamatan="17.02.16", desa="17.02.16.1001")
-    sent = {}
-    for event in (full, partial):
-        meta = await kafka_producer.send_and_wait(
+    events = [enrolled_event(rng, kecamatan="17.02.16", desa="17.02.16.1001") for _ in range(3)]
+    for event in events:
+        await kafka_producer.send_and_wait(
             RESIDENT.name, event.model_dump_json().encode(), key=event.payload.resident_id.encode()
         )
-        sent[str(event.event_id)] = meta
-
     prefix = f"crash{rng.randrange(10**6)}"
     group = f"coverage-crash-{prefix}"
     store = CoverageStore(mongo_db, prefix)
-    crashing = _CrashBeforeCounters(mongo_db, prefix)
     consumer = AIOKafkaConsumer(RESIDENT.name, bootstrap_servers=_bootstrap(stack), group_id=group,
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
-    pending = set(sent)
+    wanted = {str(e.event_id) for e in events}
+    batch: list[Positioned] = []
     try:
-        while pending:
+        while wanted - {str(p.event.event_id) for p in batch}:
             for records in (await consumer.getmany(timeout_ms=1000)).values():
                 for record in records:
                     try:
                         event = RESIDENT_EVENTS.validate_json(record.value)
                     except ValueError:
                         continue
-                    source = position_key(record.topic, record.partition)
-                    if str(event.event_id) == str(partial.event_id):
-                        with pytest.raises(SystemExit):
-                            await project_event(event, source=source, position=record.offset,
-                                                         store=crashing)
-                    else:
-                        await project_event(event, source=source, position=record.offset,
-                                                     store=store)
-                    pending.discard(str(event.event_id))
+                    batch.append(Positioned(event, position_key(record.topic, record.partition), record.offset))
     finally:
         await consumer.stop()  # no commit: the group restarts from the beginning
+    with pytest.raises(SystemExit):
+        await Projector(_CrashBeforeCounters(mongo_db, prefix)).apply(batch)
 
-    half_done = await store.residents.find_one({"_id": partial.payload.resident_id})
-    assert half_done is not None and half_done["applied_events"] == [str(partial.event_id)]
+    half_done = await store.residents.find_one({"_id": events[-1].payload.resident_id})
+    assert half_done is not None and half_done["events"] == [str(events[-1].event_id)]
+    assert await store.areas.find_one({"_id": "kec:17.02.16"}) is None
 
     restarted = start_service(
         "coverage", EKTP_COVERAGE_CONSUMER_GROUP=group, EKTP_COVERAGE_COLLECTION_PREFIX=prefix
@@ -140,7 +131,7 @@ async def test_consumer_stopped_between_write_and_commit_neither_loses_nor_doubl
     async with httpx.AsyncClient(base_url=restarted.url) as recovered, \
             httpx.AsyncClient(base_url=coverage.url) as live:
         assert (await recovered.get("/coverage")).json() == (await live.get("/coverage")).json()
-    for event in (full, partial):
+    for event in events:
         doc = await store.residents.find_one({"_id": event.payload.resident_id})
-        assert doc["applied_events"] == [str(event.event_id)]
+        assert doc["events"] == [str(event.event_id)]
     restarted.stop()

@@ -1,48 +1,147 @@
-"""The coverage projection as pure functions: contributions, deltas and wajib KTP buckets."""
+"""The coverage projection as pure functions: views, contributions, order independence, the planner."""
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import reduce
 
-from services.coverage import domain
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.coverage import domain, planner
 from services.coverage.domain import ResidentView
+from tests.support.events import make, moment
+
+RID = "r-test-1"
 
 
-def view(**overrides: object) -> ResidentView:
-    base: dict[str, object] = {
-        "kecamatan_code": "17.02.06", "desa_code": "17.02.06.2001",
-        "school_npsn": None, "wajib_ktp_from": dt.date(2024, 7, 5),
-    }
-    return ResidentView(**{**base, **overrides})  # type: ignore[arg-type]
+def journey() -> list[object]:
+    """One resident's events: enrolled, corrected, failed once, recorded, PRR, queued, printed, handed over."""
+    return [
+        make("resident.enrolled", at=moment(1), resident_id=RID, school_npsn=None, birth_date=dt.date(1950, 2, 1),
+             wajib_ktp_from=dt.date(1967, 2, 1), nik="1702060102500001", sex="L"),
+        make("resident.updated", at=moment(2), resident_id=RID, school_npsn=None, birth_date=dt.date(1950, 2, 1),
+             wajib_ktp_from=dt.date(1967, 2, 1), nik="1702060102500001", sex="L", desa_code="17.02.06.2002"),
+        make("recording.failed", at=moment(3), resident_id=RID),
+        make("recording.captured", at=moment(4), resident_id=RID),
+        make("recording.siak_status", at=moment(6), resident_id=RID, status="SFE", status_at=moment(5)),
+        make("recording.siak_status", at=moment(8), resident_id=RID, status="PRR", status_at=moment(7)),
+        make("print.job_queued", at=moment(9), resident_id=RID, job_id="job-1"),
+    ]
 
 
-def test_new_resident_counts_in_kabupaten_kecamatan_and_desa() -> None:
-    change = domain.delta(None, view())
-    assert set(change) == {"kab:17.02", "kec:17.02.06", "desa:17.02.06.2001"}
-    assert change["kec:17.02.06"] == {"terdaftar": 1, "wajib_ktp_from.m202407": 1}
+def fold(events: list[object], owners: dict[str, str] | None = None) -> ResidentView | None:
+    def step(view: ResidentView | None, event: object) -> ResidentView | None:
+        job = getattr(getattr(event, "payload", None), "job_id", None)
+        return domain.evolve(view, event, job_id=job)
+    return reduce(step, events, None)
+
+
+def test_a_full_journey_counts_in_every_area_once() -> None:
+    printed = make("print.printed", at=moment(10), job_id="job-1")
+    handed = make("print.handed_over", at=moment(11), resident_id=RID, job_id="job-1")
+    view = fold([*journey(), printed, handed])
+    assert view is not None and view.desa_code == "17.02.06.2002"
+    change = domain.contributions(view)
+    assert set(change) == {"kab:17.02", "kec:17.02.06", "desa:17.02.06.2002"}
+    kec = change["kec:17.02.06"]
+    assert kec["terdaftar"] == kec["direkam"] == kec["prr"] == kec["dicetak"] == kec["diserahkan"] == 1
+    assert "belum_rekam" not in kec and "gagal" not in kec and "antre_cetak" not in kec
+    assert kec["direkam_minggu.w20240304"] == 1
+
+
+def test_unrecorded_elderly_resident_counts_by_birth_year_and_failure_is_outstanding() -> None:
+    view = fold(journey()[:3])
+    change = domain.contributions(view)["desa:17.02.06.2002"]
+    assert change["belum_rekam"] == 1 and change["belum_rekam_lahir.y1950"] == 1 and change["gagal"] == 1
+    assert domain.lansia_not_recorded({"y1950": 1, "y2000": 4}, dt.date(2024, 3, 1)) == 1
+
+
+def test_waiting_print_job_counts_in_the_backlog_until_printed() -> None:
+    view = fold(journey())
+    assert view is not None and view.waiting_since is not None
+    assert domain.contributions(view)["kab:17.02"]["antre_cetak"] == 1
+    done = domain.evolve(view, make("print.printed", at=moment(12), job_id="job-1"), job_id="job-1")
+    assert "antre_cetak" not in domain.contributions(done)["kab:17.02"]
 
 
 def test_moving_desa_moves_the_count_and_leaves_the_kecamatan_alone() -> None:
-    change = domain.delta(view(), view(desa_code="17.02.06.2002"))
-    assert change == {
-        "desa:17.02.06.2001": {"terdaftar": -1, "wajib_ktp_from.m202407": -1},
-        "desa:17.02.06.2002": {"terdaftar": 1, "wajib_ktp_from.m202407": 1},
-    }
+    before = fold(journey()[:1])
+    after = fold(journey()[:2])
+    change = domain.delta(before, after)
+    assert set(change) == {"desa:17.02.06.2001", "desa:17.02.06.2002"}
+    assert change["desa:17.02.06.2001"]["terdaftar"] == -1 and change["desa:17.02.06.2002"]["terdaftar"] == 1
 
 
-def test_leaving_removes_every_contribution() -> None:
-    gone = view(active=False)
-    change = domain.delta(view(school_npsn="10700123"), gone)
-    assert all(v == -1 for fields in change.values() for v in fields.values())
-    assert "sekolah:10700123" in change
+def test_leaving_removes_every_contribution_and_a_later_correction_brings_back() -> None:
+    left = make("resident.left", at=moment(20), resident_id=RID)
+    gone = fold([*journey(), left])
+    assert domain.contributions(gone) == {}
+    assert domain.contributions(fold([left, *journey()])) == {}
 
 
-def test_wajib_ktp_on_a_date_uses_whole_months_and_the_days_of_the_current_month() -> None:
-    buckets = {"lama": 100, "m202401": 5, "m202402": 7, "m202403": 9}
-    assert domain.wajib_ktp_on(buckets, dt.date(2024, 2, 14), turning_this_month=3) == 108
-    assert domain.wajib_ktp_on(buckets, dt.date(2024, 4, 1), turning_this_month=0) == 121
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(list(range(9))))
+def test_any_arrival_order_gives_the_same_view(order: list[int]) -> None:
+    events = [*journey(), make("print.printed", at=moment(10), job_id="job-1"),
+              make("print.handed_over", at=moment(11), resident_id=RID, job_id="job-1")]
+    expected = fold(events)
+    arrived = [events[i] for i in order]
+    # print.printed needs its job queued first (same partition); every other order is free.
+    if arrived.index(events[7]) < arrived.index(events[6]):
+        arrived.remove(events[7])
+        arrived.insert(arrived.index(events[6]) + 1, events[7])
+    assert fold(arrived) == expected
 
 
-def test_bucket_before_2020_is_one_bucket() -> None:
-    assert domain.wajib_bucket(dt.date(1990, 5, 1)) == domain.BEFORE_MONTHLY
-    assert domain.wajib_bucket(dt.date(2020, 1, 1)) == "m202001"
+def test_wajib_ktp_on_a_date_uses_whole_weeks_and_the_days_of_the_current_week() -> None:
+    buckets = {"lama": 100, "w20240101": 5, "w20240108": 7, "w20240115": 9}
+    assert domain.wajib_ktp_on(buckets, dt.date(2024, 1, 10), turning_this_week=3) == 108
+    assert domain.wajib_ktp_on(buckets, dt.date(2024, 1, 22), turning_this_week=0) == 121
+    assert domain.week_bucket(dt.date(1990, 5, 1)) == domain.BEFORE_WEEKLY
+    assert domain.week_bucket(dt.date(2024, 1, 10)) == "w20240108"
+
+
+def test_stock_counters_follow_the_ledger_and_refuse_going_negative() -> None:
+    received = make("stock.received", location_id="gudang", quantity=10)
+    change = domain.stock_delta(received, {})
+    assert change == {"lokasi:gudang": {"diterima": 10, "stok": 10}}
+    sent = make("stock.transfer_sent", from_location="gudang", to_location="dinas-curup", quantity=12)
+    assert domain.stock_refused(domain.stock_delta(sent, {"lokasi:gudang": {"stok": 10}}), {"lokasi:gudang": {"stok": 10}})
+    counted = make("stock.count_corrected", location_id="dinas-curup", counted=7)
+    assert domain.stock_delta(counted, {"lokasi:dinas-curup": {"stok": 8, "dipesan": 1}}) == {
+        "lokasi:dinas-curup": {"stok": -2, "koreksi_opname": -2}}
+
+
+def places() -> list[planner.Place]:
+    return [
+        planner.Place("desa", "A", "Desa A", "17.02.06", 120),
+        planner.Place("desa", "B", "Desa B", "17.02.06", 10, visits=1, last_visit=dt.date(2024, 2, 27)),
+        planner.Place("desa", "C", "Desa C", "17.02.07", 45),
+        planner.Place("sekolah", "10700001", "SMA 1", "17.02.09", 80, visits=2, last_visit=dt.date(2023, 11, 1)),
+        planner.Place("desa", "D", "Desa D", "17.02.06", 0),
+    ]
+
+
+def test_ranking_prefers_many_outstanding_and_places_not_visited_lately() -> None:
+    ranked = planner.rank(places(), dt.date(2024, 3, 1))
+    assert [r.place.code for r in ranked] == ["A", "10700001", "C", "B"]
+    assert ranked[-1].reason.startswith("dikunjungi 3 hari")
+
+
+def test_proposal_three_visits_a_week_within_the_bounds() -> None:
+    settings_ = planner.PlannerSettings(visits_per_week=3, min_per_visit=30, max_per_visit=50, weeks=2)
+    visits = planner.propose(planner.rank(places(), dt.date(2024, 3, 1)), start=dt.date(2024, 3, 1),
+                             settings=settings_)
+    assert [v.date.isoformat() for v in visits][:3] == ["2024-03-04", "2024-03-06", "2024-03-08"]
+    assert all(v.residents <= 50 for v in visits)
+    assert sum(n for v in visits for p, n in v.places if p.code == "A") == 120
+    small = [v for v in visits if any(p.code == "B" for p, _ in v.places)]
+    assert small and all(len(v.places) > 1 or v.residents >= 10 for v in small)
+    assert sum(v.residents for v in visits) == 120 + 10 + 45 + 80
+
+
+def test_planner_settings_are_checked() -> None:
+    assert planner.PlannerSettings(visits_per_week=7).check()
+    assert planner.PlannerSettings(min_per_visit=60, max_per_visit=50).check()
+    assert not planner.PlannerSettings().check()

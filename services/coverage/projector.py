@@ -1,0 +1,271 @@
+"""Project a batch of events from every topic into the coverage read models, exactly once.
+
+One batch is applied in three guarded steps, none of which needs a transaction:
+
+1. Each resident touched gets its new view, the ids of the events applied and, per event, the
+   counter change it caused (`pending`), in one versioned document write.
+2. The counter changes are summed per area (and per stock location) and written once per area
+   with the source offsets they include (`positions`), guarded by the version read.
+3. The offsets are committed.
+
+A batch redelivered after a crash finds its events in the resident documents: their pending
+changes are added to any area whose stored position is below the event's offset, and nothing
+else. A version conflict (another instance wrote meanwhile) applies the batch again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from services.coverage import domain
+from services.coverage.store import CoverageStore, decode_delta, decode_view, encode_delta, encode_view
+from shared.contracts import (
+    OUTREACH_EVENTS,
+    PRINT_EVENTS,
+    RECORDING_EVENTS,
+    RESIDENT_EVENTS,
+    STOCK_EVENTS,
+    ResidentEnrolled,
+    ResidentUpdated,
+)
+from shared.contracts.printing import CardHandedOver, CardPrinted, JobQueued
+from shared.contracts.recording import (
+    RecordingCaptured,
+    RecordingFailed,
+    SiakStatusReported,
+    VisitClosed,
+    VisitOpened,
+    VisitScheduled,
+)
+from shared.topics import OUTREACH, PRINT, RECORDING, RESIDENT, STOCK
+
+log = logging.getLogger("ektp.coverage.projector")
+KEEP_EVENT_IDS = 200
+KEEP_PENDING = 24
+
+ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    RESIDENT.name: RESIDENT_EVENTS, OUTREACH.name: OUTREACH_EVENTS, RECORDING.name: RECORDING_EVENTS,
+    PRINT.name: PRINT_EVENTS, STOCK.name: STOCK_EVENTS,
+}
+RESIDENT_FACTS = (ResidentEnrolled, ResidentUpdated, domain.ResidentLeft, RecordingCaptured, RecordingFailed,
+                  SiakStatusReported, JobQueued, CardHandedOver)
+
+
+@dataclass(frozen=True)
+class Positioned:
+    """A parsed event and where it was read: `source` names the topic partition."""
+
+    event: Any
+    source: str
+    position: int
+
+
+@dataclass
+class BatchResult:
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def count(self, event: Any, outcome: str) -> None:
+        self.outcomes[(event.event_type, outcome)] += 1
+
+
+@dataclass
+class _Change:
+    """A counter change caused by one event at one position."""
+
+    source: str
+    position: int
+    delta: domain.Delta
+
+
+def _person(event: ResidentEnrolled | ResidentUpdated) -> dict[str, Any]:
+    p = event.payload
+    return {"nik": p.nik, "nama": p.name, "jenis_kelamin": p.sex.value, "tanggal_lahir": p.birth_date.isoformat(),
+            "telepon": p.phone}
+
+
+def _resident_doc(resident_id: str, view: domain.ResidentView | None, person: dict[str, Any] | None,
+                  events: list[str], pending: list[dict[str, Any]]) -> dict[str, Any]:
+    counted = bool(view and view.counted)
+    return {
+        "_id": resident_id, "view": encode_view(view), "person": person, "events": events[-KEEP_EVENT_IDS:],
+        "pending": pending, "counted": counted,
+        "belum_rekam": bool(counted and view is not None and not view.recorded),
+        "waiting_since": view.waiting_since if counted and view is not None else None,
+    }
+
+
+class Projector:
+    """Applies batches of events to one set of coverage collections."""
+
+    def __init__(self, store: CoverageStore) -> None:
+        self.store = store
+
+    async def apply(self, batch: Sequence[Positioned]) -> BatchResult:
+        result = BatchResult()
+        counter_changes: list[_Change] = []
+        owners = await self._job_owners(batch)
+        counter_changes += await self._apply_residents(batch, owners, result)
+        await self._apply_visits(batch, result)
+        counter_changes += await self._stock_changes(batch, result)
+        await self._apply_counters(counter_changes)
+        return result
+
+    async def _job_owners(self, batch: Sequence[Positioned]) -> dict[str, str]:
+        """Which resident each print job of the batch is for (queued jobs are remembered first)."""
+        queued = {item.event.payload.job_id: item.event.payload.resident_id
+                  for item in batch if isinstance(item.event, JobQueued)}
+        if queued:
+            await self.store.remember_job_owners(queued)
+        printed = {item.event.payload.job_id for item in batch if isinstance(item.event, CardPrinted)}
+        missing = sorted(printed - set(queued))
+        return {**(await self.store.job_owners(missing) if missing else {}), **queued}
+
+    async def _apply_residents(self, batch: Sequence[Positioned], owners: dict[str, str],
+                               result: BatchResult) -> list[_Change]:
+        by_resident: dict[str, list[tuple[Positioned, str | None]]] = {}
+        for item in batch:
+            event = item.event
+            if isinstance(event, CardPrinted):
+                owner = owners.get(event.payload.job_id)
+                if owner is None:
+                    log.warning("print.printed for a job coverage never saw queued; not counted")
+                    result.count(event, "unknown_job")
+                    continue
+                by_resident.setdefault(owner, []).append((item, event.payload.job_id))
+            elif isinstance(event, RESIDENT_FACTS):
+                by_resident.setdefault(event.payload.resident_id, []).append((item, None))
+        if not by_resident:
+            return []
+        docs = await self.store.residents_by_id(sorted(by_resident))
+        changes: list[_Change] = []
+        writes: list[tuple[dict[str, Any], int]] = []
+        for resident_id, items in by_resident.items():
+            doc = docs.get(resident_id)
+            events = list(doc["events"]) if doc else []
+            pending_before = {(p["e"], p["s"], p["p"]): p for p in (doc or {}).get("pending", [])}
+            view = decode_view(doc["view"]) if doc else None
+            person = doc.get("person") if doc else None
+            pending: list[dict[str, Any]] = []
+            touched = False
+            for item, job_id in items:
+                event_id = str(item.event.event_id)
+                if event_id in events:
+                    earlier = pending_before.get((event_id, item.source, item.position))
+                    if earlier is None:
+                        result.count(item.event, "duplicate")
+                        continue
+                    # Written by an attempt that stopped before its counters: finish them.
+                    pending.append(earlier)
+                    changes.append(_Change(item.source, item.position, decode_delta(earlier["d"])))
+                    result.count(item.event, "resumed")
+                    continue
+                new = domain.evolve(view, item.event, job_id=job_id)
+                change = domain.delta(view, new)
+                if isinstance(item.event, ResidentEnrolled | ResidentUpdated) and new is not None \
+                        and new.roster_at == domain._iso(item.event.occurred_at):
+                    person = _person(item.event)
+                view = new
+                events.append(event_id)
+                pending.append({"e": event_id, "s": item.source, "p": item.position, "d": encode_delta(change)})
+                changes.append(_Change(item.source, item.position, change))
+                touched = True
+                result.count(item.event, "applied")
+            if touched:
+                # Earlier entries stay until pushed out: an event of another partition may still be
+                # redelivered, and its counters are then finished from here (or found applied).
+                kept = [p for key, p in pending_before.items() if p not in pending]
+                pending = (kept + pending)[-KEEP_PENDING:]
+                writes.append((_resident_doc(resident_id, view, person, events, pending),
+                               int(doc["version"]) if doc else 0))
+        if writes:
+            await self.store.write_residents(writes)
+        return changes
+
+    async def _apply_visits(self, batch: Sequence[Positioned], result: BatchResult) -> None:
+        visits: dict[str, dict[str, Any]] = {}
+        for item in batch:
+            event = item.event
+            if isinstance(event, VisitScheduled):
+                p = event.payload
+                visits.setdefault(p.visit_id, {}).update(
+                    {"date": p.date.isoformat(), "kind": p.kind.value, "place_code": p.place_code,
+                     "kecamatan_code": p.kecamatan_code, "team": p.team, "targets": len(p.targets)})
+            elif isinstance(event, VisitOpened):
+                visits.setdefault(event.payload.visit_id, {})["opened_at"] = domain._iso(event.occurred_at)
+            elif isinstance(event, VisitClosed):
+                visits.setdefault(event.payload.visit_id, {}).update(
+                    {"closed_at": domain._iso(event.occurred_at), "no_shows": len(event.payload.no_shows)})
+            else:
+                continue
+            result.count(event, "applied")
+        if visits:
+            await self.store.save_visits(visits)
+
+    async def _stock_changes(self, batch: Sequence[Positioned], result: BatchResult) -> list[_Change]:
+        items = [item for item in batch if item.source.startswith(_source_prefix(STOCK.name))]
+        if not items:
+            return []
+        touched = sorted({area for item in items for area in domain.stock_delta(item.event, {})})
+        docs = await self.store.areas_by_id(touched)
+        current: dict[str, dict[str, Any]] = {
+            area: {k: v for k, v in doc.items() if isinstance(v, int) and k != "version"} for area, doc in docs.items()
+        }
+        positions = {area: (doc.get("positions") or {}) for area, doc in docs.items()}
+        changes: list[_Change] = []
+        for item in items:
+            change = domain.stock_delta(item.event, current)
+            if not change:
+                continue
+            fresh = {area: fields for area, fields in change.items()
+                     if item.position > positions.get(area, {}).get(item.source, -1)}
+            if not fresh:
+                result.count(item.event, "duplicate")
+                continue
+            if domain.stock_refused(fresh, current):
+                result.count(item.event, "refused")
+                continue
+            for area, fields in fresh.items():
+                target = current.setdefault(area, {})
+                for name, value in fields.items():
+                    target[name] = target.get(name, 0) + value
+            changes.append(_Change(item.source, item.position, fresh))
+            result.count(item.event, "applied")
+        return changes
+
+    async def _apply_counters(self, changes: list[_Change]) -> None:
+        if not changes:
+            return
+        area_ids = sorted({area for change in changes for area in change.delta})
+        docs = await self.store.areas_by_id(area_ids)
+        writes = []
+        for area_id in area_ids:
+            doc = docs.get(area_id)
+            stored = (doc or {}).get("positions") or {}
+            increments: dict[str, int] = {}
+            positions: dict[str, int] = {}
+            for change in changes:
+                fields = change.delta.get(area_id)
+                if fields is None or change.position <= stored.get(change.source, -1):
+                    continue
+                for name, value in fields.items():
+                    increments[name] = increments.get(name, 0) + value
+                positions[change.source] = max(positions.get(change.source, -1), change.position)
+            if positions:
+                writes.append((area_id, {k: v for k, v in increments.items() if v}, positions,
+                               int(doc["version"]) if doc else 0))
+        await self.store.write_counters(writes)
+
+
+def _source_prefix(topic: str) -> str:
+    return topic.replace(".", "_") + "_"
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

@@ -1,0 +1,171 @@
+"""Read-side answers built from the projection: coverage per area, weekly series, backlog, stock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from services.coverage import domain, planner
+from services.coverage.store import CoverageStore
+from shared.areas import REGENCY_CODE, REGENCY_NAME, load_areas
+
+LEVELS = ("kabupaten", "kecamatan", "desa", "sekolah")
+
+
+def ratio(part: int, whole: int) -> dict[str, Any]:
+    """A figure with its denominator, as the office reports them."""
+    return {"jumlah": part, "dari": whole, "persen": domain.percent(part, whole)}
+
+
+def area_row(code: str, name: str, doc: dict[str, Any], *, day: dt.date, turning: int,
+             cohort_until: dt.date | None = None, turning_until: int = 0) -> dict[str, Any]:
+    """One area's figures on `day`: each count with the wajib KTP (or recorded) total it is out of."""
+    weeks = doc.get("wajib_ktp_minggu") or {}
+    wajib = domain.wajib_ktp_on(weeks, day, turning)
+    recorded = int(doc.get("direkam", 0))
+    row = {
+        "kode": code, "nama": name, "terdaftar": int(doc.get("terdaftar", 0)), "wajib_ktp": wajib,
+        "direkam": recorded, "belum_rekam": int(doc.get("belum_rekam", 0)),
+        "prr": int(doc.get("prr", 0)), "dicetak": int(doc.get("dicetak", 0)),
+        "diserahkan": int(doc.get("diserahkan", 0)), "duplikat": int(doc.get("duplikat", 0)),
+        "gagal": int(doc.get("gagal", 0)), "antre_cetak": int(doc.get("antre_cetak", 0)),
+        "lansia_belum_rekam": domain.lansia_not_recorded(doc.get("belum_rekam_lahir") or {}, day),
+        "disabilitas_belum_rekam": int(doc.get("belum_rekam_disabilitas", 0)),
+        "cakupan_rekam": ratio(min(recorded, wajib) if wajib else recorded, wajib),
+        "cakupan_cetak": ratio(int(doc.get("dicetak", 0)), recorded),
+        "cakupan_serah": ratio(int(doc.get("diserahkan", 0)), recorded),
+    }
+    if cohort_until is not None:
+        later = domain.wajib_ktp_on(weeks, cohort_until, turning_until)
+        row["akan_wajib_ktp"] = max(0, later - wajib)
+        row["akan_wajib_ktp_sampai"] = cohort_until.isoformat()
+    return row
+
+
+def _monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+async def _turning(store: CoverageStore, day: dt.date, field: str) -> dict[str, int]:
+    if day < domain.WEEKLY_FROM:
+        return {}
+    return await store.turning_between(_monday(day), day, field=field)
+
+
+async def coverage_table(store: CoverageStore, *, level: str, parent: str | None, day: dt.date,
+                         cohort_until: dt.date | None = None) -> dict[str, Any]:
+    """Rows of one level (kecamatan of the regency, desa of a kecamatan, schools of a kecamatan)."""
+    areas = load_areas()
+    field = {"kecamatan": "view.kecamatan_code", "desa": "view.desa_code", "sekolah": "view.school_npsn"}.get(
+        level, "view.kecamatan_code")
+    turning = await _turning(store, day, field)
+    turning_until = await _turning(store, cohort_until, field) if cohort_until else {}
+    kab = await store.area(f"kab:{REGENCY_CODE}")
+    total = area_row(REGENCY_CODE, REGENCY_NAME, kab, day=day, turning=sum(
+        (await _turning(store, day, "view.kecamatan_code")).values()), cohort_until=cohort_until,
+        turning_until=sum((await _turning(store, cohort_until, "view.kecamatan_code")).values())
+        if cohort_until else 0)
+    rows: list[dict[str, Any]] = []
+    if level == "kecamatan":
+        docs = {doc["code"]: doc for doc in await store.area_docs("kec")}
+        for code, kec in areas.kecamatan.items():
+            rows.append(area_row(code, kec.name, docs.get(code, {}), day=day, turning=turning.get(code, 0),
+                                 cohort_until=cohort_until, turning_until=turning_until.get(code, 0)))
+    elif level == "desa":
+        docs = {doc["code"]: doc for doc in await store.area_docs("desa")}
+        villages = [v for v in areas.villages.values() if parent is None or v.kecamatan_code == parent]
+        for village in sorted(villages, key=lambda v: v.code):
+            row = area_row(village.code, village.name, docs.get(village.code, {}), day=day,
+                           turning=turning.get(village.code, 0), cohort_until=cohort_until,
+                           turning_until=turning_until.get(village.code, 0))
+            row["kecamatan"] = village.kecamatan_code
+            rows.append(row)
+    elif level == "sekolah":
+        key = domain.kecamatan_key(parent) if parent else None
+        for doc in sorted(await store.area_docs("sekolah"), key=lambda d: d["code"]):
+            if key and not (doc.get("kecamatan") or {}).get(key):
+                continue
+            row = area_row(doc["code"], f"NPSN {doc['code']}", doc, day=day, turning=turning.get(doc["code"], 0),
+                           cohort_until=cohort_until, turning_until=turning_until.get(doc["code"], 0))
+            rows.append(row)
+    return {"tanggal": day.isoformat(), "tingkat": level, "induk": parent, "kabupaten": total, "baris": rows}
+
+
+async def weekly_series(store: CoverageStore, *, area_id: str, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
+    """Cumulative figures at the end of each week from `first` to `last` (weeks start on Monday)."""
+    doc = await store.area(area_id)
+    rows = []
+    for monday in domain.weeks_between(first, last):
+        row: dict[str, Any] = {"minggu_mulai": monday.isoformat(),
+                               "minggu_akhir": (monday + dt.timedelta(days=6)).isoformat()}
+        row["wajib_ktp"] = domain.cumulative_until(doc.get("wajib_ktp_minggu") or {}, monday)
+        for name in ("direkam", "prr", "dicetak", "diserahkan"):
+            row[name] = domain.cumulative_until(doc.get(f"{name}_minggu") or {}, monday)
+            row[f"{name}_minggu_ini"] = int((doc.get(f"{name}_minggu") or {}).get(domain.week_bucket(monday), 0))
+        row["cakupan_rekam_persen"] = domain.percent(row["direkam"], row["wajib_ktp"])
+        rows.append(row)
+    return rows
+
+
+async def backlog(store: CoverageStore, *, now: dt.datetime) -> dict[str, Any]:
+    """Cards waiting to be printed per kecamatan, and how long the oldest has waited."""
+    areas = load_areas()
+    docs = {doc["code"]: doc for doc in await store.area_docs("kec")}
+    rows = []
+    for code, kec in areas.kecamatan.items():
+        waiting = int(docs.get(code, {}).get("antre_cetak", 0))
+        oldest = await store.oldest_waiting(code) if waiting else None
+        rows.append({"kode": code, "nama": kec.name, "antre_cetak": waiting, "sejak": oldest,
+                     "umur_hari": _age_days(oldest, now)})
+    oldest_all = await store.oldest_waiting()
+    return {"antre_cetak": sum(r["antre_cetak"] for r in rows), "tertua_sejak": oldest_all,
+            "umur_tertua_hari": _age_days(oldest_all, now), "baris": rows}
+
+
+def _age_days(since: str | None, now: dt.datetime) -> float | None:
+    if since is None:
+        return None
+    return round((now - dt.datetime.fromisoformat(since)).total_seconds() / 86400, 1)
+
+
+async def stock(store: CoverageStore, *, today: dt.date) -> dict[str, Any]:
+    """Blangko per location as projected from the ledger's events, with days of stock."""
+    rows = []
+    for doc in sorted(await store.area_docs("lokasi"), key=lambda d: d["code"]):
+        per_day = domain.daily_use(doc, today)
+        on_hand = int(doc.get("stok", 0))
+        rows.append({
+            "lokasi": doc["code"], "stok": on_hand, "dipesan": int(doc.get("dipesan", 0)),
+            "dalam_perjalanan": int(doc.get("dalam_perjalanan", 0)), "diterima": int(doc.get("diterima", 0)),
+            "terpakai": int(doc.get("terpakai", 0)), "rusak": int(doc.get("rusak", 0)),
+            "pemakaian_per_hari": round(per_day, 2), "hari_stok": domain.days_of_stock(on_hand, per_day),
+        })
+    return {"stok_total": sum(r["stok"] for r in rows), "dipesan_total": sum(r["dipesan"] for r in rows),
+            "baris": rows}
+
+
+async def planner_places(store: CoverageStore) -> list[planner.Place]:
+    """Desa and schools with their outstanding residents and visit history."""
+    areas = load_areas()
+    visits: dict[str, list[dt.date]] = {}
+    for visit in await store.all_visits():
+        if visit.get("place_code") and visit.get("date"):
+            visits.setdefault(visit["place_code"], []).append(dt.date.fromisoformat(visit["date"]))
+    places = []
+    for doc in await store.area_docs("desa"):
+        village = areas.villages.get(doc["code"])
+        if village is None:
+            continue
+        seen = visits.get(doc["code"], [])
+        places.append(planner.Place("desa", doc["code"], village.name, village.kecamatan_code,
+                                    int(doc.get("belum_rekam_umum", 0)), len(seen), max(seen) if seen else None))
+    for doc in await store.area_docs("sekolah"):
+        by_kec = doc.get("kecamatan") or {}
+        if not by_kec:
+            continue
+        main = max(by_kec, key=lambda k: by_kec[k])
+        kec_code = f"{main[1:3]}.{main[3:5]}.{main[5:7]}"
+        seen = visits.get(doc["code"], [])
+        places.append(planner.Place("sekolah", doc["code"], f"Sekolah NPSN {doc['code']}", kec_code,
+                                    int(doc.get("belum_rekam", 0)), len(seen), max(seen) if seen else None))
+    return places

@@ -1,0 +1,132 @@
+"""python -m services.coverage.rebuild: replay every topic from the start into fresh collections, then swap.
+
+    python -m services.coverage.rebuild            # rebuild and swap in
+    python -m services.coverage.rebuild --no-swap  # rebuild only (to compare with the live projection)
+
+The new projection gets its own collection prefix and consumer group. Once it has applied every
+event up to the end offsets read at the start, it is swapped in: the running coverage service
+notices within a few seconds, reads the new collections and continues consuming with the new
+group from where the rebuild stopped. The old collections stay until dropped with --drop-old.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import sys
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from services.coverage.config import CoverageSettings
+from services.coverage.consumers import BATCH_RECORDS, parse_batch
+from services.coverage.projector import Projector
+from services.coverage.store import CoverageStore, Meta
+from shared.broker import kafka_client_options
+from shared.dead_letter import DeadLetterPolicy
+from shared.logs import configure_logging
+from shared.metrics import ConsumerMetrics
+from shared.mongo import make_client
+from shared.topics import ALL
+
+log = logging.getLogger("ektp.coverage.rebuild")
+
+
+class _NoDeadLetters(DeadLetterPolicy):
+    """A replay parks nothing again: the live projector already dead-lettered what could not be read."""
+
+    async def dead_letter_record(self, record: Any, poison: Any) -> None:
+        self.metrics.dead_letters.labels(self.service, record.topic, poison.reason).inc()
+
+
+async def rebuild(settings: CoverageSettings, *, swap: bool, drop_old: bool, progress: bool = True) -> dict[str, Any]:
+    """Project every topic from offset 0 into a fresh prefix; returns what was done."""
+    from prometheus_client import CollectorRegistry
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+    prefix = f"{settings.collection_prefix}_r{stamp}"
+    group = f"{settings.consumer_group}-r{stamp}"
+    client = make_client(settings.infra, app_name="coverage-rebuild")
+    db = client[settings.infra.mongo_database]
+    store = CoverageStore(db, prefix)
+    await store.ensure_indexes()
+    projector = Projector(store)
+    dead_letters = _NoDeadLetters(service="coverage-rebuild",
+                                  metrics=ConsumerMetrics(CollectorRegistry(), "coverage-rebuild"))
+    consumer = AIOKafkaConsumer(
+        group_id=group, auto_offset_reset="earliest", enable_auto_commit=False,
+        max_poll_records=BATCH_RECORDS, **kafka_client_options(settings.infra),
+    )
+    await consumer.start()
+    began = time.monotonic()
+    applied = 0
+    try:
+        partitions = [TopicPartition(topic.name, p) for topic in ALL
+                      for p in sorted(consumer.partitions_for_topic(topic.name) or ())]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        total = sum(ends.values())
+        remaining = {tp: end for tp, end in ends.items() if end > 0}
+        last_report = 0.0
+        while remaining:
+            fetched = await consumer.getmany(timeout_ms=500, max_records=BATCH_RECORDS)
+            records = [r for tp, rs in fetched.items() for r in rs if tp in remaining and r.offset < remaining[tp]]
+            if records:
+                batch = await parse_batch(records, dead_letters)
+                await projector.apply(batch)
+                applied += len(records)
+            commit: dict[TopicPartition, OffsetAndMetadata] = {}
+            for tp, rs in fetched.items():
+                if rs:
+                    commit[tp] = OffsetAndMetadata(rs[-1].offset + 1, "")
+                    if rs[-1].offset + 1 >= remaining.get(tp, 0):
+                        remaining.pop(tp, None)
+            if commit:
+                await consumer.commit(commit)
+            for tp in list(remaining):
+                if await consumer.position(tp) >= remaining[tp]:
+                    remaining.pop(tp)
+            if progress and time.monotonic() - last_report > 2:
+                last_report = time.monotonic()
+                rate = applied / max(time.monotonic() - began, 1e-6)
+                print(f"  dibangun ulang {applied:,}/{total:,} pesan ({rate:,.0f}/detik)", file=sys.stderr, flush=True)
+        await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
+    finally:
+        await consumer.stop()
+    seconds = time.monotonic() - began
+    result: dict[str, Any] = {"prefix": prefix, "group": group, "messages": applied, "seconds": round(seconds, 2),
+                              "messages_per_second": round(applied / seconds, 1) if seconds else None}
+    if swap:
+        meta = Meta(db, settings.collection_prefix)
+        old = await meta.swap(prefix=prefix, group=group, now=dt.datetime.now(dt.UTC))
+        result["replaced"] = old["prefix"] if old else settings.collection_prefix
+        if drop_old:
+            await asyncio.sleep(settings.swap_check_seconds * 3)
+            await CoverageStore(db, result["replaced"]).drop()
+    await client.close()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.coverage.rebuild", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-swap", action="store_true", help="build the new collections but keep serving the old")
+    parser.add_argument("--drop-old", action="store_true", help="drop the replaced collections after the swap")
+    args = parser.parse_args(argv)
+    settings = CoverageSettings()
+    configure_logging(settings.infra.log_level)
+    print("Membangun ulang proyeksi cakupan dari awal semua topik...", file=sys.stderr)
+    result = asyncio.run(rebuild(settings, swap=not args.no_swap, drop_old=args.drop_old))
+    swapped = "" if args.no_swap else f"; dipakai sekarang (menggantikan {result['replaced']})"
+    print(f"Selesai: {result['messages']:,} pesan dalam {result['seconds']} detik "
+          f"({result['messages_per_second']}/detik) ke {result['prefix']}{swapped}.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
