@@ -344,3 +344,20 @@ class Prometheus:
 
     def stop(self) -> bool:
         return stop_process(self.pid_file)
+
+
+def ensure_debian_package(binary: str, package: str, *, part: str) -> str:
+    """The path of `binary`, installing Debian's `package` with apt-get first when it is missing (needs root)."""
+    found = shutil.which(binary)
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise InfraError(part, f"{binary} not found: run 'sudo apt-get install {package}'")
+    print(f"  {part}: installing Debian's {package} package (first run only)")
+    _run(part, ["apt-get", "update", "-q"], "apt-get update failed")
+    _run(part, ["apt-get", "install", "-y", "-q", "--no-install-recommends", package],
+         f"apt-get could not install {package}")
+    found = shutil.which(binary)
+    if not found:
+        raise InfraError(part, f"{package} installed but {binary} is not on PATH")
+    return found

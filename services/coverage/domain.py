@@ -267,8 +267,9 @@ def merge(into: Delta, more: Delta) -> None:
 def stock_delta(event: Any, current: Mapping[str, Any]) -> Delta:
     """What a ledger event changes in the stock counters of its location(s) ("lokasi:<id>").
 
-    `current` holds the counters of the locations as projected so far: a stock-opname
-    correction sets the good blanks on hand to the counted figure, so its change depends on them.
+    The events are the ledger's facts, mirrored as they come. `current` holds the counters as
+    projected so far: a stock-opname correction sets the good blanks on hand to the counted
+    figure, so its change depends on what arrived before it (as it does in the ledger).
     """
     p = event.payload
     day = event.occurred_at.astimezone(dt.UTC).date()
@@ -296,19 +297,6 @@ def stock_delta(event: Any, current: Mapping[str, Any]) -> Delta:
     if isinstance(event, SpoiledReturned):
         return {f"lokasi:{p.location_id}": {"dikembalikan": p.quantity}}
     return {}
-
-
-GUARDED_STOCK_FIELDS = ("stok", "dipesan", "dalam_perjalanan")
-
-
-def stock_refused(change: Delta, current: Mapping[str, Any]) -> bool:
-    """True when a ledger event would take a stock figure below zero: the ledger refused it too."""
-    for area, fields in change.items():
-        location = current.get(area, {})
-        for name in GUARDED_STOCK_FIELDS:
-            if int(location.get(name, 0)) + fields.get(name, 0) < 0:
-                return True
-    return False
 
 
 def daily_use(location: Mapping[str, Any], today: dt.date, days: int = 14) -> float:

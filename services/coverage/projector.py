@@ -209,9 +209,11 @@ class Projector:
             await self.store.save_visits(visits)
 
     async def _stock_changes(self, batch: Sequence[Positioned], result: BatchResult) -> list[_Change]:
+        """Stock counter changes, each ledger event once: its id, position and change are stored first."""
         items = [item for item in batch if item.source.startswith(_source_prefix(STOCK.name))]
         if not items:
             return []
+        seen = await self.store.stock_events_by_id(sorted({str(item.event.event_id) for item in items}))
         touched = sorted({area for item in items for area in domain.stock_delta(item.event, {})})
         docs = await self.store.areas_by_id(touched)
         current: dict[str, dict[str, Any]] = {
@@ -219,24 +221,29 @@ class Projector:
         }
         positions = {area: (doc.get("positions") or {}) for area, doc in docs.items()}
         changes: list[_Change] = []
+        fresh_records: dict[str, dict[str, Any]] = {}
         for item in items:
-            change = domain.stock_delta(item.event, current)
-            if not change:
-                continue
-            fresh = {area: fields for area, fields in change.items()
-                     if item.position > positions.get(area, {}).get(item.source, -1)}
-            if not fresh:
-                result.count(item.event, "duplicate")
-                continue
-            if domain.stock_refused(fresh, current):
-                result.count(item.event, "refused")
-                continue
-            for area, fields in fresh.items():
+            event_id = str(item.event.event_id)
+            earlier = seen.get(event_id) or fresh_records.get(event_id)
+            if earlier is not None:
+                if (earlier["s"], earlier["p"]) != (item.source, item.position):
+                    result.count(item.event, "duplicate")
+                    continue
+                change = decode_delta(earlier["d"])
+                result.count(item.event, "resumed")
+            else:
+                change = domain.stock_delta(item.event, current)
+                result.count(item.event, "applied")
+                fresh_records[event_id] = {"s": item.source, "p": item.position, "d": encode_delta(change)}
+            unapplied = {area: fields for area, fields in change.items()
+                         if item.position > positions.get(area, {}).get(item.source, -1)}
+            for area, fields in unapplied.items():
                 target = current.setdefault(area, {})
                 for name, value in fields.items():
                     target[name] = target.get(name, 0) + value
-            changes.append(_Change(item.source, item.position, fresh))
-            result.count(item.event, "applied")
+            if unapplied:
+                changes.append(_Change(item.source, item.position, unapplied))
+        await self.store.remember_stock_events(fresh_records)
         return changes
 
     async def _apply_counters(self, changes: list[_Change]) -> None:

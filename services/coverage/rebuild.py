@@ -65,8 +65,7 @@ async def rebuild(settings: CoverageSettings, *, swap: bool, drop_old: bool, pro
     began = time.monotonic()
     applied = 0
     try:
-        partitions = [TopicPartition(topic.name, p) for topic in ALL
-                      for p in sorted(consumer.partitions_for_topic(topic.name) or ())]
+        partitions = [TopicPartition(topic.name, p) for topic in ALL for p in range(topic.partitions)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

@@ -77,6 +77,7 @@ class CoverageStore:
         self.areas = db[f"{prefix}_areas"]
         self.jobs = db[f"{prefix}_jobs"]
         self.visits = db[f"{prefix}_visits"]
+        self.stock_events = db[f"{prefix}_stock_events"]
         self.audit = db[AUDIT]
 
     async def ensure_indexes(self) -> None:
@@ -87,7 +88,7 @@ class CoverageStore:
         await self.visits.create_index("place_code")
 
     async def drop(self) -> None:
-        for collection in (self.residents, self.areas, self.jobs, self.visits):
+        for collection in (self.residents, self.areas, self.jobs, self.visits, self.stock_events):
             await collection.drop()
 
     async def _many(self, collection: AsyncCollection[dict[str, Any]], ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -115,6 +116,19 @@ class CoverageStore:
         ops = [UpdateOne({"_id": job_id}, {"$setOnInsert": {"resident_id": resident_id}}, upsert=True)
                for job_id, resident_id in owners.items()]
         await bulk(self.jobs, ops)
+
+    async def stock_events_by_id(self, event_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return await self._many(self.stock_events, event_ids)
+
+    async def remember_stock_events(self, records: dict[str, dict[str, Any]]) -> None:
+        """Record each ledger event's position and counter change before the counters are written."""
+        ops = [InsertOne({"_id": event_id, **record}) for event_id, record in records.items()]
+        try:
+            await bulk(self.stock_events, ops)
+        except Exception as exc:
+            if "duplicate key" in str(exc).lower() or "E11000" in str(exc):
+                raise ConcurrentUpdate("ledger event recorded meanwhile") from exc
+            raise
 
     async def write_residents(self, docs: list[tuple[dict[str, Any], int]]) -> None:
         """Write new resident documents, each guarded by the version it was read at (0: new)."""

@@ -1,0 +1,176 @@
+"""The articles' situation seeded through the services' APIs; the coverage API and dashboard show it.
+
+At EKTP_SCENARIO_SCALE=1 (make test-scale) this is the full regency: 211,077 wajib KTP, 13,000 of
+them not recorded, 7,000 students turning 17 within a year, 1,200 blangko in the warehouse. The
+default suite runs the same population at 1/50 so it stays within a few minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import re
+import subprocess
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from deploy.demo.population import BLANGKO_IN_STOCK, DONE_KECAMATAN, Population, build
+from shared.clock import WIB
+from shared.contracts import Role
+from shared.testing.processes import REPO
+from tests.integration.helpers import create_office_key, eventually
+
+pytestmark = pytest.mark.infra
+SCALE = float(os.environ.get("EKTP_SCENARIO_SCALE", "0.02"))
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def services(start_service: Any) -> Iterator[dict[str, Any]]:
+    running = {name: start_service(name) for name in ("intake", "recording", "inventory", "coverage")}
+    yield running
+    for service in running.values():
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+def population() -> Population:
+    return build(scale=SCALE, today=dt.datetime.now(WIB).date())
+
+
+async def _post_all(client: httpx.AsyncClient, key: str, people: list[Any], *, concurrency: int = 8) -> dict[str, str]:
+    """Register everyone at the intake; returns NIK -> resident id."""
+    gate = asyncio.Semaphore(concurrency)
+    ids: dict[str, str] = {}
+
+    async def one(person: Any) -> None:
+        async with gate:
+            answer = await client.post("/residents", json=person.resident_body(),
+                                       headers={"X-API-Key": key, "Idempotency-Key": str(uuid.uuid4())})
+            assert answer.status_code == 201, answer.text
+            ids[person.nik] = answer.json()["resident_id"]
+
+    await asyncio.gather(*(one(p) for p in people))
+    return ids
+
+
+@pytest.fixture(scope="module")
+async def seeded(services: dict[str, Any], population: Population, mongo_db: Any) -> AsyncIterator[dict[str, Any]]:
+    admin = await create_office_key(mongo_db, role=Role.DINAS_ADMIN)
+    async with httpx.AsyncClient(base_url=services["intake"].url, timeout=60) as intake, \
+            httpx.AsyncClient(base_url=services["recording"].url, timeout=300) as recording, \
+            httpx.AsyncClient(base_url=services["inventory"].url, timeout=60) as inventory:
+        ids = await _post_all(intake, admin, population.people)
+        recorded = [ids[p.nik] for p in population.adults if p.recorded]
+        last = recorded[-1]
+
+        async def recording_knows_everyone() -> int:
+            return await mongo_db["recording_residents"].count_documents({"in_roster": True})
+
+        await eventually(recording_knows_everyone, lambda n: n == len(population.people), timeout=600)
+        assert (await recording.get(f"/residents/{last}/status", headers={"X-API-Key": admin})).status_code == 200
+        now = dt.datetime.now(dt.UTC)
+        for start in range(0, len(recorded), 5000):
+            captures = [{"event_id": str(uuid.uuid4()), "kind": "captured", "resident_id": r, "device_id": "tab-01",
+                         "operator": "petugas", "device_time": (now - dt.timedelta(hours=2)).isoformat(),
+                         "biometrics": ["foto", "sidik_jari", "iris", "tanda_tangan"]}
+                        for r in recorded[start:start + 5000]]
+            answer = await recording.post("/batches", json={"device_id": "tab-01", "events": captures},
+                                          headers={"X-API-Key": admin})
+            assert answer.status_code == 200 and answer.json()["ringkasan"]["diterima"] == len(captures), answer.text
+        receipt = await inventory.post("/receipts", json={"quantity": BLANGKO_IN_STOCK, "document_no": "BAST/01/2024"},
+                                       headers={"X-API-Key": admin})
+        assert receipt.status_code == 201, receipt.text
+    yield {"admin": admin, "ids": ids}
+
+
+async def _caught_up(coverage: httpx.AsyncClient, population: Population) -> dict[str, Any]:
+    expected = population.expected()
+
+    async def kabupaten() -> dict[str, Any]:
+        return dict((await coverage.get("/coverage")).json()["kabupaten"])
+
+    await eventually(kabupaten, lambda k: k["terdaftar"] == len(population.people)
+                     and k["direkam"] == expected["direkam"], timeout=900)
+    await eventually(lambda: coverage.get("/stock"), lambda r: r.json()["stok_total"] == BLANGKO_IN_STOCK, timeout=120)
+    return await kabupaten()
+
+
+async def test_coverage_api_shows_the_articles_numbers(
+    services: dict[str, Any], seeded: dict[str, Any], population: Population
+) -> None:
+    expected = population.expected()
+    today = population.today
+    async with httpx.AsyncClient(base_url=services["coverage"].url, timeout=120) as coverage:
+        kab = await _caught_up(coverage, population)
+        assert kab["wajib_ktp"] == expected["wajib_ktp"]
+        assert kab["wajib_ktp"] - kab["direkam"] == expected["belum_rekam_wajib"]
+        table = (await coverage.get("/coverage/areas", params={
+            "akan_wajib_sampai": (today + dt.timedelta(days=366)).isoformat()})).json()
+        assert table["kabupaten"]["akan_wajib_ktp"] == expected["akan_wajib_ktp"]
+        assert table["kabupaten"]["cakupan_rekam"] == {
+            "jumlah": expected["direkam"], "dari": expected["wajib_ktp"],
+            "persen": round(100 * expected["direkam"] / expected["wajib_ktp"], 1)}
+        per_kec = population.per_kecamatan()
+        for row in table["baris"]:
+            assert row["wajib_ktp"] == per_kec[row["kode"]]["wajib_ktp"], row["nama"]
+            assert row["direkam"] == per_kec[row["kode"]]["direkam"], row["nama"]
+        assert all(row["wajib_ktp"] == row["direkam"] for row in table["baris"] if row["kode"] in DONE_KECAMATAN)
+        assert sum(r["wajib_ktp"] for r in table["baris"]) == kab["wajib_ktp"]
+        stock = (await coverage.get("/stock")).json()
+        assert {r["lokasi"]: r["stok"] for r in stock["baris"]}["gudang"] == BLANGKO_IN_STOCK
+        csv_text = (await coverage.get("/coverage/areas", params={"format": "csv"})).text
+        assert csv_text.count("\n") == 16 and "cakupan_rekam_persen" in csv_text.splitlines()[0]
+        plan = (await coverage.get("/planner/visits", params={"minggu": 4})).json()
+        assert len(plan["kunjungan"]) == 12
+        assert all(v["kecamatan"] not in DONE_KECAMATAN for v in plan["kunjungan"])
+        assert all(v["jumlah_penduduk"] <= 50 for v in plan["kunjungan"])
+
+
+def _shown(html: str, number: int) -> bool:
+    """A number as the dashboard writes it (Indonesian thousands separator)."""
+    return f"{number:,}".replace(",", ".") in re.sub(r"<[^>]+>", " ", html)
+
+
+async def test_dashboard_shows_the_numbers_and_renders_in_chromium(
+    services: dict[str, Any], seeded: dict[str, Any], population: Population
+) -> None:
+    expected = population.expected()
+    async with httpx.AsyncClient(base_url=services["coverage"].url, timeout=120) as coverage:
+        await _caught_up(coverage, population)
+        html = (await coverage.get("/dasbor")).text
+        assert "Cakupan e-KTP Kabupaten Rejang Lebong" in html and "http" not in html.split("<body>")[0].lower()
+        assert not re.search(r"""(src|href)=["']https?://""", html), "the dashboard must not load anything online"
+        for figure in (expected["wajib_ktp"], expected["direkam"], expected["belum_rekam_wajib"],
+                       expected["akan_wajib_ktp"], BLANGKO_IN_STOCK):
+            assert _shown(html, figure), figure
+        detail = (await coverage.get("/dasbor/kecamatan/17.02.09")).text
+        assert "Kecamatan Curup" in detail and _shown(detail, population.per_kecamatan()["17.02.09"]["wajib_ktp"])
+
+    shot = await asyncio.to_thread(_screenshot, f"{services['coverage'].url}/dasbor")
+    assert shot.stat().st_size > 20_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _screenshot(url: str) -> Path:
+    """Render `url` in Debian's headless Chromium (installed on first use) into test-artifacts/dasbor.png."""
+    from deploy.local.components import ensure_debian_package
+
+    chromium = ensure_debian_package("chromium", "chromium", part="chromium")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "dasbor.png"
+    shot.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        done = subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+             f"--user-data-dir={profile}", "--window-size=1400,1800", f"--screenshot={shot}", url],
+            capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert shot.exists(), done.stderr[-2000:]
+    return shot

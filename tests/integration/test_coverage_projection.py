@@ -1,0 +1,163 @@
+"""Coverage projections on the real FerretDB and Kafka: duplicates, arrival order, rebuild and swap."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from services.coverage.projector import Positioned, Projector
+from services.coverage.store import CoverageStore, Meta
+from shared.mongo import position_key
+from shared.testing.processes import REPO
+from shared.topics import ALL, OUTREACH, PRINT, RECORDING, RESIDENT, STOCK, by_name
+from tests.integration.helpers import eventually, wait_caught_up
+from tests.support.journeys import journeys
+
+pytestmark = pytest.mark.infra
+
+
+def _partitioned(events: list[tuple[str, str, Any]]) -> tuple[dict[str, list[Positioned]], list[Positioned]]:
+    """Messages as Kafka would hold them: per topic partition (by key), with offsets; and all in publish order."""
+    partitions: dict[str, list[Positioned]] = {}
+    published: list[Positioned] = []
+    for topic, key, event in events:
+        source = position_key(topic, hash(key) % by_name(topic).partitions)
+        queue = partitions.setdefault(source, [])
+        queue.append(Positioned(event, source, len(queue)))
+        published.append(queue[-1])
+    return partitions, published
+
+
+def _interleave(rng: random.Random, partitions: dict[str, list[Positioned]],
+                stock_order: list[Positioned]) -> list[Positioned]:
+    """Any arrival order across partitions; each partition's own order kept (as a consumer sees it).
+
+    Blangko events keep the order the ledger applied them in: a stock-opname correction sets the
+    count, so its effect depends on which transfers arrived before it, in the ledger as here.
+    """
+    stock = _source_prefix(STOCK.name)
+    lanes = {source: items for source, items in partitions.items() if not source.startswith(stock)}
+    lanes["stock"] = stock_order
+    cursors = {source: 0 for source in lanes}
+    stream: list[Positioned] = []
+    while cursors:
+        source = rng.choice(sorted(cursors))
+        stream.append(lanes[source][cursors[source]])
+        cursors[source] += 1
+        if cursors[source] == len(lanes[source]):
+            del cursors[source]
+    return stream
+
+
+def _source_prefix(topic: str) -> str:
+    return position_key(topic, 0)[:-1]
+
+
+async def test_duplicate_and_out_of_order_delivery_leave_the_projection_identical(mongo_db: Any) -> None:
+    rng = random.Random(61)
+    events = journeys(rng, 120, tag="ooo")
+    # A producer retry: some events published a second time (a new offset, the same event id).
+    republished = [rng.choice(events) for _ in range(25)]
+    partitions, published = _partitioned(events + republished)
+    once = CoverageStore(mongo_db, f"once{uuid.uuid4().hex[:6]}")
+    messy = CoverageStore(mongo_db, f"messy{uuid.uuid4().hex[:6]}")
+
+    # Reference: topics one after the other, every batch applied exactly once.
+    stock_order = [item for item in published if item.source.startswith(_source_prefix(STOCK.name))]
+    in_order = [item for topic in (RESIDENT, OUTREACH, RECORDING, PRINT) for source, items in
+                sorted(partitions.items()) if source.startswith(_source_prefix(topic.name)) for item in items]
+    in_order += stock_order
+    for start in range(0, len(in_order), 100):
+        await Projector(once).apply(in_order[start:start + 100])
+
+    # Messy: partitions interleaved at random, batches of random size, every batch delivered twice
+    # (as after a crash before the commit) and one in ten three to five times.
+    stream = _interleave(rng, partitions, stock_order)
+    deliveries = 0
+    position = 0
+    while position < len(stream):
+        size = rng.randint(1, 40)
+        batch = stream[position:position + size]
+        times = rng.randint(3, 5) if rng.random() < 0.1 else 2
+        for _ in range(times):
+            await Projector(messy).apply(batch)
+            deliveries += len(batch)
+        position += size
+    print(f"\n  {len(stream)} messages, {deliveries} deliveries; reference applied each once")
+
+    expected, got = await once.snapshot(), await messy.snapshot()
+    assert got["residents"] == expected["residents"]
+    assert got["areas"] == expected["areas"]
+    kab = expected["areas"]["kab:17.02"]
+    assert kab["terdaftar"] == sum(1 for _, _, e in events if e.event_type == "resident.enrolled") - sum(
+        1 for _, _, e in events if e.event_type == "resident.left")
+    curup = expected["areas"]["lokasi:dinas-curup"]
+    consumed = sum(1 for _, _, e in events if e.event_type == "stock.consumed")
+    spoiled = 2
+    assert curup["terpakai"] == consumed and "dipesan" not in curup
+    assert curup["stok"] == 120 - consumed - spoiled
+    assert expected["areas"]["lokasi:gudang"]["stok"] == 170
+
+
+@pytest.fixture(scope="module")
+def coverage(start_service: Any) -> Iterator[Any]:
+    service = start_service("coverage", EKTP_COVERAGE_SWAP_CHECK_SECONDS="1")
+    yield service
+    service.stop()
+
+
+def _rebuild(service: Any, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "services.coverage.rebuild", *args], cwd=REPO,
+                          env={**os.environ, **service.env}, capture_output=True, text=True, timeout=1200, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    match = re.search(r"ke (\S+?)[;.]", done.stdout)
+    assert match, done.stdout
+    return match.group(1)
+
+
+async def _caught_up(stack: Any, group: str) -> None:
+    for topic in ALL:
+        await wait_caught_up(f"127.0.0.1:{stack.ports.kafka}", group, topic.name, timeout=600)
+
+
+async def test_rebuild_equals_live_and_is_swapped_in(
+    coverage: Any, kafka_producer: Any, stack: Any, mongo_db: Any
+) -> None:
+    rng = random.Random(62)
+    for topic, key, event in journeys(rng, 150, tag=f"rb{uuid.uuid4().hex[:4]}"):
+        await kafka_producer.send(topic, event.model_dump_json().encode(), key=key.encode())
+    await kafka_producer.flush()
+    await _caught_up(stack, coverage.env["EKTP_COVERAGE_CONSUMER_GROUP"])
+    live = CoverageStore(mongo_db, coverage.env["EKTP_COVERAGE_COLLECTION_PREFIX"])
+
+    rebuilt = CoverageStore(mongo_db, _rebuild(coverage, "--no-swap"))
+    assert await rebuilt.snapshot() == await live.snapshot()
+
+    async with httpx.AsyncClient(base_url=coverage.url, timeout=60) as client:
+        before = (await client.get("/coverage")).json()
+        swapped_to = _rebuild(coverage)
+        meta = Meta(mongo_db, coverage.env["EKTP_COVERAGE_COLLECTION_PREFIX"])
+        assert (await meta.active("", ""))[0] == swapped_to
+        await asyncio.sleep(3)
+        assert (await client.get("/coverage")).json() == before
+        # The swapped-in projection keeps consuming: a new resident shows up in it.
+        extra = journeys(random.Random(63), 1, tag=f"after{uuid.uuid4().hex[:4]}")
+        for topic, key, event in extra:
+            await kafka_producer.send(topic, event.model_dump_json().encode(), key=key.encode())
+        await kafka_producer.flush()
+        await eventually(lambda: client.get("/coverage"),
+                         lambda r: r.json()["kabupaten"]["terdaftar"] == before["kabupaten"]["terdaftar"] + 1,
+                         timeout=120)
+    resident = next(e for _, _, e in extra if e.event_type == "resident.enrolled").payload.resident_id
+    assert await CoverageStore(mongo_db, swapped_to).residents.find_one({"_id": resident}) is not None
+    assert await live.residents.find_one({"_id": resident}) is None
