@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run stop test test-fast lint bench infra-up infra-down infra-status clean
+.PHONY: help install run stop test test-fast test-scale lint bench infra-up infra-down infra-status clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ test-fast: install ## Only the tests that need no infrastructure
 
 bench: install ## Benchmarks against real Kafka and FerretDB (results in bench/results/)
 	@$(PY) -m bench.school_round
+
+test-scale: install ## The articles' situation at full size (211,077 wajib KTP) through the APIs (long)
+	@EKTP_SCENARIO_SCALE=1 $(PY) -m pytest tests/integration/test_coverage_articles.py $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy
 	@$(PY) -m ruff check .

@@ -62,7 +62,8 @@ def _banner(stack: Stack, key_file: Path) -> str:
         "",
         "Sistem jemput bola e-KTP Rejang Lebong berjalan. Where to look:",
         f"  Intake API (daftar penduduk)   http://127.0.0.1:{p['intake']}/docs",
-        f"  Coverage API (cakupan)         http://127.0.0.1:{p['coverage']}/coverage",
+        f"  Dasbor cakupan (dashboard)     http://127.0.0.1:{p['coverage']}/dasbor",
+        f"  Coverage API (cakupan)         http://127.0.0.1:{p['coverage']}/docs",
         f"  Recording / Printing / Inventory  http://127.0.0.1:{p['recording']}/health  "
         f":{p['printing']}/health  :{p['inventory']}/health",
         f"  Printing: station queues        http://127.0.0.1:{p['printing']}/docs   card proofs in .local/run/spool/",

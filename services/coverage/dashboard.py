@@ -91,6 +91,15 @@ def map_svg(rows: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
+def _total(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """The sum of area rows, shown as the first line of a table."""
+    keys = ("wajib_ktp", "direkam", "belum_rekam", "lansia_belum_rekam", "prr", "dicetak", "diserahkan",
+            "duplikat", "gagal", "antre_cetak")
+    total: dict[str, Any] = {"kode": "", "nama": name, **{k: sum(int(r[k]) for r in rows) for k in keys}}
+    total["cakupan_rekam"] = queries.ratio(min(total["direkam"], total["wajib_ktp"]), total["wajib_ktp"])
+    return total
+
+
 def _area_table(rows: list[dict[str, Any]], *, link: bool) -> str:
     head = ('<tr><th class="l">Wilayah</th><th>Wajib KTP</th><th>Direkam</th><th class="l">Cakupan rekam</th>'
             '<th>Belum rekam</th><th>Lansia belum rekam</th><th>PRR</th><th>Dicetak</th><th>Diserahkan</th>'
@@ -108,6 +117,10 @@ def _area_table(rows: list[dict[str, Any]], *, link: bool) -> str:
     return f"<table>{head}{''.join(body)}</table>"
 
 
+def _one_year_after(day: dt.date) -> dt.date:
+    return day.replace(year=day.year + 1) if (day.month, day.day) != (2, 29) else day.replace(year=day.year + 1, day=28)
+
+
 def build_dashboard() -> APIRouter:
     router = APIRouter(tags=["dasbor"], include_in_schema=False)
 
@@ -117,7 +130,7 @@ def build_dashboard() -> APIRouter:
         store = request.app.state.store
         now = request.app.state.clock()
         today = now.astimezone(WIB).date()
-        cohort_until = dt.date(today.year, 12, 31)
+        cohort_until = _one_year_after(today)
         table = await queries.coverage_table(store, level="kecamatan", parent=None, day=today,
                                              cohort_until=cohort_until)
         kab = table["kabupaten"]
@@ -128,7 +141,8 @@ def build_dashboard() -> APIRouter:
         cards = [
             ("Wajib KTP", _num(kab["wajib_ktp"])),
             ("Sudah rekam", f'{_num(kab["direkam"])} ({_pct(kab["cakupan_rekam"]["persen"])})'),
-            ("Belum rekam", _num(kab["belum_rekam"])),
+            ("Wajib KTP belum rekam", _num(kab["wajib_ktp_belum_rekam"])),
+            ("Terdaftar belum rekam (termasuk calon wajib KTP)", _num(kab["belum_rekam"])),
             (f"Akan wajib KTP s.d. {cohort_until:%d-%m-%Y}", _num(kab.get("akan_wajib_ktp"))),
             ("Lansia belum rekam", _num(kab["lansia_belum_rekam"])),
             ("Siap cetak (PRR)", _num(kab["prr"])),
@@ -184,7 +198,7 @@ def build_dashboard() -> APIRouter:
         desa = await queries.coverage_table(store, level="desa", parent=code, day=today)
         schools = await queries.coverage_table(store, level="sekolah", parent=code, day=today)
         body = (f'<p><a href="/dasbor">← Kabupaten</a></p><section><h2>Desa/kelurahan</h2>'
-                f'{_area_table(desa["baris"], link=False)}<p class="note"><a href="/coverage/areas?tingkat=desa&amp;'
+                f'{_area_table([_total(desa["baris"], "Jumlah kecamatan"), *desa["baris"]], link=False)}<p class="note"><a href="/coverage/areas?tingkat=desa&amp;'
                 f'kecamatan={code}&amp;format=csv">Unduh CSV</a></p></section>'
                 f'<section><h2>Sekolah</h2>{_area_table(schools["baris"], link=False)}</section>')
         return _page(f"Kecamatan {kec.name}", f"Cakupan per desa dan sekolah · {today:%d-%m-%Y}", body)

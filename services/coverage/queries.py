@@ -26,6 +26,7 @@ def area_row(code: str, name: str, doc: dict[str, Any], *, day: dt.date, turning
     row = {
         "kode": code, "nama": name, "terdaftar": int(doc.get("terdaftar", 0)), "wajib_ktp": wajib,
         "direkam": recorded, "belum_rekam": int(doc.get("belum_rekam", 0)),
+        "wajib_ktp_belum_rekam": max(0, wajib - recorded),
         "prr": int(doc.get("prr", 0)), "dicetak": int(doc.get("dicetak", 0)),
         "diserahkan": int(doc.get("diserahkan", 0)), "duplikat": int(doc.get("duplikat", 0)),
         "gagal": int(doc.get("gagal", 0)), "antre_cetak": int(doc.get("antre_cetak", 0)),

@@ -44,10 +44,11 @@ def test_make_run_prints_urls_serves_them_and_stops_on_ctrl_c(tmp_path: Path, st
             intake = ports["EKTP_INTAKE_PORT"]
             coverage = ports["EKTP_COVERAGE_PORT"]
             assert f"http://127.0.0.1:{intake}/docs" in text
-            assert f"http://127.0.0.1:{coverage}/coverage" in text
+            assert f"http://127.0.0.1:{coverage}/dasbor" in text
             assert f"http://127.0.0.1:{infra['EKTP_PROMETHEUS_PORT']}" in text
             assert _get(f"http://127.0.0.1:{intake}/docs") == 200
             assert _get(f"http://127.0.0.1:{coverage}/coverage") == 200
+            assert _get(f"http://127.0.0.1:{coverage}/dasbor") == 200
             assert _get(f"http://127.0.0.1:{infra['EKTP_PROMETHEUS_PORT']}/-/ready") == 200
         finally:
             if proc.poll() is None:
