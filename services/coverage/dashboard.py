@@ -198,7 +198,8 @@ def build_dashboard() -> APIRouter:
         desa = await queries.coverage_table(store, level="desa", parent=code, day=today)
         schools = await queries.coverage_table(store, level="sekolah", parent=code, day=today)
         body = (f'<p><a href="/dasbor">← Kabupaten</a></p><section><h2>Desa/kelurahan</h2>'
-                f'{_area_table([_total(desa["baris"], "Jumlah kecamatan"), *desa["baris"]], link=False)}<p class="note"><a href="/coverage/areas?tingkat=desa&amp;'
+                f'{_area_table([_total(desa["baris"], "Jumlah kecamatan"), *desa["baris"]], link=False)}'
+                f'<p class="note"><a href="/coverage/areas?tingkat=desa&amp;'
                 f'kecamatan={code}&amp;format=csv">Unduh CSV</a></p></section>'
                 f'<section><h2>Sekolah</h2>{_area_table(schools["baris"], link=False)}</section>')
         return _page(f"Kecamatan {kec.name}", f"Cakupan per desa dan sekolah · {today:%d-%m-%Y}", body)
