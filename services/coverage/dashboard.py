@@ -68,7 +68,7 @@ def _page(title: str, subtitle: str, body: str) -> HTMLResponse:
 def map_svg(rows: list[dict[str, Any]]) -> str:
     """Tile map of the kecamatan shaded by recording coverage, with a legend."""
     size, gap = 118, 6
-    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="640" height="520" role="img" '
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 760 500" width="100%" role="img" '
              'aria-label="Peta cakupan perekaman per kecamatan">']
     for row in rows:
         col, line = TILES.get(row["kode"], (5, 0))
@@ -78,7 +78,8 @@ def map_svg(rows: list[dict[str, Any]]) -> str:
         text = "#fff" if p is not None and p >= 94 else "#1d2733"
         parts.append(f'<a href="/dasbor/kecamatan/{row["kode"]}"><rect x="{x}" y="{y}" width="{size}" height="{size}"'
                      f' rx="6" fill="{fill}" stroke="#fff"><title>{escape(row["nama"])}: {_pct(p)}</title></rect>'
-                     f'<text x="{x + size / 2}" y="{y + 48}" font-size="12" text-anchor="middle" fill="{text}">'
+                     f'<text x="{x + size / 2}" y="{y + 48}" font-size="{12 if len(row["nama"]) < 17 else 10}" '
+                     f'text-anchor="middle" fill="{text}">'
                      f'{escape(row["nama"])}</text><text x="{x + size / 2}" y="{y + 72}" font-size="18" '
                      f'font-weight="bold" text-anchor="middle" fill="{text}">{_pct(p)}</text>'
                      f'<text x="{x + size / 2}" y="{y + 92}" font-size="11" text-anchor="middle" fill="{text}">'

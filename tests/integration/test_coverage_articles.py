@@ -182,3 +182,36 @@ def _screenshot(url: str) -> Path:
     assert done.returncode == 0, done.stderr[-2000:]
     assert shot.exists(), done.stderr[-2000:]
     return shot
+
+
+async def test_unrecorded_list_only_for_own_kecamatan_and_dinas_and_every_read_audited(
+    services: dict[str, Any], seeded: dict[str, Any], population: Population, infra_env: dict[str, str]
+) -> None:
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra_env["EKTP_MONGO_URL"], tz_aware=True)
+    db = client[infra_env["EKTP_MONGO_DATABASE"]]
+    target = next(p for p in population.adults if not p.recorded)
+    desa = target.desa_code
+    own = await create_office_key(db, role=Role.KECAMATAN_OFFICE, kecamatan=target.kecamatan_code, office_id="kec-own")
+    other_kec = next(c for c in population.per_kecamatan() if c != target.kecamatan_code)
+    other = await create_office_key(db, role=Role.KECAMATAN_OFFICE, kecamatan=other_kec, office_id="kec-other")
+    expected = sorted(p.nik for p in population.adults if p.desa_code == desa and not p.recorded)
+    students = sorted(p.nik for p in population.people if p.desa_code == desa and p.school_npsn)
+    audit = db["coverage_audit_log"]
+    async with httpx.AsyncClient(base_url=services["coverage"].url, timeout=60) as coverage:
+        await _caught_up(coverage, population)
+        before = await audit.count_documents({"office_id": "kec-own"})
+        answer = await coverage.get("/unrecorded", params={"desa": desa}, headers={"X-API-Key": own})
+        assert answer.status_code == 200, answer.text
+        assert sorted(r["nik"] for r in answer.json()["penduduk"]) == sorted(expected + students)
+        assert await audit.count_documents({"office_id": "kec-own"}) == before + 1
+        assert (await coverage.get("/unrecorded", params={"desa": desa}, headers={"X-API-Key": other})).status_code == 403
+        assert (await coverage.get("/unrecorded", params={"desa": desa})).status_code == 401
+        assert await audit.count_documents({"office_id": "kec-other"}) == 0
+        csv_answer = await coverage.get("/unrecorded", params={"desa": desa, "format": "csv"},
+                                        headers={"X-API-Key": seeded["admin"]})
+        assert csv_answer.status_code == 200 and target.nik in csv_answer.text
+        assert (await coverage.get("/unrecorded", params={"desa": "17.02.99.2001"},
+                                   headers={"X-API-Key": own})).status_code == 404
+    await client.close()
