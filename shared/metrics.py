@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 
 
 class ConsumerMetrics:
@@ -30,6 +30,10 @@ class ConsumerMetrics:
         self.dead_letters = Counter(
             "ektp_dead_letters_total", "Messages parked on a dead-letter topic",
             ["service", "topic", "reason"], registry=registry,
+        )
+        self.lag = Gauge(
+            "ektp_consumer_lag", "Messages on a partition not yet committed by the service's consumer group",
+            ["service", "group", "topic", "partition"], registry=registry,
         )
 
 

@@ -22,6 +22,7 @@ from shared.mongo import make_client
 from shared.settings import InfraSettings
 
 log = logging.getLogger("ektp.runtime")
+LAG_SECONDS = 10.0
 
 
 @dataclass
@@ -61,7 +62,24 @@ class ServiceRuntime:
             except Exception:  # noqa: BLE001 - a lost dependency shows in /health; the next run retries
                 log.warning("%s: periodic %s failed", self.service, getattr(job, "__name__", "job"), exc_info=True)
 
+    async def measure_lag(self) -> None:
+        """Set ektp_consumer_lag for every partition assigned to this process's consumers."""
+        for subscriber in self.broker.subscribers:
+            consumer = getattr(subscriber, "consumer", None)
+            group = getattr(subscriber, "group_id", None)
+            if consumer is None or group is None:
+                continue
+            for tp in consumer.assignment():
+                end = consumer.highwater(tp)
+                if end is None:
+                    continue
+                committed = await consumer.committed(tp)
+                lag = max(0, end - (committed or 0))
+                self.metrics.lag.labels(self.service, group, tp.topic, str(tp.partition)).set(lag)
+
     async def start(self) -> None:
+        if self.measure_lag not in [job for _, job in self.periodic]:
+            self.periodic.append((LAG_SECONDS, self.measure_lag))
         await self.broker.start()
         self.tasks = [asyncio.create_task(self._repeat(seconds, job)) for seconds, job in self.periodic]
 

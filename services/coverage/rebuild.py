@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import sys
 import time
+import uuid
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -47,7 +48,7 @@ async def rebuild(settings: CoverageSettings, *, swap: bool, drop_old: bool, pro
     """Project every topic from offset 0 into a fresh prefix; returns what was done."""
     from prometheus_client import CollectorRegistry
 
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:4]
     prefix = f"{settings.collection_prefix}_r{stamp}"
     group = f"{settings.consumer_group}-r{stamp}"
     client = make_client(settings.infra, app_name="coverage-rebuild")

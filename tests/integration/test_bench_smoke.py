@@ -24,3 +24,16 @@ def test_school_round_benchmark_runs_and_reports(stack: Any) -> None:
     assert result["events"] == 120
     assert result["coverage"]["direkam"] == 30 and result["coverage"]["prr"] == 30
     assert result["seconds_until_coverage_exact_after_last_accepted"] >= 0
+
+
+def test_rebuild_benchmark_runs_and_reports_a_ratio(stack: Any) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.rebuild", "--scale", "0.002", "--pairs", "1", "--profile", "test",
+         "--out", "smoke-rebuild"],
+        cwd=REPO, capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    result = json.loads((REPO / "bench/results/smoke-rebuild.json").read_text())
+    assert result["residents"] == 436 and result["events"] > 4 * 400
+    assert result["rebuilt_terdaftar"] == result["residents"]
+    assert 0 < result["ratio_median"] and result["system_events_per_second_median"] > 0

@@ -27,7 +27,7 @@ from shared.contracts import Role
 from shared.testing.processes import REPO
 from tests.integration.helpers import create_office_key, eventually
 
-pytestmark = pytest.mark.infra
+pytestmark = [pytest.mark.infra, pytest.mark.heavy]
 SCALE = float(os.environ.get("EKTP_SCENARIO_SCALE", "0.02"))
 ARTIFACTS = REPO / "test-artifacts"
 
