@@ -32,6 +32,7 @@ test-fast: install ## Only the tests that need no infrastructure
 
 bench: install ## Benchmarks against real Kafka and FerretDB (results in bench/results/)
 	@$(PY) -m bench.school_round
+	@$(PY) -m bench.rebuild $(BENCH_ARGS)
 
 test-scale: install ## The articles' situation at full size (211,077 wajib KTP) through the APIs (long)
 	@EKTP_SCENARIO_SCALE=1 $(PY) -m pytest tests/integration/test_coverage_articles.py $(PYTEST_ARGS)
