@@ -7,6 +7,7 @@ groups, so earlier runs' data never leaks into assertions.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -52,6 +53,28 @@ def infra_env(stack: Any) -> dict[str, str]:
     return env
 
 
+async def _caught_up(bootstrap: str, group: str, timeout: float = 300.0) -> None:
+    """Wait until `group` has committed every partition of every topic up to the end offsets."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from shared.topics import ALL
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t.name, p) for t in ALL for p in range(t.partitions)]
+        ends = await consumer.end_offsets(partitions)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            committed = {tp: (await consumer.committed(tp)) or 0 for tp in partitions}
+            if all(committed[tp] >= ends[tp] for tp in partitions):
+                return
+            await asyncio.sleep(0.3)
+        raise TimeoutError(f"{group} did not catch up within {timeout:.0f} s")
+    finally:
+        await consumer.stop()
+
+
 @pytest.fixture(scope="session")
 def start_service(infra_env: dict[str, str]) -> Iterator[Callable[..., ServiceProcess]]:
     """Start a service process; every one still running is stopped at session end."""
@@ -72,7 +95,17 @@ def start_service(infra_env: dict[str, str]) -> Iterator[Callable[..., ServicePr
             name, port, env, REPO / "test-artifacts" / "logs" / f"{name}-{SESSION_ID}-{port}.log"
         )
         started.append(service)
-        return service.start()
+        service.start()
+        if name == "coverage":
+            # A new projection replays the session's topics first; tests compare counts before and
+            # after their own events, so they start once it has caught up.
+            # Its own thread and loop: callers may be inside the test's running event loop.
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, _caught_up(env["EKTP_KAFKA_BOOTSTRAP"],
+                                                    env["EKTP_COVERAGE_CONSUMER_GROUP"])).result()
+        return service
 
     yield _start
     for service in started:
