@@ -96,7 +96,7 @@ def start_service(infra_env: dict[str, str]) -> Iterator[Callable[..., ServicePr
         )
         started.append(service)
         service.start()
-        if name == "coverage":
+        if name == "coverage" and "EKTP_TOPIC_PREFIX" not in extra_env:
             # A new projection replays the session's topics first; tests compare counts before and
             # after their own events, so they start once it has caught up.
             # Its own thread and loop: callers may be inside the test's running event loop.

@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -33,8 +34,19 @@ ARTIFACTS = REPO / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
-def services(start_service: Any) -> Iterator[dict[str, Any]]:
-    running = {name: start_service(name) for name in ("intake", "recording", "inventory", "coverage")}
+def own(infra_env: dict[str, str]) -> dict[str, str]:
+    """Topics and a database of this module alone: the regency's figures must not mix with other tests'."""
+    run = uuid.uuid4().hex[:8]
+    env = {"EKTP_TOPIC_PREFIX": f"articles{run}.", "EKTP_MONGO_DATABASE": f"ektp_articles_{run}"}
+    done = subprocess.run([sys.executable, "-m", "deploy.topics"], cwd=REPO, env={**os.environ, **infra_env, **env},
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return env
+
+
+@pytest.fixture(scope="module")
+def services(start_service: Any, own: dict[str, str]) -> Iterator[dict[str, Any]]:
+    running = {name: start_service(name, **own) for name in ("intake", "recording", "inventory", "coverage")}
     yield running
     for service in running.values():
         service.stop()
@@ -62,12 +74,12 @@ async def _post_all(client: httpx.AsyncClient, key: str, people: list[Any], *, c
 
 
 @pytest.fixture(scope="module")
-async def seeded(services: dict[str, Any], population: Population, infra_env: dict[str, str]
-                 ) -> AsyncIterator[dict[str, Any]]:
+async def seeded(services: dict[str, Any], population: Population, infra_env: dict[str, str],
+                 own: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
     from pymongo import AsyncMongoClient
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra_env["EKTP_MONGO_URL"], tz_aware=True)
-    mongo_db = client[infra_env["EKTP_MONGO_DATABASE"]]
+    mongo_db = client[own["EKTP_MONGO_DATABASE"]]
     admin = await create_office_key(mongo_db, role=Role.DINAS_ADMIN)
     async with httpx.AsyncClient(base_url=services["intake"].url, timeout=60) as intake, \
             httpx.AsyncClient(base_url=services["recording"].url, timeout=300) as recording, \
@@ -185,12 +197,13 @@ def _screenshot(url: str) -> Path:
 
 
 async def test_unrecorded_list_only_for_own_kecamatan_and_dinas_and_every_read_audited(
-    services: dict[str, Any], seeded: dict[str, Any], population: Population, infra_env: dict[str, str]
+    services: dict[str, Any], seeded: dict[str, Any], population: Population, infra_env: dict[str, str],
+    own: dict[str, str],
 ) -> None:
     from pymongo import AsyncMongoClient
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra_env["EKTP_MONGO_URL"], tz_aware=True)
-    db = client[infra_env["EKTP_MONGO_DATABASE"]]
+    db = client[own["EKTP_MONGO_DATABASE"]]
     target = next(p for p in population.adults if not p.recorded)
     desa = target.desa_code
     own = await create_office_key(db, role=Role.KECAMATAN_OFFICE, kecamatan=target.kecamatan_code, office_id="kec-own")
