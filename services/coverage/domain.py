@@ -69,7 +69,7 @@ def _latest(current: str | None, new: str) -> str:
     return new if current is None or new > current else current
 
 
-def _iso(moment: dt.datetime) -> str:
+def iso_utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat()
 
 
@@ -130,7 +130,7 @@ class ResidentView:
 
 
 def _roster(current: ResidentView | None, event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> ResidentView:
-    at = _iso(event.occurred_at)
+    at = iso_utc(event.occurred_at)
     base = current or ResidentView(event.payload.kecamatan_code, event.payload.desa_code)
     if isinstance(event, ResidentLeft):
         left_at = _latest(base.left_at, at)
@@ -155,7 +155,7 @@ def evolve(current: ResidentView | None, event: Any, *, job_id: str | None = Non
     """The resident's view after an event; the same whatever order the events arrive in."""
     if isinstance(event, ResidentEnrolled | ResidentUpdated | ResidentLeft):
         return _roster(current, event)
-    at = _iso(event.occurred_at)
+    at = iso_utc(event.occurred_at)
     if isinstance(event, RecordingCaptured):
         base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
         return replace(base, captured_at=_earliest(base.captured_at, at),
@@ -165,7 +165,7 @@ def evolve(current: ResidentView | None, event: Any, *, job_id: str | None = Non
         return replace(base, last_failure_at=_latest(base.last_failure_at, at))
     if isinstance(event, SiakStatusReported):
         base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
-        status_at = _iso(event.payload.status_at)
+        status_at = iso_utc(event.payload.status_at)
         changes: dict[str, Any] = {}
         if base.siak_status_at is None or status_at >= base.siak_status_at:
             changes.update(siak_status=event.payload.status.value, siak_status_at=status_at)

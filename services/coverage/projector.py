@@ -15,7 +15,6 @@ else. A version conflict (another instance wrote meanwhile) applies the batch ag
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -169,7 +168,7 @@ class Projector:
                 new = domain.evolve(view, item.event, job_id=job_id)
                 change = domain.delta(view, new)
                 if isinstance(item.event, ResidentEnrolled | ResidentUpdated) and new is not None \
-                        and new.roster_at == domain._iso(item.event.occurred_at):
+                        and new.roster_at == domain.iso_utc(item.event.occurred_at):
                     person = _person(item.event)
                 view = new
                 events.append(event_id)
@@ -198,10 +197,10 @@ class Projector:
                     {"date": p.date.isoformat(), "kind": p.kind.value, "place_code": p.place_code,
                      "kecamatan_code": p.kecamatan_code, "team": p.team, "targets": len(p.targets)})
             elif isinstance(event, VisitOpened):
-                visits.setdefault(event.payload.visit_id, {})["opened_at"] = domain._iso(event.occurred_at)
+                visits.setdefault(event.payload.visit_id, {})["opened_at"] = domain.iso_utc(event.occurred_at)
             elif isinstance(event, VisitClosed):
                 visits.setdefault(event.payload.visit_id, {}).update(
-                    {"closed_at": domain._iso(event.occurred_at), "no_shows": len(event.payload.no_shows)})
+                    {"closed_at": domain.iso_utc(event.occurred_at), "no_shows": len(event.payload.no_shows)})
             else:
                 continue
             result.count(event, "applied")
@@ -272,7 +271,3 @@ class Projector:
 
 def _source_prefix(topic: str) -> str:
     return topic.replace(".", "_") + "_"
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

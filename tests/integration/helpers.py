@@ -65,7 +65,8 @@ async def eventually(
     raise AssertionError(f"condition not reached within {timeout} s; last value {value!r}")
 
 
-async def wait_caught_up(bootstrap: str, group: str, topic: str, *, timeout: float = 60.0) -> None:
+async def wait_caught_up(bootstrap: str, group: str, topic: str, *, timeout: float = 60.0,
+                         partitions: int | None = None) -> None:
     """Wait until `group` has committed every partition of `topic` up to its end offset."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -74,13 +75,14 @@ async def wait_caught_up(bootstrap: str, group: str, topic: str, *, timeout: flo
     try:
         from shared.topics import by_name
 
-        partitions = [TopicPartition(topic, p) for p in range(by_name(topic).partitions)]
-        ends = await consumer.end_offsets(partitions)
+        count = partitions if partitions is not None else by_name(topic).partitions
+        tps = [TopicPartition(topic, p) for p in range(count)]
+        ends = await consumer.end_offsets(tps)
 
         async def committed() -> dict[Any, int]:
-            return {tp: (await consumer.committed(tp)) or 0 for tp in partitions}
+            return {tp: (await consumer.committed(tp)) or 0 for tp in tps}
 
-        await eventually(committed, lambda c: all(c[tp] >= ends[tp] for tp in partitions),
+        await eventually(committed, lambda c: all(c[tp] >= ends[tp] for tp in tps),
                          timeout=timeout)
     finally:
         await consumer.stop()
@@ -112,3 +114,26 @@ def enrolled_event(
             wajib_ktp_from=wajib_ktp_from(birth, MaritalStatus.BELUM_KAWIN, registered_on=now.date()),
         ),
     )
+
+
+def isolated_env(infra_env: dict[str, str], name: str) -> dict[str, str]:
+    """Topics and a database of one test module alone (created now), for figures no other test may touch."""
+    import os
+    import subprocess
+    import sys
+
+    from shared.testing.processes import REPO
+
+    run = uuid.uuid4().hex[:8]
+    env = {"EKTP_TOPIC_PREFIX": f"{name}{run}.", "EKTP_MONGO_DATABASE": f"ektp_{name}_{run}"}
+    done = subprocess.run([sys.executable, "-m", "deploy.topics"], cwd=REPO, env={**os.environ, **infra_env, **env},
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return env
+
+
+def topic_in(env: dict[str, str], topic: str) -> str:
+    """The name `topic` (a name under this session's prefix) has under an isolated env's prefix."""
+    import os
+
+    return env["EKTP_TOPIC_PREFIX"] + topic.removeprefix(os.environ.get("EKTP_TOPIC_PREFIX", ""))

@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +25,7 @@ from deploy.demo.population import BLANGKO_IN_STOCK, DONE_KECAMATAN, Population,
 from shared.clock import WIB
 from shared.contracts import Role
 from shared.testing.processes import REPO
-from tests.integration.helpers import create_office_key, eventually
+from tests.integration.helpers import create_office_key, eventually, isolated_env
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy]
 SCALE = float(os.environ.get("EKTP_SCENARIO_SCALE", "0.02"))
@@ -36,12 +35,7 @@ ARTIFACTS = REPO / "test-artifacts"
 @pytest.fixture(scope="module")
 def own(infra_env: dict[str, str]) -> dict[str, str]:
     """Topics and a database of this module alone: the regency's figures must not mix with other tests'."""
-    run = uuid.uuid4().hex[:8]
-    env = {"EKTP_TOPIC_PREFIX": f"articles{run}.", "EKTP_MONGO_DATABASE": f"ektp_articles_{run}"}
-    done = subprocess.run([sys.executable, "-m", "deploy.topics"], cwd=REPO, env={**os.environ, **infra_env, **env},
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return env
+    return isolated_env(infra_env, "articles")
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from services.coverage.store import CoverageStore, Meta
 from shared.mongo import position_key
 from shared.testing.processes import REPO
 from shared.topics import ALL, OUTREACH, PRINT, RECORDING, RESIDENT, STOCK, by_name
-from tests.integration.helpers import eventually, wait_caught_up
+from tests.integration.helpers import eventually, isolated_env, topic_in, wait_caught_up
 from tests.support.journeys import journeys
 
 pytestmark = pytest.mark.infra
@@ -109,9 +109,20 @@ async def test_duplicate_and_out_of_order_delivery_leave_the_projection_identica
     assert expected["areas"]["lokasi:gudang"]["stok"] == 170
 
 
+@pytest.fixture
+async def mongo_client(stack: Any) -> Any:
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(f"mongodb://127.0.0.1:{stack.ports.mongo}/", tz_aware=True)
+    yield client
+    await client.close()
+
+
 @pytest.fixture(scope="module")
-def coverage(start_service: Any) -> Iterator[Any]:
-    service = start_service("coverage", EKTP_COVERAGE_SWAP_CHECK_SECONDS="1")
+def coverage(start_service: Any, infra_env: dict[str, str]) -> Iterator[Any]:
+    # Own topics and database: these journeys carry blangko events that no inventory of another
+    # module may apply to its ledger.
+    service = start_service("coverage", **isolated_env(infra_env, "rebuild"), EKTP_COVERAGE_SWAP_CHECK_SECONDS="1")
     yield service
     service.stop()
 
@@ -125,19 +136,21 @@ def _rebuild(service: Any, *args: str) -> str:
     return match.group(1)
 
 
-async def _caught_up(stack: Any, group: str) -> None:
+async def _caught_up(stack: Any, service: Any) -> None:
     for topic in ALL:
-        await wait_caught_up(f"127.0.0.1:{stack.ports.kafka}", group, topic.name, timeout=600)
+        await wait_caught_up(f"127.0.0.1:{stack.ports.kafka}", service.env["EKTP_COVERAGE_CONSUMER_GROUP"],
+                             topic_in(service.env, topic.name), timeout=600, partitions=topic.partitions)
 
 
 async def test_rebuild_equals_live_and_is_swapped_in(
-    coverage: Any, kafka_producer: Any, stack: Any, mongo_db: Any
+    coverage: Any, kafka_producer: Any, stack: Any, mongo_client: Any
 ) -> None:
+    mongo_db = mongo_client[coverage.env["EKTP_MONGO_DATABASE"]]
     rng = random.Random(62)
     for topic, key, event in journeys(rng, 150, tag=f"rb{uuid.uuid4().hex[:4]}"):
-        await kafka_producer.send(topic, event.model_dump_json().encode(), key=key.encode())
+        await kafka_producer.send(topic_in(coverage.env, topic), event.model_dump_json().encode(), key=key.encode())
     await kafka_producer.flush()
-    await _caught_up(stack, coverage.env["EKTP_COVERAGE_CONSUMER_GROUP"])
+    await _caught_up(stack, coverage)
     live = CoverageStore(mongo_db, coverage.env["EKTP_COVERAGE_COLLECTION_PREFIX"])
 
     rebuilt = CoverageStore(mongo_db, _rebuild(coverage, "--no-swap"))
@@ -153,7 +166,7 @@ async def test_rebuild_equals_live_and_is_swapped_in(
         # The swapped-in projection keeps consuming: a new resident shows up in it.
         extra = journeys(random.Random(63), 1, tag=f"after{uuid.uuid4().hex[:4]}")
         for topic, key, event in extra:
-            await kafka_producer.send(topic, event.model_dump_json().encode(), key=key.encode())
+            await kafka_producer.send(topic_in(coverage.env, topic), event.model_dump_json().encode(), key=key.encode())
         await kafka_producer.flush()
         await eventually(lambda: client.get("/coverage"),
                          lambda r: r.json()["kabupaten"]["terdaftar"] == before["kabupaten"]["terdaftar"] + 1,
