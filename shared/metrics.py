@@ -37,13 +37,13 @@ class ConsumerMetrics:
         )
 
 
-    def record(self, event_type: str, outcome: object) -> None:
+    def record(self, event_type: str, outcome: object, count: int = 1) -> None:
         """Count one consumed event by what its handler did: "applied" (or True), "duplicate" (or False);
         other outcomes (ignored, refused, stale) are counted by the service's own metrics, if at all."""
         if outcome in ("applied", True):
-            self.applied.labels(self.service, event_type).inc()
+            self.applied.labels(self.service, event_type).inc(count)
         elif outcome in ("duplicate", False):
-            self.duplicates.labels(self.service, event_type).inc()
+            self.duplicates.labels(self.service, event_type).inc(count)
 
 
 def observability_router(

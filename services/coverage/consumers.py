@@ -8,7 +8,7 @@ with the new group, which continues from where the rebuild stopped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -49,12 +49,10 @@ async def parse_batch(records: Sequence[ConsumerRecord], dead_letters: DeadLette
 class ProjectionFeed:
     """The batch subscriber of the active projection, replaceable while the service runs."""
 
-    def __init__(self, broker: KafkaBroker, *, metrics: ConsumerMetrics, dead_letters: DeadLetterPolicy,
-                 on_batch: Callable[[int], None] | None = None) -> None:
+    def __init__(self, broker: KafkaBroker, *, metrics: ConsumerMetrics, dead_letters: DeadLetterPolicy) -> None:
         self.broker = broker
         self.metrics = metrics
         self.dead_letters = dead_letters
-        self.on_batch = on_batch
         self.subscriber: Any = None
         self.group: str | None = None
         self.store: CoverageStore | None = None
@@ -74,12 +72,7 @@ class ProjectionFeed:
             batch = await parse_batch(records, self.dead_letters)
             result = await projector.apply(batch)
             for (event_type, outcome), n in result.outcomes.items():
-                if outcome == "applied":
-                    self.metrics.applied.labels(self.metrics.service, event_type).inc(n)
-                elif outcome == "duplicate":
-                    self.metrics.duplicates.labels(self.metrics.service, event_type).inc(n)
-            if self.on_batch is not None:
-                self.on_batch(len(records))
+                self.metrics.record(event_type, outcome, n)
 
         self.subscriber, self.group, self.store = subscriber, group, store
         return subscriber

@@ -51,11 +51,6 @@ def week_bucket(day: dt.date) -> str:
     return f"w{monday:%Y%m%d}"
 
 
-def bucket_monday(bucket: str) -> dt.date | None:
-    if bucket == BEFORE_WEEKLY:
-        return None
-    return dt.datetime.strptime(bucket[1:], "%Y%m%d").date()
-
 
 def _day(moment: str | None) -> dt.date | None:
     return dt.datetime.fromisoformat(moment).date() if moment else None
@@ -256,12 +251,6 @@ def subtract(plus: Delta, minus: Delta) -> Delta:
     return {area: {k: v for k, v in fields.items() if v} for area, fields in result.items()
             if any(fields.values())}
 
-
-def merge(into: Delta, more: Delta) -> None:
-    for area, fields in more.items():
-        target = into.setdefault(area, {})
-        for name, value in fields.items():
-            target[name] = target.get(name, 0) + value
 
 
 def stock_delta(event: Any, current: Mapping[str, Any]) -> Delta:

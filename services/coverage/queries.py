@@ -9,8 +9,6 @@ from services.coverage import domain, planner
 from services.coverage.store import CoverageStore
 from shared.areas import REGENCY_CODE, REGENCY_NAME, load_areas
 
-LEVELS = ("kabupaten", "kecamatan", "desa", "sekolah")
-
 
 def ratio(part: int, whole: int) -> dict[str, Any]:
     """A figure with its denominator, as the office reports them."""
@@ -61,11 +59,13 @@ async def coverage_table(store: CoverageStore, *, level: str, parent: str | None
         level, "view.kecamatan_code")
     turning = await _turning(store, day, field)
     turning_until = await _turning(store, cohort_until, field) if cohort_until else {}
+    # The regency's share is the sum over its kecamatan; desa and school rows need their own grouping.
+    kab_turning = turning if level == "kecamatan" else await _turning(store, day, "view.kecamatan_code")
+    kab_until = turning_until if level == "kecamatan" or not cohort_until else await _turning(
+        store, cohort_until, "view.kecamatan_code")
     kab = await store.area(f"kab:{REGENCY_CODE}")
-    total = area_row(REGENCY_CODE, REGENCY_NAME, kab, day=day, turning=sum(
-        (await _turning(store, day, "view.kecamatan_code")).values()), cohort_until=cohort_until,
-        turning_until=sum((await _turning(store, cohort_until, "view.kecamatan_code")).values())
-        if cohort_until else 0)
+    total = area_row(REGENCY_CODE, REGENCY_NAME, kab, day=day, turning=sum(kab_turning.values()),
+                     cohort_until=cohort_until, turning_until=sum(kab_until.values()))
     rows: list[dict[str, Any]] = []
     if level == "kecamatan":
         docs = {doc["code"]: doc for doc in await store.area_docs("kec")}

@@ -15,9 +15,11 @@ from typing import Any
 from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from services.coverage.domain import Delta, ResidentView
 from shared.dead_letter import TransientError
+from shared.mongo import document_from_update
 
 META = "coverage_meta"
 AUDIT = "coverage_audit_log"
@@ -65,6 +67,21 @@ async def bulk(collection: AsyncCollection[dict[str, Any]], ops: list[Any]) -> i
         result = await collection.bulk_write(ops[start:start + BULK_CHUNK], ordered=False)
         done += result.matched_count + result.inserted_count + result.upserted_count
     return done
+
+
+DUPLICATE_KEY = 11000
+
+
+async def guarded_bulk(collection: AsyncCollection[dict[str, Any]], ops: list[Any], what: str) -> None:
+    """Run version-guarded writes; any that found its document changed or created meanwhile means a retry."""
+    try:
+        written = await bulk(collection, ops)
+    except BulkWriteError as exc:
+        if any(error.get("code") == DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+            raise ConcurrentUpdate(f"{what} created meanwhile") from exc
+        raise
+    if written != len(ops):
+        raise ConcurrentUpdate(f"{len(ops) - written} {what} changed meanwhile")
 
 
 class CoverageStore:
@@ -123,12 +140,7 @@ class CoverageStore:
     async def remember_stock_events(self, records: dict[str, dict[str, Any]]) -> None:
         """Record each ledger event's position and counter change before the counters are written."""
         ops = [InsertOne({"_id": event_id, **record}) for event_id, record in records.items()]
-        try:
-            await bulk(self.stock_events, ops)
-        except Exception as exc:
-            if "duplicate key" in str(exc).lower() or "E11000" in str(exc):
-                raise ConcurrentUpdate("ledger event recorded meanwhile") from exc
-            raise
+        await guarded_bulk(self.stock_events, ops, "ledger event record(s)")
 
     async def write_residents(self, docs: list[tuple[dict[str, Any], int]]) -> None:
         """Write new resident documents, each guarded by the version it was read at (0: new)."""
@@ -138,14 +150,7 @@ class CoverageStore:
                 ops.append(InsertOne({**doc, "version": 1}))
             else:
                 ops.append(ReplaceOne({"_id": doc["_id"], "version": version}, {**doc, "version": version + 1}))
-        try:
-            written = await bulk(self.residents, ops)
-        except Exception as exc:
-            if "duplicate key" in str(exc).lower() or "E11000" in str(exc):
-                raise ConcurrentUpdate("resident created meanwhile") from exc
-            raise
-        if written != len(ops):
-            raise ConcurrentUpdate(f"{len(ops) - written} resident(s) changed meanwhile")
+        await guarded_bulk(self.residents, ops, "resident(s)")
 
     async def write_counters(self, changes: list[tuple[str, dict[str, int], dict[str, int], int]]) -> None:
         """Apply (area id, increments, positions, version read) guarded by the version (0: new)."""
@@ -153,24 +158,13 @@ class CoverageStore:
         for area_id, increments, positions, version in changes:
             kind, code = area_id.split(":", 1)
             sets = {f"positions.{source}": position for source, position in positions.items()}
+            update: dict[str, Any] = {"$set": sets, "$inc": {**increments, "version": 1}}
             if version == 0:
-                doc: dict[str, Any] = {"_id": area_id, "kind": kind, "code": code, "version": 1,
-                                       "positions": dict(positions)}
-                for name, value in increments.items():
-                    parent, _, leaf = name.rpartition(".")
-                    (doc.setdefault(parent, {}) if parent else doc)[leaf or name] = value
-                ops.append(InsertOne(doc))
+                ops.append(InsertOne(document_from_update(area_id, {
+                    **update, "$set": {**sets, "kind": kind, "code": code}})))
             else:
-                update: dict[str, Any] = {"$set": sets, "$inc": {**increments, "version": 1}}
                 ops.append(UpdateOne({"_id": area_id, "version": version}, update))
-        try:
-            written = await bulk(self.areas, ops)
-        except Exception as exc:
-            if "duplicate key" in str(exc).lower() or "E11000" in str(exc):
-                raise ConcurrentUpdate("counter created meanwhile") from exc
-            raise
-        if written != len(ops):
-            raise ConcurrentUpdate(f"{len(ops) - written} counter(s) changed meanwhile")
+        await guarded_bulk(self.areas, ops, "counter(s)")
 
     async def save_visits(self, visits: dict[str, dict[str, Any]]) -> None:
         ops = [UpdateOne({"_id": visit_id}, {"$set": fields}, upsert=True) for visit_id, fields in visits.items()]
