@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_client import Gauge
+from prometheus_client import Gauge, Histogram
 
 from services.printing.config import PrintingSettings
 from services.printing.consumers import register_consumers
@@ -22,6 +23,9 @@ from shared.runtime import ServiceRuntime
 from shared.stations import load_stations
 
 SERVICE = "printing"
+HOUR = 3600.0
+READY_TO_PRINTED_BUCKETS = (HOUR, 6 * HOUR, 12 * HOUR, 24 * HOUR, 48 * HOUR, 72 * HOUR, 7 * 24 * HOUR,
+                            14 * 24 * HOUR, 30 * 24 * HOUR, 60 * 24 * HOUR, float("inf"))
 
 
 def create_app(settings: PrintingSettings | None = None, *, clock: Clock = system_clock) -> FastAPI:
@@ -29,15 +33,22 @@ def create_app(settings: PrintingSettings | None = None, *, clock: Clock = syste
     settings = settings or PrintingSettings()
     runtime = ServiceRuntime.build(settings.infra, service=SERVICE)
     store = PrintingStore(runtime.db)
+    ready_to_printed = Histogram(
+        "ektp_print_ready_to_printed_seconds", "Time from print-ready (PRR, print requested) to the card printed",
+        ["station"], buckets=READY_TO_PRINTED_BUCKETS, registry=runtime.registry)
     deps = PrintingDeps(store=store, publisher=KafkaEventPublisher(runtime.broker), clock=clock,
                         stations=load_stations(), priority_order=settings.priority_order,
                         voter_target_date=settings.voter_target_date,
-                        reservation_resend_seconds=settings.reservation_resend_seconds)
+                        reservation_resend_seconds=settings.reservation_resend_seconds,
+                        on_printed=lambda station, seconds: ready_to_printed.labels(station).observe(seconds))
     register_consumers(runtime.broker, deps=deps, metrics=runtime.metrics)
     depth = Gauge("ektp_print_queue_depth", "Print jobs per station and status (menunggu_blangko, siap_cetak)",
                   ["station", "status"], registry=runtime.registry)
     waiting = Gauge("ektp_print_station_waiting_for_stock", "1 when a station's queue waits for blanks",
                     ["station"], registry=runtime.registry)
+    heartbeat_age = Gauge("ektp_print_station_heartbeat_age_seconds",
+                          "Seconds since a station worker last said it is alive (stations that ever ran)",
+                          ["station"], registry=runtime.registry)
     directory = OfficeDirectory(runtime.db[OFFICES_COLLECTION])
 
     async def sweep_and_measure() -> None:
@@ -48,6 +59,8 @@ def create_app(settings: PrintingSettings | None = None, *, clock: Clock = syste
                 depth.labels(station_id, status.value).set(depths.get(station_id, {}).get(status.value, 0))
             state = await store.station(station_id)
             waiting.labels(station_id).set(1 if state.get("waiting_for_stock") else 0)
+            if isinstance(state.get("heartbeat_at"), dt.datetime):
+                heartbeat_age.labels(station_id).set(max(0.0, (clock() - state["heartbeat_at"]).total_seconds()))
 
     runtime.every(settings.sweep_seconds, sweep_and_measure)
 

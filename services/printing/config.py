@@ -29,6 +29,7 @@ class PrintingSettings(ServiceSettings):
     max_body_bytes: int = Field(256 * 1024, description="largest request body accepted")
     spool_dir: Path = Field(Path(".local/run/spool"), description="station worker: folder for card proof PDFs")
     print_seconds: float = Field(0.0, ge=0, description="station worker: time the proof printer takes per card")
+    heartbeat_seconds: float = Field(15.0, description="station worker: how often it tells the service it is alive")
     cups_queue: str = Field("", description="station worker: CUPS printer queue name for --printer cups")
 
     @field_validator("priority_order", mode="before")

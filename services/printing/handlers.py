@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.printing import policy
@@ -62,6 +63,8 @@ class PrintingDeps:
     priority_order: tuple[PriorityClass, ...] = policy.DEFAULT_ORDER
     voter_target_date: dt.date = dt.date(2029, 2, 14)
     reservation_resend_seconds: float = 30.0
+    on_printed: Callable[[str, float], None] | None = field(default=None, compare=False)
+    """Told the station and the seconds from print-ready (the PRR's print request) to printed, once per card."""
 
 
 def queued_event(*, job_id: str, source_event_id: str, resident_id: str, kecamatan_code: str, desa_code: str,
@@ -137,6 +140,11 @@ async def _finish_attempt(event: CardPrinted | PrintSpoiled, deps: PrintingDeps)
                   "$push": {"spoiled": {"attempt": p.attempt, "reason": event.payload.reason.value,
                                         "at": event.occurred_at}}}
     moved = await deps.store.move_job(p.job_id, expect=expect, update=update)
+    if moved and isinstance(event, CardPrinted) and deps.on_printed is not None:
+        job = await deps.store.job(p.job_id)
+        if job is not None and isinstance(job.get("queued_at"), dt.datetime):
+            queued_at = job["queued_at"] if job["queued_at"].tzinfo else job["queued_at"].replace(tzinfo=dt.UTC)
+            deps.on_printed(p.station_id, max(0.0, (event.occurred_at - queued_at).total_seconds()))
     await dispatch(p.station_id, deps=deps)
     return "applied" if moved else "duplicate"
 

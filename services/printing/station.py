@@ -117,11 +117,16 @@ async def run(station_id: str, printer: Printer, settings: PrintingSettings) -> 
             if outcome in ("printed", "spoiled"):
                 log.info("job %s attempt %s: %s", event.payload.job_id, event.payload.attempt, outcome)
 
+    async def heartbeat() -> None:
+        await worker.store.heartbeat(station_id, worker.clock())
+
+    runtime.every(settings.heartbeat_seconds, heartbeat)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start()
+    await heartbeat()
     print(f"stasiun {station_id}: siap mencetak ke {printer.name} (Ctrl-C untuk berhenti)", flush=True)
     await stop.wait()
     print(f"stasiun {station_id}: berhenti; kartu yang belum selesai dicetak diambil lagi saat mulai ulang",

@@ -106,6 +106,11 @@ class PrintingStore:
         assert doc is not None
         return doc
 
+    async def heartbeat(self, station_id: str, at: dt.datetime) -> None:
+        """A station worker says it is alive (its printer adapter is ready)."""
+        await self.station(station_id)
+        await self.stations.update_one({"_id": station_id}, {"$set": {"heartbeat_at": at}})
+
     async def all_stations(self) -> list[dict[str, Any]]:
         return [doc async for doc in self.stations.find({})]
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from services.recording.config import RecordingSettings
 from services.recording.consumers import register_consumers
 from services.recording.handlers import RecordingDeps
 from services.recording.http import build_router
-from services.recording.store import RecordingStore
+from services.recording.store import STUCK_STAGES, RecordingStore
+from shared.areas import load_areas
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
 from shared.clock import Clock, system_clock
 from shared.http import BodySizeLimit, install_error_handlers
@@ -30,10 +32,24 @@ def create_app(settings: RecordingSettings | None = None, *, clock: Clock = syst
     stale = Counter("ektp_recording_stale_reports_total",
                     "Reports ignored because the resident's status was already further along",
                     ["event_type"], registry=runtime.registry)
+    recordings = Counter("ektp_recordings_total",
+                         "Recordings applied per kecamatan (hasil: direkam, gagal); lainnya = code outside the regency",
+                         ["kecamatan", "hasil"], registry=runtime.registry)
+    stuck = Gauge("ektp_residents_stuck",
+                  f"Residents in one stage longer than {settings.stuck_days} days (stage rekam = SFE, waiting for PRR)",
+                  ["stage", "kecamatan"], registry=runtime.registry)
     store = RecordingStore(runtime.db)
     deps = RecordingDeps(publisher=KafkaEventPublisher(runtime.broker), store=store, clock=clock,
                          visit_size=settings.visit_size)
-    register_consumers(runtime.broker, deps=deps, metrics=runtime.metrics, stale=stale)
+    register_consumers(runtime.broker, deps=deps, metrics=runtime.metrics, stale=stale, recordings=recordings)
+
+    async def count_stuck() -> None:
+        counts = await store.stuck_counts(before=clock() - dt.timedelta(days=settings.stuck_days))
+        for stage in STUCK_STAGES:
+            for kecamatan in load_areas().kecamatan:
+                stuck.labels(stage, kecamatan).set(counts.get((stage, kecamatan), 0))
+
+    runtime.every(settings.stuck_metric_seconds, count_stuck)
     directory = OfficeDirectory(runtime.db[OFFICES_COLLECTION])
 
     @asynccontextmanager

@@ -12,16 +12,24 @@ from services.recording.handlers import (
     apply_recording_event,
     apply_resident_event,
 )
+from shared.areas import load_areas
 from shared.broker import event_bytes, subscribe
 from shared.contracts import OUTREACH_EVENTS, RECORDING_EVENTS, RESIDENT_EVENTS
+from shared.contracts.recording import RecordingCaptured, RecordingFailed
 from shared.metrics import ConsumerMetrics
 from shared.topics import OUTREACH, RECORDING, RESIDENT
 
 GROUP = "recording-state"
+OTHER_KECAMATAN = "lainnya"
+
+
+def kecamatan_label(code: str) -> str:
+    """A metric label from the bounded set of the regency's kecamatan codes."""
+    return code if code in load_areas().kecamatan else OTHER_KECAMATAN
 
 
 def register_consumers(
-    broker: KafkaBroker, *, deps: RecordingDeps, metrics: ConsumerMetrics, stale: Counter
+    broker: KafkaBroker, *, deps: RecordingDeps, metrics: ConsumerMetrics, stale: Counter, recordings: Counter
 ) -> None:
     """Attach recording's subscribers to the broker."""
 
@@ -43,4 +51,8 @@ def register_consumers(
     @subscribe(broker, RECORDING, group=f"{GROUP}-recording")
     async def on_recording_event(message: KafkaMessage) -> None:
         event = RECORDING_EVENTS.validate_json(event_bytes(message))
-        count(event.event_type, await apply_recording_event(event, deps=deps))
+        outcome = await apply_recording_event(event, deps=deps)
+        count(event.event_type, outcome)
+        if outcome == "applied" and isinstance(event, RecordingCaptured | RecordingFailed):
+            result = "direkam" if isinstance(event, RecordingCaptured) else "gagal"
+            recordings.labels(kecamatan_label(event.payload.kecamatan_code), result).inc()

@@ -17,6 +17,7 @@ CARRY_OVER = "recording_carry_over"
 SEEN = "recording_seen"
 WALK_INS = "recording_walk_ins"
 NEVER = "1970-01-01T00:00:00+00:00"
+STUCK_STAGES = (Stage.REKAM.value, Stage.GAGAL_PUSAT.value, Stage.DUPLIKAT.value, Stage.GAGAL_REKAM.value)
 
 
 def progress_of(doc: dict[str, Any] | None) -> Progress | None:
@@ -115,9 +116,18 @@ class RecordingStore:
             return False
         return True
 
+    async def stuck_counts(self, *, before: dt.datetime) -> dict[tuple[str, str], int]:
+        """Residents per (stage, kecamatan) sitting in a stage that should move on since before `before`."""
+        query = {"since": {"$lt": before.astimezone(dt.UTC).isoformat()}, "stage": {"$in": list(STUCK_STAGES)}}
+        counts: dict[tuple[str, str], int] = {}
+        async for doc in self.residents.find(query, {"_id": 0, "stage": 1, "kecamatan_code": 1}):
+            key = (str(doc["stage"]), str(doc.get("kecamatan_code") or ""))
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
     async def stuck(self, *, stage: str | None, before: dt.datetime, kecamatan_code: str | None) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"since": {"$lt": before.astimezone(dt.UTC).isoformat()},
-                                 "stage": stage or {"$in": ["rekam", "gagal_pusat", "duplikat", "gagal_rekam"]}}
+                                 "stage": stage or {"$in": list(STUCK_STAGES)}}
         if kecamatan_code:
             query["kecamatan_code"] = kecamatan_code
         cursor = self.residents.find(query, {"_id": 1, "stage": 1, "since": 1, "kecamatan_code": 1, "desa_code": 1})
