@@ -24,6 +24,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "npsn": ("npsn",),
     "school": ("sekolah", "nama sekolah", "satuan pendidikan"),
     "kecamatan": ("kecamatan", "kec", "kec.", "kode kecamatan"),
+    "marital": ("status perkawinan", "status kawin", "perkawinan", "status_kawin"),
+    "disabilitas": ("disabilitas", "penyandang disabilitas", "penyandang cacat"),
     "desa": ("desa", "kelurahan", "desa/kelurahan", "desa/kel", "desa/kel.", "desa / kelurahan", "kode desa",
              "kel/desa", "kelurahan/desa"),
 }
@@ -31,12 +33,19 @@ REQUIRED = ("nik", "name", "sex", "kecamatan", "desa")
 LABELS = {"nik": "NIK", "name": "Nama", "sex": "Jenis Kelamin", "kecamatan": "Kecamatan",
           "desa": "Desa/Kelurahan", "birth_date": "Tanggal Lahir (atau Tempat/Tanggal Lahir)"}
 FIELD_NAMES = {"nik": "nik", "name": "name", "sex": "sex", "birth_date": "birth_date", "place_and_date": "birth_date",
-               "kecamatan": "kecamatan_code", "desa": "desa_code", "npsn": "school_npsn"}
+               "kecamatan": "kecamatan_code", "desa": "desa_code", "npsn": "school_npsn",
+               "marital": "marital_status", "disabilitas": "disabilitas"}
 RULE_FIELD_TO_KIND = {"nik": "nik", "sex": "sex", "birth_date": "birth_date", "kecamatan_code": "kecamatan",
                       "desa_code": "desa"}
 SEXES = {"l": Sex.LAKI_LAKI, "lk": Sex.LAKI_LAKI, "laki-laki": Sex.LAKI_LAKI, "laki laki": Sex.LAKI_LAKI,
          "laki": Sex.LAKI_LAKI, "p": Sex.PEREMPUAN, "pr": Sex.PEREMPUAN, "perempuan": Sex.PEREMPUAN,
          "wanita": Sex.PEREMPUAN}
+MARITAL = {"belum kawin": MaritalStatus.BELUM_KAWIN, "belum_kawin": MaritalStatus.BELUM_KAWIN,
+           "kawin": MaritalStatus.KAWIN, "kawin tercatat": MaritalStatus.KAWIN, "kawin belum tercatat": MaritalStatus.KAWIN,
+           "cerai hidup": MaritalStatus.CERAI_HIDUP, "cerai_hidup": MaritalStatus.CERAI_HIDUP,
+           "cerai mati": MaritalStatus.CERAI_MATI, "cerai_mati": MaritalStatus.CERAI_MATI}
+YES = {"ya", "y", "1", "true", "ada"}
+NO = {"", "tidak", "t", "0", "false", "-", "tidak ada"}
 ROW_COLUMN = "(baris)"
 NAME_MAX = 120
 DAY_FIRST = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
@@ -283,14 +292,16 @@ def _read_row(row: _Row, places: _Places, today: dt.date) -> DapodikRow | None:
     place, birth = _read_birth(row)
     kecamatan, desa = _read_area(row, places)
     npsn = _read_npsn(row)
+    marital = _read_marital(row)
+    disabilitas = _read_disabilitas(row)
     if nik:
         _check_nik_rules(row, nik, birth, sex, today)
     if kecamatan and desa:
         _check_area_rules(row, kecamatan.code, desa, places.areas)
-    if row.errors or not (nik and name and sex and birth and kecamatan and desa):
+    if row.errors or not (nik and name and sex and birth and kecamatan and desa and marital and disabilitas is not None):
         return None
-    data = ResidentData(nik=nik, name=name, sex=sex, birth_date=birth, marital_status=MaritalStatus.BELUM_KAWIN,
-                        kecamatan_code=kecamatan.code, desa_code=desa, school_npsn=npsn)
+    data = ResidentData(nik=nik, name=name, sex=sex, birth_date=birth, marital_status=marital,
+                        kecamatan_code=kecamatan.code, desa_code=desa, school_npsn=npsn, disabilitas=disabilitas)
     return DapodikRow(row.line, row.cell("nisn").lstrip("'") or None, row.cell("school") or None, place, data)
 
 
@@ -387,6 +398,27 @@ def _read_npsn(row: _Row) -> str | None:
         row.fail("npsn", "NPSN harus 8 digit angka")
         return None
     return npsn
+
+
+def _read_marital(row: _Row) -> MaritalStatus | None:
+    """Status perkawinan; an absent column or empty cell means belum kawin (the Dapodik case)."""
+    text = row.cell("marital").lower()
+    if not text:
+        return MaritalStatus.BELUM_KAWIN
+    status = MARITAL.get(text)
+    if status is None:
+        row.fail("marital", "status perkawinan harus Belum Kawin, Kawin, Cerai Hidup atau Cerai Mati")
+    return status
+
+
+def _read_disabilitas(row: _Row) -> bool | None:
+    text = row.cell("disabilitas").lower()
+    if text in NO:
+        return False
+    if text in YES:
+        return True
+    row.fail("disabilitas", "isi Ya atau Tidak")
+    return None
 
 
 def _check_nik_rules(row: _Row, nik: str, birth: dt.date | None, sex: Sex | None, today: dt.date) -> None:

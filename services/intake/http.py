@@ -266,13 +266,7 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
                  "possible_duplicates": i.get("possible_duplicates", []), "flagged_at": i["flagged_at"]}
                 for i in items]
 
-    @router.post("/imports/dapodik", status_code=202, responses={**errors, 200: {"description": "file ini sudah"
-                 " diimpor: jawaban pekerjaan yang sama"}},
-                 summary="Impor CSV Dapodik (siswa yang akan wajib KTP); kemajuan di /imports/{job_id}")
-    async def post_import(
-        request: Request, file: Annotated[UploadFile, File(description="CSV ekspor Dapodik (UTF-8, , atau ;)")],
-        office: Office = Depends(current_office),
-    ) -> JSONResponse:
+    async def start_import(request: Request, file: UploadFile, office: Office) -> JSONResponse:
         if office.role not in (Role.DINAS_ADMIN, Role.KECAMATAN_OFFICE):
             raise _forbidden(office, office.kecamatan_code)
         deps: IntakeDeps = request.app.state.deps
@@ -296,7 +290,29 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
         task.add_done_callback(tasks.discard)
         return JSONResponse(_job_view(await jobs.get(job_id) or {}), status_code=202)
 
-    @router.get("/imports/{job_id}", summary="Status dan kemajuan impor Dapodik, dengan kesalahan per baris")
+    replay = {**errors, 200: {"description": "file ini sudah diimpor: jawaban pekerjaan yang sama"}}
+
+    @router.post("/imports/dapodik", status_code=202, responses=replay,
+                 summary="Impor CSV Dapodik (siswa yang akan wajib KTP); kemajuan di /imports/{job_id}")
+    async def post_import(
+        request: Request, file: Annotated[UploadFile, File(description="CSV ekspor Dapodik (UTF-8, , atau ;)")],
+        office: Office = Depends(current_office),
+    ) -> JSONResponse:
+        return await start_import(request, file, office)
+
+    @router.post("/imports/penduduk", status_code=202, responses=replay,
+                 summary="Impor daftar penduduk (CSV dari data kependudukan/SIAK); kemajuan di /imports/{job_id}",
+                 description="Kolom wajib: NIK, Nama, Jenis Kelamin, Tanggal Lahir (atau Tempat/Tanggal Lahir), "
+                             "Kecamatan, Desa/Kelurahan. Pilihan: Status Perkawinan (kosong = Belum Kawin), "
+                             "Disabilitas (Ya/Tidak), NPSN. Baris yang salah dilaporkan per baris; baris lain tetap "
+                             "masuk. File yang sama diunggah lagi tidak menambah apa pun.")
+    async def post_roster_import(
+        request: Request, file: Annotated[UploadFile, File(description="CSV daftar penduduk (UTF-8, , atau ;)")],
+        office: Office = Depends(current_office),
+    ) -> JSONResponse:
+        return await start_import(request, file, office)
+
+    @router.get("/imports/{job_id}", summary="Status dan kemajuan impor (Dapodik, daftar penduduk) dan kesalahan per baris")
     async def get_import(job_id: str, request: Request, office: Office = Depends(current_office)) -> Any:
         job = await request.app.state.imports.get(job_id)
         if job is None or (office.role != Role.DINAS_ADMIN and job["office_id"] != office.office_id):

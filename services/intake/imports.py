@@ -125,14 +125,14 @@ async def _import_chunk(
     await asyncio.gather(*(deps.publisher.publish(e, topic=RESIDENT, key=e.payload.resident_id) for e in fresh))
     for event in await deps.roster.insert_new(fresh):
         await deps.roster.apply(event)
+    matches = await asyncio.gather(*(deps.roster.same_person_elsewhere(
+        resident_id=e.payload.resident_id, name=e.payload.name, birth_date=e.payload.birth_date,
+        desa_code=e.payload.desa_code) for e in fresh))
     flagged = 0
-    for event in fresh:
-        p = event.payload
-        others = await deps.roster.same_person_elsewhere(
-            resident_id=p.resident_id, name=p.name, birth_date=p.birth_date, desa_code=p.desa_code)
+    for event, others in zip(fresh, matches, strict=True):
         if others:
             flagged += 1
-            await deps.reviews.flag(resident_id=p.resident_id, others=others, kecamatan_code=p.kecamatan_code,
-                                    now=now)
+            await deps.reviews.flag(resident_id=event.payload.resident_id, others=others,
+                                    kecamatan_code=event.payload.kecamatan_code, now=now)
     await jobs.progress(job_id, processed=len(rows), imported=len(fresh),
                         already_registered=len(events) - len(fresh), flagged_for_review=flagged)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import unicodedata
 from typing import Any
@@ -94,12 +95,8 @@ class Roster:
 
     async def existing_ids(self, resident_ids: list[str]) -> set[str]:
         """Which of these residents are in the roster and still active (one primary-key read each)."""
-        found = set()
-        for resident_id in resident_ids:
-            doc = await self.collection.find_one({"_id": resident_id}, {"status": 1})
-            if doc is not None and doc.get("status") == "aktif":
-                found.add(resident_id)
-        return found
+        docs = await asyncio.gather(*(self.collection.find_one({"_id": r}, {"status": 1}) for r in resident_ids))
+        return {r for r, doc in zip(resident_ids, docs, strict=True) if doc is not None and doc.get("status") == "aktif"}
 
     async def insert_new(self, events: list[ResidentEnrolled]) -> list[ResidentEnrolled]:
         """Insert residents known to be absent in one bulk write; returns those that were not new."""
@@ -113,9 +110,10 @@ class Roster:
             failed = {error["index"] for error in exc.details.get("writeErrors", [])}
             return [e for i, e in enumerate(events) if i in failed]
         finally:
-            for event in events:
-                p = event.payload
-                await self._remember_person(p.resident_id, person_key(p.name, p.birth_date, p.desa_code))
+            await asyncio.gather(*(
+                self._remember_person(e.payload.resident_id,
+                                      person_key(e.payload.name, e.payload.birth_date, e.payload.desa_code))
+                for e in events))
         return []
 
     async def apply(self, event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> bool:

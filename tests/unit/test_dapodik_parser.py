@@ -255,3 +255,15 @@ def test_ten_thousand_rows_parse_quickly() -> None:
     assert result.errors == [] and len(result.rows) == 10_000 and result.total_rows == 10_000
     assert result.rows[-1].line == 10_001
     assert elapsed < 2.0, f"10,000 rows took {elapsed:.2f} s"
+
+
+def test_roster_columns_status_perkawinan_and_disabilitas() -> None:
+    text = ("NIK;Nama;JK;Tanggal Lahir;Status Perkawinan;Disabilitas;Kecamatan;Desa\n"
+            f"{nik(dt.date(1950, 3, 2))};Tua Sintetis;L;02/03/1950;Cerai Mati;Ya;17.02.06;17.02.06.2001\n"
+            f"{nik(dt.date(1990, 4, 9), 'P', 2)};Ibu Sintetis;P;09/04/1990;KAWIN;tidak;17.02.06;17.02.06.2001\n"
+            f"{nik(dt.date(1991, 4, 9), 'P', 3)};Salah Sintetis;P;09/04/1991;janda;mungkin;17.02.06;17.02.06.2001\n")
+    result = parse(text)
+    assert [(r.data.marital_status, r.data.disabilitas) for r in result.rows] == [
+        (MaritalStatus.CERAI_MATI, True), (MaritalStatus.KAWIN, False)]
+    assert [(e.line, e.column) for e in result.errors] == [(4, "Status Perkawinan"), (4, "Disabilitas")]
+    assert "Belum Kawin, Kawin, Cerai Hidup atau Cerai Mati" in result.errors[0].reason
