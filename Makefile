@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run stop test test-fast test-scale lint bench infra-up infra-down infra-status clean
+.PHONY: help install run demo stop test test-fast test-scale lint bench infra-up infra-down infra-status clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ install: $(VENV)/.installed ## Create .venv from uv.lock (Kafka, FerretDB and Pr
 
 run: install ## Start Kafka, FerretDB, Prometheus and the five services; Ctrl-C stops all
 	@$(PY) -m deploy.local.run
+
+demo: install ## Like run, then plays a synthetic Rejang Lebong through the services (DEMO_ARGS="--scale 0.05")
+	@$(PY) -m deploy.demo $(DEMO_ARGS)
 
 stop: install ## Stop everything `make run` started
 	@$(PY) -m deploy.local.run stop

@@ -22,6 +22,8 @@ from prometheus_client import CollectorRegistry
 from shared.settings import InfraSettings
 from shared.topics import ConsumerGroup, Topic
 
+BATCH_RECORDS = 500
+BATCH_WAIT_MS = 50
 MAX_POLL_RECORDS = 200
 
 
@@ -70,6 +72,20 @@ def subscribe(broker: KafkaBroker, topic: Topic, *, group: ConsumerGroup | str, 
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         max_poll_records=MAX_POLL_RECORDS,
+        **options,
+    )
+
+
+def subscribe_batch(broker: KafkaBroker, topic: Topic, *, group: ConsumerGroup | str, **options: Any) -> Any:
+    """Like `subscribe`, but the handler gets up to BATCH_RECORDS records at once (a tuple in raw_message)."""
+    return broker.subscriber(
+        topic.name,
+        group_id=str(group),
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=BATCH_RECORDS,
+        batch_timeout_ms=BATCH_WAIT_MS,
         **options,
     )
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from deploy.local.components import REPO
@@ -76,20 +77,30 @@ def _banner(stack: Stack, key_file: Path) -> str:
     ])
 
 
-def run() -> int:
+Scenario = Callable[[Stack, dict[str, str], str], None]
+"""Played once the services are healthy: the stack, the services' environment, the local admin key."""
+
+
+def run(*, overrides: dict[str, str] | None = None, key_name: str = "admin-api-key",
+        scenario: Scenario | None = None, service_log: Path | None = None) -> int:
+    """Start everything, print where to look, optionally play a scenario, then serve until Ctrl-C."""
     stack = Stack.load("run")
     began = time.monotonic()
     print(f"Starting the local infrastructure (data in {stack.data})")
     stack.up()
-    env = {**os.environ, **stack.environment()}
+    service_env = {**stack.environment(), **(overrides or {})}
+    env = {**os.environ, **service_env}
     env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
     env["PYTHONUNBUFFERED"] = "1"
-    key_file = stack.data / "admin-api-key"
-    local_admin_key(stack.environment(), key_file)
+    key_file = stack.data / key_name
+    key = local_admin_key(service_env, key_file)
     honcho_pid = stack.data / "honcho.pid"
+    output = service_log.open("ab") if service_log else None
+    if service_log:
+        print(f"Service output goes to {service_log}")
     honcho = subprocess.Popen(
         [sys.executable, "-m", "honcho", "start", "-f", str(REPO / "Procfile")],
-        cwd=REPO, env=env,
+        cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT if output else None,
     )
     honcho_pid.write_text(str(honcho.pid))
 
@@ -103,6 +114,9 @@ def run() -> int:
             if all(_healthy(port) for port in stack.service_ports.values()):
                 print(_banner(stack, key_file), flush=True)
                 print(f"(up in {time.monotonic() - began:.1f} s)", flush=True)
+                if scenario is not None:
+                    scenario(stack, service_env, key)
+                    print(_banner(stack, key_file), flush=True)
                 break
             time.sleep(0.5)
         else:
@@ -111,9 +125,17 @@ def run() -> int:
                       file=sys.stderr)
         honcho.wait()
     except KeyboardInterrupt:
-        honcho.wait()
+        pass
     finally:
+        if honcho.poll() is None:
+            honcho.send_signal(signal.SIGINT)
+            try:
+                honcho.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                honcho.kill()
         honcho_pid.unlink(missing_ok=True)
+        if output:
+            output.close()
         print("Stopping the local infrastructure")
         stack.down()
     return 0

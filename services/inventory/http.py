@@ -117,10 +117,12 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dic
         if office.role != Role.DINAS_ADMIN:
             raise HTTPException(403, "Hanya admin dinas yang dapat mencatat penerimaan dan pengembalian blangko.")
 
-    async def answer(deps: InventoryDeps, location_id: str, event_id: str, outcome: Outcome | None) -> JSONResponse:
+    async def answer(deps: InventoryDeps, location_id: str, event_id: str, outcome: Outcome | None,
+                     extra: dict[str, Any]) -> JSONResponse:
         if outcome is None:
             return JSONResponse(
                 {
+                    **extra,
                     "event_id": event_id,
                     "status": "diproses",
                     "pesan": "Sudah tersimpan di Kafka; buku stok belum memprosesnya. Periksa lagi sebentar.",
@@ -128,21 +130,22 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dic
                 status_code=202,
             )
         if outcome.refused:
-            return JSONResponse({"event_id": event_id, "detail": outcome.reason}, status_code=409)
+            return JSONResponse({**extra, "event_id": event_id, "detail": outcome.reason}, status_code=409)
         doc = await deps.store.location(location_id)
         return JSONResponse(
-            {"event_id": event_id, "status": "dicatat", "lokasi": location_view(doc, location_id, names[location_id], deps)},
+            {**extra, "event_id": event_id, "status": "dicatat",
+             "lokasi": location_view(doc, location_id, names[location_id], deps)},
             status_code=201,
         )
 
-    async def submit(request: Request, event: Any) -> JSONResponse:
+    async def submit(request: Request, event: Any, extra: dict[str, Any] | None = None) -> JSONResponse:
         """Check the event against the current ledger, publish it, wait for the ledger's outcome."""
         deps = deps_of(request)
         location_id = domain.location_of(event)
         event_id = str(event.event_id)
         prior = await deps.store.outcome_of(location_id, event_id)
         if prior is not None:
-            return await answer(deps, location_id, event_id, prior)
+            return await answer(deps, location_id, event_id, prior, extra or {})
         sent = None
         if isinstance(event, TransferReceived):
             sent = await deps.store.sent_transfer(event.payload.from_location, event.payload.transfer_id)
@@ -159,7 +162,7 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dic
         while outcome is None and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.05)
             outcome = await deps.store.outcome_of(location_id, event_id)
-        return await answer(deps, location_id, event_id, outcome)
+        return await answer(deps, location_id, event_id, outcome, extra or {})
 
     def envelope(office: Office, key: str | None, request: Request) -> dict[str, Any]:
         now = deps_of(request).clock()
@@ -219,7 +222,7 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dic
         allow(office, body.from_location)
         base = envelope(office, key, request)
         payload = TransferPayload(transfer_id=f"tr-{base['event_id'].hex[:16]}", **body.model_dump())
-        return await submit(request, TransferSent(**base, payload=payload))
+        return await submit(request, TransferSent(**base, payload=payload), {"transfer_id": payload.transfer_id})
 
     @router.post("/transfers/{transfer_id}/receive", status_code=201, summary="Terima kiriman blangko")
     async def arrive(

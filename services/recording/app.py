@@ -36,15 +36,19 @@ def create_app(settings: RecordingSettings | None = None, *, clock: Clock = syst
                          "Recordings applied per kecamatan (hasil: direkam, gagal); lainnya = code outside the regency",
                          ["kecamatan", "hasil"], registry=runtime.registry)
     stuck = Gauge("ektp_residents_stuck",
-                  f"Residents in one stage longer than {settings.stuck_days} days (stage rekam = SFE, waiting for PRR)",
+                  f"Residents in one stage longer than {settings.stuck_days} days, entered within "
+                  f"{settings.stuck_window_days} days (stage rekam = SFE, waiting for PRR)",
                   ["stage", "kecamatan"], registry=runtime.registry)
     store = RecordingStore(runtime.db)
     deps = RecordingDeps(publisher=KafkaEventPublisher(runtime.broker), store=store, clock=clock,
                          visit_size=settings.visit_size)
-    register_consumers(runtime.broker, deps=deps, metrics=runtime.metrics, stale=stale, recordings=recordings)
+    register_consumers(runtime.broker, deps=deps, metrics=runtime.metrics, dead_letters=runtime.dead_letters,
+                       stale=stale, recordings=recordings)
 
     async def count_stuck() -> None:
-        counts = await store.stuck_counts(before=clock() - dt.timedelta(days=settings.stuck_days))
+        now = clock()
+        counts = await store.stuck_counts(before=now - dt.timedelta(days=settings.stuck_days),
+                                          after=now - dt.timedelta(days=settings.stuck_window_days))
         for stage in STUCK_STAGES:
             for kecamatan in load_areas().kecamatan:
                 stuck.labels(stage, kecamatan).set(counts.get((stage, kecamatan), 0))

@@ -16,4 +16,7 @@ class RecordingSettings(ServiceSettings):
     max_batch_events: int = Field(5000, description="most events one offline upload may carry")
     max_body_bytes: int = Field(4 * 1024 * 1024, description="largest request body accepted")
     stuck_days: int = Field(14, description="default days in one status before a resident counts as stuck")
+    stuck_window_days: int = Field(
+        180, description="ektp_residents_stuck counts residents who entered their stage within this many days "
+                         "(older records are SIAK's backlog, listed by GET /stuck, not an outreach alert)")
     stuck_metric_seconds: float = Field(60.0, description="how often ektp_residents_stuck is counted again")

@@ -1,4 +1,8 @@
-"""Subscriptions of the recording service: the roster, visits and recording events keep its state."""
+"""Subscriptions of the recording service: the roster, visits and recording events keep its state.
+
+Roster and recording events come in batches applied in each resident's order, residents side by
+side (shared/batching.py); visits one at a time.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,11 @@ from services.recording.handlers import (
     apply_resident_event,
 )
 from shared.areas import load_areas
-from shared.broker import event_bytes, subscribe
-from shared.contracts import OUTREACH_EVENTS, RECORDING_EVENTS, RESIDENT_EVENTS
+from shared.batching import apply_in_key_order
+from shared.broker import event_bytes, subscribe, subscribe_batch
+from shared.contracts import OUTREACH_EVENTS, RECORDING_EVENTS, RESIDENT_EVENTS, RecordingEvent, ResidentEvent
 from shared.contracts.recording import RecordingCaptured, RecordingFailed
+from shared.dead_letter import DeadLetterPolicy
 from shared.metrics import ConsumerMetrics
 from shared.topics import OUTREACH, RECORDING, RESIDENT
 
@@ -29,7 +35,8 @@ def kecamatan_label(code: str) -> str:
 
 
 def register_consumers(
-    broker: KafkaBroker, *, deps: RecordingDeps, metrics: ConsumerMetrics, stale: Counter, recordings: Counter
+    broker: KafkaBroker, *, deps: RecordingDeps, metrics: ConsumerMetrics, dead_letters: DeadLetterPolicy,
+    stale: Counter, recordings: Counter,
 ) -> None:
     """Attach recording's subscribers to the broker."""
 
@@ -38,21 +45,27 @@ def register_consumers(
         if outcome == "stale":
             stale.labels(event_type).inc()
 
-    @subscribe(broker, RESIDENT, group=f"{GROUP}-resident")
-    async def on_resident_event(message: KafkaMessage) -> None:
-        event = RESIDENT_EVENTS.validate_json(event_bytes(message))
-        count(event.event_type, await apply_resident_event(event, store=deps.store))
+    @subscribe_batch(broker, RESIDENT, group=f"{GROUP}-resident")
+    async def on_resident_events(message: KafkaMessage) -> None:
+        async def apply(event: ResidentEvent) -> None:
+            count(event.event_type, await apply_resident_event(event, store=deps.store))
+
+        await apply_in_key_order(message.raw_message, parse=RESIDENT_EVENTS.validate_json,  # type: ignore[arg-type]
+                                 key_of=lambda e: e.payload.resident_id, handle=apply, dead_letters=dead_letters)
 
     @subscribe(broker, OUTREACH, group=f"{GROUP}-outreach")
     async def on_outreach_event(message: KafkaMessage) -> None:
         event = OUTREACH_EVENTS.validate_json(event_bytes(message))
         count(event.event_type, await apply_outreach_event(event, store=deps.store))
 
-    @subscribe(broker, RECORDING, group=f"{GROUP}-recording")
-    async def on_recording_event(message: KafkaMessage) -> None:
-        event = RECORDING_EVENTS.validate_json(event_bytes(message))
-        outcome = await apply_recording_event(event, deps=deps)
-        count(event.event_type, outcome)
-        if outcome == "applied" and isinstance(event, RecordingCaptured | RecordingFailed):
-            result = "direkam" if isinstance(event, RecordingCaptured) else "gagal"
-            recordings.labels(kecamatan_label(event.payload.kecamatan_code), result).inc()
+    @subscribe_batch(broker, RECORDING, group=f"{GROUP}-recording")
+    async def on_recording_events(message: KafkaMessage) -> None:
+        async def apply(event: RecordingEvent) -> None:
+            outcome = await apply_recording_event(event, deps=deps)
+            count(event.event_type, outcome)
+            if outcome == "applied" and isinstance(event, RecordingCaptured | RecordingFailed):
+                result = "direkam" if isinstance(event, RecordingCaptured) else "gagal"
+                recordings.labels(kecamatan_label(event.payload.kecamatan_code), result).inc()
+
+        await apply_in_key_order(message.raw_message, parse=RECORDING_EVENTS.validate_json,  # type: ignore[arg-type]
+                                 key_of=lambda e: e.payload.resident_id, handle=apply, dead_letters=dead_letters)

@@ -116,9 +116,10 @@ class RecordingStore:
             return False
         return True
 
-    async def stuck_counts(self, *, before: dt.datetime) -> dict[tuple[str, str], int]:
-        """Residents per (stage, kecamatan) sitting in a stage that should move on since before `before`."""
-        query = {"since": {"$lt": before.astimezone(dt.UTC).isoformat()}, "stage": {"$in": list(STUCK_STAGES)}}
+    async def stuck_counts(self, *, before: dt.datetime, after: dt.datetime) -> dict[tuple[str, str], int]:
+        """Residents per (stage, kecamatan) who entered a stage that should move on between `after` and `before`."""
+        query = {"since": {"$lt": before.astimezone(dt.UTC).isoformat(), "$gte": after.astimezone(dt.UTC).isoformat()},
+                 "stage": {"$in": list(STUCK_STAGES)}}
         counts: dict[tuple[str, str], int] = {}
         async for doc in self.residents.find(query, {"_id": 0, "stage": 1, "kecamatan_code": 1}):
             key = (str(doc["stage"]), str(doc.get("kecamatan_code") or ""))

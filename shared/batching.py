@@ -1,0 +1,93 @@
+"""Batch consumption that keeps each key's order: records of one key in sequence, keys side by side.
+
+A topic is keyed by resident (or station, location): what must happen in order is the events of
+one key, and those sit in one partition in order. A batch is split by key; each key's events are
+applied one after the other while different keys run concurrently. The batch's offsets are
+committed only when every key is done, so a crash redelivers the batch and the idempotent
+handlers skip what was applied.
+
+- A record that cannot be parsed goes to its dead-letter topic; the rest go on.
+- A transient failure (database, broker) is raised: the dead-letter middleware retries the
+  whole batch with backoff.
+- Any other handler error is retried twice, then that record alone is dead-lettered as
+  `handler_error` and its key goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from aiokafka import ConsumerRecord
+
+from shared.contracts import MAX_EVENT_BYTES
+from shared.dead_letter import TRANSIENT_ERRORS, DeadLetterPolicy, PoisonMessage, classify
+
+log = logging.getLogger("ektp.batching")
+E = TypeVar("E")
+HANDLER_ATTEMPTS = 3
+
+
+async def apply_in_key_order(
+    records: Sequence[ConsumerRecord[Any, Any]],
+    *,
+    parse: Callable[[bytes], E],
+    key_of: Callable[[E], str],
+    handle: Callable[[E], Awaitable[None]],
+    dead_letters: DeadLetterPolicy,
+    concurrency: int = 16,
+) -> int:
+    """Apply a batch; returns how many records were applied (not dead-lettered)."""
+    groups: dict[str, list[tuple[ConsumerRecord[Any, Any], E]]] = {}
+    for record in records:
+        try:
+            raw = record.value or b""
+            if len(raw) > MAX_EVENT_BYTES:
+                raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
+            event = parse(raw)
+        except Exception as exc:  # noqa: BLE001 - every parse failure is classified here
+            await dead_letters.dead_letter_record(record, classify(exc) or PoisonMessage("invalid_event",
+                                                                                        type(exc).__name__))
+            continue
+        groups.setdefault(key_of(event), []).append((record, event))
+    gate = asyncio.Semaphore(concurrency)
+    applied = 0
+
+    async def run_key(items: list[tuple[ConsumerRecord[Any, Any], E]]) -> None:
+        nonlocal applied
+        async with gate:
+            for record, event in items:
+                if await _handle_one(record, event, handle, dead_letters):
+                    applied += 1
+
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            for items in groups.values():
+                tasks.create_task(run_key(items))
+    except ExceptionGroup as failed:
+        # The other keys were cancelled; the first failure decides (a transient one retries the batch).
+        raise failed.exceptions[0] from None
+    return applied
+
+
+async def _handle_one(record: ConsumerRecord[Any, Any], event: E, handle: Callable[[E], Awaitable[None]],
+                      dead_letters: DeadLetterPolicy) -> bool:
+    for attempt in range(1, HANDLER_ATTEMPTS + 1):
+        try:
+            await handle(event)
+            return True
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified: poison now, other errors after retries
+            poison = classify(exc)
+            if poison is None and attempt < HANDLER_ATTEMPTS:
+                log.warning("handler error on %s[%s]@%s (%s), retry %d", record.topic, record.partition,
+                            record.offset, type(exc).__name__, attempt)
+                await asyncio.sleep(dead_letters.delay(attempt))
+                continue
+            await dead_letters.dead_letter_record(record, poison or PoisonMessage("handler_error",
+                                                                                  type(exc).__name__))
+            return False
+    return False
