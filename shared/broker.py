@@ -61,6 +61,7 @@ def make_broker(
             *middlewares,
         ],
         logger=logging.getLogger(f"ektp.{service}.kafka"),
+        log_level=logging.DEBUG,
     )
 
 

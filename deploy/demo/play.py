@@ -186,15 +186,19 @@ class Demo:
             adults = [p for p in people if p.kecamatan_code == code and p.school_npsn is None]
             students = [p for p in people if p.kecamatan_code == code and p.school_npsn is not None]
             files += [("/imports/penduduk", adults), ("/imports/dapodik", students)]
-        progress = Progress("Daftar penduduk (impor per kecamatan)", len(people))
+        files = [(path, group) for path, group in files if group]
+        uploads = Progress("Unggah berkas penduduk dan Dapodik", len(files))
         jobs = []
-        for path, group in files:
+        for done, (path, group) in enumerate(files, start=1):
             if group:
                 job = _ok(await self.s.intake.post(path, files={"file": ("data.csv", roster_file(group), "text/csv")}),
                           200, 202)
                 if job.get("errors"):
                     raise RuntimeError(f"import refused rows: {job}")
                 jobs.append(job["job_id"])
+            uploads.update(done)
+        uploads.finish()
+        progress = Progress("Daftar penduduk (impor per kecamatan)", len(people))
 
         async def imported() -> bool:
             views = [_ok(await self.s.intake.get(f"/imports/{job_id}")) for job_id in jobs]

@@ -86,9 +86,27 @@ def test_dockerfile_exposes_every_service_port() -> None:
     assert exposed and {int(p) for p in exposed.group(1).split()} == set(SERVICE_PORTS.values())
 
 
-def test_grafana_dashboard_is_valid_json_with_panels() -> None:
+def _defined_metrics() -> set[str]:
+    """Names of the ektp_ metrics the code defines (as Prometheus exposes them, with their suffixes)."""
+    names = set()
+    for source in [*(REPO / "services").rglob("*.py"), *(REPO / "shared").rglob("*.py")]:
+        for kind, name in re.findall(r'(Counter|Gauge|Histogram)\(\s*"(ektp_\w+)"', source.read_text()):
+            base = name.removesuffix("_total")
+            names |= {base, f"{base}_total"} if kind == "Counter" else {name}
+            if kind == "Histogram":
+                names |= {f"{name}_bucket", f"{name}_count", f"{name}_sum"}
+    return names
+
+
+def test_grafana_dashboard_and_alerts_use_only_metrics_the_services_export() -> None:
     dashboard = json.loads((REPO / "deploy/grafana/dashboards/ektp-operasional.json").read_text())
     assert dashboard["panels"] and all(p["targets"][0]["expr"] for p in dashboard["panels"])
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    exprs += re.findall(r"^\s+expr: (.+)$", (REPO / "deploy/prometheus/alerts.yml").read_text(), re.M)
+    defined = _defined_metrics()
+    used = {name for expr in exprs for name in re.findall(r"\bektp_\w+", expr)}
+    assert "ektp_print_ready_to_printed_seconds_bucket" in defined and "ektp_recordings_total" in defined
+    assert used and used <= defined, used - defined
 
 
 def test_production_profile_refuses_plaintext(monkeypatch: pytest.MonkeyPatch) -> None:
