@@ -25,74 +25,17 @@ import asyncio
 import datetime as dt
 import json
 import os
-import random
 import resource
 import statistics
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.corpus import journey_events
+
 REPO = Path(__file__).resolve().parents[1]
 CHUNK = 50
-
-
-def journey_events(scale: float, today: dt.date) -> list[tuple[str, bytes, bytes]]:
-    """(topic, key, value) of every resident's journey, deterministic for a scale."""
-    from deploy.demo.population import build
-    from shared.contracts import Actor, Role
-    from shared.contracts.printing import (
-        CardHandedOver,
-        CardPrinted,
-        HandedOverPayload,
-        JobQueued,
-        JobQueuedPayload,
-        PrintedPayload,
-    )
-    from shared.contracts.recording import CapturedPayload, RecordingCaptured, SiakStatusReported, StatusPayload
-    from shared.contracts.resident import ResidentEnrolled, ResidentEnrolledPayload
-    from shared.pseudonym import resident_pseudonym
-    from shared.topics import PRINT, RECORDING, RESIDENT
-
-    population = build(scale=scale, today=today)
-    rng = random.Random(7)
-    actor = Actor(office_id="dinas", role=Role.DINAS_ADMIN, operator="bench")
-    key = "bench-pseudonym-key-0123456789abcdef"
-    at = dt.datetime(2024, 1, 15, 9, tzinfo=dt.UTC)
-    out: list[tuple[str, bytes, bytes]] = []
-    for i, person in enumerate(population.people):
-        rid = resident_pseudonym(person.nik, key=key)
-        place = {"resident_id": rid, "kecamatan_code": person.kecamatan_code, "desa_code": person.desa_code}
-        wajib = person.birth_date.replace(year=person.birth_date.year + 17) if (
-            person.birth_date.month, person.birth_date.day) != (2, 29) else dt.date(person.birth_date.year + 17, 3, 1)
-
-        def env(**extra: Any) -> dict[str, Any]:
-            return {"event_id": uuid.UUID(int=rng.getrandbits(128)), "occurred_at": at, "recorded_at": at,
-                    "actor": actor, **extra}
-
-        events: list[tuple[str, Any]] = [(RESIDENT.name, ResidentEnrolled(**env(payload=ResidentEnrolledPayload(
-            **person.resident_body(), resident_id=rid, wajib_ktp_from=wajib))))]
-        if person.recorded:
-            events.append((RECORDING.name, RecordingCaptured(**env(payload=CapturedPayload(
-                **place, biometrics=["foto", "sidik_jari", "iris", "tanda_tangan"], device_id="tab", operator="op",
-                device_time=at)))))
-            for status in ("SFE", "PRR"):
-                events.append((RECORDING.name, SiakStatusReported(**env(payload=StatusPayload(
-                    **place, status=status, status_at=at)))))
-            if i % 3 == 0:
-                job = f"job-{i}"
-                events.append((PRINT.name, JobQueued(**env(payload=JobQueuedPayload(
-                    job_id=job, station_id="dinas-curup", **place, reason="pertama", priority_class="pertama_lainnya",
-                    source_event_id=f"src-{i}")))))
-                events.append((PRINT.name, CardPrinted(**env(payload=PrintedPayload(
-                    job_id=job, station_id="dinas-curup", attempt=1, reservation_id=f"{job}.1.1", printer="pdf")))))
-                events.append((PRINT.name, CardHandedOver(**env(payload=HandedOverPayload(
-                    job_id=job, station_id="dinas-curup", via="langsung", **place)))))
-        for topic, event in events:
-            partition_key = "dinas-curup" if topic == PRINT.name else rid
-            out.append((topic, partition_key.encode(), event.model_dump_json().encode()))
-    return out
 
 
 async def produce(env: dict[str, str], messages: list[tuple[str, bytes, bytes]]) -> None:

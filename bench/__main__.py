@@ -1,0 +1,89 @@
+"""`make bench`: every scenario in one harness, against raw baselines in the same run.
+
+    python -m bench [--scale 0.02] [--pairs 5] [--scenarios publish,drain,rebuild] [--profile bench]
+
+The corpus (bench/corpus.py) is generated and put on fresh topics before anything is timed.
+Results go to bench/results/<out>.json and .md (see bench/harness.py for what is measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import sys
+from typing import Any
+
+SCENARIOS = ("publish", "drain", "rebuild")
+TARGETS = {"publish": 0.6, "drain": 0.35, "rebuild": 0.25}
+
+
+async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
+    from bench.corpus import journey_models
+    from bench.harness import Processes, compare, write_report
+    from bench.rebuild import baseline as rebuild_baseline
+    from bench.rebuild import produce
+    from bench.rebuild import system as rebuild_system
+    from bench.scenarios import drain_scenario, publish_scenario
+    from deploy.local.stack import Stack
+
+    processes = Processes.of_stack(Stack.load(args.profile))
+    models = journey_models(args.scale)
+    residents = sum(1 for topic, _, _ in models if topic.endswith("resident.events"))
+    print(f"corpus: {residents:,} residents, {len(models):,} events (scale {args.scale}); producing ...", flush=True)
+    await produce(env, [(topic, key.encode(), event.model_dump_json().encode()) for topic, key, event in models])
+    chosen = [s for s in args.scenarios.split(",") if s]
+    results: list[dict[str, Any]] = []
+    if "publish" in chosen:
+        sample = models[:args.publish_events]
+        base, system = publish_scenario(env, sample)
+        results.append(await compare("publish", baseline=base, system=system, processes=processes, pairs=args.pairs,
+                                     target=TARGETS["publish"],
+                                     notes=f"{len(sample):,} events, {256} in flight, acks=all, idempotent"))
+    if "drain" in chosen:
+        base, system = drain_scenario(env, len(models))
+        results.append(await compare("drain", baseline=base, system=system, processes=processes, pairs=args.pairs,
+                                     target=TARGETS["drain"],
+                                     notes="projector over an in-memory store vs getmany; commit per batch of 500"))
+    if "rebuild" in chosen:
+        runs = itertools.count()
+
+        async def base_run() -> dict[str, Any]:
+            outcome = await rebuild_baseline(env, f"r{next(runs)}")
+            return {"items": outcome["messages"]}
+
+        async def system_run() -> dict[str, Any]:
+            outcome = await rebuild_system(env)
+            return {"items": outcome["messages"], "prefix": outcome["prefix"]}
+
+        result = await compare("rebuild", baseline=base_run, system=system_run, processes=processes,
+                               pairs=args.pairs, target=TARGETS["rebuild"],
+                               notes=f"{residents:,} residents; wall time of one system rebuild is its seconds")
+        results.append(result)
+    path = write_report(results, out_name=args.out, context={"scale": args.scale, "residents": residents,
+                                                             "events": len(models), "pairs": args.pairs})
+    print(path.read_text())
+    return 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.02,
+                        help="corpus size: 1.0 = 211,077 wajib KTP and 7,000 students (about 1.1 million events)")
+    parser.add_argument("--pairs", type=int, default=5, help="measured pairs per scenario after one warm-up")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma separated, of {', '.join(SCENARIOS)}")
+    parser.add_argument("--publish-events", type=int, default=20_000, help="events sent per publish run")
+    parser.add_argument("--profile", default="bench", help="local infrastructure profile (the smoke test uses 'test')")
+    parser.add_argument("--out", default="report", help="name of the result files in bench/results/")
+    args = parser.parse_args(argv)
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS) - {""}
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+if __name__ == "__main__":
+    from bench.school_round import prepare
+
+    arguments = parse_args()
+    sys.exit(asyncio.run(main(arguments, prepare(arguments.profile))))

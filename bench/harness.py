@@ -1,0 +1,159 @@
+"""The benchmark harness: interleaved (baseline, system) pairs after a warm-up, with CPU and memory.
+
+Every scenario gives two coroutines that do the same work: a raw baseline (plain aiokafka, plain
+PyMongo) and the system's own code path. The harness runs one warm-up of each, then `pairs`
+pairs in alternating order (baseline first in even pairs, system first in odd ones, so neither
+side always gets a warm cache), and reports for each side min, median and max seconds, the
+median of the per-pair ratios (baseline seconds / system seconds: 1.0 means as fast as the
+baseline), items per second, and per process the CPU seconds each side used (this harness, the
+Kafka broker, FerretDB) and the peak resident memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import resource
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench/results"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+Run = Callable[[], Awaitable[dict[str, Any]]]
+"""One run of one side; returns at least {"items": n} (n the events or documents it handled)."""
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process has used so far (from /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def process_peak_mb(pid: int) -> float:
+    """The process's peak resident memory (VmHWM) in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+@dataclass
+class Processes:
+    """The processes whose CPU is charged to each run: this harness and the local infrastructure."""
+
+    pids: dict[str, int]
+
+    @classmethod
+    def of_stack(cls, stack: Any) -> Processes:
+        from deploy.local.process import read_pid
+
+        pids = {"harness": os.getpid()}
+        for part in (stack.kafka, stack.ferretdb):
+            pid = read_pid(part.pid_file)
+            if pid is not None:
+                pids[part.part] = pid
+        return cls(pids)
+
+    def cpu(self) -> dict[str, float]:
+        return {name: process_cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def peak_mb(self) -> dict[str, float]:
+        peaks = {name: process_peak_mb(pid) for name, pid in self.pids.items()}
+        peaks["harness"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        return peaks
+
+
+async def timed(run: Run, processes: Processes) -> dict[str, Any]:
+    before = processes.cpu()
+    began = time.perf_counter()
+    outcome = await run()
+    seconds = time.perf_counter() - began
+    after = processes.cpu()
+    return {**outcome, "seconds": seconds, "cpu_seconds": {k: round(after[k] - before[k], 2) for k in after}}
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    return {"min": round(min(values), 3), "median": round(statistics.median(values), 3), "max": round(max(values), 3)}
+
+
+async def compare(name: str, *, baseline: Run, system: Run, processes: Processes, pairs: int = 5,
+                  target: float | None = None, notes: str = "", log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Warm up both sides, run `pairs` interleaved pairs, and summarise."""
+    log(f"[{name}] warm-up")
+    await baseline()
+    await system()
+    runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "system": []}
+    ratios = []
+    for pair in range(pairs):
+        order = (("baseline", baseline), ("system", system)) if pair % 2 == 0 else \
+            (("system", system), ("baseline", baseline))
+        done = {side: await timed(run, processes) for side, run in order}
+        for side in ("baseline", "system"):
+            runs[side].append(done[side])
+        if done["baseline"]["items"] != done["system"]["items"]:
+            raise AssertionError(f"{name}: sides handled different amounts: {done}")
+        ratios.append(done["baseline"]["seconds"] / done["system"]["seconds"])
+        log(f"[{name}] pair {pair + 1}/{pairs}: baseline {done['baseline']['seconds']:.2f} s, "
+            f"system {done['system']['seconds']:.2f} s, ratio {ratios[-1]:.3f}")
+    items = runs["system"][0]["items"]
+    result: dict[str, Any] = {"scenario": name, "items": items, "pairs": pairs, "notes": notes,
+                              "ratio_median": round(statistics.median(ratios), 3),
+                              "ratios": [round(r, 3) for r in ratios], "target_ratio": target,
+                              "meets_target": None if target is None else statistics.median(ratios) >= target}
+    for side in ("baseline", "system"):
+        seconds = [r["seconds"] for r in runs[side]]
+        cpu_names = runs[side][0]["cpu_seconds"].keys()
+        result[side] = {
+            "seconds": spread(seconds),
+            "items_per_second_median": round(items / statistics.median(seconds), 1),
+            "cpu_seconds_median": {p: round(statistics.median(r["cpu_seconds"][p] for r in runs[side]), 2)
+                                   for p in cpu_names},
+            "extra": {k: v for k, v in runs[side][-1].items() if k not in ("items", "seconds", "cpu_seconds")},
+        }
+    result["peak_memory_mb"] = processes.peak_mb()
+    return result
+
+
+def write_report(results: list[dict[str, Any]], *, out_name: str, context: dict[str, Any]) -> Path:
+    """bench/results/<out_name>.json and .md: every scenario's figures, one table row each."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    document = {"context": {**context, "cores": os.cpu_count(), "at": dt.datetime.now(dt.UTC).isoformat()},
+                "scenarios": results}
+    (RESULTS / f"{out_name}.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    lines = [
+        f"Benchmarks, {document['context']['at'][:19]} UTC, {os.cpu_count()} cores; "
+        + ", ".join(f"{k} {v}" for k, v in context.items()),
+        "",
+        "| scenario | items | baseline s (min / median / max) | system s (min / median / max) | ratio (median) | "
+        "target | system CPU s (harness / kafka / ferretdb) | peak MiB (harness / kafka / ferretdb) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        b, s = r["baseline"]["seconds"], r["system"]["seconds"]
+        cpu = r["system"]["cpu_seconds_median"]
+        peak = r["peak_memory_mb"]
+        target = "" if r["target_ratio"] is None else f">= {r['target_ratio']} ({'met' if r['meets_target'] else 'NOT met'})"
+        lines.append(
+            f"| {r['scenario']} | {r['items']:,} | {b['min']} / {b['median']} / {b['max']} | "
+            f"{s['min']} / {s['median']} / {s['max']} | {r['ratio_median']} | {target} | "
+            f"{cpu.get('harness', 0)} / {cpu.get('kafka', 0)} / {cpu.get('ferretdb', 0)} | "
+            f"{peak.get('harness', 0)} / {peak.get('kafka', 0)} / {peak.get('ferretdb', 0)} |")
+    for r in results:
+        if r.get("notes"):
+            lines += ["", f"- {r['scenario']}: {r['notes']}"]
+    path = RESULTS / f"{out_name}.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

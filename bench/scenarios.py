@@ -1,0 +1,214 @@
+"""The scenarios, each a raw baseline and the system's own path doing the same work.
+
+- publish: the events the intake and recording publish, through the services' publisher
+  (`shared.publishing.KafkaEventPublisher`: a FastStream broker, pydantic serialisation, headers,
+  idempotent producer with acks=all) against a plain aiokafka producer sending the same bytes with
+  the same keys and producer settings; both keep the same number of sends in flight and wait for
+  every acknowledgement.
+- drain: the coverage projector's own code (FastStream batch subscriber, pydantic parsing, the
+  Projector folding views and summing counters) over an in-memory store instead of the database,
+  against a plain aiokafka consumer draining the same topics with `getmany`; both commit after
+  every batch of the same size.
+- rebuild: `services.coverage.rebuild` into fresh collections against a plain drain plus plain
+  PyMongo `bulk_write(ordered=False)` of one document per event and the area counters per batch
+  (bench/rebuild.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections import Counter
+from typing import Any
+
+from faststream.kafka.annotations import KafkaMessage
+
+from bench.harness import Run
+
+IN_FLIGHT = 256
+
+
+async def create_topic(bootstrap: str, name: str, partitions: int = 3) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        await admin.close()
+
+
+def publish_scenario(env: dict[str, str], models: list[tuple[str, str, Any]]) -> tuple[Run, Run]:
+    """Baseline and system runs publishing `models` to a topic of their own."""
+    from aiokafka import AIOKafkaProducer
+    from prometheus_client import CollectorRegistry
+
+    from shared.broker import make_broker
+    from shared.publishing import KafkaEventPublisher, event_headers
+    from shared.settings import InfraSettings
+    from shared.topics import RESIDENT
+
+    bootstrap = env["EKTP_KAFKA_BOOTSTRAP"]
+    topic = dataclasses.replace(RESIDENT, name=f"{env['EKTP_TOPIC_PREFIX']}bench.publish")
+    payloads = [(key.encode(), event.model_dump_json().encode(), event_headers(event)) for _, key, event in models]
+
+    async def windowed(sends: list[Any]) -> None:
+        for start in range(0, len(sends), IN_FLIGHT):
+            await asyncio.gather(*(send() for send in sends[start:start + IN_FLIGHT]))
+
+    async def baseline() -> dict[str, Any]:
+        await _ensure_topic(bootstrap, topic.name)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                    request_timeout_ms=15_000, client_id="bench-plain")
+        await producer.start()
+        try:
+            def send(key: bytes, value: bytes, headers: dict[str, str]) -> Any:
+                return lambda: producer.send_and_wait(
+                    topic.name, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
+
+            await windowed([send(*p) for p in payloads])
+        finally:
+            await producer.stop()
+        return {"items": len(payloads)}
+
+    async def system() -> dict[str, Any]:
+        await _ensure_topic(bootstrap, topic.name)
+        broker = make_broker(InfraSettings(), service="bench", registry=CollectorRegistry())
+        await broker.start()
+        publisher = KafkaEventPublisher(broker)
+        try:
+            def send(key: str, event: Any) -> Any:
+                return lambda: publisher.publish(event, topic=topic, key=key)
+
+            await windowed([send(key, event) for _, key, event in models])
+        finally:
+            await broker.stop()
+        return {"items": len(models)}
+
+    return baseline, system
+
+
+_created: set[str] = set()
+
+
+async def _ensure_topic(bootstrap: str, name: str) -> None:
+    if name not in _created:
+        await create_topic(bootstrap, name)
+        _created.add(name)
+
+
+class MemoryCoverageStore:
+    """The projector's store methods over dictionaries: the drain measures everything but the database."""
+
+    def __init__(self) -> None:
+        self.residents: dict[str, dict[str, Any]] = {}
+        self.areas: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[str, str] = {}
+        self.stock_events: dict[str, dict[str, Any]] = {}
+        self.visits: dict[str, dict[str, Any]] = {}
+
+    async def residents_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {i: self.residents[i] for i in ids if i in self.residents}
+
+    async def areas_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {i: self.areas[i] for i in ids if i in self.areas}
+
+    async def job_owners(self, job_ids: list[str]) -> dict[str, str]:
+        return {j: self.jobs[j] for j in job_ids if j in self.jobs}
+
+    async def remember_job_owners(self, owners: dict[str, str]) -> None:
+        for job_id, resident_id in owners.items():
+            self.jobs.setdefault(job_id, resident_id)
+
+    async def stock_events_by_id(self, event_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {e: self.stock_events[e] for e in event_ids if e in self.stock_events}
+
+    async def remember_stock_events(self, records: dict[str, dict[str, Any]]) -> None:
+        self.stock_events.update(records)
+
+    async def write_residents(self, docs: list[tuple[dict[str, Any], int]]) -> None:
+        for doc, version in docs:
+            self.residents[doc["_id"]] = {**doc, "version": version + 1}
+
+    async def write_counters(self, changes: list[tuple[str, dict[str, int], dict[str, int], int]]) -> None:
+        for area_id, increments, positions, _ in changes:
+            doc = self.areas.setdefault(area_id, {"_id": area_id, "version": 0, "positions": {}})
+            for name, value in increments.items():
+                doc[name] = doc.get(name, 0) + value
+            doc["positions"].update(positions)
+            doc["version"] += 1
+
+    async def save_visits(self, visits: dict[str, dict[str, Any]]) -> None:
+        for visit_id, fields in visits.items():
+            self.visits.setdefault(visit_id, {}).update(fields)
+
+
+def drain_scenario(env: dict[str, str], total: int) -> tuple[Run, Run]:
+    """Baseline and system runs draining every corpus topic from offset 0 with a fresh group."""
+    from aiokafka import AIOKafkaConsumer
+    from faststream import AckPolicy
+    from prometheus_client import CollectorRegistry
+
+    from services.coverage.consumers import BATCH_RECORDS, BATCH_WAIT_MS, parse_batch
+    from services.coverage.projector import Projector
+    from shared.broker import make_broker
+    from shared.dead_letter import DeadLetterPolicy
+    from shared.metrics import ConsumerMetrics
+    from shared.settings import InfraSettings
+    from shared.topics import ALL
+
+    bootstrap = env["EKTP_KAFKA_BOOTSTRAP"]
+    topics = [t.name for t in ALL]
+
+    async def baseline() -> dict[str, Any]:
+        consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=f"plain-drain-{uuid.uuid4().hex[:8]}",
+                                    enable_auto_commit=False, auto_offset_reset="earliest",
+                                    max_poll_records=BATCH_RECORDS, fetch_max_wait_ms=BATCH_WAIT_MS)
+        await consumer.start()
+        drained = 0
+        try:
+            while drained < total:
+                fetched = await consumer.getmany(timeout_ms=BATCH_WAIT_MS, max_records=BATCH_RECORDS)
+                if fetched:
+                    drained += sum(len(records) for records in fetched.values())
+                    await consumer.commit()
+        finally:
+            await consumer.stop()
+        return {"items": drained}
+
+    async def system() -> dict[str, Any]:
+        registry = CollectorRegistry()
+        metrics = ConsumerMetrics(registry, "bench")
+        dead_letters = DeadLetterPolicy(service="bench", metrics=metrics)
+        broker = make_broker(InfraSettings(), service="bench", registry=registry, middlewares=[dead_letters])
+        dead_letters.bind(broker.publish)
+        store = MemoryCoverageStore()
+        projector = Projector(store)  # type: ignore[arg-type]
+        outcomes: Counter[str] = Counter()
+        done = asyncio.Event()
+        seen = 0
+
+        @broker.subscriber(*topics, group_id=f"system-drain-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
+                           ack_policy=AckPolicy.NACK_ON_ERROR, batch=True, max_records=BATCH_RECORDS,
+                           batch_timeout_ms=BATCH_WAIT_MS)
+        async def project(message: KafkaMessage) -> None:
+            nonlocal seen
+            records = message.raw_message
+            result = await projector.apply(await parse_batch(records, dead_letters))  # type: ignore[arg-type]
+            for (_, outcome), n in result.outcomes.items():
+                outcomes[outcome] += n
+            seen += len(records)  # type: ignore[arg-type]
+            if seen >= total:
+                done.set()
+
+        await broker.start()
+        try:
+            await done.wait()
+        finally:
+            await broker.stop()
+        return {"items": seen, "applied": outcomes.get("applied", 0),
+                "terdaftar": int(store.areas.get("kab:17.02", {}).get("terdaftar", 0))}
+
+    return baseline, system
