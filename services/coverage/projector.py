@@ -153,6 +153,7 @@ class Projector:
             person = doc.get("person") if doc else None
             pending: list[dict[str, Any]] = []
             touched = False
+            counted = domain.contributions(view)
             for item, job_id in items:
                 event_id = str(item.event.event_id)
                 if event_id in events:
@@ -166,11 +167,12 @@ class Projector:
                     result.count(item.event, "resumed")
                     continue
                 new = domain.evolve(view, item.event, job_id=job_id)
-                change = domain.delta(view, new)
+                counted_new = domain.contributions(new)
+                change = domain.subtract(counted_new, counted)
                 if isinstance(item.event, ResidentEnrolled | ResidentUpdated) and new is not None \
                         and new.roster_at == domain.iso_utc(item.event.occurred_at):
                     person = _person(item.event)
-                view = new
+                view, counted = new, counted_new
                 events.append(event_id)
                 pending.append({"e": event_id, "s": item.source, "p": item.position, "d": encode_delta(change)})
                 changes.append(_Change(item.source, item.position, change))
@@ -248,7 +250,11 @@ class Projector:
     async def _apply_counters(self, changes: list[_Change]) -> None:
         if not changes:
             return
-        area_ids = sorted({area for change in changes for area in change.delta})
+        per_area: dict[str, list[tuple[_Change, dict[str, int]]]] = {}
+        for change in changes:
+            for area_id, fields in change.delta.items():
+                per_area.setdefault(area_id, []).append((change, fields))
+        area_ids = sorted(per_area)
         docs = await self.store.areas_by_id(area_ids)
         writes = []
         for area_id in area_ids:
@@ -256,9 +262,8 @@ class Projector:
             stored = (doc or {}).get("positions") or {}
             increments: dict[str, int] = {}
             positions: dict[str, int] = {}
-            for change in changes:
-                fields = change.delta.get(area_id)
-                if fields is None or change.position <= stored.get(change.source, -1):
+            for change, fields in per_area[area_id]:
+                if change.position <= stored.get(change.source, -1):
                     continue
                 for name, value in fields.items():
                     increments[name] = increments.get(name, 0) + value

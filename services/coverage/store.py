@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from dataclasses import asdict
 from typing import Any
 
 from pymongo import InsertOne, ReplaceOne, UpdateOne
@@ -33,10 +32,13 @@ class ConcurrentUpdate(TransientError):
     """Another writer changed a document this batch read; the batch is applied again."""
 
 
+VIEW_FIELDS = tuple(ResidentView.__dataclass_fields__)
+
+
 def encode_view(view: ResidentView | None) -> dict[str, Any] | None:
     if view is None:
         return None
-    data = asdict(view)
+    data = {name: getattr(view, name) for name in VIEW_FIELDS}
     data["wajib_ktp_from"] = view.wajib_ktp_from.isoformat() if view.wajib_ktp_from else None
     data["jobs"] = {job_id: dict(job) for job_id, job in view.jobs.items()}
     return data
