@@ -33,9 +33,9 @@ test: install ## Run the whole suite against real Kafka, FerretDB and Prometheus
 test-fast: install ## Only the tests that need no infrastructure
 	@$(PY) -m pytest -m "not infra" $(PYTEST_ARGS)
 
-bench: install ## Benchmarks against real Kafka and FerretDB (results in bench/results/)
+bench: install ## Benchmarks against raw baselines on real Kafka and FerretDB (BENCH_ARGS="--scale 1"; results in bench/results/)
+	@$(PY) -m bench $(BENCH_ARGS)
 	@$(PY) -m bench.school_round
-	@$(PY) -m bench.rebuild $(BENCH_ARGS)
 
 test-scale: install ## The articles' situation at full size (211,077 wajib KTP) through the APIs (long)
 	@EKTP_SCENARIO_SCALE=1 $(PY) -m pytest tests/integration/test_coverage_articles.py $(PYTEST_ARGS)

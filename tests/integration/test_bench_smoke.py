@@ -37,3 +37,25 @@ def test_rebuild_benchmark_runs_and_reports_a_ratio(stack: Any) -> None:
     assert result["residents"] == 436 and result["events"] > 4 * 400
     assert result["rebuilt_terdaftar"] == result["residents"]
     assert 0 < result["ratio_median"] and result["system_events_per_second_median"] > 0
+
+
+def test_benchmark_harness_runs_every_scenario_in_pairs_and_writes_json_and_markdown(stack: Any) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--scale", "0.002", "--pairs", "1", "--publish-events", "500",
+         "--profile", "test", "--out", "smoke-harness"],
+        cwd=REPO, capture_output=True, text=True, timeout=900, check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads((REPO / "bench/results/smoke-harness.json").read_text())
+    scenarios = {s["scenario"]: s for s in report["scenarios"]}
+    assert set(scenarios) == {"publish", "drain", "rebuild"}
+    assert scenarios["publish"]["items"] == 500 and scenarios["drain"]["items"] == report["context"]["events"]
+    for result in scenarios.values():
+        assert result["pairs"] == 1 and len(result["ratios"]) == 1 and result["ratio_median"] > 0
+        assert result["system"]["seconds"]["median"] > 0 and result["baseline"]["seconds"]["median"] > 0
+        assert result["system"]["cpu_seconds_median"]["harness"] > 0
+        assert result["peak_memory_mb"]["harness"] > 0 and result["peak_memory_mb"]["kafka"] > 0
+    # The drain really projected: every resident enrolled is counted in the regency's figure.
+    assert scenarios["drain"]["system"]["extra"]["terdaftar"] == report["context"]["residents"]
+    markdown = (REPO / "bench/results/smoke-harness.md").read_text()
+    assert all(f"| {name} |" in markdown for name in scenarios)
