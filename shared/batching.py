@@ -42,16 +42,9 @@ async def apply_in_key_order(
     """Apply a batch; returns how many records were applied (not dead-lettered)."""
     groups: dict[str, list[tuple[ConsumerRecord[Any, Any], E]]] = {}
     for record in records:
-        try:
-            raw = record.value or b""
-            if len(raw) > MAX_EVENT_BYTES:
-                raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
-            event = parse(raw)
-        except Exception as exc:  # noqa: BLE001 - every parse failure is classified here
-            await dead_letters.dead_letter_record(record, classify(exc) or PoisonMessage("invalid_event",
-                                                                                        type(exc).__name__))
-            continue
-        groups.setdefault(key_of(event), []).append((record, event))
+        event = await parse_record(record, parse, dead_letters)
+        if event is not None:
+            groups.setdefault(key_of(event), []).append((record, event))
     gate = asyncio.Semaphore(concurrency)
     applied = 0
 
@@ -70,6 +63,20 @@ async def apply_in_key_order(
         # The other keys were cancelled; the first failure decides (a transient one retries the batch).
         raise failed.exceptions[0] from None
     return applied
+
+
+async def parse_record(record: ConsumerRecord[Any, Any], parse: Callable[[bytes], E],
+                       dead_letters: DeadLetterPolicy) -> E | None:
+    """The record's event, or None after parking a record that can never be applied on its dead-letter topic."""
+    try:
+        raw = record.value or b""
+        if len(raw) > MAX_EVENT_BYTES:
+            raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
+        return parse(raw)
+    except Exception as exc:  # noqa: BLE001 - every parse failure is classified here
+        await dead_letters.dead_letter_record(record, classify(exc) or PoisonMessage("invalid_event",
+                                                                                    type(exc).__name__))
+        return None
 
 
 async def _handle_one(record: ConsumerRecord[Any, Any], event: E, handle: Callable[[E], Awaitable[None]],

@@ -18,8 +18,8 @@ from faststream.kafka.annotations import KafkaMessage
 
 from services.coverage.projector import ADAPTERS, Positioned, Projector
 from services.coverage.store import CoverageStore
-from shared.contracts import MAX_EVENT_BYTES
-from shared.dead_letter import DeadLetterPolicy, PoisonMessage, classify
+from shared.batching import parse_record
+from shared.dead_letter import DeadLetterPolicy
 from shared.metrics import ConsumerMetrics
 from shared.mongo import position_key
 from shared.topics import ALL
@@ -33,16 +33,9 @@ async def parse_batch(records: Sequence[ConsumerRecord], dead_letters: DeadLette
     """Parse every record; one that can never be applied goes to its dead-letter topic, the rest stay."""
     parsed: list[Positioned] = []
     for record in records:
-        try:
-            raw = record.value or b""
-            if len(raw) > MAX_EVENT_BYTES:
-                raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
-            event = ADAPTERS[record.topic].validate_json(raw)
-        except Exception as exc:  # noqa: BLE001 - every parse failure is classified below
-            poison = classify(exc) or PoisonMessage("invalid_event", type(exc).__name__)
-            await dead_letters.dead_letter_record(record, poison)
-            continue
-        parsed.append(Positioned(event, position_key(record.topic, record.partition), record.offset))
+        event = await parse_record(record, ADAPTERS[record.topic].validate_json, dead_letters)
+        if event is not None:
+            parsed.append(Positioned(event, position_key(record.topic, record.partition), record.offset))
     return parsed
 
 
