@@ -54,7 +54,8 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
 
         async def system_run() -> dict[str, Any]:
             outcome = await rebuild_system(env)
-            return {"items": outcome["messages"], "prefix": outcome["prefix"]}
+            return {"items": outcome["messages"], "prefix": outcome["prefix"],
+                    "terdaftar": await rebuilt_terdaftar(env, outcome["prefix"])}
 
         result = await compare("rebuild", baseline=base_run, system=system_run, processes=processes,
                                pairs=args.pairs, target=TARGETS["rebuild"],
@@ -64,6 +65,20 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
                                                              "events": len(models), "pairs": args.pairs})
     print(path.read_text())
     return 0
+
+
+async def rebuilt_terdaftar(env: dict[str, str], prefix: str) -> int:
+    """The regency's terdaftar in a rebuilt projection: the rebuild really counted every resident."""
+    from pymongo import AsyncMongoClient
+
+    from services.coverage.store import CoverageStore
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(env["EKTP_MONGO_URL"])
+    try:
+        kab = await CoverageStore(client[env["EKTP_MONGO_DATABASE"]], prefix).area("kab:17.02")
+    finally:
+        await client.close()
+    return int(kab.get("terdaftar", 0))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,10 +1,6 @@
-"""Rebuilding the coverage projections from the topics, against a plain drain plus plain bulk writes.
+"""The rebuild scenario's two sides (run in pairs by bench/harness.py via `python -m bench`).
 
-    python -m bench.rebuild [--scale 1.0] [--pairs 3]
-
-Before timing, the synthetic Rejang Lebong (211,077 wajib KTP and 7,000 students at scale 1) is
-put on fresh topics as the events of their journeys: enrolled; for the recorded, captured, SFE
-and PRR; for a third of those a print job queued, printed and handed over. Then each pair runs:
+The corpus (bench/corpus.py) is put on fresh topics with `produce` before timing. Then:
 
 - baseline: a plain aiokafka consumer drains the same topics with `getmany` (the same batch
   size) and writes the same documents with plain PyMongo `bulk_write(ordered=False)`: one
@@ -12,27 +8,15 @@ and PRR; for a third of those a print job queued, printed and handed over. Then 
   upserts, in chunks of 50 like the system (the local FerretDB limit), committing per batch;
 - system: `services.coverage.rebuild` into fresh collections (parse, validate, fold views,
   apply-once guards, counters), without the swap.
-
-Pairs alternate baseline and system after a warm-up run of each. Results: min, median and max of
-both sides, the median of the per-pair ratios (baseline seconds / system seconds, so 1.0 means
-as fast as the baseline), events per second, written to bench/results/rebuild.{json,md}.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import datetime as dt
 import json
-import os
-import resource
-import statistics
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
-
-from bench.corpus import journey_events
 
 REPO = Path(__file__).resolve().parents[1]
 CHUNK = 50
@@ -112,75 +96,3 @@ async def system(env: dict[str, str]) -> dict[str, Any]:
     began = time.monotonic()
     result = await rebuild(CoverageSettings(), swap=False, drop_old=False, progress=False)
     return {"seconds": time.monotonic() - began, "messages": result["messages"], "prefix": result["prefix"]}
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    return {"min": round(min(values), 2), "median": round(statistics.median(values), 2), "max": round(max(values), 2)}
-
-
-async def main(scale: float, pairs: int, env: dict[str, str], out_name: str) -> dict[str, Any]:
-    from pymongo import AsyncMongoClient
-
-    from services.coverage.store import CoverageStore
-
-    messages = journey_events(scale, dt.date(2026, 1, 1))
-    residents = sum(1 for topic, _, _ in messages if topic.endswith("resident.events"))
-    print(f"corpus: {residents:,} residents, {len(messages):,} events; producing ...", flush=True)
-    await produce(env, messages)
-    print("warm-up ...", flush=True)
-    await baseline(env, "warmup")
-    await system(env)
-    base_runs: list[float] = []
-    system_runs: list[float] = []
-    ratios: list[float] = []
-    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-    for pair in range(pairs):
-        b = await baseline(env, f"p{pair}")
-        s = await system(env)
-        assert b["messages"] == s["messages"] == len(messages), (b, s, len(messages))
-        base_runs.append(b["seconds"])
-        system_runs.append(s["seconds"])
-        ratios.append(b["seconds"] / s["seconds"])
-        print(f"pair {pair + 1}: baseline {b['seconds']:.1f} s, system {s['seconds']:.1f} s, "
-              f"ratio {ratios[-1]:.2f}", flush=True)
-        last_prefix = s["prefix"]
-    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(env["EKTP_MONGO_URL"])
-    kab = await CoverageStore(client[env["EKTP_MONGO_DATABASE"]], last_prefix).area("kab:17.02")
-    await client.close()
-    result = {
-        "scenario": "coverage rebuild from offset 0", "scale": scale, "residents": residents, "events": len(messages),
-        "pairs": pairs, "baseline_seconds": _summary(base_runs), "system_seconds": _summary(system_runs),
-        "ratio_median": round(statistics.median(ratios), 3), "ratios": [round(r, 3) for r in ratios],
-        "system_events_per_second_median": round(len(messages) / statistics.median(system_runs), 1),
-        "baseline_events_per_second_median": round(len(messages) / statistics.median(base_runs), 1),
-        "harness_cpu_seconds": round(cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime
-                                     - cpu_before.ru_stime, 1),
-        "harness_peak_rss_mb": round(cpu_after.ru_maxrss / 1024, 1),
-        "rebuilt_terdaftar": kab.get("terdaftar"), "rebuilt_direkam": kab.get("direkam"),
-        "machine_cores": os.cpu_count(), "at": dt.datetime.now(dt.UTC).isoformat(),
-    }
-    out = REPO / "bench/results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{out_name}.json").write_text(json.dumps(result, indent=2))
-    (out / f"{out_name}.md").write_text(
-        "| residents | events | pairs | baseline s (min/med/max) | rebuild s (min/med/max) | events/s rebuild | "
-        "ratio (median) |\n|---|---|---|---|---|---|---|\n"
-        f"| {residents:,} | {len(messages):,} | {pairs} | {result['baseline_seconds']['min']} / "
-        f"{result['baseline_seconds']['median']} / {result['baseline_seconds']['max']} | "
-        f"{result['system_seconds']['min']} / {result['system_seconds']['median']} / {result['system_seconds']['max']} | "
-        f"{result['system_events_per_second_median']:,} | {result['ratio_median']} |\n")
-    print(json.dumps(result, indent=2))
-    return result
-
-
-if __name__ == "__main__":
-    from bench.school_round import prepare
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 211,077 wajib KTP and 7,000 students")
-    parser.add_argument("--pairs", type=int, default=3)
-    parser.add_argument("--profile", default="bench", help="local infrastructure profile (the smoke test uses 'test')")
-    parser.add_argument("--out", default="rebuild", help="name of the result files in bench/results/")
-    args = parser.parse_args()
-    asyncio.run(main(args.scale, args.pairs, prepare(args.profile), args.out))

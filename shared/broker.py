@@ -67,28 +67,20 @@ def make_broker(
 
 def subscribe(broker: KafkaBroker, topic: Topic, *, group: ConsumerGroup | str, **options: Any) -> Any:
     """Subscribe a handler at-least-once: commit after processing, redeliver on failure."""
+    options.setdefault("max_poll_records", MAX_POLL_RECORDS)
     return broker.subscriber(
         topic.name,
         group_id=str(group),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        max_poll_records=MAX_POLL_RECORDS,
         **options,
     )
 
 
 def subscribe_batch(broker: KafkaBroker, topic: Topic, *, group: ConsumerGroup | str, **options: Any) -> Any:
     """Like `subscribe`, but the handler gets up to BATCH_RECORDS records at once (a tuple in raw_message)."""
-    return broker.subscriber(
-        topic.name,
-        group_id=str(group),
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        batch=True,
-        max_records=BATCH_RECORDS,
-        batch_timeout_ms=BATCH_WAIT_MS,
-        **options,
-    )
+    return subscribe(broker, topic, group=group, batch=True, max_records=BATCH_RECORDS,
+                     max_poll_records=BATCH_RECORDS, batch_timeout_ms=BATCH_WAIT_MS, **options)
 
 
 def event_bytes(message: Any) -> bytes:

@@ -137,3 +137,22 @@ def topic_in(env: dict[str, str], topic: str) -> str:
     import os
 
     return env["EKTP_TOPIC_PREFIX"] + topic.removeprefix(os.environ.get("EKTP_TOPIC_PREFIX", ""))
+
+
+def local_run_env(tmp_path: Any) -> tuple[dict[str, str], dict[str, int], dict[str, int]]:
+    """The environment of a `make run`/`make demo` a test starts: free ports, its own data folder.
+
+    Returns the environment, the service ports and the infrastructure ports (by variable name).
+    """
+    import os
+
+    from deploy.local.process import free_port
+    from shared.settings import SERVICE_PORTS
+
+    ports = {f"EKTP_{name.upper()}_PORT": free_port() for name in SERVICE_PORTS}
+    infra = {"EKTP_KAFKA_PORT": free_port(), "EKTP_KAFKA_CONTROLLER_PORT": free_port(),
+             "EKTP_MONGO_PORT": free_port(), "EKTP_PROMETHEUS_PORT": free_port()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EKTP_")}
+    env.update({k: str(v) for k, v in {**ports, **infra}.items()})
+    env["EKTP_LOCAL_DIR"] = str(tmp_path)
+    return env, ports, infra

@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from deploy.demo.population import build
-from deploy.local.process import free_port, port_open
+from deploy.local.process import port_open
 from shared.clock import WIB
-from shared.settings import SERVICE_PORTS
+from tests.integration.helpers import local_run_env
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy]
 REPO = Path(__file__).resolve().parents[2]
@@ -43,12 +43,7 @@ def _eventually(check: Any, timeout: float) -> Any:
 
 def test_make_demo_plays_the_regency_and_the_dashboard_and_prometheus_show_its_end_state(
         tmp_path: Path, stack: object) -> None:
-    ports = {f"EKTP_{name.upper()}_PORT": free_port() for name in SERVICE_PORTS}
-    infra = {"EKTP_KAFKA_PORT": free_port(), "EKTP_KAFKA_CONTROLLER_PORT": free_port(),
-             "EKTP_MONGO_PORT": free_port(), "EKTP_PROMETHEUS_PORT": free_port()}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EKTP_")}
-    env.update({k: str(v) for k, v in {**ports, **infra}.items()})
-    env["EKTP_LOCAL_DIR"] = str(tmp_path)
+    env, ports, infra = local_run_env(tmp_path)
     env["EKTP_PRINTING_SPOOL_DIR"] = str(tmp_path / "spool")
     env["EKTP_RECORDING_STUCK_METRIC_SECONDS"] = "5"
     env["DEMO_ARGS"] = f"--scale {SCALE} --weeks {WEEKS}"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.local.process import free_port, port_open
-from shared.settings import SERVICE_PORTS
+from deploy.local.process import port_open
+from tests.integration.helpers import local_run_env
 
 pytestmark = pytest.mark.infra
 REPO = Path(__file__).resolve().parents[2]
@@ -24,12 +24,7 @@ def _get(url: str) -> int:
 
 
 def test_make_run_prints_urls_serves_them_and_stops_on_ctrl_c(tmp_path: Path, stack: object) -> None:
-    ports = {f"EKTP_{name.upper()}_PORT": free_port() for name in SERVICE_PORTS}
-    infra = {"EKTP_KAFKA_PORT": free_port(), "EKTP_KAFKA_CONTROLLER_PORT": free_port(),
-             "EKTP_MONGO_PORT": free_port(), "EKTP_PROMETHEUS_PORT": free_port()}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EKTP_")}
-    env.update({k: str(v) for k, v in {**ports, **infra}.items()})
-    env["EKTP_LOCAL_DIR"] = str(tmp_path)
+    env, ports, infra = local_run_env(tmp_path)
     log = tmp_path / "make-run.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(["make", "run"], cwd=REPO, env=env, stdout=out,
