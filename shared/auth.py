@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.contracts.envelope import Role
+from shared.http import WriteRateLimit
 
 OFFICES_COLLECTION = "offices"
 API_KEY_HEADER = APIKeyHeader(
@@ -85,9 +86,10 @@ class OfficeDirectory:
 
 
 def office_dependency(
-    directory: Callable[[Request], OfficeDirectory],
+    directory: Callable[[Request], OfficeDirectory], *, write_limit: WriteRateLimit,
 ) -> Callable[..., Awaitable[Office]]:
-    """A FastAPI dependency that answers 401 without a valid key, else the office."""
+    """A FastAPI dependency that answers 401 without a valid key, 429 when the office sent too many
+    writes, else the office."""
 
     async def current_office(request: Request, key: str | None = Security(API_KEY_HEADER)) -> Office:
         if not key:
@@ -96,6 +98,7 @@ def office_dependency(
         if office is None:
             raise HTTPException(401, "Kunci API tidak dikenal atau sudah dicabut.")
         request.state.office_id = office.office_id
+        write_limit.check(request, office.office_id)
         return office
 
     return current_office

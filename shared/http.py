@@ -1,15 +1,22 @@
-"""HTTP helpers shared by the services: body-size limit and errors a clerk can act on."""
+"""HTTP helpers shared by the services: body-size limit, write rate limit and errors a clerk can act on."""
 
 from __future__ import annotations
 
+import math
+import time
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, Counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared.settings import RateLimitSettings
+
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class BodySizeLimit:
@@ -64,6 +71,59 @@ async def _too_large(limit: int, scope: Scope, receive: Receive, send: Send) -> 
         status_code=413,
     )
     await response(scope, receive, send)
+
+
+class WriteRateLimit:
+    """A token bucket per office for write requests: a runaway client gets 429, clerks never notice.
+
+    Each office may make `burst` writes at once and `per_minute` writes a minute after that. Reads
+    are not limited. Refusals are counted per service and route template, never per office.
+    """
+
+    def __init__(
+        self, *, per_minute: int, burst: int, registry: CollectorRegistry, service: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.service = service
+        self.clock = clock
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.refused = Counter(
+            "ektp_http_rate_limited_total", "Write requests refused with 429 because an office sent too many",
+            ["service", "route"], registry=registry,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: RateLimitSettings, *, registry: CollectorRegistry, service: str) -> WriteRateLimit:
+        return cls(per_minute=settings.writes_per_minute, burst=settings.burst, registry=registry, service=service)
+
+    def take(self, office_id: str) -> float:
+        """Take one token for the office; 0 when allowed, else the seconds until a token is free."""
+        now = self.clock()
+        tokens, then = self.buckets.get(office_id, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        if tokens >= 1.0:
+            self.buckets[office_id] = (tokens - 1.0, now)
+            return 0.0
+        self.buckets[office_id] = (tokens, now)
+        return (1.0 - tokens) / self.rate
+
+    def check(self, request: Request, office_id: str) -> None:
+        """Answer 429 with Retry-After (whole seconds) when the office has used up its writes."""
+        if request.method not in WRITE_METHODS:
+            return
+        wait = self.take(office_id)
+        if wait <= 0:
+            return
+        route = getattr(request.scope.get("route"), "path", "lainnya")
+        self.refused.labels(self.service, route).inc()
+        seconds = max(1, math.ceil(wait))
+        raise HTTPException(
+            429,
+            f"Terlalu banyak permintaan dari kantor ini dalam waktu singkat. Coba lagi dalam {seconds} detik.",
+            headers={"Retry-After": str(seconds)},
+        )
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:

@@ -88,6 +88,18 @@ class InfraSettings(BaseSettings):
         return self
 
 
+class RateLimitSettings(BaseSettings):
+    """Writes per office (POST, PUT, PATCH, DELETE), read from EKTP_RATE_LIMIT_* variables.
+
+    A brake for a runaway client, far above what clerks, imports and the demo send.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="EKTP_RATE_LIMIT_", extra="ignore")
+
+    writes_per_minute: int = Field(60_000, ge=1, description="writes an office may send per minute, sustained")
+    burst: int = Field(2_000, ge=1, description="writes an office may send at once before the rate applies")
+
+
 class ServiceSettings(BaseSettings):
     """Common to every service: where it listens. Subclasses set the env prefix and port."""
 
@@ -96,3 +108,4 @@ class ServiceSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="address the HTTP server binds to")
     port: int = Field(0, description="HTTP port; /health and /metrics live here too")
     infra: InfraSettings = Field(default_factory=InfraSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)

@@ -15,7 +15,7 @@ from services.coverage.http import build_router
 from services.coverage.store import CoverageStore, Meta
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
 from shared.clock import Clock, system_clock
-from shared.http import BodySizeLimit, install_error_handlers
+from shared.http import BodySizeLimit, WriteRateLimit, install_error_handlers
 from shared.metrics import observability_router
 from shared.runtime import ServiceRuntime
 
@@ -71,7 +71,9 @@ def create_app(
     )
     app.state.clock = clock
     app.state.directory = directory
-    current_office = office_dependency(lambda request: request.app.state.directory)
+    current_office = office_dependency(
+        lambda request: request.app.state.directory,
+        write_limit=WriteRateLimit.from_settings(settings.rate_limit, registry=runtime.registry, service=SERVICE))
 
     install_error_handlers(app)
     app.include_router(build_router(current_office))

@@ -17,7 +17,7 @@ from services.intake.store import AuditLog, RequestLog, Reviews, Roster
 from shared.areas import load_areas
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
 from shared.clock import Clock, system_clock
-from shared.http import BodySizeLimit, install_error_handlers
+from shared.http import BodySizeLimit, WriteRateLimit, install_error_handlers
 from shared.metrics import observability_router
 from shared.publishing import KafkaEventPublisher
 from shared.runtime import ServiceRuntime
@@ -67,7 +67,9 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
     app.state.directory = directory
 
     install_error_handlers(app)
-    current_office = office_dependency(lambda request: request.app.state.directory)
+    current_office = office_dependency(
+        lambda request: request.app.state.directory,
+        write_limit=WriteRateLimit.from_settings(settings.rate_limit, registry=runtime.registry, service=SERVICE))
     app.include_router(build_router(current_office))
     app.include_router(
         observability_router(runtime.registry, service=SERVICE, checks=runtime.checks())

@@ -16,7 +16,7 @@ from services.inventory.http import build_router
 from services.inventory.store import InventoryStore
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
 from shared.clock import Clock, system_clock
-from shared.http import BodySizeLimit, install_error_handlers
+from shared.http import BodySizeLimit, WriteRateLimit, install_error_handlers
 from shared.metrics import observability_router
 from shared.publishing import KafkaEventPublisher
 from shared.runtime import ServiceRuntime
@@ -76,7 +76,9 @@ def create_app(settings: InventorySettings | None = None, *, clock: Clock = syst
     app.state.deps = deps
     app.state.directory = directory
     install_error_handlers(app)
-    current_office = office_dependency(lambda request: request.app.state.directory)
+    current_office = office_dependency(
+        lambda request: request.app.state.directory,
+        write_limit=WriteRateLimit.from_settings(settings.rate_limit, registry=runtime.registry, service=SERVICE))
     app.include_router(build_router(current_office, names=names, answer_timeout=settings.answer_timeout_seconds))
     app.include_router(observability_router(runtime.registry, service=SERVICE, checks=runtime.checks()))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

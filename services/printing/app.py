@@ -16,7 +16,7 @@ from services.printing.http import build_router
 from services.printing.store import JobStatus, PrintingStore
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
 from shared.clock import Clock, system_clock
-from shared.http import BodySizeLimit, install_error_handlers
+from shared.http import BodySizeLimit, WriteRateLimit, install_error_handlers
 from shared.metrics import observability_router
 from shared.publishing import KafkaEventPublisher
 from shared.runtime import ServiceRuntime
@@ -81,7 +81,9 @@ def create_app(settings: PrintingSettings | None = None, *, clock: Clock = syste
     app.state.deps = deps
     app.state.directory = directory
     install_error_handlers(app)
-    current_office = office_dependency(lambda request: request.app.state.directory)
+    current_office = office_dependency(
+        lambda request: request.app.state.directory,
+        write_limit=WriteRateLimit.from_settings(settings.rate_limit, registry=runtime.registry, service=SERVICE))
     app.include_router(build_router(current_office))
     app.include_router(observability_router(runtime.registry, service=SERVICE, checks=runtime.checks()))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

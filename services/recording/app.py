@@ -17,7 +17,7 @@ from services.recording.store import STUCK_STAGES, RecordingStore
 from shared.areas import load_areas
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
 from shared.clock import Clock, system_clock
-from shared.http import BodySizeLimit, install_error_handlers
+from shared.http import BodySizeLimit, WriteRateLimit, install_error_handlers
 from shared.metrics import observability_router
 from shared.publishing import KafkaEventPublisher
 from shared.runtime import ServiceRuntime
@@ -73,7 +73,9 @@ def create_app(settings: RecordingSettings | None = None, *, clock: Clock = syst
     app.state.directory = directory
 
     install_error_handlers(app)
-    current_office = office_dependency(lambda request: request.app.state.directory)
+    current_office = office_dependency(
+        lambda request: request.app.state.directory,
+        write_limit=WriteRateLimit.from_settings(settings.rate_limit, registry=runtime.registry, service=SERVICE))
     app.include_router(build_router(current_office, max_batch_events=settings.max_batch_events))
     app.include_router(observability_router(runtime.registry, service=SERVICE, checks=runtime.checks()))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
