@@ -59,17 +59,20 @@ class BodySizeLimit:
             await _too_large(limit, scope, receive, send)
 
 
-class _BodyTooLarge(Exception):
+def _too_large_message(limit: int) -> str:
+    return f"Isi permintaan terlalu besar: batasnya {limit} byte. Bagi data menjadi beberapa kiriman."
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised while the body is read; an HTTPException so FastAPI answers 413 rather than a parse error."""
+
     def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large_message(limit))
         self.limit = limit
 
 
 async def _too_large(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
-    response = JSONResponse(
-        {"detail": f"Isi permintaan terlalu besar: batasnya {limit} byte. "
-                   "Bagi data menjadi beberapa kiriman."},
-        status_code=413,
-    )
+    response = JSONResponse({"detail": _too_large_message(limit)}, status_code=413)
     await response(scope, receive, send)
 
 

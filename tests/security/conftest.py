@@ -39,12 +39,19 @@ async def db(infra_env: dict[str, str], isolated: dict[str, str]) -> AsyncIterat
     await client.close()
 
 
-def endpoints(url: str) -> list[tuple[str, str]]:
-    """(METHOD, path template) of every endpoint a running service publishes in its OpenAPI document."""
-    schema = httpx.get(f"{url}/openapi.json", timeout=30).json()
+async def openapi(url: str) -> dict[str, Any]:
+    """The OpenAPI document a running service publishes."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        answer = await client.get(f"{url}/openapi.json")
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+def endpoints(schema: dict[str, Any]) -> list[tuple[str, str]]:
+    """(METHOD, path template) of every endpoint in a service's OpenAPI document."""
     return sorted((method.upper(), path) for path, item in schema["paths"].items() for method in item
                   if path not in NOT_ENDPOINTS and method in {"get", *WRITE_METHODS})
 
 
-def write_endpoints(url: str) -> list[tuple[str, str]]:
-    return [(method, path) for method, path in endpoints(url) if method.lower() in WRITE_METHODS]
+def write_endpoints(schema: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(method, path) for method, path in endpoints(schema) if method.lower() in WRITE_METHODS]

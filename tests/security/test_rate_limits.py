@@ -17,7 +17,7 @@ from shared.contracts import Role
 from shared.http import WriteRateLimit
 from shared.settings import RateLimitSettings
 from tests.integration.helpers import create_office_key
-from tests.security.conftest import SERVICES, endpoints, write_endpoints
+from tests.security.conftest import SERVICES, endpoints, openapi, write_endpoints
 
 PER_MINUTE = 6
 BURST = 2
@@ -81,8 +81,9 @@ async def test_every_write_route_answers_429_with_retry_after_and_reads_are_not_
         limited: dict[str, Any], db: Any) -> None:
     checked = 0
     for name, service in limited.items():
-        routes = write_endpoints(service.url)
-        reads = [path for method, path in endpoints(service.url) if method == "GET" and "{" not in path]
+        schema = await openapi(service.url)
+        routes = write_endpoints(schema)
+        reads = [path for method, path in endpoints(schema) if method == "GET" and "{" not in path]
         async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
             for method, path in routes:
                 office = f"rl-{name}-{checked}"
