@@ -12,6 +12,9 @@ class MaskNik(logging.Filter):
     """Replaces any 16-digit number in a log record with [NIK] before it is written."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            # Masked one by one, so formatters that read the arguments (uvicorn's access log) still can.
+            record.args = tuple(NIK_PATTERN.sub("[NIK]", a) if isinstance(a, str) else a for a in record.args)
         message = record.getMessage()
         if NIK_PATTERN.search(message):
             record.msg = NIK_PATTERN.sub("[NIK]", message)

@@ -8,6 +8,7 @@ groups, so earlier runs' data never leaks into assertions.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 import uuid
@@ -16,10 +17,15 @@ from typing import Any
 
 import pytest
 
+from shared.testing.nik_scan import ScanResult, scan_files
 from shared.testing.processes import REPO, ServiceProcess
 
 TIMINGS: dict[str, float] = {}
 SESSION_ID = uuid.uuid4().hex[:8]
+LOG_DIR = REPO / "test-artifacts" / "logs"
+# Every log record of the test process during the session, unmasked, for the NIK scan at the end.
+SUITE_LOG = LOG_DIR / f"suite-{SESSION_ID}.log"
+NIK_SCAN: list[ScanResult] = []
 # Each session gets its own topics, so a reused broker's history never has to be replayed.
 # Set before any test module imports shared.topics.
 os.environ.setdefault("EKTP_TOPIC_PREFIX", f"t{SESSION_ID}.")
@@ -49,6 +55,7 @@ def infra_env(stack: Any) -> dict[str, str]:
     env["EKTP_MONGO_DATABASE"] = f"ektp_test_{SESSION_ID}"
     env["EKTP_COVERAGE_CONSUMER_GROUP"] = f"coverage-projector-{SESSION_ID}"
     env["EKTP_LOG_LEVEL"] = "INFO"
+    env["EKTP_ACCESS_LOG"] = "1"
     env["EKTP_TOPIC_PREFIX"] = os.environ["EKTP_TOPIC_PREFIX"]
     return env
 
@@ -92,7 +99,7 @@ def start_service(infra_env: dict[str, str]) -> Iterator[Callable[..., ServicePr
                    "EKTP_COVERAGE_COLLECTION_PREFIX": f"coverage_{port}"}
         env = {**infra_env, f"EKTP_{name.upper()}_PORT": str(port), **own, **extra_env}
         service = ServiceProcess(
-            name, port, env, REPO / "test-artifacts" / "logs" / f"{name}-{SESSION_ID}-{port}.log"
+            name, port, env, LOG_DIR / f"{name}-{SESSION_ID}-{port}.log"
         )
         started.append(service)
         service.start()
@@ -138,7 +145,7 @@ async def mongo_db(stack: Any) -> AsyncIterator[Any]:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """End the run with how long the infrastructure and the suite took."""
+    """End the run with how long the infrastructure and the suite took, and the NIK scan of the logs."""
     session_began = TIMINGS.get("session began")
     lines = []
     if "infrastructure start" in TIMINGS:
@@ -147,7 +154,44 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         lines.append(f"suite took {time.monotonic() - session_began:.1f} s")
     if lines:
         terminalreporter.write_sep("-", "; ".join(lines))
+    for scan in NIK_SCAN:
+        terminalreporter.write_sep(
+            "-", f"NIK scan of the logs: {scan.lines} lines in {scan.files} files, {len(scan.hits)} NIK-like "
+                 f"numbers ({scan.other_runs} other 16-digit numbers)", red=bool(scan.hits))
+        for hit in scan.hits:
+            terminalreporter.write_line(f"NIK-like number in {_shown(hit.path)}, line {hit.line}, column {hit.column}",
+                                        red=True)
+
+
+def _shown(path: Any) -> str:
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 def pytest_sessionstart(session: Any) -> None:
     TIMINGS["session began"] = time.monotonic()
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(SUITE_LOG, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.set_name("ektp-suite-log")
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.getEffectiveLevel() > logging.INFO:
+        root.setLevel(logging.INFO)
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    """Scan this session's logs (the test process and every service it started) for NIK-like numbers.
+
+    Any hit fails the session; the report names file, line and column, never the digits.
+    """
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == "ektp-suite-log"]:
+        root.removeHandler(handler)
+        handler.close()
+    scan = scan_files([SUITE_LOG, *sorted(LOG_DIR.glob(f"*-{SESSION_ID}-*.log"))])
+    NIK_SCAN.append(scan)
+    if scan.hits and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
