@@ -264,9 +264,8 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
         key: IdempotencyKey = None,
     ) -> dict[str, Any]:
         delivery = await deps_of(request).store.delivery(delivery_id)
-        if delivery is None:
-            raise HTTPException(404, f"Pengiriman {delivery_id!r} tidak ditemukan.")
-        if office.role == Role.KECAMATAN_OFFICE and office.kecamatan_code != delivery["kecamatan_code"]:
+        if delivery is None or not may_see(office, {"station_id": delivery["station_id"],
+                                                    "kecamatan_code": delivery["kecamatan_code"]}):
             raise HTTPException(404, f"Pengiriman {delivery_id!r} tidak ditemukan.")
         if delivery.get("acknowledged_at") is not None:
             return {"delivery_id": delivery_id, "status": "sudah_diterima"}
