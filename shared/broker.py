@@ -20,7 +20,7 @@ from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 from prometheus_client import CollectorRegistry
 
 from shared.settings import InfraSettings
-from shared.topics import ConsumerGroup, Topic
+from shared.topics import ConsumerGroup, Topic, group_id
 
 BATCH_RECORDS = 500
 BATCH_WAIT_MS = 50
@@ -66,11 +66,14 @@ def make_broker(
 
 
 def subscribe(broker: KafkaBroker, topic: Topic, *, group: ConsumerGroup | str, **options: Any) -> Any:
-    """Subscribe a handler at-least-once: commit after processing, redeliver on failure."""
+    """Subscribe a handler at-least-once: commit after processing, redeliver on failure.
+
+    The group id is `group` under the topic prefix (shared.topics.group_id).
+    """
     options.setdefault("max_poll_records", MAX_POLL_RECORDS)
     return broker.subscriber(
         topic.name,
-        group_id=str(group),
+        group_id=group_id(str(group)),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         **options,

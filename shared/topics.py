@@ -85,9 +85,14 @@ def all_topic_configs() -> list[tuple[str, int, dict[str, str]]]:
 
 
 class ConsumerGroup(StrEnum):
-    """Consumer group ids, one per consuming role."""
+    """Consumer group ids, one per consuming role (under PREFIX, see `group_id`)."""
 
     COVERAGE_PROJECTOR = "coverage-projector"
     INTAKE_ROSTER = "intake-roster"
     PRINTING_QUEUE = "printing-queue"
     INVENTORY_LEDGER = "inventory-ledger"
+
+
+def group_id(group: str) -> str:
+    """The Kafka group id of a consuming role: its name under PREFIX, so a namespace's offsets are its own."""
+    return f"{PREFIX}{group}"

@@ -28,12 +28,15 @@ REPO = Path(__file__).resolve().parents[2]
 KAFKA_VERSION = "4.1.1"
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
-FERRETDB_BUILD = "ektp1"
+FERRETDB_BUILD = "ektp2"
 
-# Two fixes to FerretDB's SQLite backend, applied to the module source before building (see
+# Fixes to FerretDB, applied to the module source before building. Primary-key lookups (see
 # docs/adr/0006-ferretdb-primary-key-lookups.md): its queries spell the _id expression
 # differently from the _id index, so SQLite never uses the index; and it pushes the _id
 # equality down only when it is the whole filter. The handler still applies the full filter.
+# Atomic updates (docs/adr/0009-ferretdb-atomic-updates.md): an update reads the matching
+# document and writes it back in two steps, so two concurrent guarded updates of one document
+# could both match and one change be lost; the update command now runs one at a time.
 FERRETDB_PATCHES: tuple[tuple[str, str, str, int], ...] = (
     ("internal/backends/sqlite/metadata/metadata.go",
      'IDColumn = DefaultColumn + "->\'$._id\'"',
@@ -41,6 +44,15 @@ FERRETDB_PATCHES: tuple[tuple[str, str, str, int], ...] = (
     ("internal/backends/sqlite/collection.go",
      "if params.Filter.Len() == 1 {",
      "if params.Filter.Has(\"_id\") {", 2),
+    ("internal/handler/msg_update.go",
+     'import (\n\t"context"\n\t"fmt"\n',
+     'import (\n\t"context"\n\t"fmt"\n\t"sync"\n', 1),
+    ("internal/handler/msg_update.go",
+     "func (h *Handler) updateDocument(",
+     "var updateMutex sync.Mutex\n\nfunc (h *Handler) updateDocument(", 1),
+    ("internal/handler/msg_update.go",
+     "\tfor _, u := range params.Updates {\n",
+     "\tupdateMutex.Lock()\n\tdefer updateMutex.Unlock()\n\n\tfor _, u := range params.Updates {\n", 1),
 )
 
 
@@ -259,7 +271,7 @@ class FerretDB:
             path = source / relative
             text = path.read_text()
             if text.count(old) != count:
-                raise InfraError(self.part, f"cannot apply the primary-key fix to {relative}: source differs")
+                raise InfraError(self.part, f"cannot apply the fixes to {relative}: source differs")
             path.write_text(text.replace(old, new))
         self.binary.parent.mkdir(parents=True, exist_ok=True)
         _run(
@@ -271,8 +283,12 @@ class FerretDB:
 
     def start(self) -> str:
         self.data.mkdir(parents=True, exist_ok=True)
-        if read_pid(self.pid_file) and port_open(self.port):
-            return "reused"
+        pid = read_pid(self.pid_file)
+        if pid and port_open(self.port):
+            if self._runs_current_build(pid):
+                return "reused"
+            # An earlier build (without a later fix) is still running: replace it, keeping its data.
+            self.stop()
         if port_open(self.port):
             raise InfraError(self.part, f"port {self.port} in use by another program (set EKTP_MONGO_PORT)")
         self.install()
@@ -294,6 +310,13 @@ class FerretDB:
 
     def stop(self) -> bool:
         return stop_process(self.pid_file)
+
+    def _runs_current_build(self, pid: int) -> bool:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+        except OSError:
+            return True
+        return Path(command).name == self.binary.name
 
 
 class Prometheus:

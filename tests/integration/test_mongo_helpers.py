@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.mongo import apply_at_position, apply_once, document_from_update
+from shared.mongo import WriteRace, apply_at_position, apply_once, document_from_update, versioned_write
 
 pytestmark = pytest.mark.infra
 
@@ -27,6 +27,40 @@ async def test_concurrent_writers_of_one_event_apply_it_once(mongo_db: Any) -> N
     results = await asyncio.gather(*(apply_once(collection, "c", "e1", {"$inc": {"n": 1}}) for _ in range(8)))
     assert results.count(True) == 1
     assert (await collection.find_one({"_id": "c"}))["n"] == 1
+
+
+async def test_concurrent_guarded_writes_of_different_events_to_one_document_lose_none(
+        mongo_db: Any, stack: Any) -> None:
+    """Several clients, as several consumers of one service: every guarded change of one document survives."""
+    from pymongo import AsyncMongoClient
+
+    collection = mongo_db[f"helper_{uuid.uuid4().hex[:6]}"]
+    await collection.insert_one({"_id": "d", "applied_events": [], "n": 0, "version": 0})
+    clients: list[Any] = [AsyncMongoClient(f"mongodb://127.0.0.1:{stack.ports.mongo}/") for _ in range(4)]
+    try:
+        async def append(writer: int, event: str) -> None:
+            other = clients[writer % len(clients)][mongo_db.name][collection.name]
+            if writer % 2:
+                await apply_once(other, "d", event, {"$inc": {"n": 1}})
+            else:
+                def decide(doc: Any) -> Any:
+                    return None if event in doc["applied_events"] else {"$push": {"applied_events": event},
+                                                                         "$inc": {"n": 1}}
+                while True:  # a lost race is retried, as the consumer's batch would be
+                    try:
+                        await versioned_write(other, "d", decide)
+                        return
+                    except WriteRace:
+                        await asyncio.sleep(0.01)
+
+        events = [f"e{i}" for i in range(60)]
+        await asyncio.gather(*(append(i, event) for i, event in enumerate(events)))
+    finally:
+        for client in clients:
+            await client.close()
+    doc = await collection.find_one({"_id": "d"})
+    assert sorted(doc["applied_events"]) == sorted(events)
+    assert doc["n"] == len(events)
 
 
 async def test_apply_at_position_skips_positions_already_seen(mongo_db: Any) -> None:

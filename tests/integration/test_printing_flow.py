@@ -261,8 +261,8 @@ async def test_every_ledger_event_delivered_twice_leaves_the_ledger_identical(
                              lambda doc: doc is not None and doc.get("transferred_in") == 6)
     for event, key in scripts[twice]:  # and once more, long after: a replay
         await send_stock(kafka_producer, event, key)
-    from shared.topics import STOCK, ConsumerGroup
-    await wait_caught_up(f"127.0.0.1:{stack.ports.kafka}", str(ConsumerGroup.INVENTORY_LEDGER), STOCK.name)
+    from shared.topics import STOCK, ConsumerGroup, group_id
+    await wait_caught_up(f"127.0.0.1:{stack.ports.kafka}", group_id(ConsumerGroup.INVENTORY_LEDGER), STOCK.name)
     docs = [doc async for doc in mongo_db["blangko_locations"].find({})]
     single, double = balances(docs, once), balances(docs, twice)
     assert single == double
