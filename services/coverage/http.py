@@ -22,6 +22,7 @@ from shared.areas import REGENCY_CODE, load_areas
 from shared.auth import Office
 from shared.clock import WIB, Clock
 from shared.contracts.envelope import Role
+from shared.http_types import VALIDATION_ANSWER, Date
 
 DINAS_ROLES = {Role.DINAS_ADMIN, Role.SYSTEM}
 LIST_LIMIT = 5000
@@ -80,6 +81,10 @@ def table(rows: list[dict[str, Any]], fmt: str, filename: str, body: Any) -> Any
 
 
 FORMAT = Query("json", pattern="^(json|csv)$", description="json, or csv to download the table")
+CSV_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"description": "JSON, or with format=csv a `;`-separated table",
+          "content": {"text/csv": {"schema": {"type": "string"}}}},
+}
 
 
 def may_read_people(office: Office, kecamatan_code: str) -> bool:
@@ -88,7 +93,7 @@ def may_read_people(office: Office, kecamatan_code: str) -> bool:
 
 
 def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
-    router = APIRouter(tags=["cakupan"])
+    router = APIRouter(tags=["cakupan"], responses=VALIDATION_ANSWER)
 
     def store_of(request: Request) -> CoverageStore:
         return request.app.state.store  # type: ignore[no-any-return]
@@ -101,22 +106,23 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
                 summary="Cakupan wajib KTP per kecamatan (dan kabupaten)")
     async def coverage(
         request: Request,
-        tanggal: dt.date | None = Query(None, description="date for 'wajib KTP on'; default today"),
+        tanggal: Date | None = Query(None, description="date for 'wajib KTP on'; default today"),
     ) -> Any:
         answer = await queries.coverage_table(store_of(request), level="kecamatan", parent=None,
                                               day=tanggal or today(request))
         return CoverageAnswer(tanggal=answer["tanggal"], kabupaten=AreaCoverage(**answer["kabupaten"]),
                               kecamatan=[AreaCoverage(**row) for row in answer["baris"]])
 
-    @router.get("/coverage/areas", summary="Cakupan per wilayah: kecamatan, desa dari satu kecamatan, atau sekolah")
+    @router.get("/coverage/areas", responses=CSV_ANSWER,
+                summary="Cakupan per wilayah: kecamatan, desa dari satu kecamatan, atau sekolah")
     async def coverage_by_area(
         request: Request,
         tingkat: str = Query("kecamatan", pattern="^(kecamatan|desa|sekolah)$",
                              description="kecamatan, desa or sekolah"),
         kecamatan: str | None = Query(None, pattern=r"^\d{2}\.\d{2}\.\d{2}$",
                                       description="for desa and sekolah: only this kecamatan"),
-        tanggal: dt.date | None = Query(None, description="date for 'wajib KTP on'; default today"),
-        akan_wajib_sampai: dt.date | None = Query(
+        tanggal: Date | None = Query(None, description="date for 'wajib KTP on'; default today"),
+        akan_wajib_sampai: Date | None = Query(
             None, description="also count who becomes wajib KTP (turns 17) after tanggal and by this date"),
         format: str = FORMAT,
     ) -> Any:
@@ -129,7 +135,7 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
                                               cohort_until=akan_wajib_sampai)
         return table(answer["baris"], format, f"cakupan-{tingkat}-{day}", answer)
 
-    @router.get("/coverage/series", summary="Deret mingguan (kumulatif) satu wilayah")
+    @router.get("/coverage/series", responses=CSV_ANSWER, summary="Deret mingguan (kumulatif) satu wilayah")
     async def series(
         request: Request,
         kode: str = Query(REGENCY_CODE, description="17.02 (kabupaten), a kecamatan, a desa, or a school NPSN"),
@@ -142,18 +148,18 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
         rows = await queries.weekly_series(store_of(request), area_id=area_id, first=first, last=last)
         return table(rows, format, f"deret-{kode}", {"kode": kode, "minggu": rows})
 
-    @router.get("/backlog", summary="Antrean cetak per kecamatan dan umur antrean tertua")
+    @router.get("/backlog", responses=CSV_ANSWER, summary="Antrean cetak per kecamatan dan umur antrean tertua")
     async def print_backlog(request: Request, format: str = FORMAT) -> Any:
         answer = await queries.backlog(store_of(request), now=request.app.state.clock())
         return table(answer["baris"], format, "antrean-cetak", answer)
 
-    @router.get("/stock", summary="Stok blangko per lokasi dan hari stok")
+    @router.get("/stock", responses=CSV_ANSWER, summary="Stok blangko per lokasi dan hari stok")
     async def stock(request: Request, format: str = FORMAT) -> Any:
         answer = await queries.stock(store_of(request), today=today(request))
         return table(answer["baris"], format, "stok-blangko", answer)
 
-    @router.get("/unrecorded", summary="Daftar penduduk belum rekam satu desa atau sekolah (data pribadi, "
-                                       "tercatat di log audit)")
+    @router.get("/unrecorded", responses=CSV_ANSWER,
+                summary="Daftar penduduk belum rekam satu desa atau sekolah (data pribadi, tercatat di log audit)")
     async def unrecorded(
         request: Request,
         desa: str | None = Query(None, pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$", description="desa/kelurahan code"),
@@ -185,14 +191,14 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
                                 now=request.app.state.clock())
         return table(rows, format, "belum-rekam", {"jumlah": len(rows), "penduduk": rows})
 
-    @router.get("/planner/visits", summary="Usulan jadwal jemput bola minggu-minggu berikutnya")
+    @router.get("/planner/visits", responses=CSV_ANSWER, summary="Usulan jadwal jemput bola minggu-minggu berikutnya")
     async def plan(
         request: Request,
         minggu: int = Query(4, description="how many weeks to plan"),
         per_minggu: int = Query(3, description="visits per week"),
         minimal: int = Query(30, description="fewest residents per visit"),
         maksimal: int = Query(50, description="most residents per visit"),
-        mulai: dt.date | None = Query(None, description="plan from the Monday on or after this date"),
+        mulai: Date | None = Query(None, description="plan from the Monday on or after this date"),
         format: str = FORMAT,
     ) -> Any:
         settings = planner.PlannerSettings(per_minggu, minimal, maksimal, minggu)
@@ -200,6 +206,8 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
         if problems:
             raise HTTPException(422, "; ".join(problems))
         day = today(request)
+        if mulai and abs(mulai - day) > dt.timedelta(days=366):
+            raise HTTPException(422, "mulai paling jauh satu tahun sebelum atau sesudah hari ini.")
         ranked = planner.rank(await queries.planner_places(store_of(request)), day)
         visits = planner.propose(ranked, start=mulai or day, settings=settings)
         rows = [{"tanggal": v.date.isoformat(), "kecamatan": v.kecamatan_code,
@@ -214,8 +222,9 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
         return table(rows, format, "usulan-kunjungan",
                      {"pengaturan": settings.__dict__, "kunjungan": rows, "peringkat": ranking})
 
-    @router.get("/planner/home-visits", summary="Daftar kunjungan rumah: lansia dan penyandang disabilitas belum rekam "
-                                                "(data pribadi, tercatat di log audit)")
+    @router.get("/planner/home-visits", responses=CSV_ANSWER,
+                summary="Daftar kunjungan rumah: lansia dan penyandang disabilitas belum rekam "
+                        "(data pribadi, tercatat di log audit)")
     async def home_visits(
         request: Request,
         kecamatan: str | None = Query(None, pattern=r"^\d{2}\.\d{2}\.\d{2}$"),

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, File, Header, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from services.intake.dapodik import DapodikFileError, parse_dapodik
 from services.intake.domain import RosterRuleError
@@ -34,6 +34,7 @@ from services.intake.store import AuditLog, RequestLog
 from shared.auth import Office
 from shared.contracts import Actor, Role
 from shared.contracts.resident import LeaveReason, ResidentData
+from shared.http_types import VALIDATION_ANSWER, Date, DateTime
 
 REQUEST_NAMESPACE = uuid.UUID("6f1c2b8e-3a55-4c8e-9d0b-7a1e2f3c4d5e")
 RESIDENT_ID = r"^r[0-9a-f]{32}$"
@@ -47,7 +48,8 @@ IdempotencyKey = Annotated[
 class ResidentIn(ResidentData):
     """A resident as a kecamatan office submits them."""
 
-    occurred_at: AwareDatetime | None = Field(None, description="when the data was taken; defaults to now")
+    birth_date: Date = Field(description="tanggal lahir")
+    occurred_at: DateTime | None = Field(None, description="when the data was taken; defaults to now")
 
 
 class CorrectionIn(ResidentIn):
@@ -56,7 +58,7 @@ class CorrectionIn(ResidentIn):
 
 class LeaveIn(BaseModel):
     reason: LeaveReason = Field(description="pindah (moved out of the regency) or meninggal (deceased)")
-    effective_date: dt.date = Field(description="date of moving out or of death")
+    effective_date: Date = Field(description="date of moving out or of death")
 
 
 class Accepted(BaseModel):
@@ -140,11 +142,11 @@ async def idempotent(
 
 
 def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
-    router = APIRouter(tags=["penduduk"])
+    router = APIRouter(tags=["penduduk"], responses=VALIDATION_ANSWER)
     errors: dict[int | str, dict[str, Any]] = {
         401: {"description": "kunci API salah"}, 403: {"description": "kecamatan lain"},
         409: {"description": "sudah terdaftar / kunci dipakai ulang"}, 413: {"description": "terlalu besar"},
-        422: {"description": "data tidak valid"}, 503: {"description": "Kafka tidak tersedia"},
+        **VALIDATION_ANSWER, 503: {"description": "Kafka tidak tersedia"},
     }
 
     @router.post("/residents", status_code=201, response_model=Accepted, responses=errors,
@@ -230,7 +232,7 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
     @router.get("/cohort", summary="Siapa yang akan berusia 17 tahun (wajib KTP) pada tanggal tertentu")
     async def cohort(
         request: Request,
-        tanggal: Annotated[dt.date, Query(description="target date, e.g. an election day")],
+        tanggal: Annotated[Date, Query(description="target date, e.g. an election day")],
         kecamatan_code: Annotated[str | None, Query(pattern=r"^\d{2}\.\d{2}\.\d{2}$")] = None,
         office: Office = Depends(current_office),
     ) -> Any:

@@ -34,6 +34,7 @@ from shared.contracts.stock import (
     TransferSent,
 )
 from shared.contracts.stock import BlankSpoiled as BlankSpoiledEvent
+from shared.http_types import VALIDATION_ANSWER
 from shared.stations import WAREHOUSE
 from shared.topics import STOCK
 
@@ -95,7 +96,7 @@ def _event_id(idempotency_key: str | None) -> uuid.UUID:
 
 
 def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dict[str, str], answer_timeout: float) -> APIRouter:
-    router = APIRouter(tags=["blangko"])
+    router = APIRouter(tags=["blangko"], responses=VALIDATION_ANSWER)
 
     def deps_of(request: Request) -> InventoryDeps:
         deps: InventoryDeps = request.app.state.deps

@@ -24,6 +24,7 @@ from shared.contracts.printing import (
     SchoolDeliveryPayload,
     SchoolDeliverySent,
 )
+from shared.http_types import VALIDATION_ANSWER
 from shared.topics import PRINT
 
 REPRINT_REASONS = (PrintReason.HILANG, PrintReason.RUSAK, PrintReason.PERUBAHAN_DATA)
@@ -67,7 +68,7 @@ def _public(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
-    router = APIRouter(tags=["pencetakan"])
+    router = APIRouter(tags=["pencetakan"], responses=VALIDATION_ANSWER)
 
     def deps_of(request: Request) -> PrintingDeps:
         deps: PrintingDeps = request.app.state.deps

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.recording import domain
 from services.recording.handlers import (
@@ -35,6 +35,7 @@ from shared.contracts.recording import (
     VisitKind,
 )
 from shared.dead_letter import describe_validation_error
+from shared.http_types import VALIDATION_ANSWER, Date, DateTime
 from shared.pseudonym import resident_pseudonym
 from shared.topics import RECORDING
 
@@ -44,7 +45,7 @@ SIAK_NAMESPACE = uuid.UUID("a8e2f0d4-6b1c-4e59-8f3a-1d7c9b2e4f66")
 
 class VisitIn(BaseModel):
     visit_id: str = Field(pattern=r"^[A-Za-z0-9._-]{3,64}$", description="id chosen by the office")
-    date: dt.date
+    date: Date
     kind: VisitKind
     place_code: str = Field(max_length=20, description="NPSN, desa code or kecamatan code")
     kecamatan_code: str = Field(pattern=r"^\d{2}\.\d{2}\.\d{2}$")
@@ -72,7 +73,7 @@ class FieldEventIn(BaseModel):
     visit_id: str | None = Field(None, max_length=64)
     device_id: str = Field(max_length=64)
     operator: str = Field(max_length=64)
-    device_time: AwareDatetime
+    device_time: DateTime
     biometrics: list[Biometric] = Field(default_factory=list)
     quality_flags: list[str] = Field(default_factory=list, max_length=10)
     reason: str | None = Field(None, max_length=200)
@@ -86,7 +87,7 @@ class BatchIn(BaseModel):
 class StatusIn(BaseModel):
     resident_id: str = Field(pattern=r"^r[0-9a-f]{32}$")
     status: str = Field(description="SFE, PRR, DUPLICATE_RECORD, ENROLL_FAILURE_AT_CENTRAL, ...")
-    status_at: AwareDatetime
+    status_at: DateTime
 
 
 class StatusBatchIn(BaseModel):
@@ -168,7 +169,7 @@ async def _check_field_event(
 
 
 def build_router(current_office: Callable[..., Awaitable[Office]], *, max_batch_events: int) -> APIRouter:
-    router = APIRouter(tags=["perekaman"])
+    router = APIRouter(tags=["perekaman"], responses=VALIDATION_ANSWER)
 
     def deps_of(request: Request) -> RecordingDeps:
         return request.app.state.deps  # type: ignore[no-any-return]
@@ -293,7 +294,12 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, max_batch_
         if not lines:
             raise HTTPException(422, "File kosong.")
         delimiter = ";" if lines[0].count(";") >= lines[0].count(",") else ","
-        rows = list(csv.DictReader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+        reader = csv.DictReader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+        try:
+            rows = list(reader)
+        except csv.Error as exc:
+            raise HTTPException(422, f"File CSV rusak sekitar baris {reader.line_num + 1}: periksa tanda kutip (\") "
+                                     "atau isi sel yang sangat panjang, lalu ekspor ulang.") from exc
         header = {h.strip().lower() for h in (rows[0].keys() if rows else lines[0].split(delimiter))}
         missing = {"nik", "status", "tanggal"} - header
         if missing:

@@ -1,0 +1,128 @@
+"""Schemathesis against every operation of each service's /openapi.json, on the real process.
+
+Each operation is fuzzed with a dinas admin key and a kecamatan office key, with data that fits
+the schema and with data that does not. No answer may be a server error; an answer must have the
+documented content type and, when the status is documented, the documented body; data outside
+the schema must be refused. EKTP_FUZZ_EXAMPLES sets the examples per operation, key and mode
+(the short form here, a long one for `make test-faults`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+)
+
+from shared.contracts import Role
+from tests.integration.helpers import create_office_key
+
+pytestmark = [pytest.mark.infra, pytest.mark.timeout(900)]
+
+SERVICES = ("intake", "recording", "printing", "inventory", "coverage")
+EXAMPLES = int(os.environ.get("EKTP_FUZZ_EXAMPLES", "15"))
+KECAMATAN = "17.02.06"
+CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance, negative_data_rejection]
+# Schemathesis reaches for routes the schema leaves out of its own accord; only the documented
+# operations are fuzzed here.
+SKIPPED_PATHS = {"/metrics", "/health"}
+
+
+@pytest.fixture
+async def office_keys(mongo_db: Any) -> dict[str, str]:
+    return {
+        "dinas_admin": await create_office_key(mongo_db, role=Role.DINAS_ADMIN),
+        "kecamatan_office": await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KECAMATAN),
+    }
+
+
+def _fuzz_operation(operation: Any, *, key: str, mode: GenerationMode) -> str | None:
+    """Run the checks on generated cases of one operation; the first failure found, shrunk, or None."""
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
+    @given(case=operation.as_strategy(generation_mode=mode, headers={"X-API-Key": key}))
+    def run(case: Any) -> None:
+        case.call_and_validate(checks=CHECKS, timeout=60)
+
+    try:
+        run()
+    except Unsatisfiable:
+        # Nothing of this operation can be made invalid (e.g. its only input is the fixed API key).
+        assert mode == GenerationMode.NEGATIVE, f"{operation.label}: no valid input can be generated"
+    except (Exception, BaseExceptionGroup) as exc:  # every failure is reported with its operation
+        return f"{operation.label} [{mode.value}]: {exc}"
+    return None
+
+
+def fuzz(base_url: str, keys: dict[str, str], *, on_operation: Callable[[str], None] = lambda _: None) -> list[str]:
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", timeout=30)
+    failures: list[str] = []
+    operations = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.path in SKIPPED_PATHS:
+            continue
+        operations += 1
+        on_operation(operation.label)
+        for role, key in keys.items():
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                failure = _fuzz_operation(operation, key=key, mode=mode)
+                if failure is not None:
+                    failures.append(f"({role}) {failure}")
+    assert operations > 0, "the schema lists no operation"
+    return failures
+
+
+@pytest.mark.parametrize("name", SERVICES)
+async def test_no_server_error_and_answers_as_documented(
+    name: str, start_service: Any, office_keys: dict[str, str],
+) -> None:
+    service = start_service(name)
+    try:
+        failures = await asyncio.to_thread(fuzz, service.url, office_keys)
+    finally:
+        service.stop()
+    if failures:
+        pytest.fail(f"{len(failures)} failing operation(s) of {name}:\n\n" + "\n\n".join(failures), pytrace=False)
+
+
+async def test_inputs_found_by_probing_past_the_schema_answer_a_clear_refusal(
+    start_service: Any, office_keys: dict[str, str],
+) -> None:
+    """Values the fuzzer seldom draws: the last representable date, numbers for dates, a huge CSV cell."""
+    admin = {"X-API-Key": office_keys["dinas_admin"]}
+    urls = {name: start_service(name).url for name in ("intake", "recording", "coverage")}
+    huge_cell = "NIK;STATUS;TANGGAL\n" + "1" * 200_000 + ";SFE;2024-01-01\n"
+    resident = {"nik": "1702064507070001", "name": "Contoh Sintetis", "sex": "P", "birth_date": "2007-07-05",
+                "marital_status": "belum_kawin", "kecamatan_code": "17.02.06", "desa_code": "17.02.06.2001"}
+    async with httpx.AsyncClient(timeout=60, headers=admin) as client:
+        answers = {
+            "planner from 9999-12-31": await client.get(f"{urls['coverage']}/planner/visits",
+                                                         params={"mulai": "9999-12-31"}),
+            "coverage on day 0": await client.get(f"{urls['coverage']}/coverage", params={"tanggal": "0"}),
+            "cohort on 1.5e9": await client.get(f"{urls['intake']}/cohort", params={"tanggal": "1.5e9"}),
+            "birth date as a number": await client.post(f"{urls['intake']}/residents", json={**resident, "birth_date": 0}),
+            "SIAK file with a huge cell": await client.post(f"{urls['recording']}/siak/import",
+                                                            files={"file": ("siak.csv", huge_cell.encode())}),
+        }
+        siak = await client.post(f"{urls['recording']}/siak/import", files={
+            "file": ("siak.csv", b"NIK;STATUS;TANGGAL\n1702064507070001;PRR;1700000000\n")})
+    refused = {what: answer.status_code for what, answer in answers.items()}
+    assert refused == dict.fromkeys(answers, 422), {what: a.text[:300] for what, a in answers.items()}
+    assert all(a.json()["detail"] for a in answers.values())
+    assert siak.status_code == 200 and siak.json()["hasil"][0]["hasil"] == "ditolak", siak.text
+    assert "bukan angka" in siak.json()["hasil"][0]["alasan"]
