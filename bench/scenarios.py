@@ -153,7 +153,7 @@ def drain_scenario(env: dict[str, str], total: int) -> tuple[Run, Run]:
 
     from services.coverage.consumers import BATCH_RECORDS, BATCH_WAIT_MS, parse_batch
     from services.coverage.projector import Projector
-    from shared.broker import make_broker
+    from shared.broker import make_broker, undecoded
     from shared.dead_letter import DeadLetterPolicy
     from shared.metrics import ConsumerMetrics
     from shared.settings import InfraSettings
@@ -192,7 +192,7 @@ def drain_scenario(env: dict[str, str], total: int) -> tuple[Run, Run]:
 
         @broker.subscriber(*topics, group_id=f"system-drain-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
                            ack_policy=AckPolicy.NACK_ON_ERROR, batch=True, max_records=BATCH_RECORDS,
-                           batch_timeout_ms=BATCH_WAIT_MS)
+                           batch_timeout_ms=BATCH_WAIT_MS, decoder=undecoded)
         async def project(message: KafkaMessage) -> None:
             nonlocal seen
             records = message.raw_message

@@ -65,12 +65,20 @@ def make_broker(
     )
 
 
+async def undecoded(message: Any) -> None:
+    """The decoder of every subscriber: none. Handlers parse `raw_message` themselves and park a
+    record that cannot be parsed on its own; FastStream decoding the body first would fail a whole
+    batch for one bad record (a deeply nested one raises RecursionError) and costs a JSON parse."""
+    return None
+
+
 def subscribe(broker: KafkaBroker, topic: Topic, *, group: ConsumerGroup | str, **options: Any) -> Any:
     """Subscribe a handler at-least-once: commit after processing, redeliver on failure.
 
     The group id is `group` under the topic prefix (shared.topics.group_id).
     """
     options.setdefault("max_poll_records", MAX_POLL_RECORDS)
+    options.setdefault("decoder", undecoded)
     return broker.subscriber(
         topic.name,
         group_id=group_id(str(group)),

@@ -74,7 +74,8 @@ def classify(exc: BaseException) -> PoisonMessage | None:
         first: dict[str, Any] = dict(errors[0]) if errors else {}
         if first.get("type") == "json_invalid":
             return PoisonMessage("not_json", describe_validation_error(exc))
-        if first.get("type") == "union_tag_invalid" or first.get("loc", ("",))[0] == "event_type":
+        where = tuple(first.get("loc") or ("",))
+        if first.get("type") == "union_tag_invalid" or where[0] == "event_type":
             return PoisonMessage("unknown_event_type", describe_validation_error(exc))
         if first.get("type") == "union_tag_not_found":
             return PoisonMessage("missing_event_type", describe_validation_error(exc))

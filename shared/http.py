@@ -7,10 +7,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter
+from pymongo.errors import ConnectionFailure, ExecutionTimeout
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.settings import RateLimitSettings
@@ -137,8 +139,33 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return errors
 
 
+UNAVAILABLE_RETRY_SECONDS = 10
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """422 answers name each field and the reason, without echoing the submitted values."""
+    """422 answers name each field and the reason, without echoing the submitted values.
+
+    When Kafka or the database cannot be reached the answer is 503 with Retry-After: nothing of
+    the request is confirmed, and sending it again (with the same Idempotency-Key) is safe.
+    """
+
+    @app.exception_handler(KafkaError)
+    async def _kafka_down(_: Request, exc: KafkaError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "Kafka tidak tersedia: data BELUM tersimpan. Kirim ulang sebentar lagi "
+                       "(dengan Idempotency-Key yang sama)."},
+            status_code=503, headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+        )
+
+    async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "Basis data tidak tersedia: permintaan BELUM selesai. Kirim ulang sebentar lagi "
+                       "(dengan Idempotency-Key yang sama)."},
+            status_code=503, headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+        )
+
+    for unreachable in (ConnectionFailure, ExecutionTimeout):
+        app.add_exception_handler(unreachable, _database_down)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,6 +19,7 @@ from faststream.kafka.annotations import KafkaMessage
 from services.coverage.projector import ADAPTERS, Positioned, Projector
 from services.coverage.store import CoverageStore
 from shared.batching import parse_record
+from shared.broker import undecoded
 from shared.dead_letter import DeadLetterPolicy
 from shared.metrics import ConsumerMetrics
 from shared.mongo import position_key
@@ -57,6 +58,7 @@ class ProjectionFeed:
             *(topic.name for topic in ALL),
             group_id=group, auto_offset_reset="earliest", ack_policy=AckPolicy.NACK_ON_ERROR,
             batch=True, max_records=BATCH_RECORDS, batch_timeout_ms=BATCH_WAIT_MS, persistent=persistent,
+            decoder=undecoded,
         )
 
         @subscriber

@@ -81,7 +81,8 @@ async def _answer(event: ReservationRequested, outcome: Outcome, deps: Inventory
 async def apply_print_event(event: PrintEvent, *, deps: InventoryDeps, source: str, position: int) -> str:
     """Printed and spoiled cards become ledger events of the station; queued and printed jobs move the backlog."""
     if isinstance(event, JobQueued):
-        changed = await deps.store.change_backlog(event.payload.station_id, 1, source=source, position=position)
+        changed = await deps.store.change_backlog(event.payload.station_id, 1, event_id=str(event.event_id),
+                                                  source=source, position=position)
         return "applied" if changed else "duplicate"
     if isinstance(event, CardPrinted | PrintSpoiled):
         p = event.payload
@@ -100,7 +101,8 @@ async def apply_print_event(event: PrintEvent, *, deps: InventoryDeps, source: s
                                        reservation_id=p.reservation_id, job_id=p.job_id))
         await deps.publisher.publish(ledger_event, topic=STOCK, key=p.station_id)
         if isinstance(event, CardPrinted):
-            changed = await deps.store.change_backlog(p.station_id, -1, source=source, position=position)
+            changed = await deps.store.change_backlog(p.station_id, -1, event_id=str(event.event_id),
+                                                      source=source, position=position)
             return "applied" if changed else "duplicate"
         return "applied"
     return "ignored"

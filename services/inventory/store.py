@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.inventory import domain
 from services.inventory.domain import Balance, LedgerEvent, Refused
@@ -54,6 +55,7 @@ class InventoryStore:
         self.locations = db["blangko_locations"]
         self.requests = db["blangko_usulan"]
         self.backlog = db["blangko_backlog"]
+        self.backlog_events = db["blangko_backlog_events"]
 
     async def ensure_indexes(self) -> None:
         """Every lookup is by _id."""
@@ -129,9 +131,23 @@ class InventoryStore:
 
     # The print backlog (cards waiting for a blank or for the printer), per station.
 
-    async def change_backlog(self, station_id: str, delta: int, *, source: str, position: int) -> bool:
-        return await apply_at_position(self.backlog, station_id, source=source, position=position,
-                                       update={"$inc": {"waiting": delta}})
+    async def change_backlog(self, station_id: str, delta: int, *, event_id: str, source: str, position: int) -> bool:
+        """Move a station's backlog once per event, also when the event was published twice.
+
+        The source position guards a redelivery of the same message; the event id, written after
+        the change, guards a second copy of the event at a later offset (a producer that published
+        again after a crash). A crash between the two leaves the position guard in place, and the
+        redelivery writes the event id.
+        """
+        if await self.backlog_events.find_one({"_id": event_id}, {"_id": 1}) is not None:
+            return False
+        changed = await apply_at_position(self.backlog, station_id, source=source, position=position,
+                                          update={"$inc": {"waiting": delta}})
+        try:
+            await self.backlog_events.insert_one({"_id": event_id})
+        except DuplicateKeyError:
+            pass
+        return changed
 
     async def backlog_total(self) -> int:
         return sum([int(doc.get("waiting", 0)) async for doc in self.backlog.find({}, {"waiting": 1})])

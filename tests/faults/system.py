@@ -21,7 +21,7 @@ from services.coverage.projector import ADAPTERS, Positioned, Projector
 from services.coverage.store import CoverageStore
 from shared.mongo import position_key
 from shared.testing.processes import ServiceProcess
-from shared.topics import PREFIX, ALL, ConsumerGroup
+from shared.topics import ALL, PREFIX, ConsumerGroup
 
 CONSUMERS = ("intake", "recording", "printing", "inventory", "coverage")
 COVERAGE_PREFIX = "coverage_faults"
@@ -60,7 +60,8 @@ class FaultSystem:
 
     def service_env(self, name: str) -> dict[str, str]:
         """The namespace's variables (start_service adds the infrastructure's and a free port)."""
-        own = {k: self.env[k] for k in ("EKTP_TOPIC_PREFIX", "EKTP_MONGO_DATABASE")}
+        own = {k: self.env[k] for k in ("EKTP_TOPIC_PREFIX", "EKTP_MONGO_DATABASE", "EKTP_KAFKA_BOOTSTRAP",
+                                        "EKTP_MONGO_URL")}
         if name == "coverage":
             own.update(EKTP_COVERAGE_CONSUMER_GROUP=self.prefix + ConsumerGroup.COVERAGE_PROJECTOR,
                        EKTP_COVERAGE_COLLECTION_PREFIX=COVERAGE_PREFIX)
@@ -170,8 +171,9 @@ async def reference_projection(db: Any, bootstrap: str, prefix: str, name: str) 
             if not where.startswith(prefix + topic):
                 continue
             for record in items:
+                # Named as this process names the topics: the projector tells stock apart by name.
                 event = ADAPTERS[PREFIX + topic].validate_json(record.value)
-                batch.append(Positioned(event, position_key(record.topic, record.partition), record.offset))
+                batch.append(Positioned(event, position_key(PREFIX + topic, record.partition), record.offset))
     for start in range(0, len(batch), 200):
         await Projector(store).apply(batch[start:start + 200])
     return await store.snapshot()
@@ -186,10 +188,15 @@ async def read_models(db: Any) -> dict[str, Any]:
                  async for doc in db["recording_residents"].find({})}
     roster = {doc["_id"]: {"status": doc.get("status"), "desa": doc.get("desa_code")}
               async for doc in db["intake_roster"].find({})}
-    jobs = {doc["_id"]: {"resident": doc.get("resident_id"), "station": doc.get("station_id")}
+    jobs = {doc["_id"]: {"resident": doc.get("resident_id"), "station": doc.get("station_id"),
+                         "status": doc.get("status"), "reservation": doc.get("reservation_id")}
             async for doc in db["print_jobs"].find({})}
+    bookkeeping = {"applied_events", "positions", "version", "refusals"}
+    blangko = {doc["_id"]: {k: v for k, v in doc.items() if k not in bookkeeping}
+               async for doc in db["blangko_locations"].find({})}
     backlog = {doc["_id"]: int(doc.get("waiting", 0)) async for doc in db["blangko_backlog"].find({})}
-    return {"coverage": coverage, "recording": recording, "roster": roster, "jobs": jobs, "backlog": backlog}
+    return {"coverage": coverage, "recording": recording, "roster": roster, "jobs": jobs, "backlog": backlog,
+            "blangko": blangko}
 
 
 def mongo(env: dict[str, str]) -> AsyncMongoClient[dict[str, Any]]:
