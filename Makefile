@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run demo stop test test-fast test-scale lint bench infra-up infra-down infra-status clean
+.PHONY: help install run demo stop test test-faults test-fast test-scale lint bench infra-up infra-down infra-status clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ stop: install ## Stop everything `make run` started
 
 test: install ## Run the whole suite against real Kafka, FerretDB and Prometheus
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-faults: install ## The long fault and security runs: 25 SIGKILLs, 20 s outages, 2,000-resident redelivery, longer fuzzing
+	@EKTP_FAULTS=long EKTP_FUZZ_EXAMPLES=$${EKTP_FUZZ_EXAMPLES:-80} $(PY) -m pytest tests/faults tests/security $(PYTEST_ARGS)
 
 test-fast: install ## Only the tests that need no infrastructure
 	@$(PY) -m pytest -m "not infra" $(PYTEST_ARGS)

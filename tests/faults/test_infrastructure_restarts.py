@@ -28,7 +28,8 @@ from shared.settings import SERVICE_PORTS
 from tests.faults.system import CONSUMERS, FaultSystem, mongo, read_topics
 from tests.integration.helpers import create_office_key, isolated_env, synthetic_resident
 
-pytestmark = [pytest.mark.infra, pytest.mark.heavy]
+pytestmark = [pytest.mark.infra, pytest.mark.heavy,
+              pytest.mark.timeout(2400 if os.environ.get("EKTP_FAULTS") == "long" else 600)]
 LONG = os.environ.get("EKTP_FAULTS") == "long"
 OUTAGE_SECONDS = 20.0 if LONG else 8.0
 CLERKS = 6

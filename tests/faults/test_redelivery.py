@@ -14,7 +14,8 @@ from tests.faults.system import FaultSystem, mongo, read_models
 from tests.faults.workload import Workload, journeys, publish
 from tests.integration.helpers import isolated_env
 
-pytestmark = [pytest.mark.infra, pytest.mark.heavy]
+pytestmark = [pytest.mark.infra, pytest.mark.heavy,
+              pytest.mark.timeout(2400 if os.environ.get("EKTP_FAULTS") == "long" else 600)]
 RESIDENTS = 2000 if os.environ.get("EKTP_FAULTS") == "long" else 300
 
 

@@ -63,7 +63,7 @@ def services(start_service: Any, infra_env: dict[str, str], tmp_path_factory: py
                                "printing": start_service("printing", **env, EKTP_PRINTING_SWEEP_SECONDS="1",
                                                          EKTP_PRINTING_RESERVATION_RESEND_SECONDS="5")}
     station_env = {**infra_env, **env, "EKTP_PRINTING_SPOOL_DIR": str(spool)}
-    running["station_pusat"] = station_process(PUSAT, station_env, LOGS / f"station-{PUSAT}.log").start()
+    running["station_pusat"] = station_process(PUSAT, station_env, LOGS / f"station-{SESSION_ID}-{PUSAT}.log").start()
     running["station_env"] = station_env
     yield running
     running["station_pusat"].stop()
@@ -178,7 +178,7 @@ async def test_transfer_reserve_print_reprint_and_school_hand_over(http: Any, mo
 async def test_station_worker_killed_mid_job_prints_the_card_exactly_once(
         services: dict[str, Any], http: Any, mongo_db: Any, kafka_producer: Any, spool: Path) -> None:
     printing, inventory = http
-    worker = station_process(PUT, services["station_env"], LOGS / f"station-{PUT}.log")
+    worker = station_process(PUT, services["station_env"], LOGS / f"station-{SESSION_ID}-{PUT}.log")
     worker.env["EKTP_PRINTING_PRINT_SECONDS"] = "6"
     worker.start()
     try:
