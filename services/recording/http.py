@@ -35,6 +35,7 @@ from shared.contracts.recording import (
     VisitKind,
 )
 from shared.dead_letter import describe_validation_error
+from shared.http import kafka_unavailable
 from shared.http_types import VALIDATION_ANSWER, Date, DateTime
 from shared.pseudonym import resident_pseudonym
 from shared.topics import RECORDING
@@ -231,7 +232,7 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, max_batch_
             await asyncio.gather(*(deps.publisher.publish(e, topic=RECORDING, key=e.payload.resident_id)
                                    for e in accepted))
         except (KafkaError, TimeoutError) as exc:
-            raise HTTPException(503, "Kafka tidak tersedia: unggahan BELUM tersimpan, kirim ulang.") from exc
+            raise kafka_unavailable("unggahan") from exc
         for event in accepted:
             await deps.store.mark_seen(str(event.event_id), now)
         summary = {k: sum(1 for r in results if r["hasil"] == k) for k in ("diterima", "duplikat", "walk_in", "ditolak")}
@@ -276,7 +277,7 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, max_batch_
             await asyncio.gather(*(deps.publisher.publish(e, topic=RECORDING, key=e.payload.resident_id)
                                    for e in accepted))
         except (KafkaError, TimeoutError) as exc:
-            raise HTTPException(503, "Kafka tidak tersedia: status BELUM tersimpan, kirim ulang.") from exc
+            raise kafka_unavailable("status") from exc
         return {"diterima": len(accepted), "hasil": results}
 
     @router.post("/siak/import", summary="Impor file status SIAK (CSV: NIK;STATUS;TANGGAL); hasil per baris")
@@ -300,7 +301,8 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, max_batch_
         except csv.Error as exc:
             raise HTTPException(422, f"File CSV rusak sekitar baris {reader.line_num + 1}: periksa tanda kutip (\") "
                                      "atau isi sel yang sangat panjang, lalu ekspor ulang.") from exc
-        header = {h.strip().lower() for h in (rows[0].keys() if rows else lines[0].split(delimiter))}
+        # A row longer than the header puts its extra cells under the key None.
+        header = {h.strip().lower() for h in (rows[0].keys() if rows else lines[0].split(delimiter)) if h}
         missing = {"nik", "status", "tanggal"} - header
         if missing:
             raise HTTPException(422, {"message": "Kolom wajib tidak ada.", "missing_columns": sorted(missing)})

@@ -118,6 +118,8 @@ async def test_inputs_found_by_probing_past_the_schema_answer_a_clear_refusal(
             "birth date as a number": await client.post(f"{urls['intake']}/residents", json={**resident, "birth_date": 0}),
             "SIAK file with a huge cell": await client.post(f"{urls['recording']}/siak/import",
                                                             files={"file": ("siak.csv", huge_cell.encode())}),
+            "SIAK file with a row longer than its header": await client.post(
+                f"{urls['recording']}/siak/import", files={"file": ("siak.csv", b"h/w\n1;2;3\n")}),
         }
         siak = await client.post(f"{urls['recording']}/siak/import", files={
             "file": ("siak.csv", b"NIK;STATUS;TANGGAL\n1702064507070001;PRR;1700000000\n")})
