@@ -142,6 +142,15 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 UNAVAILABLE_RETRY_SECONDS = 10
 
 
+def kafka_unavailable(what: str = "data") -> HTTPException:
+    """The 503 for a write Kafka did not confirm: nothing is stored, sending it again is safe."""
+    return HTTPException(
+        503, f"Kafka tidak tersedia: {what} BELUM tersimpan. Kirim ulang sebentar lagi (dengan Idempotency-Key "
+             "yang sama bila ada).",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """422 answers name each field and the reason, without echoing the submitted values.
 
@@ -151,11 +160,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(KafkaError)
     async def _kafka_down(_: Request, exc: KafkaError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "Kafka tidak tersedia: data BELUM tersimpan. Kirim ulang sebentar lagi "
-                       "(dengan Idempotency-Key yang sama)."},
-            status_code=503, headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
-        )
+        answer = kafka_unavailable()
+        return JSONResponse({"detail": answer.detail}, status_code=answer.status_code, headers=answer.headers)
 
     async def _database_down(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(

@@ -34,7 +34,7 @@ from services.intake.store import AuditLog, RequestLog
 from shared.auth import Office
 from shared.contracts import Actor, Role
 from shared.contracts.resident import LeaveReason, ResidentData
-from shared.http import UNAVAILABLE_RETRY_SECONDS
+from shared.http import kafka_unavailable
 from shared.http_types import VALIDATION_ANSWER, Date, DateTime
 
 REQUEST_NAMESPACE = uuid.UUID("6f1c2b8e-3a55-4c8e-9d0b-7a1e2f3c4d5e")
@@ -134,9 +134,7 @@ async def idempotent(
     except NotInRoster as exc:
         raise HTTPException(404, "Penduduk tidak ada di daftar (atau sudah keluar).") from exc
     except (KafkaError, TimeoutError) as exc:
-        raise HTTPException(503, "Kafka tidak tersedia: data BELUM tersimpan, kirim ulang dengan "
-                                 "Idempotency-Key yang sama.",
-                            headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)}) from exc
+        raise kafka_unavailable() from exc
     if key:
         await log.remember(str(event_id), fingerprint=fingerprint, status=status, body=answer,
                            now=request.app.state.deps.clock())

@@ -34,6 +34,7 @@ from shared.contracts.stock import (
     TransferSent,
 )
 from shared.contracts.stock import BlankSpoiled as BlankSpoiledEvent
+from shared.http import kafka_unavailable
 from shared.http_types import VALIDATION_ANSWER
 from shared.stations import WAREHOUSE
 from shared.topics import STOCK
@@ -157,7 +158,7 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dic
         try:
             await deps.publisher.publish(event, topic=STOCK, key=domain.partition_key(event))
         except KafkaError:
-            raise HTTPException(503, "Kafka tidak dapat dihubungi: data BELUM tersimpan, kirim ulang.") from None
+            raise kafka_unavailable() from None
         deadline = asyncio.get_running_loop().time() + answer_timeout
         outcome = None
         while outcome is None and asyncio.get_running_loop().time() < deadline:
@@ -313,7 +314,7 @@ def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dic
         try:
             await deps.publisher.publish(event, topic=STOCK, key=WAREHOUSE)
         except KafkaError:
-            raise HTTPException(503, "Kafka tidak dapat dihubungi: usulan BELUM tersimpan, kirim ulang.") from None
+            raise kafka_unavailable("usulan") from None
         return {"event_id": str(event.event_id), "usulan": request_id, "jumlah": quantity, "dasar": basis}
 
     return router

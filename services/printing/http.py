@@ -24,6 +24,7 @@ from shared.contracts.printing import (
     SchoolDeliveryPayload,
     SchoolDeliverySent,
 )
+from shared.http import kafka_unavailable
 from shared.http_types import VALIDATION_ANSWER
 from shared.topics import PRINT
 
@@ -102,7 +103,7 @@ def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
         try:
             await deps_of(request).publisher.publish(event, topic=PRINT, key=key)
         except KafkaError:
-            raise HTTPException(503, "Kafka tidak dapat dihubungi: data BELUM tersimpan, kirim ulang.") from None
+            raise kafka_unavailable() from None
 
     @router.get("/stations", summary="Stasiun cetak: antrean, blangko yang ditunggu")
     async def stations(request: Request, office: Office = Depends(current_office)) -> list[dict[str, Any]]:

@@ -11,6 +11,8 @@ import asyncio
 import signal
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,7 @@ from services.coverage.store import CoverageStore
 from shared.mongo import position_key
 from shared.testing.processes import ServiceProcess
 from shared.topics import ALL, PREFIX, ConsumerGroup
+from tests.integration.helpers import isolated_env
 
 CONSUMERS = ("intake", "recording", "printing", "inventory", "coverage")
 COVERAGE_PREFIX = "coverage_faults"
@@ -39,6 +42,11 @@ GROUP_TOPICS: dict[str, tuple[str, ...]] = {
     ConsumerGroup.COVERAGE_PROJECTOR: tuple(t.name.removeprefix(PREFIX) for t in ALL),
 }
 PARTITIONS = {t.name.removeprefix(PREFIX): t.partitions for t in ALL}
+
+
+def partitions_of(topic: str) -> int:
+    """Partitions of a topic named under any prefix (`<prefix>resident.events`)."""
+    return PARTITIONS[".".join(topic.rsplit(".", 2)[-2:])]
 
 
 @dataclass
@@ -116,7 +124,7 @@ async def topic_ends(bootstrap: str, topics: list[str]) -> dict[Any, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS[t.rsplit(".", 2)[-2] + ".events"])]
+        tps = [TopicPartition(t, p) for t in topics for p in range(partitions_of(t))]
         return dict(await consumer.end_offsets(tps))
     finally:
         await consumer.stop()
@@ -126,7 +134,7 @@ async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS[t.rsplit(".", 2)[-2] + ".events"])]
+        tps = [TopicPartition(t, p) for t in topics for p in range(partitions_of(t))]
         ends = await consumer.end_offsets(tps)
         total = 0
         for tp in tps:
@@ -136,16 +144,16 @@ async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
         await consumer.stop()
 
 
-async def read_topics(bootstrap: str, prefix: str) -> dict[str, list[Any]]:
-    """Every record of the namespace's topics, per partition in offset order (key 'topic[p]')."""
+async def read_records(bootstrap: str, tps: list[TopicPartition]) -> dict[str, list[Any]]:
+    """Every record of the given partitions, in offset order (key 'topic[p]')."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        tps = [TopicPartition(prefix + t, p) for t, n in PARTITIONS.items() for p in range(n)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
         out: dict[str, list[Any]] = {f"{tp.topic}[{tp.partition}]": [] for tp in tps}
+
         async def behind() -> bool:
             for tp in tps:
                 if await consumer.position(tp) < ends[tp]:
@@ -158,6 +166,12 @@ async def read_topics(bootstrap: str, prefix: str) -> dict[str, list[Any]]:
         return out
     finally:
         await consumer.stop()
+
+
+async def read_topics(bootstrap: str, prefix: str) -> dict[str, list[Any]]:
+    """Every record of the namespace's topics, per partition in offset order (key 'topic[p]')."""
+    return await read_records(bootstrap, [TopicPartition(prefix + t, p) for t, n in PARTITIONS.items()
+                                          for p in range(n)])
 
 
 async def reference_projection(db: Any, bootstrap: str, prefix: str, name: str) -> dict[str, Any]:
@@ -197,6 +211,19 @@ async def read_models(db: Any) -> dict[str, Any]:
     backlog = {doc["_id"]: int(doc.get("waiting", 0)) async for doc in db["blangko_backlog"].find({})}
     return {"coverage": coverage, "recording": recording, "roster": roster, "jobs": jobs, "backlog": backlog,
             "blangko": blangko}
+
+
+@contextmanager
+def running_system(start_service: Any, infra_env: dict[str, str], name: str,
+                   env: dict[str, str] | None = None) -> Iterator[FaultSystem]:
+    """The five services in a fresh namespace `name` (on `env`'s infrastructure, the test stack by default)."""
+    base = env or infra_env
+    running = FaultSystem({**base, **isolated_env(base, name)}, start_service)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 def mongo(env: dict[str, str]) -> AsyncMongoClient[dict[str, Any]]:

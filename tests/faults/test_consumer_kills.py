@@ -24,9 +24,9 @@ from tests.faults.system import (
     mongo,
     read_models,
     reference_projection,
+    running_system,
 )
 from tests.faults.workload import STATION_STOCK, Workload, journeys, publish
-from tests.integration.helpers import isolated_env
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy,
               pytest.mark.timeout(2400 if os.environ.get("EKTP_FAULTS") == "long" else 600)]
@@ -46,10 +46,8 @@ ROLES = {
 
 @pytest.fixture(scope="module")
 def system(start_service: Any, infra_env: dict[str, str]) -> Iterator[FaultSystem]:
-    running = FaultSystem({**infra_env, **isolated_env(infra_env, "kills")}, start_service)
-    running.start()
-    yield running
-    running.stop()
+    with running_system(start_service, infra_env, "kills") as running:
+        yield running
 
 
 def verdict(work: Workload, models: dict[str, Any], reference: dict[str, Any]) -> dict[str, int]:

@@ -25,8 +25,8 @@ from deploy.local.process import free_port
 from deploy.local.stack import Stack
 from shared.contracts import Role
 from shared.settings import SERVICE_PORTS
-from tests.faults.system import CONSUMERS, FaultSystem, mongo, read_topics
-from tests.integration.helpers import create_office_key, isolated_env, synthetic_resident
+from tests.faults.system import CONSUMERS, FaultSystem, mongo, read_topics, running_system
+from tests.integration.helpers import create_office_key, synthetic_resident
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy,
               pytest.mark.timeout(2400 if os.environ.get("EKTP_FAULTS") == "long" else 600)]
@@ -49,10 +49,8 @@ def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def system(own_stack: Stack, start_service: Any, infra_env: dict[str, str]) -> Iterator[FaultSystem]:
     on_own = {**infra_env, "EKTP_KAFKA_BOOTSTRAP": f"127.0.0.1:{own_stack.ports.kafka}",
               "EKTP_MONGO_URL": f"mongodb://127.0.0.1:{own_stack.ports.mongo}/"}
-    running = FaultSystem({**on_own, **isolated_env(on_own, "restart")}, start_service)
-    running.start()
-    yield running
-    running.stop()
+    with running_system(start_service, infra_env, "restart", env=on_own) as running:
+        yield running
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from shared.contracts import MAX_EVENT_BYTES
-from tests.faults.system import FaultSystem, mongo
-from tests.integration.helpers import eventually, isolated_env
+from tests.faults.system import FaultSystem, mongo, read_records, running_system
+from tests.integration.helpers import eventually
 from tests.support.events import make, moment
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy]
@@ -82,27 +82,13 @@ def poison_corpus(good: bytes) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def system(start_service: Any, infra_env: dict[str, str]) -> Iterator[FaultSystem]:
-    running = FaultSystem({**infra_env, **isolated_env(infra_env, "poison")}, start_service)
-    running.start()
-    yield running
-    running.stop()
+    with running_system(start_service, infra_env, "poison") as running:
+        yield running
 
 
 async def _dead_letters(system: FaultSystem) -> list[Any]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=system.bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(f"{system.prefix}{topic}.dlq", 0) for topic in CONSUMED_BY]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        records: list[Any] = []
-        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
-            for batch in (await consumer.getmany(timeout_ms=500)).values():
-                records.extend(batch)
-        return records
-    finally:
-        await consumer.stop()
+    tps = [TopicPartition(f"{system.prefix}{topic}.dlq", 0) for topic in CONSUMED_BY]
+    return [record for records in (await read_records(system.bootstrap, tps)).values() for record in records]
 
 
 async def test_every_poison_class_is_dead_lettered_once_per_consumer_and_the_partition_goes_on(

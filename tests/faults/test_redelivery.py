@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 from typing import Any
@@ -10,9 +9,8 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from tests.faults.system import FaultSystem, mongo, read_models
+from tests.faults.system import mongo, read_models, running_system
 from tests.faults.workload import Workload, journeys, publish
-from tests.integration.helpers import isolated_env
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy,
               pytest.mark.timeout(2400 if os.environ.get("EKTP_FAULTS") == "long" else 600)]
@@ -22,9 +20,7 @@ RESIDENTS = 2000 if os.environ.get("EKTP_FAULTS") == "long" else 300
 async def _run(start_service: Any, infra_env: dict[str, str], name: str, work: Workload,
                copies: Any) -> tuple[dict[str, Any], int]:
     """The workload through the five services of a fresh namespace; their read models afterwards."""
-    system = FaultSystem({**infra_env, **isolated_env(infra_env, name)}, start_service)
-    await asyncio.to_thread(system.start)
-    try:
+    with running_system(start_service, infra_env, name) as system:
         producer = AIOKafkaProducer(bootstrap_servers=system.bootstrap, acks="all", enable_idempotence=True)
         await producer.start()
         try:
@@ -38,8 +34,6 @@ async def _run(start_service: Any, infra_env: dict[str, str], name: str, work: W
             return await read_models(client[system.env["EKTP_MONGO_DATABASE"]]), published["messages"]
         finally:
             await client.close()
-    finally:
-        await asyncio.to_thread(system.stop)
 
 
 async def test_every_message_delivered_two_to_five_times_leaves_the_read_models_as_single_delivery(
