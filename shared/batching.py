@@ -47,21 +47,28 @@ async def apply_in_key_order(
             groups.setdefault(key_of(event), []).append((record, event))
     gate = asyncio.Semaphore(concurrency)
     applied = 0
+    failures: list[BaseException] = []
 
     async def run_key(items: list[tuple[ConsumerRecord[Any, Any], E]]) -> None:
         nonlocal applied
         async with gate:
             for record, event in items:
-                if await _handle_one(record, event, handle, dead_letters):
-                    applied += 1
+                if failures:
+                    return
+                try:
+                    if await _handle_one(record, event, handle, dead_letters):
+                        applied += 1
+                except Exception as exc:  # noqa: BLE001 - kept, raised once every key has stopped
+                    failures.append(exc)
+                    return
 
-    try:
-        async with asyncio.TaskGroup() as tasks:
-            for items in groups.values():
-                tasks.create_task(run_key(items))
-    except ExceptionGroup as failed:
-        # The other keys were cancelled; the first failure decides (a transient one retries the batch).
-        raise failed.exceptions[0] from None
+    # No key is cancelled when another fails: the keys still running finish the write in hand and
+    # take no next event. Cancelling a task inside a database call can leave the driver's shared
+    # state broken (PyMongo's topology lock, measured: every later query of the process hung).
+    await asyncio.gather(*(run_key(items) for items in groups.values()))
+    if failures:
+        # The first failure decides (a transient one retries the whole batch).
+        raise failures[0]
     return applied
 
 
