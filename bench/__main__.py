@@ -1,6 +1,6 @@
 """`make bench`: every scenario in one harness, against raw baselines in the same run.
 
-    python -m bench [--scale 0.02] [--pairs 5] [--scenarios publish,drain,rebuild] [--profile bench]
+    python -m bench [--scale 0.02] [--pairs 5] [--scenarios publish,drain,rebuild,latency,burst] [--profile bench]
 
 The corpus (bench/corpus.py) is generated and put on fresh topics before anything is timed.
 Results go to bench/results/<out>.json and .md (see bench/harness.py for what is measured).
@@ -14,13 +14,14 @@ import itertools
 import sys
 from typing import Any
 
-SCENARIOS = ("publish", "drain", "rebuild")
+SCENARIOS = ("publish", "drain", "rebuild", "latency", "burst")
 TARGETS = {"publish": 0.6, "drain": 0.35, "rebuild": 0.25}
 
 
 async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
     from bench.corpus import journey_models
     from bench.harness import Processes, compare, write_report
+    from bench.live import burst_scenario, latency_scenario
     from bench.rebuild import baseline as rebuild_baseline
     from bench.rebuild import produce
     from bench.rebuild import system as rebuild_system
@@ -28,11 +29,13 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
     from deploy.local.stack import Stack
 
     processes = Processes.of_stack(Stack.load(args.profile))
-    models = journey_models(args.scale)
-    residents = sum(1 for topic, _, _ in models if topic.endswith("resident.events"))
-    print(f"corpus: {residents:,} residents, {len(models):,} events (scale {args.scale}); producing ...", flush=True)
-    await produce(env, [(topic, key.encode(), event.model_dump_json().encode()) for topic, key, event in models])
     chosen = [s for s in args.scenarios.split(",") if s]
+    models: list[tuple[str, str, Any]] = []
+    if {"publish", "drain", "rebuild"} & set(chosen):
+        models = journey_models(args.scale)
+        print(f"corpus: {len(models):,} events (scale {args.scale}); producing ...", flush=True)
+        await produce(env, [(topic, key.encode(), event.model_dump_json().encode()) for topic, key, event in models])
+    residents = sum(1 for topic, _, _ in models if topic.endswith("resident.events"))
     results: list[dict[str, Any]] = []
     if "publish" in chosen:
         sample = models[:args.publish_events]
@@ -61,6 +64,11 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
                                pairs=args.pairs, target=TARGETS["rebuild"],
                                notes=f"{residents:,} residents; wall time of one system rebuild is its seconds")
         results.append(result)
+    if "latency" in chosen:
+        results.append(await latency_scenario(env, rate=args.rate, seconds=args.latency_seconds,
+                                              pairs=args.latency_pairs))
+    if "burst" in chosen:
+        results.append(await burst_scenario(env, events=args.burst_events))
     path = write_report(results, out_name=args.out, context={"scale": args.scale, "residents": residents,
                                                              "events": len(models), "pairs": args.pairs})
     print(path.read_text())
@@ -88,6 +96,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pairs", type=int, default=5, help="measured pairs per scenario after one warm-up")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma separated, of {', '.join(SCENARIOS)}")
     parser.add_argument("--publish-events", type=int, default=20_000, help="events sent per publish run")
+    parser.add_argument("--rate", type=float, default=100.0, help="latency: registrations per second, open loop")
+    parser.add_argument("--latency-seconds", type=float, default=20.0, help="latency: seconds per measured run")
+    parser.add_argument("--latency-pairs", type=int, default=3, help="latency: measured (baseline, system) pairs")
+    parser.add_argument("--burst-events", type=int, default=10_000, help="burst: registrations sent at once")
     parser.add_argument("--profile", default="bench", help="local infrastructure profile (the smoke test uses 'test')")
     parser.add_argument("--out", default="report", help="name of the result files in bench/results/")
     args = parser.parse_args(argv)

@@ -130,7 +130,7 @@ async def compare(name: str, *, baseline: Run, system: Run, processes: Processes
 def write_report(results: list[dict[str, Any]], *, out_name: str, context: dict[str, Any]) -> Path:
     """bench/results/<out_name>.json and .md: every scenario's figures, one table row each."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    document = {"context": {**context, "cores": os.cpu_count(), "at": dt.datetime.now(dt.UTC).isoformat()},
+    document: dict[str, Any] = {"context": {**context, "cores": os.cpu_count(), "at": dt.datetime.now(dt.UTC).isoformat()},
                 "scenarios": results}
     (RESULTS / f"{out_name}.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     lines = [
@@ -141,7 +141,8 @@ def write_report(results: list[dict[str, Any]], *, out_name: str, context: dict[
         "target | system CPU s (harness / kafka / ferretdb) | peak MiB (harness / kafka / ferretdb) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
+    paired = [r for r in results if "ratio_median" in r]
+    for r in paired:
         b, s = r["baseline"]["seconds"], r["system"]["seconds"]
         cpu = r["system"]["cpu_seconds_median"]
         peak = r["peak_memory_mb"]
@@ -151,9 +152,44 @@ def write_report(results: list[dict[str, Any]], *, out_name: str, context: dict[
             f"{s['min']} / {s['median']} / {s['max']} | {r['ratio_median']} | {target} | "
             f"{cpu.get('harness', 0)} / {cpu.get('kafka', 0)} / {cpu.get('ferretdb', 0)} | "
             f"{peak.get('harness', 0)} / {peak.get('kafka', 0)} / {peak.get('ferretdb', 0)} |")
-    for r in results:
+    lines += latency_lines([r for r in results if r["scenario"] == "latency"])
+    lines += burst_lines([r for r in results if r["scenario"] == "burst"])
+    for r in paired:
         if r.get("notes"):
             lines += ["", f"- {r['scenario']}: {r['notes']}"]
     path = RESULTS / f"{out_name}.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _verdict(result: dict[str, Any]) -> str:
+    return "met" if result["meets_target"] else "NOT met"
+
+
+def latency_lines(results: list[dict[str, Any]]) -> list[str]:
+    """Markdown rows of the latency scenario: p50 and p99 per side (medians over pairs) and the p99 gap."""
+    if not results:
+        return []
+    lines = ["", "| latency | events/s | s per run | pairs | baseline p50 / p99 ms | system p50 / p99 ms | "
+                 "p99 gap ms (median; per pair) | target |", "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        b, s = r["baseline"], r["system"]
+        lines.append(f"| posted to visible in coverage vs plain pipe | {r['rate_per_second']:.0f} | "
+                     f"{r['seconds_per_run']:.0f} | {r['pairs']} | {b['p50_median']} / {b['p99_median']} | "
+                     f"{s['p50_median']} / {s['p99_median']} | {r['p99_difference_ms_median']}; "
+                     f"{r['p99_differences_ms']} | <= {r['target_ms']:.0f} ({_verdict(r)}) |")
+    return lines
+
+
+def burst_lines(results: list[dict[str, Any]]) -> list[str]:
+    """Markdown rows of the burst scenario."""
+    if not results:
+        return []
+    lines = ["", "| burst | accepted | clerks | accepting s (per s) | coverage exact s after the last | areas | target |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| registrations at once | {r['accepted']:,} of {r['events']:,} | {r['clerks']} | "
+                     f"{r['accepting_seconds']} ({r['accepted_per_second']}) | "
+                     f"{r['seconds_until_exact_after_last_accepted']} | {r['areas_checked']} | "
+                     f"<= {r['target_seconds']:.0f} ({_verdict(r)}) |")
+    return lines

@@ -29,14 +29,25 @@ def test_school_round_benchmark_runs_and_reports(stack: Any) -> None:
 def test_benchmark_harness_runs_every_scenario_in_pairs_and_writes_json_and_markdown(stack: Any) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--scale", "0.002", "--pairs", "1", "--publish-events", "500",
+         "--rate", "50", "--latency-seconds", "2", "--latency-pairs", "1", "--burst-events", "300",
          "--profile", "test", "--out", "smoke-harness"],
         cwd=REPO, capture_output=True, text=True, timeout=900, check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = json.loads((REPO / "bench/results/smoke-harness.json").read_text())
     scenarios = {s["scenario"]: s for s in report["scenarios"]}
-    assert set(scenarios) == {"publish", "drain", "rebuild"}
+    assert set(scenarios) == {"publish", "drain", "rebuild", "latency", "burst"}
     assert scenarios["publish"]["items"] == 500 and scenarios["drain"]["items"] == report["context"]["events"]
+    latency, burst = scenarios.pop("latency"), scenarios.pop("burst")
+    for side in ("baseline", "system"):
+        (run,) = latency[side]["runs"]
+        # Every registration posted was accepted and seen: in the read model, or at the pipe's consumer.
+        assert run["count"] == 100 and run["refused"] == {}
+        assert 0 < run["p50"] <= run["p99"] <= run["max"]
+    assert latency["p99_differences_ms"] == [latency["p99_difference_ms_median"]]
+    assert burst["accepted"] + sum(burst["refused"].values()) == 300 and burst["accepted"] > 290
+    assert burst["areas_wrong_at_end"] == 0 and burst["areas_checked"] > 150
+    assert burst["seconds_until_exact_after_last_accepted"] >= 0
     for result in scenarios.values():
         assert result["pairs"] == 1 and len(result["ratios"]) == 1 and result["ratio_median"] > 0
         assert result["system"]["seconds"]["median"] > 0 and result["baseline"]["seconds"]["median"] > 0
@@ -49,3 +60,4 @@ def test_benchmark_harness_runs_every_scenario_in_pairs_and_writes_json_and_mark
     assert scenarios["rebuild"]["system"]["items_per_second_median"] > 0
     markdown = (REPO / "bench/results/smoke-harness.md").read_text()
     assert all(f"| {name} |" in markdown for name in scenarios)
+    assert "| posted to visible in coverage vs plain pipe | 50 |" in markdown and "| registrations at once | " in markdown

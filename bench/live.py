@@ -1,0 +1,348 @@
+"""The running system end to end: latency at a steady rate, and a burst, against a plain pipe.
+
+Both scenarios start the real intake and coverage services (processes, as `make run` does) on
+topics and a database of their own, so the corpus of the other scenarios is not in their way.
+
+- latency: an open-loop driver registers residents (POST /residents on the intake) at a steady
+  rate, each at its scheduled time whether or not earlier answers came back. An event is visible
+  when the coverage read model includes it: the projector writes the resident documents first and
+  then the area counters with the last offset applied per partition, so a resident whose event sits
+  at offset o of partition p is visible once the regency's counter document shows p at o or later.
+  One primary-key read of that document every POLL_SECONDS gives every event's visibility; the
+  events' partitions and offsets are read from the topic afterwards. The baseline is a plain
+  aiokafka producer sending the same kind of event at the same schedule to a consumer draining with
+  `getmany` and committing after every batch: latency is receipt minus scheduled send time.
+- burst: BURST_EVENTS registrations as fast as the intake takes them (CLERKS clients at once), over
+  every kecamatan and desa. The clock starts at the last 201; coverage is exact when the regency,
+  every kecamatan and every desa count what was accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import statistics
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+KABUPATEN = "kab:17.02"
+POLL_SECONDS = 0.005
+BURST_EVENTS = 10_000
+CLERKS = 32
+LATENCY_TARGET_MS = 100.0
+BURST_TARGET_SECONDS = 5.0
+
+
+@dataclass
+class LiveSystem:
+    """Intake and coverage running on a namespace of their own, with an admin key."""
+
+    env: dict[str, str]
+    intake_url: str
+    coverage_url: str
+    key: str
+    db: Any
+    prefix: str
+
+    def topic(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of values."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def summary_ms(latencies: list[float]) -> dict[str, float]:
+    ms = [v * 1000 for v in latencies]
+    return {"count": len(ms), "p50": round(percentile(ms, 50), 1), "p99": round(percentile(ms, 99), 1),
+            "max": round(max(ms), 1)}
+
+
+@asynccontextmanager
+async def live_system(env: dict[str, str]) -> AsyncIterator[LiveSystem]:
+    """Start intake and coverage on fresh topics and a fresh database; stop them afterwards."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from pymongo import AsyncMongoClient
+
+    from deploy.local.process import free_port
+    from shared.contracts import Role
+    from shared.testing.processes import ServiceProcess
+    from shared.topics import all_topic_configs
+    from tests.integration.helpers import create_office_key
+
+    run = uuid.uuid4().hex[:6]
+    old_prefix = env.get("EKTP_TOPIC_PREFIX", "")
+    prefix = f"{old_prefix}live{run}."
+    admin = AIOKafkaAdminClient(bootstrap_servers=env["EKTP_KAFKA_BOOTSTRAP"])
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(prefix + name.removeprefix(old_prefix), partitions, 1, topic_configs=config)
+                                   for name, partitions, config in all_topic_configs()])
+    finally:
+        await admin.close()
+    live_env = {**env, "EKTP_TOPIC_PREFIX": prefix, "EKTP_MONGO_DATABASE": f"{env['EKTP_MONGO_DATABASE']}_live{run}",
+                "EKTP_RATE_LIMIT_WRITES_PER_MINUTE": "6000000", "EKTP_RATE_LIMIT_BURST": "100000"}
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(env["EKTP_MONGO_URL"])
+    db = mongo[live_env["EKTP_MONGO_DATABASE"]]
+    services = {}
+    try:
+        for name in ("intake", "coverage"):
+            port = free_port()
+            services[name] = ServiceProcess(name, port, {**live_env, f"EKTP_{name.upper()}_PORT": str(port)},
+                                            REPO / f"bench/results/logs/{name}-live{run}.log").start()
+        key = await create_office_key(db, role=Role.DINAS_ADMIN)
+        yield LiveSystem(live_env, services["intake"].url, services["coverage"].url, key, db, prefix)
+    finally:
+        for service in services.values():
+            service.stop()
+        await mongo.close()
+
+
+def resident_body(rng: random.Random, desa: Any) -> dict[str, Any]:
+    """A synthetic wajib KTP resident of `desa` (a made-up NIK of its kecamatan)."""
+    from tests.integration.helpers import synthetic_resident
+
+    return synthetic_resident(rng, kecamatan=desa.kecamatan_code, desa=desa.code)
+
+
+async def _positions(system: LiveSystem) -> dict[str, int]:
+    doc = await system.db["coverage_areas"].find_one({"_id": KABUPATEN}, {"positions": 1})
+    return dict((doc or {}).get("positions") or {})
+
+
+async def _offsets(system: LiveSystem, resident_ids: set[str]) -> dict[str, tuple[str, int]]:
+    """Where each resident's enrolment sits: (position key of its partition, offset)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from shared.mongo import position_key
+    from shared.topics import RESIDENT
+
+    topic = system.topic("resident.events")
+    consumer = AIOKafkaConsumer(bootstrap_servers=system.env["EKTP_KAFKA_BOOTSTRAP"], enable_auto_commit=False)
+    await consumer.start()
+    found: dict[str, tuple[str, int]] = {}
+    try:
+        tps = [TopicPartition(topic, p) for p in range(RESIDENT.partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < ends[tp] for tp in tps])
+
+        while await behind():
+            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
+                for record in records:
+                    rid = json.loads(record.value)["payload"]["resident_id"]
+                    if rid in resident_ids:
+                        found[rid] = (position_key(topic, tp.partition), record.offset)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def system_latency(system: LiveSystem, *, rate: float, seconds: float, seed: int) -> dict[str, Any]:
+    """Open-loop registrations at `rate`; each event's latency from its scheduled send to visible."""
+    from shared.areas import load_areas
+
+    villages = sorted(load_areas().villages.values(), key=lambda v: v.code)
+    rng = random.Random(seed)
+    bodies = [resident_body(rng, villages[i % len(villages)]) for i in range(int(rate * seconds))]
+    answers: list[tuple[float, int, str | None]] = []
+    seen: list[tuple[float, dict[str, int]]] = []
+    sending = True
+
+    async def watch() -> None:
+        last: dict[str, int] = {}
+        while sending or not answers_visible():
+            positions = await _positions(system)
+            now = time.monotonic()
+            if positions != last:
+                seen.append((now, positions))
+                last = positions
+            await asyncio.sleep(POLL_SECONDS)
+
+    expected: dict[str, tuple[str, int]] = {}
+
+    def answers_visible() -> bool:
+        if not expected or not seen:
+            return False
+        latest = seen[-1][1]
+        return all(latest.get(source, -1) >= offset for source, offset in expected.values())
+
+    async with httpx.AsyncClient(base_url=system.intake_url, timeout=30,
+                                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=64)) as client:
+        async def post(scheduled: float, body: dict[str, Any]) -> None:
+            answer = await client.post("/residents", json=body, headers={"X-API-Key": system.key})
+            rid = answer.json().get("resident_id") if answer.status_code == 201 else None
+            answers.append((scheduled, answer.status_code, rid))
+
+        watcher = asyncio.create_task(watch())
+        start = time.monotonic() + 0.2
+        posts = []
+        for i, body in enumerate(bodies):
+            scheduled = start + i / rate
+            await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
+            posts.append(asyncio.create_task(post(scheduled, body)))
+        await asyncio.gather(*posts)
+    accepted = {rid: scheduled for scheduled, status, rid in answers if status == 201 and rid}
+    expected.update(await _offsets(system, set(accepted)))
+    sending = False
+    await asyncio.wait_for(watcher, timeout=120)
+    latencies = []
+    for rid, scheduled in accepted.items():
+        source, offset = expected[rid]
+        visible = next(at for at, positions in seen if positions.get(source, -1) >= offset)
+        latencies.append(visible - scheduled)
+    refused = Counter(status for _, status, _ in answers if status != 201)
+    return {**summary_ms(latencies), "refused": dict(refused), "latencies": latencies}
+
+
+async def baseline_latency(env: dict[str, str], *, rate: float, seconds: float, seed: int) -> dict[str, Any]:
+    """The plain pipe: aiokafka producer at the same schedule, aiokafka consumer with getmany."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    from bench.scenarios import create_topic
+    from services.coverage.consumers import BATCH_RECORDS, BATCH_WAIT_MS
+    from shared.areas import load_areas
+
+    bootstrap = env["EKTP_KAFKA_BOOTSTRAP"]
+    topic = f"{env['EKTP_TOPIC_PREFIX']}bench.pipe{uuid.uuid4().hex[:6]}"
+    await create_topic(bootstrap, topic)
+    villages = sorted(load_areas().villages.values(), key=lambda v: v.code)
+    rng = random.Random(seed)
+    count = int(rate * seconds)
+    values = [json.dumps({"event_type": "resident.enrolled", "index": i, "payload": {
+        **resident_body(rng, villages[i % len(villages)]), "resident_id": uuid.UUID(int=rng.getrandbits(128)).hex}}
+    ).encode() for i in range(count)]
+    scheduled: dict[int, float] = {}
+    received: dict[int, float] = {}
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"plain-pipe-{uuid.uuid4().hex[:6]}",
+                                enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=BATCH_RECORDS)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, client_id="bench-pipe")
+    await consumer.start()
+    await producer.start()
+
+    async def drain() -> None:
+        while len(received) < count:
+            fetched = await consumer.getmany(timeout_ms=BATCH_WAIT_MS, max_records=BATCH_RECORDS)
+            now = time.monotonic()
+            for records in fetched.values():
+                for record in records:
+                    received[int(record.key)] = now
+            if fetched:
+                await consumer.commit()
+
+    try:
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=100)
+        draining = asyncio.create_task(drain())
+        start = time.monotonic() + 0.2
+        sends = []
+        for i, value in enumerate(values):
+            at = start + i / rate
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            scheduled[i] = at
+            sends.append(asyncio.create_task(producer.send_and_wait(topic, value, key=str(i).encode())))
+        await asyncio.gather(*sends)
+        await asyncio.wait_for(draining, timeout=120)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    latencies = [received[i] - scheduled[i] for i in range(count)]
+    return {**summary_ms(latencies), "refused": {}, "latencies": latencies}
+
+
+async def latency_scenario(env: dict[str, str], *, rate: float = 100.0, seconds: float = 20.0, pairs: int = 3,
+                           log: Any = print) -> dict[str, Any]:
+    """Warm-up, then `pairs` interleaved (baseline, system) runs; p99 difference per pair."""
+    async with live_system(env) as system:
+        log(f"[latency] warm-up ({rate:.0f} events/s)")
+        await baseline_latency(env, rate=rate, seconds=min(seconds, 3), seed=0)
+        await system_latency(system, rate=rate, seconds=min(seconds, 3), seed=0)
+        runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "system": []}
+        for pair in range(pairs):
+            order = ("baseline", "system") if pair % 2 == 0 else ("system", "baseline")
+            for side in order:
+                seed = 1000 * (pair + 1) + (side == "system")
+                outcome = await (baseline_latency(env, rate=rate, seconds=seconds, seed=seed) if side == "baseline"
+                                 else system_latency(system, rate=rate, seconds=seconds, seed=seed))
+                runs[side].append(outcome)
+            b, s = runs["baseline"][-1], runs["system"][-1]
+            log(f"[latency] pair {pair + 1}/{pairs}: p99 baseline {b['p99']} ms, system {s['p99']} ms "
+                f"(p50 {b['p50']} / {s['p50']} ms; refused {s['refused']})")
+    differences = [s["p99"] - b["p99"] for b, s in zip(runs["baseline"], runs["system"], strict=True)]
+    result = {"scenario": "latency", "rate_per_second": rate, "seconds_per_run": seconds, "pairs": pairs,
+              "poll_ms": POLL_SECONDS * 1000, "p99_difference_ms_median": round(statistics.median(differences), 1),
+              "p99_differences_ms": [round(d, 1) for d in differences], "target_ms": LATENCY_TARGET_MS,
+              "meets_target": statistics.median(differences) <= LATENCY_TARGET_MS}
+    for side in ("baseline", "system"):
+        result[side] = {"runs": [{k: v for k, v in run.items() if k != "latencies"} for run in runs[side]],
+                        "p99_median": statistics.median(run["p99"] for run in runs[side]),
+                        "p50_median": statistics.median(run["p50"] for run in runs[side])}
+    return result
+
+
+async def burst_scenario(env: dict[str, str], *, events: int = BURST_EVENTS, log: Any = print) -> dict[str, Any]:
+    """`events` registrations at once; seconds from the last one accepted until coverage is exact."""
+    from shared.areas import load_areas
+
+    villages = sorted(load_areas().villages.values(), key=lambda v: v.code)
+    rng = random.Random(10_000)
+    work = [(villages[i % len(villages)], resident_body(rng, villages[i % len(villages)])) for i in range(events)]
+    async with live_system(env) as system:
+        expected: Counter[str] = Counter()
+        last_accepted = 0.0
+        refused: Counter[int] = Counter()
+        queue = list(reversed(work))
+
+        async def clerk(client: httpx.AsyncClient) -> None:
+            nonlocal last_accepted
+            while queue:
+                desa, body = queue.pop()
+                answer = await client.post("/residents", json=body, headers={"X-API-Key": system.key})
+                if answer.status_code == 201:
+                    last_accepted = time.monotonic()
+                    expected.update([KABUPATEN, f"kec:{desa.kecamatan_code}", f"desa:{desa.code}"])
+                else:
+                    refused[answer.status_code] += 1
+
+        log(f"[burst] {events:,} registrations from {CLERKS} clerks at once")
+        began = time.monotonic()
+        async with httpx.AsyncClient(base_url=system.intake_url, timeout=60,
+                                     limits=httpx.Limits(max_connections=CLERKS)) as client:
+            await asyncio.gather(*(clerk(client) for _ in range(CLERKS)))
+        accepting = last_accepted - began
+
+        async def mismatches() -> int:
+            counted = {doc["_id"]: int(doc.get("terdaftar", 0))
+                       async for doc in system.db["coverage_areas"].find({}, {"terdaftar": 1})}
+            return sum(1 for area, n in expected.items() if counted.get(area, 0) != n)
+
+        deadline = time.monotonic() + 300
+        wrong = await mismatches()
+        while wrong and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            wrong = await mismatches()
+        exact_after = time.monotonic() - last_accepted
+    result = {"scenario": "burst", "events": events, "accepted": expected[KABUPATEN], "refused": dict(refused),
+              "clerks": CLERKS, "areas_checked": len(expected), "areas_wrong_at_end": wrong,
+              "accepting_seconds": round(accepting, 2),
+              "accepted_per_second": round(expected[KABUPATEN] / accepting, 1) if accepting else None,
+              "seconds_until_exact_after_last_accepted": round(exact_after, 2), "target_seconds": BURST_TARGET_SECONDS,
+              "meets_target": wrong == 0 and exact_after <= BURST_TARGET_SECONDS}
+    log(f"[burst] accepted {result['accepted']:,} in {accepting:.1f} s; coverage exact "
+        f"{exact_after:.2f} s after the last ({result['areas_checked']} areas)")
+    return result
