@@ -66,7 +66,7 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
         results.append(result)
     if "latency" in chosen:
         results.append(await latency_scenario(env, rate=args.rate, seconds=args.latency_seconds,
-                                              pairs=args.latency_pairs))
+                                              pairs=args.latency_pairs, via=args.latency_via))
     if "burst" in chosen:
         results.append(await burst_scenario(env, events=args.burst_events))
     path = write_report(results, out_name=args.out, context={"scale": args.scale, "residents": residents,
@@ -99,6 +99,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=100.0, help="latency: registrations per second, open loop")
     parser.add_argument("--latency-seconds", type=float, default=20.0, help="latency: seconds per measured run")
     parser.add_argument("--latency-pairs", type=int, default=3, help="latency: measured (baseline, system) pairs")
+    parser.add_argument("--latency-via", choices=("publish", "http"), default="publish",
+                        help="latency: send through the system's publisher, or post registrations to the intake")
     parser.add_argument("--burst-events", type=int, default=10_000, help="burst: registrations sent at once")
     parser.add_argument("--profile", default="bench", help="local infrastructure profile (the smoke test uses 'test')")
     parser.add_argument("--out", default="report", help="name of the result files in bench/results/")

@@ -174,7 +174,7 @@ def latency_lines(results: list[dict[str, Any]]) -> list[str]:
                  "p99 gap ms (median; per pair) | target |", "|---|---|---|---|---|---|---|---|"]
     for r in results:
         b, s = r["baseline"], r["system"]
-        lines.append(f"| posted to visible in coverage vs plain pipe | {r['rate_per_second']:.0f} | "
+        lines.append(f"| {r['via']}: sent to visible in coverage vs plain pipe | {r['rate_per_second']:.0f} | "
                      f"{r['seconds_per_run']:.0f} | {r['pairs']} | {b['p50_median']} / {b['p99_median']} | "
                      f"{s['p50_median']} / {s['p99_median']} | {r['p99_difference_ms_median']}; "
                      f"{r['p99_differences_ms']} | <= {r['target_ms']:.0f} ({_verdict(r)}) |")

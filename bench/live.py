@@ -3,15 +3,17 @@
 Both scenarios start the real intake and coverage services (processes, as `make run` does) on
 topics and a database of their own, so the corpus of the other scenarios is not in their way.
 
-- latency: an open-loop driver registers residents (POST /residents on the intake) at a steady
-  rate, each at its scheduled time whether or not earlier answers came back. An event is visible
-  when the coverage read model includes it: the projector writes the resident documents first and
-  then the area counters with the last offset applied per partition, so a resident whose event sits
-  at offset o of partition p is visible once the regency's counter document shows p at o or later.
-  One primary-key read of that document every POLL_SECONDS gives every event's visibility; the
-  events' partitions and offsets are read from the topic afterwards. The baseline is a plain
-  aiokafka producer sending the same kind of event at the same schedule to a consumer draining with
-  `getmany` and committing after every batch: latency is receipt minus scheduled send time.
+- latency: an open-loop driver sends resident.enrolled events at a steady rate, each at its
+  scheduled time whether or not earlier sends came back, through the system's publisher (as the
+  intake publishes; `--latency-via http` posts registrations to the running intake instead). An
+  event is visible when the coverage read model includes it: the projector writes the resident
+  documents first and then the area counters with the last offset applied per partition, so a
+  resident whose event sits at offset o of partition p is visible once the regency's counter
+  document shows p at o or later. One primary-key read of that document every POLL_SECONDS gives
+  every event's visibility; the events' partitions and offsets are read from the topic afterwards.
+  The baseline is a plain aiokafka producer sending events of the same size at the same schedule
+  to a consumer draining with `getmany` and committing after every batch: latency is receipt minus
+  scheduled send time.
 - burst: BURST_EVENTS registrations as fast as the intake takes them (CLERKS clients at once), over
   every kecamatan and desa. The clock starts at the last 201; coverage is exact when the regency,
   every kecamatan and every desa count what was accepted.
@@ -20,6 +22,7 @@ topics and a database of their own, so the corpus of the other scenarios is not 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 import statistics
@@ -153,20 +156,54 @@ async def _offsets(system: LiveSystem, resident_ids: set[str]) -> dict[str, tupl
     return found
 
 
-async def system_latency(system: LiveSystem, *, rate: float, seconds: float, seed: int) -> dict[str, Any]:
-    """Open-loop registrations at `rate`; each event's latency from its scheduled send to visible."""
-    from shared.areas import load_areas
+def enrolled_events(count: int, seed: int) -> list[Any]:
+    """`count` resident.enrolled events of residents never seen before, spread over every desa."""
+    from bench.corpus import journey_models
+    from shared.topics import RESIDENT
 
-    villages = sorted(load_areas().villages.values(), key=lambda v: v.code)
     rng = random.Random(seed)
-    bodies = [resident_body(rng, villages[i % len(villages)]) for i in range(int(rate * seconds))]
+    templates = [event for topic, _, event in journey_models(0.002) if topic == RESIDENT.name]
+    events = []
+    for i in range(count):
+        template = templates[i % len(templates)]
+        rid = uuid.UUID(int=rng.getrandbits(128)).hex
+        events.append(template.model_copy(update={
+            "event_id": uuid.UUID(int=rng.getrandbits(128)),
+            "payload": template.payload.model_copy(update={"resident_id": rid})}))
+    return events
+
+
+async def system_latency(system: LiveSystem, *, rate: float, seconds: float, seed: int,
+                         via: str = "publish") -> dict[str, Any]:
+    """Events at `rate`, open loop; each one's latency from its scheduled send to visible in coverage.
+
+    via="publish": the system's publisher (shared.publishing.KafkaEventPublisher, as the intake
+    publishes) sends resident.enrolled events, the same work as the plain pipe's producer.
+    via="http": registrations are posted to the running intake (validation, roster checks and
+    writes, then the same publish).
+    """
+    from prometheus_client import CollectorRegistry
+
+    from shared.broker import make_broker
+    from shared.publishing import KafkaEventPublisher
+    from shared.settings import InfraSettings
+    from shared.topics import RESIDENT
+
+    count = int(rate * seconds)
     answers: list[tuple[float, int, str | None]] = []
     seen: list[tuple[float, dict[str, int]]] = []
+    expected: dict[str, tuple[str, int]] = {}
     sending = True
+
+    def all_visible() -> bool:
+        if not expected or not seen:
+            return False
+        latest = seen[-1][1]
+        return all(latest.get(source, -1) >= offset for source, offset in expected.values())
 
     async def watch() -> None:
         last: dict[str, int] = {}
-        while sending or not answers_visible():
+        while sending or not all_visible():
             positions = await _positions(system)
             now = time.monotonic()
             if positions != last:
@@ -174,33 +211,49 @@ async def system_latency(system: LiveSystem, *, rate: float, seconds: float, see
                 last = positions
             await asyncio.sleep(POLL_SECONDS)
 
-    expected: dict[str, tuple[str, int]] = {}
-
-    def answers_visible() -> bool:
-        if not expected or not seen:
-            return False
-        latest = seen[-1][1]
-        return all(latest.get(source, -1) >= offset for source, offset in expected.values())
-
-    async with httpx.AsyncClient(base_url=system.intake_url, timeout=30,
-                                 limits=httpx.Limits(max_connections=64, max_keepalive_connections=64)) as client:
-        async def post(scheduled: float, body: dict[str, Any]) -> None:
-            answer = await client.post("/residents", json=body, headers={"X-API-Key": system.key})
-            rid = answer.json().get("resident_id") if answer.status_code == 201 else None
-            answers.append((scheduled, answer.status_code, rid))
-
-        watcher = asyncio.create_task(watch())
+    async def open_loop(send: Any, items: list[Any]) -> None:
         start = time.monotonic() + 0.2
-        posts = []
-        for i, body in enumerate(bodies):
+        tasks = []
+        for i, item in enumerate(items):
             scheduled = start + i / rate
             await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
-            posts.append(asyncio.create_task(post(scheduled, body)))
-        await asyncio.gather(*posts)
+            tasks.append(asyncio.create_task(send(scheduled, item)))
+        await asyncio.gather(*tasks)
+
+    watcher = asyncio.create_task(watch())
+    if via == "http":
+        from shared.areas import load_areas
+
+        villages = sorted(load_areas().villages.values(), key=lambda v: v.code)
+        rng = random.Random(seed)
+        bodies = [resident_body(rng, villages[i % len(villages)]) for i in range(count)]
+        async with httpx.AsyncClient(base_url=system.intake_url, timeout=60,
+                                     limits=httpx.Limits(max_connections=256, max_keepalive_connections=256)) as client:
+            async def post(scheduled: float, body: dict[str, Any]) -> None:
+                answer = await client.post("/residents", json=body, headers={"X-API-Key": system.key})
+                rid = answer.json().get("resident_id") if answer.status_code == 201 else None
+                answers.append((scheduled, answer.status_code, rid))
+
+            await open_loop(post, bodies)
+    else:
+        events = enrolled_events(count, seed)
+        topic = dataclasses.replace(RESIDENT, name=system.topic("resident.events"))
+        broker = make_broker(InfraSettings(kafka_bootstrap=system.env["EKTP_KAFKA_BOOTSTRAP"]), service="bench",
+                             registry=CollectorRegistry())
+        await broker.start()
+        publisher = KafkaEventPublisher(broker)
+        try:
+            async def publish(scheduled: float, event: Any) -> None:
+                await publisher.publish(event, topic=topic, key=event.payload.resident_id)
+                answers.append((scheduled, 201, event.payload.resident_id))
+
+            await open_loop(publish, events)
+        finally:
+            await broker.stop()
     accepted = {rid: scheduled for scheduled, status, rid in answers if status == 201 and rid}
     expected.update(await _offsets(system, set(accepted)))
     sending = False
-    await asyncio.wait_for(watcher, timeout=120)
+    await asyncio.wait_for(watcher, timeout=300)
     latencies = []
     for rid, scheduled in accepted.items():
         source, offset = expected[rid]
@@ -216,17 +269,15 @@ async def baseline_latency(env: dict[str, str], *, rate: float, seconds: float, 
 
     from bench.scenarios import create_topic
     from services.coverage.consumers import BATCH_RECORDS, BATCH_WAIT_MS
-    from shared.areas import load_areas
 
     bootstrap = env["EKTP_KAFKA_BOOTSTRAP"]
     topic = f"{env['EKTP_TOPIC_PREFIX']}bench.pipe{uuid.uuid4().hex[:6]}"
     await create_topic(bootstrap, topic)
-    villages = sorted(load_areas().villages.values(), key=lambda v: v.code)
-    rng = random.Random(seed)
-    count = int(rate * seconds)
-    values = [json.dumps({"event_type": "resident.enrolled", "index": i, "payload": {
-        **resident_body(rng, villages[i % len(villages)]), "resident_id": uuid.UUID(int=rng.getrandbits(128)).hex}}
-    ).encode() for i in range(count)]
+    events = enrolled_events(int(rate * seconds), seed)
+    count = len(events)
+    values = [event.model_dump_json().encode() for event in events]
+    keys = [event.payload.resident_id.encode() for event in events]
+    index_of = {key: i for i, key in enumerate(keys)}
     scheduled: dict[int, float] = {}
     received: dict[int, float] = {}
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"plain-pipe-{uuid.uuid4().hex[:6]}",
@@ -241,7 +292,7 @@ async def baseline_latency(env: dict[str, str], *, rate: float, seconds: float, 
             now = time.monotonic()
             for records in fetched.values():
                 for record in records:
-                    received[int(record.key)] = now
+                    received[index_of[record.key]] = now
             if fetched:
                 await consumer.commit()
 
@@ -255,7 +306,7 @@ async def baseline_latency(env: dict[str, str], *, rate: float, seconds: float, 
             at = start + i / rate
             await asyncio.sleep(max(0.0, at - time.monotonic()))
             scheduled[i] = at
-            sends.append(asyncio.create_task(producer.send_and_wait(topic, value, key=str(i).encode())))
+            sends.append(asyncio.create_task(producer.send_and_wait(topic, value, key=keys[i])))
         await asyncio.gather(*sends)
         await asyncio.wait_for(draining, timeout=120)
     finally:
@@ -266,25 +317,25 @@ async def baseline_latency(env: dict[str, str], *, rate: float, seconds: float, 
 
 
 async def latency_scenario(env: dict[str, str], *, rate: float = 100.0, seconds: float = 20.0, pairs: int = 3,
-                           log: Any = print) -> dict[str, Any]:
+                           via: str = "publish", log: Any = print) -> dict[str, Any]:
     """Warm-up, then `pairs` interleaved (baseline, system) runs; p99 difference per pair."""
     async with live_system(env) as system:
         log(f"[latency] warm-up ({rate:.0f} events/s)")
         await baseline_latency(env, rate=rate, seconds=min(seconds, 3), seed=0)
-        await system_latency(system, rate=rate, seconds=min(seconds, 3), seed=0)
+        await system_latency(system, rate=rate, seconds=min(seconds, 3), seed=0, via=via)
         runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "system": []}
         for pair in range(pairs):
             order = ("baseline", "system") if pair % 2 == 0 else ("system", "baseline")
             for side in order:
                 seed = 1000 * (pair + 1) + (side == "system")
                 outcome = await (baseline_latency(env, rate=rate, seconds=seconds, seed=seed) if side == "baseline"
-                                 else system_latency(system, rate=rate, seconds=seconds, seed=seed))
+                                 else system_latency(system, rate=rate, seconds=seconds, seed=seed, via=via))
                 runs[side].append(outcome)
             b, s = runs["baseline"][-1], runs["system"][-1]
             log(f"[latency] pair {pair + 1}/{pairs}: p99 baseline {b['p99']} ms, system {s['p99']} ms "
                 f"(p50 {b['p50']} / {s['p50']} ms; refused {s['refused']})")
     differences = [s["p99"] - b["p99"] for b, s in zip(runs["baseline"], runs["system"], strict=True)]
-    result = {"scenario": "latency", "rate_per_second": rate, "seconds_per_run": seconds, "pairs": pairs,
+    result = {"scenario": "latency", "via": via, "rate_per_second": rate, "seconds_per_run": seconds, "pairs": pairs,
               "poll_ms": POLL_SECONDS * 1000, "p99_difference_ms_median": round(statistics.median(differences), 1),
               "p99_differences_ms": [round(d, 1) for d in differences], "target_ms": LATENCY_TARGET_MS,
               "meets_target": statistics.median(differences) <= LATENCY_TARGET_MS}

@@ -10,6 +10,7 @@ the guard on that one document.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -56,6 +57,20 @@ def document_from_update(doc_id: str, update: dict[str, Any]) -> dict[str, Any]:
             items = value["$each"] if isinstance(value, dict) and "$each" in value else [value]
             _assign(doc, path, list(items))
     return doc
+
+
+def updated_document(doc: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """The document after `update` ($set, $inc on dotted paths) as the server applies it; `doc` is not changed."""
+    result = copy.deepcopy(doc)
+    for path, value in update.get("$set", {}).items():
+        _assign(result, path, value)
+    for path, value in update.get("$inc", {}).items():
+        *parents, leaf = path.split(".")
+        target = result
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = target.get(leaf, 0) + value
+    return result
 
 
 async def versioned_write(

@@ -18,7 +18,7 @@ from pymongo.errors import BulkWriteError
 
 from services.coverage.domain import Delta, ResidentView
 from shared.dead_letter import TransientError
-from shared.mongo import document_from_update
+from shared.mongo import document_from_update, updated_document
 
 META = "coverage_meta"
 AUDIT = "coverage_audit_log"
@@ -98,6 +98,10 @@ class CoverageStore:
         self.visits = db[f"{prefix}_visits"]
         self.stock_events = db[f"{prefix}_stock_events"]
         self.audit = db[AUDIT]
+        # Area counter documents as this store last read or wrote them. Every counter write is
+        # guarded by the version, so a document another writer changed meanwhile fails the
+        # write; the cache is then dropped and the batch, retried, reads afresh.
+        self._areas_seen: dict[str, dict[str, Any]] = {}
 
     async def ensure_indexes(self) -> None:
         await self.residents.create_index([("view.desa_code", 1), ("belum_rekam", 1)])
@@ -125,7 +129,11 @@ class CoverageStore:
         return await self._many(self.residents, ids)
 
     async def areas_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        return await self._many(self.areas, ids)
+        """Area counter documents (callers only read them): from the cache, the rest from the database."""
+        missing = [area_id for area_id in ids if area_id not in self._areas_seen]
+        if missing:
+            self._areas_seen.update(await self._many(self.areas, missing))
+        return {area_id: self._areas_seen[area_id] for area_id in ids if area_id in self._areas_seen}
 
     async def job_owners(self, job_ids: list[str]) -> dict[str, str]:
         docs = await self._many(self.jobs, job_ids)
@@ -157,16 +165,28 @@ class CoverageStore:
     async def write_counters(self, changes: list[tuple[str, dict[str, int], dict[str, int], int]]) -> None:
         """Apply (area id, increments, positions, version read) guarded by the version (0: new)."""
         ops: list[Any] = []
+        written: dict[str, dict[str, Any]] = {}
         for area_id, increments, positions, version in changes:
             kind, code = area_id.split(":", 1)
             sets = {f"positions.{source}": position for source, position in positions.items()}
             update: dict[str, Any] = {"$set": sets, "$inc": {**increments, "version": 1}}
             if version == 0:
-                ops.append(InsertOne(document_from_update(area_id, {
-                    **update, "$set": {**sets, "kind": kind, "code": code}})))
+                doc = document_from_update(area_id, {**update, "$set": {**sets, "kind": kind, "code": code}})
+                ops.append(InsertOne(doc))
+                written[area_id] = doc
             else:
                 ops.append(UpdateOne({"_id": area_id, "version": version}, update))
-        await guarded_bulk(self.areas, ops, "counter(s)")
+                before = self._areas_seen.get(area_id)
+                if before is not None and before.get("version") == version:
+                    written[area_id] = updated_document(before, update)
+        try:
+            await guarded_bulk(self.areas, ops, "counter(s)")
+        except BaseException:
+            self._areas_seen.clear()
+            raise
+        for area_id, *_ in changes:
+            self._areas_seen.pop(area_id, None)
+        self._areas_seen.update(written)
 
     async def save_visits(self, visits: dict[str, dict[str, Any]]) -> None:
         ops = [UpdateOne({"_id": visit_id}, {"$set": fields}, upsert=True) for visit_id, fields in visits.items()]

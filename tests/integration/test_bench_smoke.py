@@ -60,4 +60,4 @@ def test_benchmark_harness_runs_every_scenario_in_pairs_and_writes_json_and_mark
     assert scenarios["rebuild"]["system"]["items_per_second_median"] > 0
     markdown = (REPO / "bench/results/smoke-harness.md").read_text()
     assert all(f"| {name} |" in markdown for name in scenarios)
-    assert "| posted to visible in coverage vs plain pipe | 50 |" in markdown and "| registrations at once | " in markdown
+    assert "| publish: sent to visible in coverage vs plain pipe | 50 |" in markdown and "| registrations at once | " in markdown

@@ -135,3 +135,25 @@ async def test_consumer_stopped_between_write_and_commit_neither_loses_nor_doubl
         doc = await store.residents.find_one({"_id": event.payload.resident_id})
         assert doc["events"] == [str(event.event_id)]
     restarted.stop()
+
+
+async def test_two_projectors_on_one_projection_never_count_on_a_stale_area_document(mongo_db: Any) -> None:
+    """Each store remembers the area documents it wrote; another writer in between fails its next
+    write (version guard), and the batch applied again counts from what the database holds."""
+    from services.coverage.store import ConcurrentUpdate
+
+    rng = random.Random(41)
+    prefix = f"twin{rng.randrange(10**6)}"
+    first, second = Projector(CoverageStore(mongo_db, prefix)), Projector(CoverageStore(mongo_db, prefix))
+    source = position_key(RESIDENT.name, 0)
+    events = [enrolled_event(rng, kecamatan="17.02.03", desa="17.02.03.2001") for _ in range(3)]
+    other = position_key(RESIDENT.name, 1)
+    await first.apply([Positioned(events[0], source, 0)])
+    await second.apply([Positioned(events[1], other, 0)])
+    batch = [Positioned(events[2], source, 1)]
+    with pytest.raises(ConcurrentUpdate):
+        await first.apply(batch)
+    await first.apply(batch)
+    area = await CoverageStore(mongo_db, prefix).area("kec:17.02.03")
+    assert area["terdaftar"] == 3
+    assert area["positions"] == {source: 1, other: 0}
