@@ -14,11 +14,11 @@ import ssl
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from faststream import AckPolicy
+from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.security import BaseSecurity, SASLScram256, SASLScram512
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter
 
 from shared.settings import InfraSettings
 from shared.topics import ConsumerGroup, Topic, group_id
@@ -76,6 +76,55 @@ def _security(infra: InfraSettings) -> BaseSecurity | None:
     )
 
 
+class ConsumeMetricsMiddleware(KafkaPrometheusMiddleware):
+    """FastStream's Prometheus metrics (faststream_received_*) for consuming only.
+
+    For publishing, FastStream's middleware observes a duration histogram and two labelled
+    counters per message, about 30 % of the publish path's time (bench publish scenario:
+    20,000 events in 2.27 s with it, 1.62 s without). Published events are counted by
+    `PublishedEvents` instead: one counter increment per message.
+    """
+
+    def __call__(self, msg: Any, /, *, context: Any) -> Any:
+        if msg is None:  # FastStream asks for a publishing scope without a message
+            return BaseMiddleware(None, context=context)
+        return super().__call__(msg, context=context)
+
+
+class PublishedEvents:
+    """ektp_events_published_total{service,topic,outcome}: every message the broker published."""
+
+    def __init__(self, registry: CollectorRegistry, service: str) -> None:
+        self.service = service
+        self.total = Counter("ektp_events_published_total", "Messages published to Kafka (outcome: sent, failed)",
+                             ["service", "topic", "outcome"], registry=registry)
+        self._children: dict[tuple[str, str], Any] = {}
+
+    def count(self, topic: str, outcome: str) -> None:
+        child = self._children.get((topic, outcome))
+        if child is None:
+            child = self._children[(topic, outcome)] = self.total.labels(self.service, topic, outcome)
+        child.inc()
+
+    def __call__(self, msg: Any, /, *, context: Any) -> BaseMiddleware:
+        return _PublishCounting(msg, context=context, events=self)
+
+
+class _PublishCounting(BaseMiddleware):
+    def __init__(self, msg: Any, /, *, context: Any, events: PublishedEvents) -> None:
+        super().__init__(msg, context=context)
+        self.events = events
+
+    async def publish_scope(self, call_next: Callable[[Any], Any], cmd: Any) -> Any:
+        try:
+            result = await call_next(cmd)
+        except Exception:
+            self.events.count(cmd.destination, "failed")
+            raise
+        self.events.count(cmd.destination, "sent")
+        return result
+
+
 def make_broker(
     infra: InfraSettings,
     *,
@@ -83,7 +132,7 @@ def make_broker(
     registry: CollectorRegistry,
     middlewares: Sequence[Callable[..., Any]] = (),
 ) -> KafkaBroker:
-    """A FastStream Kafka broker: idempotent producer, acks=all, Prometheus transport metrics."""
+    """A FastStream Kafka broker: idempotent producer, acks=all, Prometheus metrics of what it consumed and published."""
     return KafkaBroker(
         infra.kafka_bootstrap,
         client_id=f"ektp-{service}",
@@ -93,7 +142,8 @@ def make_broker(
         retry_backoff_ms=RETRY_BACKOFF_MS,
         security=_security(infra),
         middlewares=[
-            KafkaPrometheusMiddleware(registry=registry, app_name=service, metrics_prefix="faststream"),
+            ConsumeMetricsMiddleware(registry=registry, app_name=service, metrics_prefix="faststream"),
+            PublishedEvents(registry, service),
             *middlewares,
         ],
         logger=logging.getLogger(f"ektp.{service}.kafka"),

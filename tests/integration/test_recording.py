@@ -109,6 +109,12 @@ async def test_prr_before_capture_ends_print_ready_and_the_stale_report_is_count
     assert status["stage"] == "prr"
     metrics = (await recording.get("/metrics")).text
     assert 'ektp_recording_stale_reports_total{event_type="recording.captured"}' in metrics
+    # What the service published and consumed: its own publish counter, FastStream's consume metrics.
+    published = next(line for line in metrics.splitlines() if line.startswith(
+        f'ektp_events_published_total{{outcome="sent",service="recording",topic="{RECORDING.name}"}}'))
+    assert float(published.rsplit(" ", 1)[1]) >= 3
+    assert "faststream_received_processed_messages_total{" in metrics
+    assert "faststream_published_messages_total{" not in metrics
     consumer = AIOKafkaConsumer(RECORDING.name, bootstrap_servers=f"127.0.0.1:{stack.ports.kafka}",
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
