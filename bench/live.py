@@ -128,31 +128,21 @@ async def _positions(system: LiveSystem) -> dict[str, int]:
 
 async def _offsets(system: LiveSystem, resident_ids: set[str]) -> dict[str, tuple[str, int]]:
     """Where each resident's enrolment sits: (position key of its partition, offset)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import TopicPartition
 
     from shared.mongo import position_key
     from shared.topics import RESIDENT
+    from tests.faults.system import read_records
 
     topic = system.topic("resident.events")
-    consumer = AIOKafkaConsumer(bootstrap_servers=system.env["EKTP_KAFKA_BOOTSTRAP"], enable_auto_commit=False)
-    await consumer.start()
     found: dict[str, tuple[str, int]] = {}
-    try:
-        tps = [TopicPartition(topic, p) for p in range(RESIDENT.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        async def behind() -> bool:
-            return any([await consumer.position(tp) < ends[tp] for tp in tps])
-
-        while await behind():
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                for record in records:
-                    rid = json.loads(record.value)["payload"]["resident_id"]
-                    if rid in resident_ids:
-                        found[rid] = (position_key(topic, tp.partition), record.offset)
-    finally:
-        await consumer.stop()
+    tps = [TopicPartition(topic, partition) for partition in range(RESIDENT.partitions)]
+    records = await read_records(system.env["EKTP_KAFKA_BOOTSTRAP"], tps)
+    for partition in range(RESIDENT.partitions):
+        for record in records[f"{topic}[{partition}]"]:
+            rid = json.loads(record.value)["payload"]["resident_id"]
+            if rid in resident_ids:
+                found[rid] = (position_key(topic, partition), record.offset)
     return found
 
 
