@@ -39,6 +39,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` different TCP ports on 127.0.0.1 that nothing listens on right now.
+
+    All sockets stay bound until every port is chosen: asking `free_port` one at a time can
+    give the same port twice, once the first socket is closed.
+    """
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 def pid_alive(pid: int) -> bool:
     """True when a process with this pid exists and is not a zombie."""
     try:

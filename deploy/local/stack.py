@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from deploy.local.components import REPO, FerretDB, Kafka, Ports, Prometheus, create_topics
-from deploy.local.process import free_port, read_pid
+from deploy.local.process import free_ports, read_pid
 from shared.settings import (
     KAFKA_CONTROLLER_PORT,
     KAFKA_PORT,
@@ -55,8 +55,9 @@ class Stack:
             ports = Ports(**saved["infra"])
             service_ports = saved["services"]
         else:
-            ports = Ports(free_port(), free_port(), free_port(), free_port())
-            service_ports = {name: free_port() for name in SERVICE_PORTS}
+            chosen = free_ports(4 + len(SERVICE_PORTS))
+            ports = Ports(*chosen[:4])
+            service_ports = dict(zip(SERVICE_PORTS, chosen[4:], strict=True))
         state.write_text(json.dumps({"infra": asdict(ports), "services": service_ports}))
         return cls(profile, data, ports, service_ports)
 

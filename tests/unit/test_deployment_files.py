@@ -128,3 +128,11 @@ def test_secret_files_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     secret.write_text("from-a-file\n")
     monkeypatch.setenv("EKTP_PSEUDONYM_KEY_FILE", str(secret))
     assert InfraSettings().pseudonym_key.get_secret_value() == "from-a-file"
+
+
+def test_free_ports_are_all_different() -> None:
+    from deploy.local.process import free_ports
+
+    for _ in range(50):
+        ports = free_ports(11)
+        assert len(set(ports)) == 11
