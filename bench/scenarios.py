@@ -192,7 +192,7 @@ def drain_scenario(env: dict[str, str], total: int) -> tuple[Run, Run]:
 
         @broker.subscriber(*topics, group_id=f"system-drain-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
                            ack_policy=AckPolicy.NACK_ON_ERROR, batch=True, max_records=BATCH_RECORDS,
-                           batch_timeout_ms=BATCH_WAIT_MS, decoder=undecoded)
+                           batch_timeout_ms=BATCH_WAIT_MS, fetch_max_wait_ms=BATCH_WAIT_MS, decoder=undecoded)
         async def project(message: KafkaMessage) -> None:
             nonlocal seen
             records = message.raw_message

@@ -11,6 +11,7 @@ the guard on that one document.
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -140,6 +141,7 @@ async def _guarded_upsert(
     return False
 
 
+@lru_cache(maxsize=1024)
 def position_key(topic: str, partition: int) -> str:
     """A field name for a source partition (dots are not allowed in field names)."""
     return f"{topic.replace('.', '_')}_{partition}"

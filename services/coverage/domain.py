@@ -8,9 +8,9 @@ newest by `occurred_at`, first-time facts keep the earliest date, "latest" facts
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from typing import Any
 
 from shared.areas import REGENCY_CODE
@@ -43,6 +43,7 @@ LANSIA_AGE = 60
 Delta = dict[str, dict[str, int]]
 
 
+@lru_cache(maxsize=8192)
 def week_bucket(day: dt.date) -> str:
     """Counter bucket of a date: the Monday of its week from 2020 on ("w20240108"), one bucket before."""
     if day < WEEKLY_FROM:
@@ -52,8 +53,9 @@ def week_bucket(day: dt.date) -> str:
 
 
 
-def _day(moment: str | None) -> dt.date | None:
-    return dt.datetime.fromisoformat(moment).date() if moment else None
+@lru_cache(maxsize=8192)
+def _week_of_day(day_text: str) -> str:
+    return week_bucket(dt.date.fromisoformat(day_text))
 
 
 def _earliest(current: str | None, new: str) -> str:
@@ -124,6 +126,21 @@ class ResidentView:
         return min(waiting) if waiting else None
 
 
+_VIEW_FIELDS = frozenset(f.name for f in fields(ResidentView))
+
+
+def replace(view: ResidentView, **changes: Any) -> ResidentView:
+    """`dataclasses.replace` for the view without running `__init__` again (the projector's hot path)."""
+    unknown = changes.keys() - _VIEW_FIELDS
+    if unknown:
+        raise TypeError(f"ResidentView has no field(s) {sorted(unknown)}")
+    new = object.__new__(ResidentView)
+    state = new.__dict__
+    state.update(view.__dict__)
+    state.update(changes)
+    return new
+
+
 def _roster(current: ResidentView | None, event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> ResidentView:
     at = iso_utc(event.occurred_at)
     base = current or ResidentView(event.payload.kecamatan_code, event.payload.desa_code)
@@ -192,14 +209,14 @@ def area_ids(view: ResidentView) -> list[str]:
 
 
 def _dated(fields: dict[str, int], name: str, moment: str | None) -> None:
-    day = _day(moment)
-    if day is not None:
+    """Count `name` and its week; `moment` is an `iso_utc` text, so its first ten characters are the UTC day."""
+    if moment:
         fields[name] = 1
-        fields[f"{name}_minggu.{week_bucket(day)}"] = 1
+        fields[f"{name}_minggu.{_week_of_day(moment[:10])}"] = 1
 
 
 def contributions(view: ResidentView | None) -> Delta:
-    """What one resident adds to each area counter."""
+    """What one resident adds to each area counter (read-only: areas may share one dict)."""
     if view is None or not view.counted or view.wajib_ktp_from is None:
         return {}
     fields = {"terdaftar": 1, f"wajib_ktp_minggu.{week_bucket(view.wajib_ktp_from)}": 1}
@@ -225,10 +242,11 @@ def contributions(view: ResidentView | None) -> Delta:
         _dated(fields, "diserahkan", view.handed_over_at)
     if view.waiting_since:
         fields["antre_cetak"] = 1
-    result = {area: dict(fields) for area in area_ids(view)}
+    # The areas share one dict of counters (read it, never change it); a school's has one more.
+    result = dict.fromkeys(area_ids(view), fields)
     if view.school_npsn:
         # Which kecamatan a school's students live in, so schools can be listed per kecamatan.
-        result[f"sekolah:{view.school_npsn}"][f"kecamatan.{kecamatan_key(view.kecamatan_code)}"] = 1
+        result[f"sekolah:{view.school_npsn}"] = {**fields, f"kecamatan.{kecamatan_key(view.kecamatan_code)}": 1}
     return result
 
 
@@ -243,13 +261,31 @@ def delta(old: ResidentView | None, new: ResidentView | None) -> Delta:
 
 
 def subtract(plus: Delta, minus: Delta) -> Delta:
-    result: dict[str, dict[str, int]] = defaultdict(dict)
-    for sign, side in ((-1, minus), (1, plus)):
-        for area, fields in side.items():
-            for name, value in fields.items():
-                result[area][name] = result[area].get(name, 0) + sign * value
-    return {area: {k: v for k, v in fields.items() if v} for area, fields in result.items()
-            if any(fields.values())}
+    """plus - minus per area and counter, zeros (and areas left empty) dropped."""
+    result: Delta = {}
+    areas = plus.keys() if plus.keys() == minus.keys() else [*plus, *(a for a in minus if a not in plus)]
+    differences: dict[tuple[int, int], dict[str, int]] = {}
+    for area in areas:
+        new, old = plus.get(area), minus.get(area)
+        # Areas sharing one counters dict on both sides (see `contributions`) share one difference.
+        change = differences.get((id(new), id(old)))
+        if change is None:
+            change = differences[(id(new), id(old))] = _difference(new, old)
+        if change:
+            result[area] = dict(change)
+    return result
+
+
+def _difference(plus: Mapping[str, int] | None, minus: Mapping[str, int] | None) -> dict[str, int]:
+    if not minus:
+        return {k: v for k, v in plus.items() if v} if plus else {}
+    if not plus:
+        return {k: -v for k, v in minus.items() if v}
+    change = {k: v - minus.get(k, 0) for k, v in plus.items() if v != minus.get(k, 0)}
+    for k, v in minus.items():
+        if v and k not in plus:
+            change[k] = -v
+    return change
 
 
 

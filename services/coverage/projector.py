@@ -48,6 +48,7 @@ from shared.topics import OUTREACH, PRINT, RECORDING, RESIDENT, STOCK
 log = logging.getLogger("ektp.coverage.projector")
 KEEP_EVENT_IDS = 200
 KEEP_PENDING = 24
+_NOTHING: dict[str, int] = {}
 
 ADAPTERS: dict[str, TypeAdapter[Any]] = {
     RESIDENT.name: RESIDENT_EVENTS, OUTREACH.name: OUTREACH_EVENTS, RECORDING.name: RECORDING_EVENTS,
@@ -250,27 +251,27 @@ class Projector:
     async def _apply_counters(self, changes: list[_Change]) -> None:
         if not changes:
             return
-        per_area: dict[str, list[tuple[_Change, dict[str, int]]]] = {}
-        for change in changes:
-            for area_id, fields in change.delta.items():
-                per_area.setdefault(area_id, []).append((change, fields))
-        area_ids = sorted(per_area)
+        area_ids = sorted({area_id for change in changes for area_id in change.delta})
         docs = await self.store.areas_by_id(area_ids)
-        writes = []
-        for area_id in area_ids:
-            doc = docs.get(area_id)
-            stored = (doc or {}).get("positions") or {}
-            increments: dict[str, int] = {}
-            positions: dict[str, int] = {}
-            for change, fields in per_area[area_id]:
-                if change.position <= stored.get(change.source, -1):
-                    continue
+        stored = {area_id: doc.get("positions") or {} for area_id, doc in docs.items()}
+        increments: dict[str, dict[str, int]] = {area_id: {} for area_id in area_ids}
+        positions: dict[str, dict[str, int]] = {area_id: {} for area_id in area_ids}
+        for change in changes:
+            source, position = change.source, change.position
+            for area_id, fields in change.delta.items():
+                if position <= stored.get(area_id, _NOTHING).get(source, -1):
+                    continue  # this area already holds the change (a redelivered batch)
+                summed = increments[area_id]
                 for name, value in fields.items():
-                    increments[name] = increments.get(name, 0) + value
-                positions[change.source] = max(positions.get(change.source, -1), change.position)
-            if positions:
-                writes.append((area_id, {k: v for k, v in increments.items() if v}, positions,
-                               int(doc["version"]) if doc else 0))
+                    summed[name] = summed.get(name, 0) + value
+                applied = positions[area_id]
+                if position > applied.get(source, -1):
+                    applied[source] = position
+        writes = [
+            (area_id, {k: v for k, v in increments[area_id].items() if v}, positions[area_id],
+             int(docs[area_id]["version"]) if area_id in docs else 0)
+            for area_id in area_ids if positions[area_id]
+        ]
         await self.store.write_counters(writes)
 
 

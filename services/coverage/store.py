@@ -53,9 +53,12 @@ def decode_view(data: dict[str, Any] | None) -> ResidentView | None:
     return ResidentView(**fields)
 
 
+_DELTA_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def encode_delta(delta: Delta) -> str:
     """A delta as JSON text: counter names hold dots, which a stored field name may not."""
-    return json.dumps(delta, sort_keys=True, separators=(",", ":"))
+    return _DELTA_ENCODER.encode(delta)
 
 
 def decode_delta(text: str) -> Delta:

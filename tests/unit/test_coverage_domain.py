@@ -146,3 +146,46 @@ def test_planner_settings_are_checked() -> None:
     assert planner.PlannerSettings(visits_per_week=7).check()
     assert planner.PlannerSettings(min_per_visit=60, max_per_visit=50).check()
     assert not planner.PlannerSettings().check()
+
+
+def _plain_subtract(plus: domain.Delta, minus: domain.Delta) -> domain.Delta:
+    """The definition: every counter of every area, plus minus minus, zeros and empty areas dropped."""
+    out: domain.Delta = {}
+    for area in set(plus) | set(minus):
+        names = set(plus.get(area, {})) | set(minus.get(area, {}))
+        fields = {n: plus.get(area, {}).get(n, 0) - minus.get(area, {}).get(n, 0) for n in names}
+        fields = {n: v for n, v in fields.items() if v}
+        if fields:
+            out[area] = fields
+    return out
+
+
+_counters = st.dictionaries(st.sampled_from(["terdaftar", "belum_rekam", "direkam", "gagal", "x.w1"]),
+                            st.integers(-2, 2), max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["kab:1", "kec:1", "desa:1", "desa:2", "sekolah:1"]), st.integers(0, 2)),
+                max_size=5),
+       st.lists(st.tuples(st.sampled_from(["kab:1", "kec:1", "desa:1", "desa:2", "sekolah:1"]), st.integers(0, 2)),
+                max_size=5),
+       st.lists(_counters, min_size=3, max_size=3))
+def test_subtract_is_the_plain_difference_also_when_areas_share_one_counters_dict(
+        plus_areas: list[tuple[str, int]], minus_areas: list[tuple[str, int]], shared: list[dict[str, int]]) -> None:
+    # Areas pointing at the same dict, as `contributions` builds them, on either side.
+    plus = {area: shared[i] for area, i in plus_areas}
+    minus = {area: shared[i] for area, i in minus_areas}
+    result = domain.subtract(plus, minus)
+    assert result == _plain_subtract(plus, minus)
+    for fields in result.values():
+        fields["changed"] = 1  # a result is the caller's own: changing it changes no input
+    assert all("changed" not in fields for fields in shared)
+
+
+def test_contributions_of_a_journey_are_the_ones_counted_one_event_at_a_time() -> None:
+    views = [None, *(fold(journey()[:n]) for n in range(1, len(journey()) + 1))]
+    total: domain.Delta = {}
+    for before, after in zip(views, views[1:], strict=False):
+        # total + change, written as total - (0 - change)
+        total = _plain_subtract(total, _plain_subtract({}, domain.delta(before, after)))
+    assert total == _plain_subtract(domain.contributions(views[-1]), {})
