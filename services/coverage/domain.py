@@ -261,7 +261,10 @@ def delta(old: ResidentView | None, new: ResidentView | None) -> Delta:
 
 
 def subtract(plus: Delta, minus: Delta) -> Delta:
-    """plus - minus per area and counter, zeros (and areas left empty) dropped."""
+    """plus - minus per area and counter, zeros (and areas left empty) dropped.
+
+    Read-only like its inputs: areas whose counters changed alike share one dict.
+    """
     result: Delta = {}
     areas = plus.keys() if plus.keys() == minus.keys() else [*plus, *(a for a in minus if a not in plus)]
     differences: dict[tuple[int, int], dict[str, int]] = {}
@@ -272,7 +275,7 @@ def subtract(plus: Delta, minus: Delta) -> Delta:
         if change is None:
             change = differences[(id(new), id(old))] = _difference(new, old)
         if change:
-            result[area] = dict(change)
+            result[area] = change
     return result
 
 

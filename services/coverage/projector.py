@@ -54,6 +54,7 @@ ADAPTERS: dict[str, TypeAdapter[Any]] = {
     RESIDENT.name: RESIDENT_EVENTS, OUTREACH.name: OUTREACH_EVENTS, RECORDING.name: RECORDING_EVENTS,
     PRINT.name: PRINT_EVENTS, STOCK.name: STOCK_EVENTS,
 }
+_ROSTER_FACTS = frozenset({ResidentEnrolled, ResidentUpdated})
 RESIDENT_FACTS = (ResidentEnrolled, ResidentUpdated, domain.ResidentLeft, RecordingCaptured, RecordingFailed,
                   SiakStatusReported, JobQueued, CardHandedOver)
 
@@ -145,6 +146,7 @@ class Projector:
             return []
         docs = await self.store.residents_by_id(sorted(by_resident))
         changes: list[_Change] = []
+        applied: list[str] = []
         writes: list[tuple[dict[str, Any], int]] = []
         for resident_id, items in by_resident.items():
             doc = docs.get(resident_id)
@@ -155,30 +157,36 @@ class Projector:
             pending: list[dict[str, Any]] = []
             touched = False
             counted = domain.contributions(view)
+            applied_ids = set(events)
             for item, job_id in items:
-                event_id = str(item.event.event_id)
-                if event_id in events:
+                event = item.event
+                event_id = str(event.event_id)
+                if event_id in applied_ids:
                     earlier = pending_before.get((event_id, item.source, item.position))
                     if earlier is None:
-                        result.count(item.event, "duplicate")
+                        result.count(event, "duplicate")
                         continue
                     # Written by an attempt that stopped before its counters: finish them.
                     pending.append(earlier)
                     changes.append(_Change(item.source, item.position, decode_delta(earlier["d"])))
-                    result.count(item.event, "resumed")
+                    result.count(event, "resumed")
                     continue
-                new = domain.evolve(view, item.event, job_id=job_id)
-                counted_new = domain.contributions(new)
-                change = domain.subtract(counted_new, counted)
-                if isinstance(item.event, ResidentEnrolled | ResidentUpdated) and new is not None \
-                        and new.roster_at == domain.iso_utc(item.event.occurred_at):
-                    person = _person(item.event)
-                view, counted = new, counted_new
+                new = domain.evolve(view, event, job_id=job_id)
+                if new is view:
+                    change: domain.Delta = {}
+                else:
+                    counted_new = domain.contributions(new)
+                    change = domain.subtract(counted_new, counted)
+                    if type(event) in _ROSTER_FACTS and new is not None \
+                            and new.roster_at == domain.iso_utc(event.occurred_at):
+                        person = _person(event)
+                    view, counted = new, counted_new
                 events.append(event_id)
+                applied_ids.add(event_id)
                 pending.append({"e": event_id, "s": item.source, "p": item.position, "d": encode_delta(change)})
                 changes.append(_Change(item.source, item.position, change))
                 touched = True
-                result.count(item.event, "applied")
+                applied.append(event.event_type)
             if touched:
                 # Earlier entries stay until pushed out: an event of another partition may still be
                 # redelivered, and its counters are then finished from here (or found applied).
@@ -188,6 +196,8 @@ class Projector:
                                int(doc["version"]) if doc else 0))
         if writes:
             await self.store.write_residents(writes)
+        for event_type, n in Counter(applied).items():
+            result.outcomes[(event_type, "applied")] += n
         return changes
 
     async def _apply_visits(self, batch: Sequence[Positioned], result: BatchResult) -> None:

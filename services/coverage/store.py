@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from functools import lru_cache
 from typing import Any
 
 from pymongo import InsertOne, ReplaceOne, UpdateOne
@@ -57,8 +58,26 @@ _DELTA_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 def encode_delta(delta: Delta) -> str:
-    """A delta as JSON text: counter names hold dots, which a stored field name may not."""
-    return _DELTA_ENCODER.encode(delta)
+    """A delta as JSON text (keys sorted): counter names hold dots, which a stored field name may not.
+
+    Areas sharing one counters dict (see `domain.subtract`) have it encoded once.
+    """
+    if not delta:
+        return "{}"
+    encoded: dict[int, str] = {}
+    parts = []
+    for area in sorted(delta):
+        fields = delta[area]
+        body = encoded.get(id(fields))
+        if body is None:
+            body = encoded[id(fields)] = _DELTA_ENCODER.encode(fields)
+        parts.append(f"{_json_text(area)}:{body}")
+    return "{" + ",".join(parts) + "}"
+
+
+@lru_cache(maxsize=4096)
+def _json_text(text: str) -> str:
+    return _DELTA_ENCODER.encode(text)
 
 
 def decode_delta(text: str) -> Delta:
