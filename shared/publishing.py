@@ -6,8 +6,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
+from shared.broker import PublishedEvents
 from shared.contracts.envelope import Envelope
 from shared.topics import Topic
 
@@ -28,18 +30,41 @@ def event_headers(event: Envelope) -> dict[str, str]:
 
 
 class KafkaEventPublisher:
-    """EventPublisher over a FastStream broker whose producer is idempotent with acks=all."""
+    """EventPublisher over a FastStream broker whose producer is idempotent with acks=all.
+
+    Events go straight to the aiokafka producer the broker started: FastStream's publish path
+    (publish command, middleware chain, a correlation id per message) cost about 40 % of the
+    publish time for nothing events use (bench publish scenario). Each event is counted in
+    `ektp_events_published_total` as the broker's own publishes are. Before the broker is
+    connected the broker's publish is used, which raises FastStream's own error.
+    """
 
     def __init__(self, broker: KafkaBroker) -> None:
         self.broker = broker
+        self.published = next((m for m in broker.middlewares if isinstance(m, PublishedEvents)), None)
 
     async def publish(self, event: Envelope, *, topic: Topic, key: str) -> None:
-        await self.broker.publish(
-            event.model_dump_json().encode(),
-            topic=topic.name,
-            key=key.encode(),
-            headers=event_headers(event),
-        )
+        value = event.model_dump_json().encode()
+        producer = running_producer(self.broker)
+        if producer is None:
+            await self.broker.publish(value, topic=topic.name, key=key.encode(), headers=event_headers(event))
+            return
+        headers = [(name, text.encode()) for name, text in event_headers(event).items()]
+        try:
+            delivered = await producer.send(topic.name, value, key=key.encode(), headers=headers)
+            await delivered
+        except Exception:
+            if self.published is not None:
+                self.published.count(topic.name, "failed")
+            raise
+        if self.published is not None:
+            self.published.count(topic.name, "sent")
+
+
+def running_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:
+    """The aiokafka producer of a connected FastStream broker (None before `start` and after `stop`)."""
+    producer = getattr(getattr(broker.config.producer, "_producer", None), "producer", None)
+    return producer if isinstance(producer, AIOKafkaProducer) else None
 
 
 @dataclass(frozen=True)
