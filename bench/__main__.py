@@ -46,12 +46,12 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
         sample = models[:args.publish_events]
         base, system = publish_scenario(env, sample)
         results.append(await compare("publish", baseline=base, system=system, processes=processes, pairs=args.pairs,
-                                     target=TARGETS["publish"],
+                                     target=TARGETS["publish"], warm_up=args.warm_up,
                                      notes=f"{len(sample):,} events, {256} in flight, acks=all, idempotent"))
     if "drain" in chosen:
         base, system = drain_scenario(env, len(models))
         results.append(await compare("drain", baseline=base, system=system, processes=processes, pairs=args.pairs,
-                                     target=TARGETS["drain"],
+                                     target=TARGETS["drain"], warm_up=args.warm_up,
                                      notes="projector over an in-memory store vs getmany; commit per batch of 500"))
     if "rebuild" in chosen:
         runs = itertools.count()
@@ -66,7 +66,7 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
                     "terdaftar": await rebuilt_terdaftar(env, outcome["prefix"])}
 
         result = await compare("rebuild", baseline=base_run, system=system_run, processes=processes,
-                               pairs=args.pairs, target=TARGETS["rebuild"],
+                               pairs=args.pairs, target=TARGETS["rebuild"], warm_up=args.warm_up,
                                notes=f"{residents:,} residents; wall time of one system rebuild is its seconds")
         results.append(result)
     if "latency" in chosen:
@@ -75,7 +75,8 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
     if "burst" in chosen:
         results.append(await burst_scenario(env, events=args.burst_events))
     path = write_report(results, out_name=args.out, context={"scale": args.scale, "residents": residents,
-                                                             "events": len(models), "pairs": args.pairs})
+                                                             "events": len(models), "pairs": args.pairs,
+                                                             "warm-up": "yes" if args.warm_up else "no"})
     print(path.read_text())
     return 0
 
@@ -99,6 +100,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=0.02,
                         help="corpus size: 1.0 = 211,077 wajib KTP and 7,000 students (about 1.1 million events)")
     parser.add_argument("--pairs", type=int, default=5, help="measured pairs per scenario after one warm-up")
+    parser.add_argument("--no-warm-up", dest="warm_up", action="store_false",
+                        help="publish, drain, rebuild: no warm-up run of each side (for full-scale runs taking minutes each)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma separated, of {', '.join(SCENARIOS)}")
     parser.add_argument("--publish-events", type=int, default=20_000, help="events sent per publish run")
     parser.add_argument("--rate", type=float, default=100.0, help="latency: registrations per second, open loop")

@@ -90,11 +90,15 @@ def spread(values: list[float]) -> dict[str, float]:
 
 
 async def compare(name: str, *, baseline: Run, system: Run, processes: Processes, pairs: int = 5,
-                  target: float | None = None, notes: str = "", log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Warm up both sides, run `pairs` interleaved pairs, and summarise."""
-    log(f"[{name}] warm-up")
-    await baseline()
-    await system()
+                  target: float | None = None, notes: str = "", warm_up: bool = True,
+                  log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Warm up both sides (unless told not to), run `pairs` interleaved pairs, and summarise."""
+    if warm_up:
+        log(f"[{name}] warm-up")
+        await baseline()
+        await system()
+    else:
+        log(f"[{name}] no warm-up")
     runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "system": []}
     ratios = []
     for pair in range(pairs):
@@ -109,7 +113,7 @@ async def compare(name: str, *, baseline: Run, system: Run, processes: Processes
         log(f"[{name}] pair {pair + 1}/{pairs}: baseline {done['baseline']['seconds']:.2f} s, "
             f"system {done['system']['seconds']:.2f} s, ratio {ratios[-1]:.3f}")
     items = runs["system"][0]["items"]
-    result: dict[str, Any] = {"scenario": name, "items": items, "pairs": pairs, "notes": notes,
+    result: dict[str, Any] = {"scenario": name, "items": items, "pairs": pairs, "warm_up": warm_up, "notes": notes,
                               "ratio_median": round(statistics.median(ratios), 3),
                               "ratios": [round(r, 3) for r in ratios], "target_ratio": target,
                               "meets_target": None if target is None else statistics.median(ratios) >= target}
