@@ -2,10 +2,11 @@
 
 The corpus (bench/corpus.py) is put on fresh topics with `produce` before timing. Then:
 
-- baseline: a plain aiokafka consumer drains the same topics with `getmany` (the same batch
-  size) and writes the same documents with plain PyMongo `bulk_write(ordered=False)`: one
-  resident document per event (upsert by id) and the area counters of the batch as `$inc`
-  upserts, in chunks of 50 like the system (the local FerretDB limit), committing per batch;
+- baseline: a plain aiokafka consumer drains the same topics with `getmany` (the rebuild's batch
+  size, `REBUILD_BATCH_RECORDS`) and writes the same documents with plain PyMongo
+  `bulk_write(ordered=False)`: one resident document per event (upsert by id) and the area
+  counters of the batch as `$inc` upserts, in chunks of 50 like the system (the local FerretDB
+  limit), committing per batch;
 - system: `services.coverage.rebuild` into fresh collections (parse, validate, fold views,
   apply-once guards, counters), without the swap.
 """
@@ -43,14 +44,15 @@ async def baseline(env: dict[str, str], run: str) -> dict[str, Any]:
     from aiokafka import AIOKafkaConsumer, TopicPartition
     from pymongo import AsyncMongoClient, ReplaceOne, UpdateOne
 
-    from services.coverage.consumers import BATCH_RECORDS
+    from services.coverage.rebuild import REBUILD_BATCH_RECORDS
     from shared.topics import ALL
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(env["EKTP_MONGO_URL"])
     db = client[env["EKTP_MONGO_DATABASE"]]
     residents, areas = db[f"plain_{run}_residents"], db[f"plain_{run}_areas"]
     consumer = AIOKafkaConsumer(bootstrap_servers=env["EKTP_KAFKA_BOOTSTRAP"], group_id=f"plain-{run}",
-                                enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=BATCH_RECORDS)
+                                enable_auto_commit=False, auto_offset_reset="earliest",
+                                max_poll_records=REBUILD_BATCH_RECORDS)
     await consumer.start()
     began = time.monotonic()
     drained = 0
@@ -61,7 +63,7 @@ async def baseline(env: dict[str, str], run: str) -> dict[str, Any]:
         ends = await consumer.end_offsets(partitions)
         remaining = {tp: end for tp, end in ends.items() if end}
         while remaining:
-            fetched = await consumer.getmany(timeout_ms=500, max_records=BATCH_RECORDS)
+            fetched = await consumer.getmany(timeout_ms=500, max_records=REBUILD_BATCH_RECORDS)
             docs: list[Any] = []
             counters: dict[str, Counter[str]] = {}
             for tp, records in fetched.items():

@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from services.coverage.config import CoverageSettings
-from services.coverage.consumers import BATCH_RECORDS, parse_batch
+from services.coverage.consumers import parse_batch
 from services.coverage.projector import Projector
 from services.coverage.store import CoverageStore, Meta
 from shared.broker import kafka_client_options
@@ -35,6 +35,9 @@ from shared.mongo import make_client
 from shared.topics import ALL
 
 log = logging.getLogger("ektp.coverage.rebuild")
+# A replay reads far more than the live projector's batch of 500: a bigger batch folds more of a
+# resident's events into one document write and writes each area's counters once per batch.
+REBUILD_BATCH_RECORDS = 2000
 
 
 class _NoDeadLetters(DeadLetterPolicy):
@@ -60,7 +63,7 @@ async def rebuild(settings: CoverageSettings, *, swap: bool, drop_old: bool, pro
                                   metrics=ConsumerMetrics(CollectorRegistry(), "coverage-rebuild"))
     consumer = AIOKafkaConsumer(
         group_id=group, auto_offset_reset="earliest", enable_auto_commit=False,
-        max_poll_records=BATCH_RECORDS, **kafka_client_options(settings.infra),
+        max_poll_records=REBUILD_BATCH_RECORDS, **kafka_client_options(settings.infra),
     )
     await consumer.start()
     began = time.monotonic()
@@ -74,7 +77,7 @@ async def rebuild(settings: CoverageSettings, *, swap: bool, drop_old: bool, pro
         remaining = {tp: end for tp, end in ends.items() if end > 0}
         last_report = 0.0
         while remaining:
-            fetched = await consumer.getmany(timeout_ms=500, max_records=BATCH_RECORDS)
+            fetched = await consumer.getmany(timeout_ms=500, max_records=REBUILD_BATCH_RECORDS)
             records = [r for tp, rs in fetched.items() for r in rs if tp in remaining and r.offset < remaining[tp]]
             if records:
                 batch = await parse_batch(records, dead_letters)
