@@ -63,7 +63,10 @@ class KafkaEventPublisher:
 
 def running_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:
     """The aiokafka producer of a connected FastStream broker (None before `start` and after `stop`)."""
-    producer = getattr(getattr(broker.config.producer, "_producer", None), "producer", None)
+    connected = broker.config.producer
+    if not connected:  # FastStream's producer is false until connected; asking it then raises
+        return None
+    producer = getattr(getattr(connected, "_producer", None), "producer", None)
     return producer if isinstance(producer, AIOKafkaProducer) else None
 
 
