@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Callable
@@ -11,6 +12,20 @@ from fastapi import FastAPI
 
 from shared.logs import MaskNik
 from shared.settings import ServiceSettings
+
+# Objects allocated (less those freed) before a young-generation collection; CPython's default is 700.
+# A projector batch allocates tens of thousands of short-lived dicts: at 700 the collector ran about
+# 650 times in the 2 % drain benchmark (0.15 to 0.2 s of 1.3 s), at 50,000 twice.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def collect_less_often() -> None:
+    """Keep what is loaded so far (modules, settings, the app) out of every later collection and
+    collect the young generation less often; called once a process has built what it serves."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def serve(create_app: Callable[[], FastAPI], settings: ServiceSettings, *, name: str) -> None:
@@ -22,9 +37,11 @@ def serve(create_app: Callable[[], FastAPI], settings: ServiceSettings, *, name:
     access_log = os.environ.get("EKTP_ACCESS_LOG", "") in ("1", "true")
     for logger in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(logger).addFilter(MaskNik())
+    app = create_app()
+    collect_less_often()
     print(f"{name}: http://{settings.host}:{settings.port}  (docs /docs, metrics /metrics)", flush=True)
     uvicorn.run(
-        create_app(),
+        app,
         host=settings.host,
         port=settings.port,
         log_level="info" if access_log else "warning",

@@ -32,6 +32,7 @@ from shared.dead_letter import DeadLetterPolicy
 from shared.logs import configure_logging
 from shared.metrics import ConsumerMetrics
 from shared.mongo import make_client
+from shared.serve import collect_less_often
 from shared.topics import ALL
 
 log = logging.getLogger("ektp.coverage.rebuild")
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = CoverageSettings()
     configure_logging(settings.infra.log_level)
+    collect_less_often()
     print("Membangun ulang proyeksi cakupan dari awal semua topik...", file=sys.stderr)
     result = asyncio.run(rebuild(settings, swap=not args.no_swap, drop_old=args.drop_old))
     swapped = "" if args.no_swap else f"; dipakai sekarang (menggantikan {result['replaced']})"
