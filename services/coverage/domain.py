@@ -8,7 +8,7 @@ newest by `occurred_at`, first-time facts keep the earliest date, "latest" facts
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any
@@ -141,16 +141,12 @@ def replace(view: ResidentView, **changes: Any) -> ResidentView:
     return new
 
 
-def _roster(current: ResidentView | None, event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> ResidentView:
+def _roster(current: ResidentView | None, event: ResidentEnrolled | ResidentUpdated, _: str | None) -> ResidentView:
     at = iso_utc(event.occurred_at)
-    base = current or ResidentView(event.payload.kecamatan_code, event.payload.desa_code)
-    if isinstance(event, ResidentLeft):
-        left_at = _latest(base.left_at, at)
-        active = base.active and not (base.roster_at is None or left_at >= base.roster_at)
-        return replace(base, left_at=left_at, active=active)
+    p = event.payload
+    base = current or ResidentView(p.kecamatan_code, p.desa_code)
     if base.roster_at is not None and at < base.roster_at:
         return base
-    p = event.payload
     active = base.left_at is None or at > base.left_at
     return replace(
         base, kecamatan_code=p.kecamatan_code, desa_code=p.desa_code, school_npsn=p.school_npsn,
@@ -159,45 +155,78 @@ def _roster(current: ResidentView | None, event: ResidentEnrolled | ResidentUpda
     )
 
 
+def _left(current: ResidentView | None, event: ResidentLeft, _: str | None) -> ResidentView:
+    base = current or ResidentView(event.payload.kecamatan_code, event.payload.desa_code)
+    left_at = _latest(base.left_at, iso_utc(event.occurred_at))
+    active = base.active and not (base.roster_at is None or left_at >= base.roster_at)
+    return replace(base, left_at=left_at, active=active)
+
+
 def _place(current: ResidentView | None, kecamatan_code: str, desa_code: str) -> ResidentView:
     return current or ResidentView(kecamatan_code, desa_code)
 
 
-def evolve(current: ResidentView | None, event: Any, *, job_id: str | None = None) -> ResidentView | None:
-    """The resident's view after an event; the same whatever order the events arrive in."""
-    if isinstance(event, ResidentEnrolled | ResidentUpdated | ResidentLeft):
-        return _roster(current, event)
+def _captured(current: ResidentView | None, event: RecordingCaptured, _: str | None) -> ResidentView:
     at = iso_utc(event.occurred_at)
-    if isinstance(event, RecordingCaptured):
-        base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
-        return replace(base, captured_at=_earliest(base.captured_at, at),
-                       last_capture_at=_latest(base.last_capture_at, at))
-    if isinstance(event, RecordingFailed):
-        base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
-        return replace(base, last_failure_at=_latest(base.last_failure_at, at))
-    if isinstance(event, SiakStatusReported):
-        base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
-        status_at = iso_utc(event.payload.status_at)
-        changes: dict[str, Any] = {}
-        if base.siak_status_at is None or status_at >= base.siak_status_at:
-            changes.update(siak_status=event.payload.status.value, siak_status_at=status_at)
-        if event.payload.status == SiakStatus.PRR:
-            changes["prr_at"] = _earliest(base.prr_at, status_at)
-        return replace(base, **changes)
-    if isinstance(event, JobQueued):
-        base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
-        job = dict(base.jobs.get(event.payload.job_id, {}))
-        job["q"] = _earliest(job.get("q"), at)
-        return replace(base, jobs={**base.jobs, event.payload.job_id: job})
-    if isinstance(event, CardPrinted) and current is not None and job_id is not None:
-        job = dict(current.jobs.get(job_id, {}))
-        job["p"] = _earliest(job.get("p"), at)
-        return replace(current, jobs={**current.jobs, job_id: job},
-                       printed_at=_earliest(current.printed_at, at))
-    if isinstance(event, CardHandedOver):
-        base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
-        return replace(base, handed_over_at=_earliest(base.handed_over_at, at))
-    return current
+    base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
+    return replace(base, captured_at=_earliest(base.captured_at, at), last_capture_at=_latest(base.last_capture_at, at))
+
+
+def _failed(current: ResidentView | None, event: RecordingFailed, _: str | None) -> ResidentView:
+    base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
+    return replace(base, last_failure_at=_latest(base.last_failure_at, iso_utc(event.occurred_at)))
+
+
+def _siak_status(current: ResidentView | None, event: SiakStatusReported, _: str | None) -> ResidentView:
+    base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
+    status_at = iso_utc(event.payload.status_at)
+    changes: dict[str, Any] = {}
+    if base.siak_status_at is None or status_at >= base.siak_status_at:
+        changes.update(siak_status=event.payload.status.value, siak_status_at=status_at)
+    if event.payload.status == SiakStatus.PRR:
+        changes["prr_at"] = _earliest(base.prr_at, status_at)
+    return replace(base, **changes)
+
+
+def _queued(current: ResidentView | None, event: JobQueued, _: str | None) -> ResidentView:
+    base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
+    job = dict(base.jobs.get(event.payload.job_id, {}))
+    job["q"] = _earliest(job.get("q"), iso_utc(event.occurred_at))
+    return replace(base, jobs={**base.jobs, event.payload.job_id: job})
+
+
+def _printed(current: ResidentView | None, event: CardPrinted, job_id: str | None) -> ResidentView | None:
+    if current is None or job_id is None:
+        return current
+    at = iso_utc(event.occurred_at)
+    job = dict(current.jobs.get(job_id, {}))
+    job["p"] = _earliest(job.get("p"), at)
+    return replace(current, jobs={**current.jobs, job_id: job}, printed_at=_earliest(current.printed_at, at))
+
+
+def _handed_over(current: ResidentView | None, event: CardHandedOver, _: str | None) -> ResidentView:
+    base = _place(current, event.payload.kecamatan_code, event.payload.desa_code)
+    return replace(base, handed_over_at=_earliest(base.handed_over_at, iso_utc(event.occurred_at)))
+
+
+_EVOLVE: dict[type, Callable[[ResidentView | None, Any, str | None], ResidentView | None]] = {
+    ResidentEnrolled: _roster, ResidentUpdated: _roster, ResidentLeft: _left, RecordingCaptured: _captured,
+    RecordingFailed: _failed, SiakStatusReported: _siak_status, JobQueued: _queued, CardPrinted: _printed,
+    CardHandedOver: _handed_over,
+}
+
+
+def evolve(current: ResidentView | None, event: Any, *, job_id: str | None = None) -> ResidentView | None:
+    """The resident's view after an event; the same whatever order the events arrive in.
+
+    An event that says nothing about residents (or a print for an unknown job) returns `current`.
+    """
+    step = _EVOLVE.get(type(event))
+    if step is None:
+        step = next((f for kind, f in _EVOLVE.items() if isinstance(event, kind)), None)
+        if step is None:
+            return current
+    return step(current, event, job_id)
 
 
 def area_ids(view: ResidentView) -> list[str]:

@@ -150,50 +150,9 @@ class Projector:
         writes: list[tuple[dict[str, Any], int]] = []
         for resident_id, items in by_resident.items():
             doc = docs.get(resident_id)
-            events = list(doc["events"]) if doc else []
-            pending_before = {(p["e"], p["s"], p["p"]): p for p in (doc or {}).get("pending", [])}
-            view = decode_view(doc["view"]) if doc else None
-            person = doc.get("person") if doc else None
-            pending: list[dict[str, Any]] = []
-            touched = False
-            counted = domain.contributions(view)
-            applied_ids = set(events)
-            for item, job_id in items:
-                event = item.event
-                event_id = str(event.event_id)
-                if event_id in applied_ids:
-                    earlier = pending_before.get((event_id, item.source, item.position))
-                    if earlier is None:
-                        result.count(event, "duplicate")
-                        continue
-                    # Written by an attempt that stopped before its counters: finish them.
-                    pending.append(earlier)
-                    changes.append(_Change(item.source, item.position, decode_delta(earlier["d"])))
-                    result.count(event, "resumed")
-                    continue
-                new = domain.evolve(view, event, job_id=job_id)
-                if new is view:
-                    change: domain.Delta = {}
-                else:
-                    counted_new = domain.contributions(new)
-                    change = domain.subtract(counted_new, counted)
-                    if type(event) in _ROSTER_FACTS and new is not None \
-                            and new.roster_at == domain.iso_utc(event.occurred_at):
-                        person = _person(event)
-                    view, counted = new, counted_new
-                events.append(event_id)
-                applied_ids.add(event_id)
-                pending.append({"e": event_id, "s": item.source, "p": item.position, "d": encode_delta(change)})
-                changes.append(_Change(item.source, item.position, change))
-                touched = True
-                applied.append(event.event_type)
-            if touched:
-                # Earlier entries stay until pushed out: an event of another partition may still be
-                # redelivered, and its counters are then finished from here (or found applied).
-                kept = [p for key, p in pending_before.items() if p not in pending]
-                pending = (kept + pending)[-KEEP_PENDING:]
-                writes.append((_resident_doc(resident_id, view, person, events, pending),
-                               int(doc["version"]) if doc else 0))
+            write = _fold_resident(resident_id, doc, items, changes, applied, result)
+            if write is not None:
+                writes.append((write, int(doc["version"]) if doc else 0))
         if writes:
             await self.store.write_residents(writes)
         for event_type, n in Counter(applied).items():
@@ -283,6 +242,79 @@ class Projector:
             for area_id in area_ids if positions[area_id]
         ]
         await self.store.write_counters(writes)
+
+
+def _fold_resident(resident_id: str, doc: dict[str, Any] | None, items: list[tuple[Positioned, str | None]],
+                   changes: list[_Change], applied: list[str], result: BatchResult) -> dict[str, Any] | None:
+    """Apply one resident's events of a batch to its view; the document to write, or None if unchanged.
+
+    New events in a row from one topic partition (a run) make one counter change and one pending
+    record, at the position of the run's last event: an area holding that position holds every
+    event of the run. A redelivered batch finds the run's events applied; the last one resumes the
+    run's change from its pending record, the others were counted with it.
+    """
+    events = list(doc["events"]) if doc else []
+    pending_before = {(p["e"], p["s"], p["p"]): p for p in (doc or {}).get("pending", [])}
+    view = decode_view(doc["view"]) if doc else None
+    person = doc.get("person") if doc else None
+    pending: list[dict[str, Any]] = []
+    counted = domain.contributions(view)
+    applied_ids = set(events)
+    run_source: str | None = None
+    run_position = -1
+    run_event_id = ""
+    view_before_run = view
+    fresh = False
+
+    def close_run() -> None:
+        nonlocal counted, run_source
+        if view is view_before_run:
+            change: domain.Delta = {}
+        else:
+            counted_new = domain.contributions(view)
+            change = domain.subtract(counted_new, counted)
+            counted = counted_new
+        pending.append({"e": run_event_id, "s": run_source, "p": run_position, "d": encode_delta(change)})
+        changes.append(_Change(run_source, run_position, change))  # type: ignore[arg-type]
+        run_source = None
+
+    for item, job_id in items:
+        event = item.event
+        event_id = str(event.event_id)
+        if event_id in applied_ids:
+            if run_source is not None:
+                close_run()
+            earlier = pending_before.get((event_id, item.source, item.position))
+            if earlier is None:
+                result.count(event, "duplicate")
+                continue
+            # Written by an attempt that stopped before its counters: finish them.
+            pending.append(earlier)
+            changes.append(_Change(item.source, item.position, decode_delta(earlier["d"])))
+            result.count(event, "resumed")
+            continue
+        if run_source != item.source:
+            if run_source is not None:
+                close_run()
+            run_source, view_before_run = item.source, view
+        new = domain.evolve(view, event, job_id=job_id)
+        if new is not view:
+            if type(event) in _ROSTER_FACTS and new is not None and new.roster_at == domain.iso_utc(event.occurred_at):
+                person = _person(event)
+            view = new
+        run_position, run_event_id = item.position, event_id
+        events.append(event_id)
+        applied_ids.add(event_id)
+        applied.append(event.event_type)
+        fresh = True
+    if run_source is not None:
+        close_run()
+    if not fresh:
+        return None
+    # Earlier entries stay until pushed out: an event of another partition may still be
+    # redelivered, and its counters are then finished from here (or found applied).
+    kept = [p for key, p in pending_before.items() if p not in pending]
+    return _resident_doc(resident_id, view, person, events, (kept + pending)[-KEEP_PENDING:])
 
 
 def _source_prefix(topic: str) -> str:

@@ -84,8 +84,8 @@ async def coverage_table(store: CoverageStore, *, level: str, parent: str | None
     elif level == "sekolah":
         key = domain.kecamatan_key(parent) if parent else None
         for doc in sorted(await store.area_docs("sekolah"), key=lambda d: d["code"]):
-            if key and not (doc.get("kecamatan") or {}).get(key):
-                continue
+            if not doc.get("terdaftar") or (key and not (doc.get("kecamatan") or {}).get(key)):
+                continue  # no student of the school counted (any more), or none from that kecamatan
             row = area_row(doc["code"], f"NPSN {doc['code']}", doc, day=day, turning=turning.get(doc["code"], 0),
                            cohort_until=cohort_until, turning_until=turning_until.get(doc["code"], 0))
             rows.append(row)

@@ -261,7 +261,13 @@ class CoverageStore:
         areas = {doc["_id"]: {k: v for k, v in doc.items() if k not in skip}
                  async for doc in self.areas.find({})}
         residents = {doc["_id"]: doc["view"] async for doc in self.residents.find({}, {"view": 1})}
-        return {"areas": _without_zeros(areas), "residents": residents}
+        # An area whose counters all went back to zero equals one never touched: how batches fall
+        # decides whether a resident's passing through an area made a document for it.
+        counted = {area_id: doc for area_id, doc in _without_zeros(areas).items() if doc.keys() - _AREA_IDENTITY}
+        return {"areas": counted, "residents": residents}
+
+
+_AREA_IDENTITY = frozenset({"_id", "kind", "code"})
 
 
 def _without_zeros(value: Any) -> Any:

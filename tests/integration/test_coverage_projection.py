@@ -109,6 +109,76 @@ async def test_duplicate_and_out_of_order_delivery_leave_the_projection_identica
     assert expected["areas"]["lokasi:gudang"]["stok"] == 170
 
 
+class _Killed(Exception):
+    """The projector process died here."""
+
+
+class _DiesWritingCounters(CoverageStore):
+    """A store whose process dies once, after the resident writes and after some of the area writes."""
+
+    def __init__(self, db: Any, prefix: str, written: int) -> None:
+        super().__init__(db, prefix)
+        self.written = written
+
+    async def write_counters(self, changes: Any) -> None:
+        await super().write_counters(changes[:self.written])
+        raise _Killed
+
+
+def _next_batch(rng: random.Random, lanes: dict[str, list[Positioned]], committed: dict[str, int],
+                size: int) -> tuple[list[Positioned], dict[str, int]]:
+    """Up to `size` messages from the committed positions on, the lanes interleaved anew each time."""
+    cursors = {lane: at for lane, at in committed.items() if at < len(lanes[lane])}
+    batch: list[Positioned] = []
+    while cursors and len(batch) < size:
+        lane = rng.choice(sorted(cursors))
+        batch.append(lanes[lane][cursors[lane]])
+        cursors[lane] += 1
+        if cursors[lane] == len(lanes[lane]):
+            del cursors[lane]
+    return batch, {**committed, **cursors, **{lane: len(lanes[lane]) for lane in committed if lane not in cursors}}
+
+
+async def test_a_projector_killed_between_its_writes_resumes_from_other_batches_exactly_once(mongo_db: Any) -> None:
+    """Killed after writing the residents and part of the counters, the projector starts again from
+    the committed offsets; the redelivered batch has other boundaries and another interleaving of the
+    partitions, so a resident's run of events may come back split, or joined to later events."""
+    rng = random.Random(64)
+    events = journeys(rng, 120, tag="kill")
+    partitions, published = _partitioned(events)
+    once = CoverageStore(mongo_db, f"once{uuid.uuid4().hex[:6]}")
+    prefix = f"killed{uuid.uuid4().hex[:6]}"
+    stock_order = [item for item in published if item.source.startswith(_source_prefix(STOCK.name))]
+    in_order = [item for items in partitions.values() for item in items if item not in stock_order] + stock_order
+    for start in range(0, len(in_order), 100):
+        await Projector(once).apply(in_order[start:start + 100])
+
+    stock = _source_prefix(STOCK.name)
+    lanes = {source: items for source, items in partitions.items() if not source.startswith(stock)}
+    lanes["stock"] = stock_order
+    committed = dict.fromkeys(lanes, 0)
+    kills = resumed = 0
+    while any(committed[lane] < len(lanes[lane]) for lane in lanes):
+        batch, after = _next_batch(rng, lanes, committed, rng.randint(2, 60))
+        if rng.random() < 0.4:
+            store: CoverageStore = _DiesWritingCounters(mongo_db, prefix, written=rng.randint(0, 3))
+        else:
+            store = CoverageStore(mongo_db, prefix)
+        try:
+            result = await Projector(store).apply(batch)
+        except _Killed:
+            kills += 1
+            continue
+        resumed += sum(n for (_, outcome), n in result.outcomes.items() if outcome == "resumed")
+        committed = after
+    print(f"\n  {len(in_order)} messages, {kills} kills between the writes, {resumed} counter changes resumed")
+    assert kills >= 5 and resumed >= 20
+
+    expected, got = await once.snapshot(), await CoverageStore(mongo_db, prefix).snapshot()
+    assert got["residents"] == expected["residents"]
+    assert got["areas"] == expected["areas"]
+
+
 @pytest.fixture
 async def mongo_client(stack: Any) -> Any:
     from pymongo import AsyncMongoClient
