@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from functools import lru_cache
 from typing import Any
 
@@ -127,6 +127,25 @@ class ResidentView:
 
 
 _VIEW_FIELDS = frozenset(f.name for f in fields(ResidentView))
+_VIEW_DEFAULTS = {f.name: f.default for f in fields(ResidentView) if f.default is not MISSING}
+_VIEW_REQUIRED = frozenset(f.name for f in fields(ResidentView)
+                           if f.default is MISSING and f.default_factory is MISSING)
+
+
+def restore_view(stored: Mapping[str, Any], **changes: Any) -> ResidentView:
+    """A view from its stored fields (others ignored, missing ones at their defaults), then `changes`."""
+    missing = _VIEW_REQUIRED - stored.keys()
+    if missing:
+        raise TypeError(f"stored view lacks {sorted(missing)}")
+    view = object.__new__(ResidentView)
+    state = view.__dict__
+    state.update(_VIEW_DEFAULTS)
+    state["jobs"] = {}
+    for name, value in stored.items():
+        if name in _VIEW_FIELDS:
+            state[name] = value
+    state.update(changes)
+    return view
 
 
 def replace(view: ResidentView, **changes: Any) -> ResidentView:
@@ -229,12 +248,15 @@ def evolve(current: ResidentView | None, event: Any, *, job_id: str | None = Non
     return step(current, event, job_id)
 
 
-def area_ids(view: ResidentView) -> list[str]:
+def area_ids(view: ResidentView) -> tuple[str, ...]:
     """Every area counter a resident counts in: kabupaten, kecamatan, desa, school."""
-    ids = [f"kab:{REGENCY_CODE}", f"kec:{view.kecamatan_code}", f"desa:{view.desa_code}"]
-    if view.school_npsn:
-        ids.append(f"sekolah:{view.school_npsn}")
-    return ids
+    return _area_ids(view.kecamatan_code, view.desa_code, view.school_npsn)
+
+
+@lru_cache(maxsize=16384)
+def _area_ids(kecamatan_code: str, desa_code: str, school_npsn: str | None) -> tuple[str, ...]:
+    ids = (f"kab:{REGENCY_CODE}", f"kec:{kecamatan_code}", f"desa:{desa_code}")
+    return (*ids, f"sekolah:{school_npsn}") if school_npsn else ids
 
 
 def _dated(fields: dict[str, int], name: str, moment: str | None) -> None:
@@ -275,8 +297,13 @@ def contributions(view: ResidentView | None) -> Delta:
     result = dict.fromkeys(area_ids(view), fields)
     if view.school_npsn:
         # Which kecamatan a school's students live in, so schools can be listed per kecamatan.
-        result[f"sekolah:{view.school_npsn}"] = {**fields, f"kecamatan.{kecamatan_key(view.kecamatan_code)}": 1}
+        result[f"sekolah:{view.school_npsn}"] = {**fields, _kecamatan_field(view.kecamatan_code): 1}
     return result
+
+
+@lru_cache(maxsize=64)
+def _kecamatan_field(code: str) -> str:
+    return f"kecamatan.{kecamatan_key(code)}"
 
 
 def kecamatan_key(code: str) -> str:

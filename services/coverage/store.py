@@ -17,7 +17,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from services.coverage.domain import Delta, ResidentView
+from services.coverage.domain import Delta, ResidentView, restore_view
 from shared.dead_letter import TransientError
 from shared.mongo import document_from_update, updated_document
 
@@ -39,8 +39,9 @@ VIEW_FIELDS = tuple(ResidentView.__dataclass_fields__)
 def encode_view(view: ResidentView | None) -> dict[str, Any] | None:
     if view is None:
         return None
-    data = {name: getattr(view, name) for name in VIEW_FIELDS}
-    data["wajib_ktp_from"] = view.wajib_ktp_from.isoformat() if view.wajib_ktp_from else None
+    data = dict(view.__dict__)  # the view's fields, nothing else (see `domain.restore_view`)
+    wajib = data["wajib_ktp_from"]
+    data["wajib_ktp_from"] = wajib.isoformat() if wajib else None
     data["jobs"] = {job_id: dict(job) for job_id, job in view.jobs.items()}
     return data
 
@@ -49,9 +50,7 @@ def decode_view(data: dict[str, Any] | None) -> ResidentView | None:
     if not data:
         return None
     wajib = data.get("wajib_ktp_from")
-    fields = {k: v for k, v in data.items() if k in ResidentView.__dataclass_fields__}
-    fields["wajib_ktp_from"] = dt.date.fromisoformat(wajib) if wajib else None
-    return ResidentView(**fields)
+    return restore_view(data, wajib_ktp_from=dt.date.fromisoformat(wajib) if wajib else None)
 
 
 _DELTA_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
