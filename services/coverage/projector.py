@@ -246,75 +246,85 @@ class Projector:
 
 def _fold_resident(resident_id: str, doc: dict[str, Any] | None, items: list[tuple[Positioned, str | None]],
                    changes: list[_Change], applied: list[str], result: BatchResult) -> dict[str, Any] | None:
-    """Apply one resident's events of a batch to its view; the document to write, or None if unchanged.
+    """Apply one resident's events of a batch to its view: the document to write, or None if no event was new.
 
     New events in a row from one topic partition (a run) make one counter change and one pending
     record, at the position of the run's last event: an area holding that position holds every
     event of the run. A redelivered batch finds the run's events applied; the last one resumes the
     run's change from its pending record, the others were counted with it.
     """
-    events = list(doc["events"]) if doc else []
-    pending_before = {(p["e"], p["s"], p["p"]): p for p in (doc or {}).get("pending", [])}
-    view = decode_view(doc["view"]) if doc else None
-    person = doc.get("person") if doc else None
+    if doc is None:
+        events: list[str] = []
+        applied_ids: set[str] = set()
+        pending_before: dict[tuple[str, str, int], dict[str, Any]] = {}
+        view: domain.ResidentView | None = None
+        person = None
+        counted: domain.Delta = {}
+    else:
+        events = list(doc["events"])
+        applied_ids = set(events)
+        pending_before = {(p["e"], p["s"], p["p"]): p for p in doc.get("pending", ())}
+        person = doc.get("person")
+        view = decode_view(doc["view"])
+        counted = domain.contributions(view)
     pending: list[dict[str, Any]] = []
-    counted = domain.contributions(view)
-    applied_ids = set(events)
     run_source: str | None = None
     run_position = -1
     run_event_id = ""
     view_before_run = view
-    fresh = False
-
-    def close_run() -> None:
-        nonlocal counted, run_source
-        if view is view_before_run:
-            change: domain.Delta = {}
-        else:
-            counted_new = domain.contributions(view)
-            change = domain.subtract(counted_new, counted)
-            counted = counted_new
-        pending.append({"e": run_event_id, "s": run_source, "p": run_position, "d": encode_delta(change)})
-        changes.append(_Change(run_source, run_position, change))  # type: ignore[arg-type]
-        run_source = None
-
     for item, job_id in items:
         event = item.event
         event_id = str(event.event_id)
+        source = item.source
+        if run_source is not None and (source != run_source or event_id in applied_ids):
+            counted = _close_run(view_before_run, view, counted, run_source, run_position, run_event_id,
+                                 pending, changes)
+            run_source = None
         if event_id in applied_ids:
-            if run_source is not None:
-                close_run()
-            earlier = pending_before.get((event_id, item.source, item.position))
+            earlier = pending_before.get((event_id, source, item.position))
             if earlier is None:
                 result.count(event, "duplicate")
                 continue
             # Written by an attempt that stopped before its counters: finish them.
             pending.append(earlier)
-            changes.append(_Change(item.source, item.position, decode_delta(earlier["d"])))
+            changes.append(_Change(source, item.position, decode_delta(earlier["d"])))
             result.count(event, "resumed")
             continue
-        if run_source != item.source:
-            if run_source is not None:
-                close_run()
-            run_source, view_before_run = item.source, view
+        if run_source is None:
+            run_source, view_before_run = source, view
         new = domain.evolve(view, event, job_id=job_id)
         if new is not view:
-            if type(event) in _ROSTER_FACTS and new is not None and new.roster_at == domain.iso_utc(event.occurred_at):
-                person = _person(event)
+            if type(event) in _ROSTER_FACTS:
+                person = _person(event)  # a roster fact changes the view only when it is the newest
             view = new
         run_position, run_event_id = item.position, event_id
         events.append(event_id)
         applied_ids.add(event_id)
         applied.append(event.event_type)
-        fresh = True
     if run_source is not None:
-        close_run()
-    if not fresh:
-        return None
+        counted = _close_run(view_before_run, view, counted, run_source, run_position, run_event_id,
+                             pending, changes)
+    if run_event_id == "":
+        return None  # nothing new: duplicates, or counters resumed
     # Earlier entries stay until pushed out: an event of another partition may still be
     # redelivered, and its counters are then finished from here (or found applied).
-    kept = [p for key, p in pending_before.items() if p not in pending]
+    kept = [p for p in pending_before.values() if p not in pending]
     return _resident_doc(resident_id, view, person, events, (kept + pending)[-KEEP_PENDING:])
+
+
+def _close_run(before: domain.ResidentView | None, after: domain.ResidentView | None, counted: domain.Delta,
+               source: str, position: int, event_id: str, pending: list[dict[str, Any]],
+               changes: list[_Change]) -> domain.Delta:
+    """Record a run's counter change (`after` against `before`); returns what `after` counts."""
+    if after is before:
+        change: domain.Delta = {}
+        counted_after = counted
+    else:
+        counted_after = domain.contributions(after)
+        change = domain.subtract(counted_after, counted)
+    pending.append({"e": event_id, "s": source, "p": position, "d": encode_delta(change)})
+    changes.append(_Change(source, position, change))
+    return counted_after
 
 
 def _source_prefix(topic: str) -> str:
