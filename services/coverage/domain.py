@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.areas import REGENCY_CODE
 from shared.contracts import (
@@ -259,46 +259,84 @@ def _area_ids(kecamatan_code: str, desa_code: str, school_npsn: str | None) -> t
     return (*ids, f"sekolah:{school_npsn}") if school_npsn else ids
 
 
-def _dated(fields: dict[str, int], name: str, moment: str | None) -> None:
+def _dated(names: list[str], name: str, moment: str | None) -> None:
     """Count `name` and its week; `moment` is an `iso_utc` text, so its first ten characters are the UTC day."""
     if moment:
-        fields[name] = 1
-        fields[f"{name}_minggu.{_week_of_day(moment[:10])}"] = 1
+        names.append(name)
+        names.append(f"{name}_minggu.{_week_of_day(moment[:10])}")
+
+
+class Counted(NamedTuple):
+    """What one resident counts: 1 in each of `names`, in every area of `areas`; the school (the last
+    area, if any) also counts 1 in `school_field`, the kecamatan the student lives in."""
+
+    areas: tuple[str, ...]
+    names: frozenset[str]
+    school_field: str | None
+
+
+def counted(view: ResidentView | None) -> Counted | None:
+    """What one resident counts, or None if the resident counts nowhere."""
+    if view is None or not view.counted or view.wajib_ktp_from is None:
+        return None
+    names = ["terdaftar", f"wajib_ktp_minggu.{week_bucket(view.wajib_ktp_from)}"]
+    if view.recorded:
+        _dated(names, "direkam", view.captured_at or view.prr_at)
+    else:
+        names.append("belum_rekam")
+        if not view.school_npsn:
+            names.append("belum_rekam_umum")
+        if view.birth_year is not None:
+            names.append(f"belum_rekam_lahir.y{view.birth_year}")
+        if view.disabilitas:
+            names.append("belum_rekam_disabilitas")
+    if view.print_ready:
+        _dated(names, "prr", view.prr_at)
+    if view.duplicate_outstanding:
+        names.append("duplikat")
+    if view.failure_outstanding:
+        names.append("gagal")
+    if view.printed_at:
+        _dated(names, "dicetak", view.printed_at)
+    if view.handed_over_at:
+        _dated(names, "diserahkan", view.handed_over_at)
+    if view.waiting_since:
+        names.append("antre_cetak")
+    # Which kecamatan a school's students live in, so schools can be listed per kecamatan.
+    school_field = _kecamatan_field(view.kecamatan_code) if view.school_npsn else None
+    return Counted(area_ids(view), frozenset(names), school_field)
+
+
+def as_counters(what: Counted | None, sign: int = 1) -> Delta:
+    """`what` as counter values per area (read-only: the areas other than the school share one dict)."""
+    if what is None:
+        return {}
+    fields = dict.fromkeys(what.names, sign)
+    result = dict.fromkeys(what.areas, fields)
+    if what.school_field is not None:
+        result[what.areas[-1]] = {**fields, what.school_field: sign}
+    return result
 
 
 def contributions(view: ResidentView | None) -> Delta:
     """What one resident adds to each area counter (read-only: areas may share one dict)."""
-    if view is None or not view.counted or view.wajib_ktp_from is None:
+    return as_counters(counted(view))
+
+
+def difference(new: Counted | None, old: Counted | None) -> Delta:
+    """The counter changes that turn `old` into `new` (zeros dropped; read-only, areas may share one dict)."""
+    if new == old:
         return {}
-    fields = {"terdaftar": 1, f"wajib_ktp_minggu.{week_bucket(view.wajib_ktp_from)}": 1}
-    if view.recorded:
-        _dated(fields, "direkam", view.captured_at or view.prr_at)
-    else:
-        fields["belum_rekam"] = 1
-        if not view.school_npsn:
-            fields["belum_rekam_umum"] = 1
-        if view.birth_year is not None:
-            fields[f"belum_rekam_lahir.y{view.birth_year}"] = 1
-        if view.disabilitas:
-            fields["belum_rekam_disabilitas"] = 1
-    if view.print_ready:
-        _dated(fields, "prr", view.prr_at)
-    if view.duplicate_outstanding:
-        fields["duplikat"] = 1
-    if view.failure_outstanding:
-        fields["gagal"] = 1
-    if view.printed_at:
-        _dated(fields, "dicetak", view.printed_at)
-    if view.handed_over_at:
-        _dated(fields, "diserahkan", view.handed_over_at)
-    if view.waiting_since:
-        fields["antre_cetak"] = 1
-    # The areas share one dict of counters (read it, never change it); a school's has one more.
-    result = dict.fromkeys(area_ids(view), fields)
-    if view.school_npsn:
-        # Which kecamatan a school's students live in, so schools can be listed per kecamatan.
-        result[f"sekolah:{view.school_npsn}"] = {**fields, _kecamatan_field(view.kecamatan_code): 1}
-    return result
+    if old is None:
+        return as_counters(new)
+    if new is None:
+        return as_counters(old, -1)
+    if new.areas == old.areas and new.school_field == old.school_field:
+        # The resident stayed in its areas: every area changes alike.
+        fields = dict.fromkeys(new.names - old.names, 1)
+        fields.update(dict.fromkeys(old.names - new.names, -1))
+        return dict.fromkeys(new.areas, fields) if fields else {}
+    return subtract(as_counters(new), as_counters(old))
 
 
 @lru_cache(maxsize=64)
@@ -313,7 +351,7 @@ def kecamatan_key(code: str) -> str:
 
 def delta(old: ResidentView | None, new: ResidentView | None) -> Delta:
     """Counter changes that turn the old contributions into the new ones (zeros dropped)."""
-    return subtract(contributions(new), contributions(old))
+    return difference(counted(new), counted(old))
 
 
 def subtract(plus: Delta, minus: Delta) -> Delta:

@@ -110,11 +110,11 @@ class Projector:
 
     async def apply(self, batch: Sequence[Positioned]) -> BatchResult:
         result = BatchResult()
-        counter_changes: list[_Change] = []
-        owners = await self._job_owners(batch)
-        counter_changes += await self._apply_residents(batch, owners, result)
-        await self._apply_visits(batch, result)
-        counter_changes += await self._stock_changes(batch, result)
+        residents, visits, stock = _sort_batch(batch)
+        owners = await self._job_owners(residents)
+        counter_changes = await self._apply_residents(residents, owners, result)
+        await self._apply_visits(visits, result)
+        counter_changes += await self._stock_changes(stock, result)
         await self._apply_counters(counter_changes)
         return result
 
@@ -179,9 +179,8 @@ class Projector:
         if visits:
             await self.store.save_visits(visits)
 
-    async def _stock_changes(self, batch: Sequence[Positioned], result: BatchResult) -> list[_Change]:
+    async def _stock_changes(self, items: Sequence[Positioned], result: BatchResult) -> list[_Change]:
         """Stock counter changes, each ledger event once: its id, position and change are stored first."""
-        items = [item for item in batch if item.source.startswith(_source_prefix(STOCK.name))]
         if not items:
             return []
         seen = await self.store.stock_events_by_id(sorted({str(item.event.event_id) for item in items}))
@@ -259,14 +258,14 @@ def _fold_resident(resident_id: str, doc: dict[str, Any] | None, items: list[tup
         pending_before: dict[tuple[str, str, int], dict[str, Any]] = {}
         view: domain.ResidentView | None = None
         person = None
-        counted: domain.Delta = {}
+        counted: domain.Counted | None = None
     else:
         events = list(doc["events"])
         applied_ids = set(events)
         pending_before = {(p["e"], p["s"], p["p"]): p for p in doc.get("pending", ())}
         person = doc.get("person")
         view = decode_view(doc["view"])
-        counted = domain.contributions(view)
+        counted = domain.counted(view)
     pending: list[dict[str, Any]] = []
     run_source: str | None = None
     run_position = -1
@@ -312,16 +311,17 @@ def _fold_resident(resident_id: str, doc: dict[str, Any] | None, items: list[tup
     return _resident_doc(resident_id, view, person, events, (kept + pending)[-KEEP_PENDING:])
 
 
-def _close_run(before: domain.ResidentView | None, after: domain.ResidentView | None, counted: domain.Delta,
-               source: str, position: int, event_id: str, pending: list[dict[str, Any]],
-               changes: list[_Change]) -> domain.Delta:
-    """Record a run's counter change (`after` against `before`); returns what `after` counts."""
+def _close_run(before: domain.ResidentView | None, after: domain.ResidentView | None,
+               counted: domain.Counted | None, source: str, position: int, event_id: str,
+               pending: list[dict[str, Any]], changes: list[_Change]) -> domain.Counted | None:
+    """Record a run's counter change (`after` against `before`, which counts `counted`); returns what
+    `after` counts."""
     if after is before:
         change: domain.Delta = {}
         counted_after = counted
     else:
-        counted_after = domain.contributions(after)
-        change = domain.subtract(counted_after, counted)
+        counted_after = domain.counted(after)
+        change = domain.difference(counted_after, counted)
     pending.append({"e": event_id, "s": source, "p": position, "d": encode_delta(change)})
     changes.append(_Change(source, position, change))
     return counted_after
@@ -329,3 +329,25 @@ def _close_run(before: domain.ResidentView | None, after: domain.ResidentView | 
 
 def _source_prefix(topic: str) -> str:
     return topic.replace(".", "_") + "_"
+
+
+_VISIT_EVENTS = frozenset({VisitScheduled, VisitOpened, VisitClosed})
+_RESIDENT_EVENTS = frozenset({*RESIDENT_FACTS, CardPrinted})
+
+
+def _sort_batch(batch: Sequence[Positioned]) -> tuple[list[Positioned], list[Positioned], list[Positioned]]:
+    """The batch's events about residents (print.printed included), about visits and from the blangko
+    ledger, each in batch order; events coverage does not count are left out."""
+    residents: list[Positioned] = []
+    visits: list[Positioned] = []
+    stock: list[Positioned] = []
+    stock_sources = _source_prefix(STOCK.name)
+    for item in batch:
+        kind = type(item.event)
+        if kind in _RESIDENT_EVENTS or isinstance(item.event, (*RESIDENT_FACTS, CardPrinted)):
+            residents.append(item)
+        elif kind in _VISIT_EVENTS or isinstance(item.event, (VisitScheduled, VisitOpened, VisitClosed)):
+            visits.append(item)
+        elif item.source.startswith(stock_sources):
+            stock.append(item)
+    return residents, visits, stock

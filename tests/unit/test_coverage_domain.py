@@ -96,6 +96,42 @@ def test_any_arrival_order_gives_the_same_view(order: list[int]) -> None:
     assert fold(arrived) == expected
 
 
+def _views_along(events: list[object]) -> list[ResidentView | None]:
+    views: list[ResidentView | None] = [None]
+    for event in events:
+        job = getattr(getattr(event, "payload", None), "job_id", None)
+        views.append(domain.evolve(views[-1], event, job_id=job))
+    return views
+
+
+def _plain_difference(new: ResidentView | None, old: ResidentView | None) -> dict[str, dict[str, int]]:
+    """The change computed the long way: every area's counters, subtracted name by name."""
+    plus, minus = domain.contributions(new), domain.contributions(old)
+    change: dict[str, dict[str, int]] = {}
+    for area in {*plus, *minus}:
+        fields = {name: plus.get(area, {}).get(name, 0) - minus.get(area, {}).get(name, 0)
+                  for name in {*plus.get(area, {}), *minus.get(area, {})}}
+        if any(fields.values()):
+            change[area] = {name: n for name, n in fields.items() if n}
+    return change
+
+
+def test_the_change_between_any_two_views_of_a_journey_is_the_plain_difference() -> None:
+    moved_school = make("resident.updated", at=moment(12), resident_id=RID, school_npsn="10700001",
+                        birth_date=dt.date(1950, 2, 1), wajib_ktp_from=dt.date(1967, 2, 1), nik="1702060102500001",
+                        sex="L", kecamatan_code="17.02.01", desa_code="17.02.01.2001")
+    events = [*journey(), make("print.printed", at=moment(10), job_id="job-1"),
+              make("print.handed_over", at=moment(11), resident_id=RID, job_id="job-1"), moved_school,
+              make("resident.left", at=moment(20), resident_id=RID)]
+    views = _views_along(events)
+    pairs = 0
+    for old in views:
+        for new in views:
+            assert domain.delta(old, new) == _plain_difference(new, old)
+            pairs += 1
+    assert pairs == len(views) ** 2 and any(v is not None and v.school_npsn for v in views)
+
+
 def test_wajib_ktp_on_a_date_uses_whole_weeks_and_the_days_of_the_current_week() -> None:
     buckets = {"lama": 100, "w20240101": 5, "w20240108": 7, "w20240115": 9}
     assert domain.wajib_ktp_on(buckets, dt.date(2024, 1, 10), turning_this_week=3) == 108
