@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from functools import lru_cache
 from typing import Any
 
 from pymongo import InsertOne, ReplaceOne, UpdateOne
@@ -53,34 +52,29 @@ def decode_view(data: dict[str, Any] | None) -> ResidentView | None:
     return restore_view(data, wajib_ktp_from=dt.date.fromisoformat(wajib) if wajib else None)
 
 
-_DELTA_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+def encode_delta(delta: Delta) -> list[tuple[list[str], list[tuple[str, int]]]]:
+    """A delta as stored: (areas, [(counter, change), ...]) for each set of changes some areas share
+    (see `domain.difference`). Counter names hold dots, which a stored field name may not."""
+    groups: dict[int, tuple[list[str], list[tuple[str, int]]]] = {}
+    for area, fields in delta.items():
+        group = groups.get(id(fields))
+        if group is None:
+            groups[id(fields)] = ([area], list(fields.items()))
+        else:
+            group[0].append(area)
+    return list(groups.values())
 
 
-def encode_delta(delta: Delta) -> str:
-    """A delta as JSON text (keys sorted): counter names hold dots, which a stored field name may not.
-
-    Areas sharing one counters dict (see `domain.subtract`) have it encoded once.
-    """
-    if not delta:
-        return "{}"
-    encoded: dict[int, str] = {}
-    parts = []
-    for area in sorted(delta):
-        fields = delta[area]
-        body = encoded.get(id(fields))
-        if body is None:
-            body = encoded[id(fields)] = _DELTA_ENCODER.encode(fields)
-        parts.append(f"{_json_text(area)}:{body}")
-    return "{" + ",".join(parts) + "}"
-
-
-@lru_cache(maxsize=4096)
-def _json_text(text: str) -> str:
-    return _DELTA_ENCODER.encode(text)
-
-
-def decode_delta(text: str) -> Delta:
-    return dict(json.loads(text))
+def decode_delta(stored: Any) -> Delta:
+    """A delta from `encode_delta`'s form (or the JSON text of it that earlier versions stored)."""
+    if isinstance(stored, str):
+        return dict(json.loads(stored))
+    delta: Delta = {}
+    for areas, pairs in stored:
+        fields = dict(pairs)
+        for area in areas:
+            delta[area] = fields
+    return delta
 
 
 async def bulk(collection: AsyncCollection[dict[str, Any]], ops: list[Any]) -> int:
