@@ -52,16 +52,17 @@ def decode_view(data: dict[str, Any] | None) -> ResidentView | None:
     return restore_view(data, wajib_ktp_from=dt.date.fromisoformat(wajib) if wajib else None)
 
 
-def encode_delta(delta: Delta) -> list[tuple[list[str], list[tuple[str, int]]]]:
-    """A delta as stored: (areas, [(counter, change), ...]) for each set of changes some areas share
-    (see `domain.difference`). Counter names hold dots, which a stored field name may not."""
-    groups: dict[int, tuple[list[str], list[tuple[str, int]]]] = {}
+def encode_delta(delta: Delta) -> list[dict[str, list[Any]]]:
+    """A delta as stored: for each set of changes some areas share (see `domain.difference`), the areas
+    ("a"), the counters ("n") and their changes ("v"). Counter names hold dots, which a stored field
+    name may not; the local FerretDB stores no array directly inside another."""
+    groups: dict[int, dict[str, list[Any]]] = {}
     for area, fields in delta.items():
         group = groups.get(id(fields))
         if group is None:
-            groups[id(fields)] = ([area], list(fields.items()))
+            groups[id(fields)] = {"a": [area], "n": list(fields), "v": list(fields.values())}
         else:
-            group[0].append(area)
+            group["a"].append(area)
     return list(groups.values())
 
 
@@ -70,9 +71,9 @@ def decode_delta(stored: Any) -> Delta:
     if isinstance(stored, str):
         return dict(json.loads(stored))
     delta: Delta = {}
-    for areas, pairs in stored:
-        fields = dict(pairs)
-        for area in areas:
+    for group in stored:
+        fields = dict(zip(group["n"], group["v"], strict=True))
+        for area in group["a"]:
             delta[area] = fields
     return delta
 
