@@ -32,9 +32,6 @@ class ConcurrentUpdate(TransientError):
     """Another writer changed a document this batch read; the batch is applied again."""
 
 
-VIEW_FIELDS = tuple(ResidentView.__dataclass_fields__)
-
-
 def encode_view(view: ResidentView | None) -> dict[str, Any] | None:
     if view is None:
         return None
