@@ -72,27 +72,17 @@ async def apply_in_key_order(
     return applied
 
 
-def parse_value(record: ConsumerRecord[Any, Any], parse: Callable[[bytes], E]) -> E:
-    """The record's event; raises for a record that can never be applied (see `dead_letter_unparsable`)."""
-    raw = record.value or b""
-    if len(raw) > MAX_EVENT_BYTES:
-        raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
-    return parse(raw)
-
-
-async def dead_letter_unparsable(record: ConsumerRecord[Any, Any], exc: Exception,
-                                 dead_letters: DeadLetterPolicy) -> None:
-    """Park a record `parse_value` refused on its dead-letter topic, with the reason."""
-    await dead_letters.dead_letter_record(record, classify(exc) or PoisonMessage("invalid_event", type(exc).__name__))
-
-
 async def parse_record(record: ConsumerRecord[Any, Any], parse: Callable[[bytes], E],
                        dead_letters: DeadLetterPolicy) -> E | None:
     """The record's event, or None after parking a record that can never be applied on its dead-letter topic."""
     try:
-        return parse_value(record, parse)
+        raw = record.value or b""
+        if len(raw) > MAX_EVENT_BYTES:
+            raise PoisonMessage("too_large", f"{len(raw)} bytes, limit {MAX_EVENT_BYTES}")
+        return parse(raw)
     except Exception as exc:  # noqa: BLE001 - every parse failure is classified here
-        await dead_letter_unparsable(record, exc, dead_letters)
+        await dead_letters.dead_letter_record(record, classify(exc) or PoisonMessage("invalid_event",
+                                                                                    type(exc).__name__))
         return None
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -19,7 +18,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from services.coverage.projector import ADAPTERS, Positioned, Projector
 from services.coverage.store import CoverageStore
-from shared.batching import dead_letter_unparsable, parse_value
+from shared.batching import parse_record
 from shared.broker import undecoded
 from shared.dead_letter import DeadLetterPolicy
 from shared.metrics import ConsumerMetrics
@@ -37,18 +36,10 @@ async def parse_batch(records: Sequence[ConsumerRecord], dead_letters: DeadLette
     """Parse every record; one that can never be applied goes to its dead-letter topic, the rest stay."""
     parsed: list[Positioned] = []
     for record in records:
-        try:
-            event = parse_value(record, ADAPTERS[record.topic].validate_json)
-        except Exception as exc:  # noqa: BLE001 - every parse failure is classified there
-            await dead_letter_unparsable(record, exc, dead_letters)
-            continue
-        parsed.append(Positioned(event, _source(record.topic, record.partition), record.offset))
+        event = await parse_record(record, ADAPTERS[record.topic].validate_json, dead_letters)
+        if event is not None:
+            parsed.append(Positioned(event, position_key(record.topic, record.partition), record.offset))
     return parsed
-
-
-@lru_cache(maxsize=256)
-def _source(topic: str, partition: int) -> str:
-    return position_key(topic, partition)
 
 
 class ProjectionFeed:

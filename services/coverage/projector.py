@@ -331,8 +331,7 @@ def _source_prefix(topic: str) -> str:
     return topic.replace(".", "_") + "_"
 
 
-_VISIT_EVENTS = frozenset({VisitScheduled, VisitOpened, VisitClosed})
-_RESIDENT_EVENTS = frozenset({*RESIDENT_FACTS, CardPrinted})
+_VISIT_EVENTS = (VisitScheduled, VisitOpened, VisitClosed)
 
 
 def _sort_batch(batch: Sequence[Positioned]) -> tuple[list[Positioned], list[Positioned], list[Positioned]]:
@@ -343,10 +342,9 @@ def _sort_batch(batch: Sequence[Positioned]) -> tuple[list[Positioned], list[Pos
     stock: list[Positioned] = []
     stock_sources = _source_prefix(STOCK.name)
     for item in batch:
-        kind = type(item.event)
-        if kind in _RESIDENT_EVENTS or isinstance(item.event, (*RESIDENT_FACTS, CardPrinted)):
+        if isinstance(item.event, RESIDENT_FACTS) or isinstance(item.event, CardPrinted):
             residents.append(item)
-        elif kind in _VISIT_EVENTS or isinstance(item.event, (VisitScheduled, VisitOpened, VisitClosed)):
+        elif isinstance(item.event, _VISIT_EVENTS):
             visits.append(item)
         elif item.source.startswith(stock_sources):
             stock.append(item)

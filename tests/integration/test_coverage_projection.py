@@ -179,6 +179,26 @@ async def test_a_projector_killed_between_its_writes_resumes_from_other_batches_
     assert got["areas"] == expected["areas"]
 
 
+async def test_a_school_a_student_moved_away_from_is_no_longer_listed(mongo_db: Any) -> None:
+    import datetime as dt
+
+    from services.coverage.queries import coverage_table
+    from tests.support.events import make, moment
+
+    store = CoverageStore(mongo_db, f"moved{uuid.uuid4().hex[:6]}")
+    person = {"resident_id": "r-moved-1", "birth_date": dt.date(2008, 3, 1), "wajib_ktp_from": dt.date(2025, 3, 1),
+              "nik": "1702060103080001", "sex": "P"}
+    source = position_key(RESIDENT.name, 0)
+    await Projector(store).apply([Positioned(make("resident.enrolled", at=moment(1), school_npsn="10799001", **person),
+                                             source, 0)])
+    await Projector(store).apply([Positioned(make("resident.updated", at=moment(2), school_npsn="10799002", **person),
+                                             source, 1)])
+    left_behind = await store.area("sekolah:10799001")
+    assert left_behind and not left_behind.get("terdaftar")  # the document stays, its counters at zero
+    table = await coverage_table(store, level="sekolah", parent=None, day=dt.date(2026, 1, 5))
+    assert [row["kode"] for row in table["baris"]] == ["10799002"]
+
+
 @pytest.fixture
 async def mongo_client(stack: Any) -> Any:
     from pymongo import AsyncMongoClient
