@@ -5,10 +5,11 @@
   idempotent producer with acks=all) against a plain aiokafka producer sending the same bytes with
   the same keys and producer settings; both keep the same number of sends in flight and wait for
   every acknowledgement.
-- drain: the coverage projector's own code (FastStream batch subscriber, pydantic parsing, the
-  Projector folding views and summing counters) over an in-memory store instead of the database,
-  against a plain aiokafka consumer draining the same topics with `getmany`; both commit after
-  every batch of the same size.
+- drain: the coverage service's own feed (`services.coverage.consumers.ProjectionFeed`: the
+  FastStream batch subscriber handing records to the applier, pydantic parsing, the Projector
+  folding views and summing counters, an explicit commit after each batch) over an in-memory
+  store instead of the database, against a plain aiokafka consumer draining the same topics with
+  `getmany`; both commit after every batch of at most BATCH_RECORDS records.
 - rebuild: `services.coverage.rebuild` into fresh collections against a plain drain plus plain
   PyMongo `bulk_write(ordered=False)` of one document per event and the area counters per batch
   (bench/rebuild.py).
@@ -19,10 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections import Counter
 from typing import Any
-
-from faststream.kafka.annotations import KafkaMessage
 
 from bench.harness import Run
 
@@ -148,12 +146,10 @@ class MemoryCoverageStore:
 def drain_scenario(env: dict[str, str], total: int) -> tuple[Run, Run]:
     """Baseline and system runs draining every corpus topic from offset 0 with a fresh group."""
     from aiokafka import AIOKafkaConsumer
-    from faststream import AckPolicy
     from prometheus_client import CollectorRegistry
 
-    from services.coverage.consumers import BATCH_RECORDS, BATCH_WAIT_MS, parse_batch
-    from services.coverage.projector import Projector
-    from shared.broker import make_broker, undecoded
+    from services.coverage.consumers import BATCH_RECORDS, BATCH_WAIT_MS, ProjectionFeed
+    from shared.broker import make_broker
     from shared.dead_letter import DeadLetterPolicy
     from shared.metrics import ConsumerMetrics
     from shared.settings import InfraSettings
@@ -185,30 +181,26 @@ def drain_scenario(env: dict[str, str], total: int) -> tuple[Run, Run]:
         broker = make_broker(InfraSettings(), service="bench", registry=registry, middlewares=[dead_letters])
         dead_letters.bind(broker.publish)
         store = MemoryCoverageStore()
-        projector = Projector(store)  # type: ignore[arg-type]
-        outcomes: Counter[str] = Counter()
         done = asyncio.Event()
         seen = 0
 
-        @broker.subscriber(*topics, group_id=f"system-drain-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
-                           ack_policy=AckPolicy.NACK_ON_ERROR, batch=True, max_records=BATCH_RECORDS,
-                           batch_timeout_ms=BATCH_WAIT_MS, fetch_max_wait_ms=BATCH_WAIT_MS, decoder=undecoded)
-        async def project(message: KafkaMessage) -> None:
+        def count(records: int) -> None:
             nonlocal seen
-            records = message.raw_message
-            result = await projector.apply(await parse_batch(records, dead_letters))  # type: ignore[arg-type]
-            for (_, outcome), n in result.outcomes.items():
-                outcomes[outcome] += n
-            seen += len(records)  # type: ignore[arg-type]
+            seen += records
             if seen >= total:
                 done.set()
 
+        feed = ProjectionFeed(broker, metrics=metrics, dead_letters=dead_letters, registry=registry, after_batch=count)
+        feed.attach(store, f"system-drain-{uuid.uuid4().hex[:8]}")  # type: ignore[arg-type]
         await broker.start()
         try:
             await done.wait()
         finally:
+            await feed.close()
             await broker.stop()
-        return {"items": seen, "applied": outcomes.get("applied", 0),
+        applied = sum(int(sample.value) for family in registry.collect() if family.name == "ektp_events_applied"
+                      for sample in family.samples if sample.name.endswith("_total"))
+        return {"items": seen, "applied": applied,
                 "terdaftar": int(store.areas.get("kab:17.02", {}).get("terdaftar", 0))}
 
     return baseline, system

@@ -14,8 +14,8 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from aiokafka.errors import KafkaError
 from faststream import BaseMiddleware
@@ -25,6 +25,7 @@ from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, S
 from shared.metrics import ConsumerMetrics
 
 log = logging.getLogger("ektp.dead_letter")
+T = TypeVar("T")
 
 
 class TransientError(Exception):
@@ -113,15 +114,6 @@ class DeadLetterPolicy:
         base = min(self.max_delay, self.first_delay * (2 ** (attempt - 1)))
         return base * random.uniform(0.8, 1.2)
 
-    async def dead_letter(self, msg: Any, poison: PoisonMessage) -> None:
-        """Publish the original bytes to the dead-letter topic with the reason in headers.
-
-        A batch message (a tuple of records) parks every record of the batch.
-        """
-        records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
-        for record in records:
-            await self.dead_letter_record(record, poison)
-
     async def dead_letter_record(self, record: Any, poison: PoisonMessage) -> None:
         """Park one consumed record on `<topic>.dlq`; the reason and source position go in headers."""
         topic = record.topic
@@ -146,6 +138,45 @@ class DeadLetterPolicy:
             "dead-lettered %s[%s]@%s: %s", topic, record.partition, record.offset, poison.reason
         )
 
+    async def run(self, call: Callable[[], Awaitable[T]], records: Sequence[Any], *,
+                  stopping: asyncio.Event) -> T | None:
+        """`call()` for consumed `records`, under this policy: a poison error parks every record (and
+        returns None), another handler error is retried and then parked, a transient one is retried
+        with backoff until it passes or `stopping` is set (then it is raised: nothing is committed)."""
+        attempt = 0
+        handler_errors = 0
+        topic = getattr(records[0], "topic", "?") if records else "?"
+        while True:
+            try:
+                return await call()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                poison = classify(exc)
+                if poison is None and not isinstance(exc, TRANSIENT_ERRORS):
+                    handler_errors += 1
+                    if handler_errors >= self.handler_error_attempts:
+                        poison = PoisonMessage("handler_error", type(exc).__name__)
+                    else:
+                        log.exception("handler error on %s, will retry", topic)
+                        await asyncio.sleep(self.delay(handler_errors))
+                        continue
+                if poison is not None:
+                    for record in records:
+                        await self.dead_letter_record(record, poison)
+                    return None
+                if stopping.is_set():
+                    raise
+                attempt += 1
+                reason = type(exc).__name__
+                self.metrics.retries.labels(self.service, topic, reason).inc()
+                wait = self.delay(attempt)
+                log.warning("transient %s on %s, retry %d in %.1f s", reason, topic, attempt, wait)
+                try:
+                    await asyncio.wait_for(stopping.wait(), timeout=wait)
+                except TimeoutError:
+                    pass
+
     def __call__(self, msg: Any, /, *, context: Any) -> _DeadLetterMiddleware:
         return _DeadLetterMiddleware(msg, context=context, policy=self)
 
@@ -156,37 +187,6 @@ class _DeadLetterMiddleware(BaseMiddleware):
         self.policy = policy
 
     async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
-        policy = self.policy
-        attempt = 0
-        handler_errors = 0
         raw = msg.raw_message
-        topic = raw[0].topic if isinstance(raw, tuple) and raw else getattr(raw, "topic", "?")
-        while True:
-            try:
-                return await call_next(msg)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                poison = classify(exc)
-                if poison is None and not isinstance(exc, TRANSIENT_ERRORS):
-                    handler_errors += 1
-                    if handler_errors >= policy.handler_error_attempts:
-                        poison = PoisonMessage("handler_error", type(exc).__name__)
-                    else:
-                        log.exception("handler error on %s, will retry", topic)
-                        await asyncio.sleep(policy.delay(handler_errors))
-                        continue
-                if poison is not None:
-                    await policy.dead_letter(msg, poison)
-                    return None
-                if policy.stopping.is_set():
-                    raise
-                attempt += 1
-                reason = type(exc).__name__
-                policy.metrics.retries.labels(policy.service, topic, reason).inc()
-                wait = policy.delay(attempt)
-                log.warning("transient %s on %s, retry %d in %.1f s", reason, topic, attempt, wait)
-                try:
-                    await asyncio.wait_for(policy.stopping.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
+        records = raw if isinstance(raw, tuple) else (raw,)
+        return await self.policy.run(lambda: call_next(msg), records, stopping=self.policy.stopping)

@@ -32,7 +32,8 @@ def create_app(
     settings = settings or CoverageSettings()
     runtime = ServiceRuntime.build(settings.infra, service=SERVICE)
     meta = Meta(runtime.db, settings.collection_prefix)
-    feed = ProjectionFeed(runtime.broker, metrics=runtime.metrics, dead_letters=runtime.dead_letters)
+    feed = ProjectionFeed(runtime.broker, metrics=runtime.metrics, dead_letters=runtime.dead_letters,
+                          registry=runtime.registry)
     directory = OfficeDirectory(runtime.db[OFFICES_COLLECTION])
 
     async def follow_swaps() -> None:
@@ -60,6 +61,8 @@ def create_app(
         try:
             yield
         finally:
+            if settings.consume:
+                await feed.close()
             await runtime.stop()
 
     app = FastAPI(
