@@ -102,11 +102,12 @@ async def _outage(system: FaultSystem, part: Any, *, seconds: float, clerk_seeds
     clerks = [asyncio.create_task(_register_until(stop, system.services["intake"].url, key, seed, waits))
               for seed in clerk_seeds]
     await asyncio.sleep(4)
+    await asyncio.to_thread(part.stop)
+    # Measured from when the part is down: answers completed while it was stopping are not "away".
     pids = {name: service.proc.pid for name, service in system.services.items() if service.proc}
     cpu_before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
     lines_before = _log_lines(system)
     began = time.monotonic()
-    await asyncio.to_thread(part.stop)
     await asyncio.sleep(seconds)
     away = time.monotonic() - began
     cpu = {name: round((_cpu_seconds(pid) - cpu_before[name]) / away * 100, 1) for name, pid in pids.items()}

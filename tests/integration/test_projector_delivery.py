@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import CollectorRegistry
 
+from services.coverage.consumers import ProjectionFeed
 from services.coverage.projector import Positioned, Projector
 from services.coverage.store import CoverageStore
+from shared.broker import make_broker
 from shared.contracts import RESIDENT_EVENTS
+from shared.dead_letter import DeadLetterPolicy
+from shared.metrics import ConsumerMetrics
 from shared.mongo import position_key
-from shared.topics import RESIDENT
+from shared.settings import InfraSettings
+from shared.topics import ALL, RESIDENT
 from tests.integration.helpers import coverage_of, enrolled_event, eventually, wait_caught_up
 
 pytestmark = pytest.mark.infra
@@ -157,3 +164,88 @@ async def test_two_projectors_on_one_projection_never_count_on_a_stale_area_docu
     area = await CoverageStore(mongo_db, prefix).area("kec:17.02.03")
     assert area["terdaftar"] == 3
     assert area["positions"] == {source: 1, other: 0}
+
+
+class _HeldCounters(CoverageStore):
+    """A store whose counter writes wait until the test lets them through."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def write_counters(self, changes: Any) -> None:
+        self.waiting.set()
+        await self.gate.wait()
+        await super().write_counters(changes)
+
+
+async def _committed(bootstrap: str, group: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return {tp: (await consumer.committed(tp)) or 0 for tp in partitions}
+    finally:
+        await consumer.stop()
+
+
+async def test_the_feed_reads_on_while_a_batch_is_written_and_commits_only_what_it_applied(
+    kafka_producer: Any, stack: Any, infra_env: dict[str, str], mongo_db: Any,
+) -> None:
+    """While the applier is held inside a batch's writes, the subscriber keeps reading: later records
+    queue up, and no offset moves until the batch is applied. Let through, every event is counted once
+    and the committed offsets are the ends of the topics."""
+    bootstrap = _bootstrap(stack)
+    rng = random.Random()
+    prefix = f"feed{rng.randrange(10**6)}"
+    group = f"coverage-feed-{prefix}"
+    partitions = [TopicPartition(topic.name, p) for topic in ALL for p in range(topic.partitions)]
+    # Start the group at the ends of the topics: the test's own events are all it reads.
+    starter = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await starter.start()
+    try:
+        starter.assign(partitions)
+        ends = await starter.end_offsets(partitions)
+        await starter.commit({tp: offset for tp, offset in ends.items()})
+    finally:
+        await starter.stop()
+
+    registry = CollectorRegistry()
+    metrics = ConsumerMetrics(registry, "feedtest")
+    dead_letters = DeadLetterPolicy(service="feedtest", metrics=metrics)
+    broker = make_broker(InfraSettings(kafka_bootstrap=bootstrap), service="feedtest", registry=registry,
+                         middlewares=[dead_letters])
+    dead_letters.bind(broker.publish)
+    store = _HeldCounters(mongo_db, prefix)
+    feed = ProjectionFeed(broker, metrics=metrics, dead_letters=dead_letters, registry=registry)
+    feed.attach(store, group)
+    events = [enrolled_event(rng, kecamatan="17.02.05", desa="17.02.05.2001") for _ in range(12)]
+
+    async def send(chosen: list[Any]) -> None:
+        for event in chosen:
+            await kafka_producer.send_and_wait(RESIDENT.name, event.model_dump_json().encode(),
+                                               key=event.payload.resident_id.encode())
+
+    await broker.start()
+    try:
+        await send(events[:1])
+        await asyncio.wait_for(store.waiting.wait(), timeout=60)
+        await send(events[1:])
+        applier = feed.applier
+        assert applier is not None
+        await eventually(lambda: asyncio.sleep(0, len(applier.waiting)), lambda n: n == len(events) - 1)
+        assert await _committed(bootstrap, group, partitions) == ends
+        assert await store.areas.find_one({"_id": "desa:17.02.05.2001"}) is None
+
+        store.gate.set()
+        after = await eventually(lambda: _committed(bootstrap, group, partitions),
+                                 lambda offsets: sum(offsets.values()) == sum(ends.values()) + len(events))
+    finally:
+        await feed.close()
+        await broker.stop()
+    ends_now = await _committed(bootstrap, group, partitions)
+    assert after == ends_now
+    desa = await store.area("desa:17.02.05.2001")
+    assert desa["terdaftar"] == len(events)
+    stored = [doc["_id"] async for doc in store.residents.find({}, {"_id": 1})]
+    assert sorted(stored) == sorted(event.payload.resident_id for event in events)
