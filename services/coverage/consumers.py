@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -153,7 +152,7 @@ class Applier:
             return
         try:
             await self.consumer.commit(owned)
-        except KafkaError as exc:
+        except Exception as exc:  # noqa: BLE001 - a rebalance, a stopped consumer, Kafka away: all read again
             log.warning("offsets not committed (%s); those events are read again and found applied",
                         type(exc).__name__)
 
