@@ -100,20 +100,28 @@ class Applier:
             self.task.cancel()
 
     async def _run(self) -> None:
-        while True:
-            await self.arrived.wait()
-            if self.closing.is_set():
-                return
-            records = self.waiting[:BATCH_RECORDS]
-            del self.waiting[:BATCH_RECORDS]
-            if not self.waiting:
-                self.arrived.clear()
-            self.room.set()
-            if not await self._apply_until_done(records):
-                return
-            await self._commit(records)
-            if self.after_batch is not None:
-                self.after_batch(len(records))
+        committing: asyncio.Task[None] | None = None
+        try:
+            while True:
+                await self.arrived.wait()
+                if self.closing.is_set():
+                    return
+                records = self.waiting[:BATCH_RECORDS]
+                del self.waiting[:BATCH_RECORDS]
+                if not self.waiting:
+                    self.arrived.clear()
+                self.room.set()
+                if not await self._apply_until_done(records):
+                    return
+                # The commit goes out now and is answered while the next batch is applied; commits stay
+                # in order (each waits for the one before), and the last is awaited before stopping.
+                if committing is not None:
+                    await committing
+                committing = asyncio.create_task(self._commit(records))
+                await asyncio.sleep(0)
+        finally:
+            if committing is not None:
+                await committing
 
     async def _apply_until_done(self, records: list[ConsumerRecord[Any, Any]]) -> bool:
         """Apply (or park) the records; anything else is retried, as later records must wait for them."""
@@ -148,13 +156,14 @@ class Applier:
             offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
         assigned = self.consumer.assignment()
         owned = {tp: offset for tp, offset in offsets.items() if tp in assigned}
-        if not owned:
-            return
         try:
-            await self.consumer.commit(owned)
+            if owned:
+                await self.consumer.commit(owned)
         except Exception as exc:  # noqa: BLE001 - a rebalance, a stopped consumer, Kafka away: all read again
             log.warning("offsets not committed (%s); those events are read again and found applied",
                         type(exc).__name__)
+        if self.after_batch is not None:
+            self.after_batch(len(records))
 
 
 class ProjectionFeed:
