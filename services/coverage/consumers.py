@@ -6,7 +6,7 @@ applied. Kafka keeps being read while a batch is written: aiokafka fetches a par
 once its fetched records are taken, so with the subscriber waiting on each write an event sat
 behind the batch in hand, the next one and its own. A record handed over is committed only after
 it is applied; a crash or a stop redelivers the rest, and the projector finds what it already
-applied.
+applied. A batch's commit is answered while the next batch is applied (commits stay in order).
 
 Which collections are fed, and with which consumer group, comes from `coverage_meta`; when a
 rebuild swaps in a new projection, the running service stops this subscriber and starts one

@@ -66,7 +66,13 @@ def _latest(current: str | None, new: str) -> str:
     return new if current is None or new > current else current
 
 
+_NO_OFFSET = dt.timedelta(0)
+
+
 def iso_utc(moment: dt.datetime) -> str:
+    """The moment in UTC as ISO text ("+00:00"); the projector's dates, compared as text."""
+    if moment.utcoffset() == _NO_OFFSET:
+        return moment.isoformat()
     return moment.astimezone(dt.UTC).isoformat()
 
 
