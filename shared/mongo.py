@@ -142,7 +142,6 @@ async def _guarded_upsert(
 
 
 @lru_cache(maxsize=1024)
-@lru_cache(maxsize=1024)
 def position_key(topic: str, partition: int) -> str:
     """A field name for a source partition (dots are not allowed in field names)."""
     return f"{topic.replace('.', '_')}_{partition}"
