@@ -331,6 +331,7 @@ def _source_prefix(topic: str) -> str:
     return topic.replace(".", "_") + "_"
 
 
+_RESIDENT_EVENTS = (*RESIDENT_FACTS, CardPrinted)
 _VISIT_EVENTS = (VisitScheduled, VisitOpened, VisitClosed)
 
 
@@ -342,7 +343,7 @@ def _sort_batch(batch: Sequence[Positioned]) -> tuple[list[Positioned], list[Pos
     stock: list[Positioned] = []
     stock_sources = _source_prefix(STOCK.name)
     for item in batch:
-        if isinstance(item.event, RESIDENT_FACTS) or isinstance(item.event, CardPrinted):
+        if isinstance(item.event, _RESIDENT_EVENTS):
             residents.append(item)
         elif isinstance(item.event, _VISIT_EVENTS):
             visits.append(item)

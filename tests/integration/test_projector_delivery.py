@@ -189,6 +189,41 @@ async def _committed(bootstrap: str, group: str, partitions: list[TopicPartition
         await consumer.stop()
 
 
+async def _group_at_topic_ends(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    """Commit `group` at the ends of every topic, so the test's own events are all it reads; the ends."""
+    partitions = [TopicPartition(topic.name, p) for topic in ALL for p in range(topic.partitions)]
+    starter = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await starter.start()
+    try:
+        starter.assign(partitions)
+        ends = await starter.end_offsets(partitions)
+        await starter.commit(dict(ends))
+    finally:
+        await starter.stop()
+    return dict(ends)
+
+
+def _feed(bootstrap: str, store: CoverageStore, group: str) -> tuple[Any, ProjectionFeed]:
+    """A broker with the coverage feed into `store` attached (started with the broker)."""
+    registry = CollectorRegistry()
+    metrics = ConsumerMetrics(registry, "feedtest")
+    dead_letters = DeadLetterPolicy(service="feedtest", metrics=metrics)
+    broker = make_broker(InfraSettings(kafka_bootstrap=bootstrap), service="feedtest", registry=registry,
+                         middlewares=[dead_letters])
+    dead_letters.bind(broker.publish)
+    feed = ProjectionFeed(broker, metrics=metrics, dead_letters=dead_letters, registry=registry)
+    feed.attach(store, group)
+    return broker, feed
+
+
+def _sender(producer: Any) -> Any:
+    async def send(chosen: list[Any]) -> None:
+        for event in chosen:
+            await producer.send_and_wait(RESIDENT.name, event.model_dump_json().encode(),
+                                         key=event.payload.resident_id.encode())
+    return send
+
+
 async def test_the_feed_reads_on_while_a_batch_is_written_and_commits_only_what_it_applied(
     kafka_producer: Any, stack: Any, infra_env: dict[str, str], mongo_db: Any,
 ) -> None:
@@ -199,32 +234,12 @@ async def test_the_feed_reads_on_while_a_batch_is_written_and_commits_only_what_
     rng = random.Random()
     prefix = f"feed{rng.randrange(10**6)}"
     group = f"coverage-feed-{prefix}"
-    partitions = [TopicPartition(topic.name, p) for topic in ALL for p in range(topic.partitions)]
-    # Start the group at the ends of the topics: the test's own events are all it reads.
-    starter = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await starter.start()
-    try:
-        starter.assign(partitions)
-        ends = await starter.end_offsets(partitions)
-        await starter.commit({tp: offset for tp, offset in ends.items()})
-    finally:
-        await starter.stop()
-
-    registry = CollectorRegistry()
-    metrics = ConsumerMetrics(registry, "feedtest")
-    dead_letters = DeadLetterPolicy(service="feedtest", metrics=metrics)
-    broker = make_broker(InfraSettings(kafka_bootstrap=bootstrap), service="feedtest", registry=registry,
-                         middlewares=[dead_letters])
-    dead_letters.bind(broker.publish)
+    ends = await _group_at_topic_ends(bootstrap, group)
     store = _HeldCounters(mongo_db, prefix)
-    feed = ProjectionFeed(broker, metrics=metrics, dead_letters=dead_letters, registry=registry)
-    feed.attach(store, group)
+    broker, feed = _feed(bootstrap, store, group)
     events = [enrolled_event(rng, kecamatan="17.02.05", desa="17.02.05.2001") for _ in range(12)]
-
-    async def send(chosen: list[Any]) -> None:
-        for event in chosen:
-            await kafka_producer.send_and_wait(RESIDENT.name, event.model_dump_json().encode(),
-                                               key=event.payload.resident_id.encode())
+    send = _sender(kafka_producer)
+    partitions = list(ends)
 
     await broker.start()
     try:
@@ -249,3 +264,50 @@ async def test_the_feed_reads_on_while_a_batch_is_written_and_commits_only_what_
     assert desa["terdaftar"] == len(events)
     stored = [doc["_id"] async for doc in store.residents.find({}, {"_id": 1})]
     assert sorted(stored) == sorted(event.payload.resident_id for event in events)
+
+
+async def test_a_feed_stopped_with_records_waiting_commits_the_batch_in_hand_and_the_next_start_applies_the_rest(
+    kafka_producer: Any, stack: Any, mongo_db: Any,
+) -> None:
+    """Stopped while a batch is being written and later records wait, the feed finishes and commits
+    that batch only; the next feed on the group applies the waiting records, and nothing twice."""
+    bootstrap = _bootstrap(stack)
+    rng = random.Random()
+    prefix = f"feedstop{rng.randrange(10**6)}"
+    group = f"coverage-feed-{prefix}"
+    ends = await _group_at_topic_ends(bootstrap, group)
+    partitions = list(ends)
+    held = _HeldCounters(mongo_db, prefix)
+    broker, feed = _feed(bootstrap, held, group)
+    events = [enrolled_event(rng, kecamatan="17.02.07", desa="17.02.07.2001") for _ in range(8)]
+    send = _sender(kafka_producer)
+    first = await kafka_producer.send_and_wait(RESIDENT.name, events[0].model_dump_json().encode(),
+                                               key=events[0].payload.resident_id.encode())
+    await broker.start()
+    try:
+        await asyncio.wait_for(held.waiting.wait(), timeout=60)
+        await send(events[1:])
+        applier = feed.applier
+        assert applier is not None
+        await eventually(lambda: asyncio.sleep(0, len(applier.waiting)), lambda n: n == len(events) - 1)
+        held.gate.set()
+        await feed.close()
+    finally:
+        await broker.stop()
+    first_tp = TopicPartition(first.topic, first.partition)
+    assert await _committed(bootstrap, group, partitions) == {**ends, first_tp: first.offset + 1}
+    assert (await held.area("desa:17.02.07.2001"))["terdaftar"] == 1
+
+    store = CoverageStore(mongo_db, prefix)
+    broker, feed = _feed(bootstrap, store, group)
+    await broker.start()
+    try:
+        await eventually(lambda: _committed(bootstrap, group, partitions),
+                         lambda offsets: sum(offsets.values()) == sum(ends.values()) + len(events))
+    finally:
+        await feed.close()
+        await broker.stop()
+    assert (await store.area("desa:17.02.07.2001"))["terdaftar"] == len(events)
+    for event in events:
+        doc = await store.residents.find_one({"_id": event.payload.resident_id})
+        assert doc is not None and doc["events"] == [str(event.event_id)]
