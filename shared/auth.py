@@ -17,7 +17,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict
 from pymongo.asynchronous.collection import AsyncCollection
 
-from shared.contracts.envelope import Role
+from shared.contracts.envelope import Actor, Role
 from shared.http import WriteRateLimit
 
 OFFICES_COLLECTION = "offices"
@@ -102,3 +102,21 @@ def office_dependency(
         return office
 
     return current_office
+
+
+async def current_office(request: Request, key: str | None = Security(API_KEY_HEADER)) -> Office:
+    """The FastAPI dependency of every route: 401 without a valid key, 429 past the office's write
+    rate, else the office. Reads the app's `directory` and `write_limit` (set by `assemble_app`)."""
+    if not key:
+        raise HTTPException(401, "Kunci API belum dikirim: isi header X-API-Key.")
+    office = await request.app.state.directory.authenticate(key)
+    if office is None:
+        raise HTTPException(401, "Kunci API tidak dikenal atau sudah dicabut.")
+    request.state.office_id = office.office_id
+    request.app.state.write_limit.check(request, office.office_id)
+    return office
+
+
+def actor_of(office: Office) -> Actor:
+    """The actor an office's command is recorded under (the office is its own operator)."""
+    return Actor(office_id=office.office_id, role=office.role, operator=office.office_id)

@@ -1,0 +1,62 @@
+"""The one way a service's FastAPI app is assembled: lifespan, office keys, error answers, limits, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from shared.auth import OFFICES_COLLECTION, OfficeDirectory
+from shared.http import BodySizeLimit, WriteRateLimit, install_error_handlers
+from shared.metrics import observability_router
+from shared.runtime import ServiceRuntime
+from shared.settings import RateLimitSettings
+
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+def assemble_app(
+    *,
+    runtime: ServiceRuntime,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    rate_limit: RateLimitSettings,
+    max_body_bytes: int,
+    body_overrides: dict[str, int] | None = None,
+    state: dict[str, Any] | None = None,
+    before_start: Sequence[Hook] = (),
+    before_stop: Sequence[Hook] = (),
+) -> FastAPI:
+    """A service's app: `before_start` hooks (indexes, recovery) run before the runtime starts,
+    `before_stop` hooks (cancel background work) before it stops. `state` goes on `app.state`
+    next to the office `directory` and `write_limit` that `shared.auth.current_office` reads."""
+    directory = OfficeDirectory(runtime.db[OFFICES_COLLECTION])
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await directory.ensure_indexes()
+        for hook in before_start:
+            await hook(app)
+        await runtime.start()
+        try:
+            yield
+        finally:
+            for hook in before_stop:
+                await hook(app)
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    for name, value in (state or {}).items():
+        setattr(app.state, name, value)
+    app.state.directory = directory
+    app.state.write_limit = WriteRateLimit.from_settings(rate_limit, registry=runtime.registry,
+                                                         service=runtime.service)
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    app.include_router(observability_router(runtime.registry, service=runtime.service, checks=runtime.checks()))
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, overrides=body_overrides)
+    return app

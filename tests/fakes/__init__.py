@@ -1,0 +1,1 @@
+"""In-memory stand-ins for the ports of each service, for use-case tests without infrastructure."""
