@@ -14,8 +14,3 @@ Clock = Callable[[], dt.datetime]
 def system_clock() -> dt.datetime:
     """Now, timezone-aware, in Western Indonesia Time (Rejang Lebong's zone)."""
     return dt.datetime.now(WIB)
-
-
-def fixed_clock(moment: dt.datetime) -> Clock:
-    """A clock that always answers `moment` (for tests and replays)."""
-    return lambda: moment

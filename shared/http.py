@@ -17,7 +17,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.settings import RateLimitSettings
 
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

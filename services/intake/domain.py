@@ -14,6 +14,7 @@ from stdnum.id import nik as stdnum_nik
 
 from shared.areas import Areas
 from shared.contracts.resident import MaritalStatus, Sex
+from shared.dates import add_years
 
 REGENCY_NIK_PREFIX = "1702"
 WAJIB_KTP_AGE = 17
@@ -129,14 +130,6 @@ def check_area(kecamatan_code: str, desa_code: str, areas: Areas) -> None:
                               f"desa/kelurahan {desa_code} tidak berada di kecamatan {kecamatan_code}")
 
 
-def add_years(day: dt.date, years: int) -> dt.date:
-    """The same calendar day `years` later; 29 February becomes 1 March in common years."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return dt.date(day.year + years, 3, 1)
-
-
 def wajib_ktp_from(
     birth_date: dt.date, marital_status: MaritalStatus, *, registered_on: dt.date
 ) -> dt.date:
@@ -150,7 +143,3 @@ def wajib_ktp_from(
         return min(seventeenth, registered_on)
     return seventeenth
 
-
-def is_wajib_ktp(wajib_from: dt.date, on: dt.date) -> bool:
-    """Whether a resident with this wajib KTP date is wajib KTP on a given day."""
-    return wajib_from <= on
