@@ -82,7 +82,7 @@ async def live_system(env: dict[str, str]) -> AsyncIterator[LiveSystem]:
 
     from deploy.local.process import free_port
     from shared.contracts import Role
-    from shared.testing.processes import ServiceProcess
+    from tests.support.processes import ServiceProcess
     from shared.topics import all_topic_configs
     from tests.integration.helpers import create_office_key
 

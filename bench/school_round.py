@@ -58,7 +58,7 @@ async def main(students: int, env: dict[str, str], out_name: str = "school_round
 
     from deploy.local.process import free_port
     from shared.contracts import Role
-    from shared.testing.processes import ServiceProcess
+    from tests.support.processes import ServiceProcess
     from tests.integration.helpers import create_office_key, enrolled_event
 
     run_id = env["RUN_ID"]

@@ -1,6 +1,6 @@
-"""Fixtures for the whole suite come from shared.testing.plugin."""
+"""Fixtures for the whole suite come from tests.support.plugin."""
 
-pytest_plugins = ["shared.testing.plugin"]
+pytest_plugins = ["tests.support.plugin"]
 
 
 def pytest_collection_modifyitems(items: list) -> None:  # type: ignore[type-arg]

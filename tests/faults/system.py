@@ -22,7 +22,7 @@ from pymongo import AsyncMongoClient
 from services.coverage.projector import ADAPTERS, Positioned, Projector
 from services.coverage.store import CoverageStore
 from shared.mongo import position_key
-from shared.testing.processes import ServiceProcess
+from tests.support.processes import ServiceProcess
 from shared.topics import ALL, PREFIX, ConsumerGroup
 from tests.integration.helpers import isolated_env
 

@@ -122,7 +122,7 @@ def isolated_env(infra_env: dict[str, str], name: str) -> dict[str, str]:
     import subprocess
     import sys
 
-    from shared.testing.processes import REPO
+    from tests.support.processes import REPO
 
     run = uuid.uuid4().hex[:8]
     env = {"EKTP_TOPIC_PREFIX": f"{name}{run}.", "EKTP_MONGO_DATABASE": f"ektp_{name}_{run}"}

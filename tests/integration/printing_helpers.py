@@ -10,7 +10,7 @@ from typing import Any
 from shared.contracts import Actor, Role
 from shared.contracts.recording import PrintRequested, PrintRequestedPayload
 from shared.contracts.stock import ReceivedPayload, StockReceived
-from shared.testing.processes import ServiceProcess
+from tests.support.processes import ServiceProcess
 from shared.topics import RECORDING, STOCK
 
 SYSTEM = Actor(office_id="uji", role=Role.SYSTEM, operator="uji")

@@ -24,7 +24,7 @@ import pytest
 from deploy.demo.population import BLANGKO_IN_STOCK, DONE_KECAMATAN, Population, build
 from shared.clock import WIB
 from shared.contracts import Role
-from shared.testing.processes import REPO
+from tests.support.processes import REPO
 from tests.integration.helpers import create_office_key, eventually, isolated_env
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy]

@@ -35,7 +35,7 @@ from shared.contracts.stock import (
     TransferReceived,
     TransferSent,
 )
-from shared.testing.plugin import SESSION_ID
+from tests.support.plugin import SESSION_ID
 from tests.integration.printing_helpers import SYSTEM
 
 pytestmark = pytest.mark.infra

@@ -32,7 +32,7 @@ from shared.contracts.stock import (
     TransferReceived,
     TransferSent,
 )
-from shared.testing.plugin import SESSION_ID
+from tests.support.plugin import SESSION_ID
 from tests.integration.helpers import create_office_key, eventually, wait_caught_up
 from tests.integration.printing_helpers import (
     SYSTEM,

@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shared.areas import load_areas
 from shared.contracts import Role
-from shared.testing.nik_scan import DIGIT_RUN
+from tests.support.nik_scan import DIGIT_RUN
 from shared.topics import RESIDENT
 from tests.integration.helpers import create_office_key, eventually, synthetic_resident
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from shared.testing.nik_scan import nik_like_columns, nik_shaped, scan_files
+from tests.support.nik_scan import nik_like_columns, nik_shaped, scan_files
 from tests.integration.helpers import synthetic_resident
 
 PLANTED = "1702064507070001"  # synthetic: Kota Padang, Rejang Lebong; a woman born 5 July 2007

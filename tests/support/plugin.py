@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from shared.testing.nik_scan import ScanResult, scan_files
-from shared.testing.processes import REPO, ServiceProcess
+from tests.support.nik_scan import ScanResult, scan_files
+from tests.support.processes import REPO, ServiceProcess
 
 TIMINGS: dict[str, float] = {}
 SESSION_ID = uuid.uuid4().hex[:8]

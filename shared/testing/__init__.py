@@ -1,1 +1,0 @@
-"""Test helpers: real Kafka and FerretDB started or reused, services run as processes."""
