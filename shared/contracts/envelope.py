@@ -18,6 +18,12 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
+class Frozen(BaseModel):
+    """Base of every contract model: immutable, and unknown fields are refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class Actor(BaseModel):
     """Who posted an event: the office and the operator, never a resident."""
 

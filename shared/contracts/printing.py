@@ -9,17 +9,13 @@ import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from shared.contracts.envelope import Envelope
+from shared.contracts.envelope import Envelope, Frozen
 
 AREA = r"^\d{2}\.\d{2}\.\d{2}$"
 DESA = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$"
 STATION = r"^[a-z0-9][a-z0-9-]{1,47}$"
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class PrintReason(StrEnum):

@@ -6,16 +6,12 @@ import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
-from shared.contracts.envelope import Envelope
+from shared.contracts.envelope import Envelope, Frozen
 
 AREA = r"^\d{2}\.\d{2}\.\d{2}$"
 DESA = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$"
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class VisitKind(StrEnum):

@@ -9,16 +9,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from shared.contracts.envelope import Envelope
+from shared.contracts.envelope import Envelope, Frozen
 
 LOCATION = r"^[a-z0-9][a-z0-9-]{1,47}$"
 QUANTITY = Field(ge=1, le=1_000_000, description="number of blanks")
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class StockSpoilReason(StrEnum):
