@@ -8,7 +8,6 @@ first start is missed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import ssl
 from collections.abc import Callable, Sequence
@@ -20,40 +19,9 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.security import BaseSecurity, SASLScram256, SASLScram512
 from prometheus_client import CollectorRegistry, Counter
 
+from shared.kafka_backoff import install_metadata_backoff
 from shared.settings import InfraSettings
 from shared.topics import ConsumerGroup, Topic, group_id
-
-METADATA_MAX_BACKOFF_SECONDS = 5.0
-
-
-def _back_off_failed_metadata_updates() -> None:
-    """Make aiokafka wait between failed metadata updates instead of retrying at once.
-
-    With every broker unreachable, aiokafka 0.12's metadata synchronizer fails at once (connection
-    refused) and the producer and consumers ask it again right away: measured here, ~6,000 failed
-    updates and two log lines each per second, 80 % of a core per service for the whole outage.
-    After a failed update the synchronizer now sleeps retry_backoff_ms, doubling up to 5 s, which
-    also holds back every caller waiting for that update; the first success resets it.
-    """
-    from aiokafka.client import AIOKafkaClient
-
-    original = AIOKafkaClient._metadata_update
-    if getattr(original, "backs_off", False):
-        return
-
-    async def metadata_update_backing_off(self: Any, cluster_metadata: Any, topics: Any) -> bool:
-        updated = bool(await original(self, cluster_metadata, topics))
-        failures = 0 if updated else getattr(self, "_ektp_metadata_failures", 0) + 1
-        self._ektp_metadata_failures = failures
-        if failures:
-            await asyncio.sleep(min(METADATA_MAX_BACKOFF_SECONDS, self._retry_backoff * 2 ** (failures - 1)))
-        return updated
-
-    metadata_update_backing_off.backs_off = True  # type: ignore[attr-defined]
-    AIOKafkaClient._metadata_update = metadata_update_backing_off  # type: ignore[method-assign]
-
-
-_back_off_failed_metadata_updates()
 
 BATCH_RECORDS = 500
 BATCH_WAIT_MS = 50
@@ -133,6 +101,7 @@ def make_broker(
     middlewares: Sequence[Callable[..., Any]] = (),
 ) -> KafkaBroker:
     """A FastStream Kafka broker: idempotent producer, acks=all, Prometheus metrics of what it consumed and published."""
+    install_metadata_backoff()
     return KafkaBroker(
         infra.kafka_bootstrap,
         client_id=f"ektp-{service}",
