@@ -28,9 +28,9 @@ METADATA_MAX_BACKOFF_SECONDS = 5.0
 CHECKED_VERSIONS = ("0.14.",)
 
 
-def version_checked(version: str = aiokafka.__version__) -> bool:
-    """Whether `version` of aiokafka is one the backoff was checked against."""
-    return version.startswith(CHECKED_VERSIONS)
+def version_checked(version: str | None = None) -> bool:
+    """Whether `version` of aiokafka (default: the installed one) is one the backoff was checked against."""
+    return (version or aiokafka.__version__).startswith(CHECKED_VERSIONS)
 
 
 def install_metadata_backoff() -> bool:
