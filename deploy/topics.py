@@ -6,36 +6,21 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 import sys
-from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from shared.broker import kafka_client_options
 from shared.settings import InfraSettings
 from shared.topics import all_topic_configs
-
-
-def admin_options(infra: InfraSettings) -> dict[str, Any]:
-    """aiokafka client options for the configured security protocol."""
-    options: dict[str, Any] = {"security_protocol": infra.kafka_security_protocol}
-    if infra.kafka_security_protocol in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = ssl.create_default_context(cafile=infra.kafka_ssl_cafile or None)
-    if infra.kafka_security_protocol.startswith("SASL"):
-        options.update(
-            sasl_mechanism=infra.kafka_sasl_mechanism,
-            sasl_plain_username=infra.kafka_sasl_username,
-            sasl_plain_password=infra.kafka_sasl_password.get_secret_value(),
-        )
-    return options
 
 
 async def ensure_topics(
     bootstrap: str, *, replication: int = 1, infra: InfraSettings | None = None
 ) -> list[str]:
     """Create missing topics with the registry's partitions and retention."""
-    options = admin_options(infra) if infra else {}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
+    options = kafka_client_options(infra) if infra else {}
+    admin = AIOKafkaAdminClient(**{**options, "bootstrap_servers": bootstrap})
     await admin.start()
     try:
         existing = set(await admin.list_topics())
