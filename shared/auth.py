@@ -23,7 +23,7 @@ from shared.http import WriteRateLimit
 OFFICES_COLLECTION = "offices"
 API_KEY_HEADER = APIKeyHeader(
     name="X-API-Key", auto_error=False,
-    description="Kunci API kantor (dibuat dengan `python -m services.intake.cli office create`)",
+    description="Kunci API kantor (dibuat dengan `python -m shared.offices office create`)",
 )
 
 
@@ -36,6 +36,12 @@ class Office(BaseModel):
     name: str
     role: Role
     kecamatan_code: str | None = None
+
+
+class OfficeEntry(Office):
+    """An office as the directory lists it."""
+
+    revoked: bool
 
 
 def hash_key(key: str) -> str:
@@ -72,8 +78,11 @@ class OfficeDirectory:
         )
         return result.modified_count == 1
 
-    async def list(self) -> list[dict[str, Any]]:
-        return [doc async for doc in self.collection.find({}, {"key_hash": 0}).sort("_id", 1)]
+    async def list(self) -> list[OfficeEntry]:
+        """Every office, revoked ones too, by id (never a key or its hash)."""
+        return [OfficeEntry(office_id=doc["_id"], name=doc["name"], role=Role(doc["role"]),
+                            kecamatan_code=doc.get("kecamatan_code"), revoked=doc.get("revoked_at") is not None)
+                async for doc in self.collection.find({}, {"key_hash": 0}).sort("_id", 1)]
 
     async def authenticate(self, key: str) -> Office | None:
         doc = await self.collection.find_one({"key_hash": hash_key(key), "revoked_at": None})

@@ -170,17 +170,17 @@ def test_office_keys_are_created_and_revoked_with_the_cli(services: dict[str, An
     env = {**infra_env}
     office = f"kec-uji-{random.randrange(10**6)}"
     created = subprocess.run(
-        [sys.executable, "-m", "services.intake.cli", "office", "create", "--id", office, "--name", "Uji",
+        [sys.executable, "-m", "shared.offices", "office", "create", "--id", office, "--name", "Uji",
          "--role", "kecamatan_office", "--kecamatan", "17.02.24"],
         env={**os.environ, **env}, capture_output=True, text=True, check=True)
     key = created.stdout.strip().splitlines()[-1]
     resident = synthetic_resident(random.Random(), kecamatan="17.02.24", desa="17.02.24.2001")
     url = f"{services['intake'].url}/residents"
     assert httpx.post(url, json=resident, headers={"X-API-Key": key}).status_code == 201
-    subprocess.run([sys.executable, "-m", "services.intake.cli", "office", "revoke", "--id", office],
+    subprocess.run([sys.executable, "-m", "shared.offices", "office", "revoke", "--id", office],
                    env={**os.environ, **env}, capture_output=True, text=True, check=True)
     other = synthetic_resident(random.Random(), kecamatan="17.02.24", desa="17.02.24.2001")
     assert httpx.post(url, json=other, headers={"X-API-Key": key}).status_code == 401
-    listing = subprocess.run([sys.executable, "-m", "services.intake.cli", "office", "list"],
+    listing = subprocess.run([sys.executable, "-m", "shared.offices", "office", "list"],
                              env={**os.environ, **env}, capture_output=True, text=True, check=True)
     assert office in listing.stdout and key not in listing.stdout

@@ -1,9 +1,9 @@
-"""Office keys: create, rotate, revoke and list them.
+"""Office keys of every service: create, rotate, revoke and list them (one directory, shared by all five).
 
-    python -m services.intake.cli office create --id kec-17.02.06 --name "Kecamatan Kota Padang" \
+    python -m shared.offices office create --id kec-17.02.06 --name "Kecamatan Kota Padang" \
         --role kecamatan_office --kecamatan 17.02.06
-    python -m services.intake.cli office revoke --id kec-17.02.06
-    python -m services.intake.cli office list
+    python -m shared.offices office revoke --id kec-17.02.06
+    python -m shared.offices office list
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from shared.settings import InfraSettings
 
 async def _run(args: argparse.Namespace) -> int:
     infra = InfraSettings()
-    client = make_client(infra, app_name="intake-cli")
+    client = make_client(infra, app_name="offices-cli")
     directory = OfficeDirectory(client[infra.mongo_database][OFFICES_COLLECTION])
     try:
         await directory.ensure_indexes()
@@ -46,16 +46,16 @@ async def _run(args: argparse.Namespace) -> int:
             print(f"Kunci {args.id} dicabut.")
         else:
             for office in await directory.list():
-                state = "dicabut" if office.get("revoked_at") else "aktif"
-                print(f"{office['_id']:<24} {office['role']:<18} "
-                      f"{office.get('kecamatan_code') or '-':<10} {state:<8} {office['name']}")
+                state = "dicabut" if office.revoked else "aktif"
+                print(f"{office.office_id:<24} {office.role.value:<18} "
+                      f"{office.kecamatan_code or '-':<10} {state:<8} {office.name}")
     finally:
         await client.close()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.intake.cli",
+    parser = argparse.ArgumentParser(prog="python -m shared.offices",
                                      description="Kelola kunci API kantor (office keys).")
     sub = parser.add_subparsers(dest="group", required=True)
     office = sub.add_parser("office", help="office keys").add_subparsers(dest="command", required=True)
