@@ -13,6 +13,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from shared import blangko
 from shared.areas import REGENCY_CODE
 from shared.contracts import (
     ResidentEnrolled,
@@ -435,8 +436,11 @@ def daily_use(location: Mapping[str, Any], today: dt.date, days: int = 14) -> fl
     return total / days
 
 
-def days_of_stock(on_hand: int, per_day: float) -> float | None:
-    return None if per_day <= 0 else round(on_hand / per_day, 1)
+def days_of_stock(location: Mapping[str, Any], today: dt.date) -> blangko.StockCover:
+    """Use per day and days of stock of a projected location, shown as rounded, by the one rule in shared.blangko."""
+    used = {dt.datetime.strptime(key, "d%Y%m%d").date(): int(n)
+            for key, n in (location.get("terpakai_hari") or {}).items()}
+    return blangko.stock_cover(int(location.get("stok", 0)), used, today=today).rounded()
 
 
 def cumulative_until(buckets: Mapping[str, int], monday: dt.date) -> int:

@@ -133,13 +133,13 @@ async def stock(store: CoverageStore, *, today: dt.date) -> dict[str, Any]:
     """Blangko per location as projected from the ledger's events, with days of stock."""
     rows = []
     for doc in sorted(await store.area_docs("lokasi"), key=lambda d: d["code"]):
-        per_day = domain.daily_use(doc, today)
+        cover = domain.days_of_stock(doc, today)
         on_hand = int(doc.get("stok", 0))
         rows.append({
             "lokasi": doc["code"], "stok": on_hand, "dipesan": int(doc.get("dipesan", 0)),
             "dalam_perjalanan": int(doc.get("dalam_perjalanan", 0)), "diterima": int(doc.get("diterima", 0)),
             "terpakai": int(doc.get("terpakai", 0)), "rusak": int(doc.get("rusak", 0)),
-            "pemakaian_per_hari": round(per_day, 2), "hari_stok": domain.days_of_stock(on_hand, per_day),
+            "pemakaian_per_hari": cover.per_day, "hari_stok": cover.days,
         })
     return {"stok_total": sum(r["stok"] for r in rows), "dipesan_total": sum(r["dipesan"] for r in rows),
             "baris": rows}

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from shared.contracts.envelope import Actor, Role
 from shared.contracts.stock import (
     BlankConsumed,
     BlankSpoiled,
@@ -38,6 +39,64 @@ class Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class NotFound(Exception):
+    """A location, transfer or usulan the command names does not exist; the message is for the clerk."""
+
+
+class Forbidden(Exception):
+    """The office may not do this; the message is for the clerk."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying one event did: applied, refused (with the reason), or duplicate (of an earlier outcome)."""
+
+    kind: str
+    reason: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.reason is not None
+
+
+@dataclass(frozen=True)
+class SentTransfer:
+    """A transfer as its sender recorded it."""
+
+    transfer_id: str
+    from_location: str
+    to_location: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Usulan:
+    """A request to the province for blanks, and how much of it has arrived."""
+
+    request_id: str
+    letter_no: str | None
+    requested: int
+    received: int
+    requested_at: dt.datetime | None
+
+    @property
+    def missing(self) -> int:
+        """Blanks asked for and not yet received."""
+        return max(0, self.requested - self.received)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """One location's balance and the blanks it consumed per day (recent days only)."""
+
+    balance: Balance
+    consumed_by_day: dict[dt.date, int] = field(default_factory=dict)
+
+    @property
+    def location_id(self) -> str:
+        return self.balance.location_id
 
 
 @dataclass(frozen=True)
@@ -79,6 +138,30 @@ class Balance:
 
 LedgerEvent = (StockReceived | TransferSent | TransferReceived | ReservationRequested | BlankConsumed
                | BlankSpoiled | CountCorrected | SpoiledReturned)
+
+
+def authorize(actor: Actor, *locations: str) -> None:
+    """Dinas admins act everywhere; a print station office only at its own location."""
+    if actor.role == Role.DINAS_ADMIN:
+        return
+    if actor.role == Role.PRINT_STATION and all(loc == actor.office_id for loc in locations):
+        return
+    raise Forbidden("Kantor ini tidak berwenang mengubah stok di lokasi tersebut.")
+
+
+def admin_only(actor: Actor, message: str) -> None:
+    """Only a dinas admin may do this (receipts, returns, usulan)."""
+    if actor.role != Role.DINAS_ADMIN:
+        raise Forbidden(message)
+
+
+def sent_transfer(ledgers: Iterable[Ledger], transfer_id: str) -> SentTransfer | None:
+    """The transfer with this id as its sender recorded it, or None."""
+    for ledger in ledgers:
+        sent = ledger.balance.transfers_sent.get(transfer_id)
+        if sent is not None:
+            return SentTransfer(transfer_id, ledger.location_id, str(sent["to"]), int(sent["quantity"]))
+    return None
 
 
 def partition_key(event: Any) -> str:
@@ -230,18 +313,6 @@ def check_regency(balances: Iterable[Balance]) -> RegencyCheck:
         found.append(f"diterima {total('received')} != jumlah sisi kanan {right}")
     return RegencyCheck(total("received"), total("on_hand"), total("reserved"), total("consumed"), total("spoiled"),
                         in_transit, total("returned"), found)
-
-
-def daily_consumption(consumed_by_day: dict[str, int], *, today: dt.date, window_days: int) -> float:
-    """Average blanks consumed per day over the last `window_days` days (today included)."""
-    start = today - dt.timedelta(days=window_days - 1)
-    used = sum(n for day, n in consumed_by_day.items() if start <= dt.date.fromisoformat(day) <= today)
-    return used / window_days
-
-
-def days_of_stock(on_hand: int, per_day: float) -> float | None:
-    """How many days the free stock lasts at the recent rate; None when nothing is being used."""
-    return None if per_day <= 0 else on_hand / per_day
 
 
 def suggested_request(*, backlog: int, per_day: float, cover_days: int, available: int, outstanding: int) -> int:

@@ -1,48 +1,59 @@
-"""HTTP routes of the inventory service: the blangko ledger, its check, days of stock and the usulan."""
+"""HTTP routes of the inventory service: requests become commands for the use cases in `handlers`,
+their answers and refusals become HTTP answers."""
 
 from __future__ import annotations
 
-import asyncio
+import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated, Any, Literal, TypeVar
 
-from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response
 from pydantic import BaseModel, Field
 
-from services.inventory import domain
-from services.inventory.handlers import InventoryDeps, all_views, location_view, suggestion
-from services.inventory.store import Outcome
-from shared.auth import Office
-from shared.contracts import Actor, Role
-from shared.contracts.stock import (
-    LOCATION,
-    CountCorrected,
-    CountPayload,
-    ReceivedPayload,
-    ReplenishmentPayload,
-    ReplenishmentRequested,
-    ReturnPayload,
-    SpoiledPayload,
-    SpoiledReturned,
-    StockReceived,
-    StockSpoilReason,
-    TransferPayload,
-    TransferReceived,
-    TransferSent,
-)
-from shared.contracts.stock import BlankSpoiled as BlankSpoiledEvent
-from shared.http import kafka_unavailable
-from shared.http_types import VALIDATION_ANSWER
+from services.inventory import handlers
+from services.inventory.domain import Forbidden, NotFound, Refused, RegencyCheck, Usulan
+from services.inventory.handlers import InventoryDeps, LocationView, Recorded, Suggestion
+from shared.auth import Office, actor_of, current_office
+from shared.contracts.stock import LOCATION, StockSpoilReason
+from shared.http_types import ValidationProblem
 from shared.stations import WAREHOUSE
-from shared.topics import STOCK
 
+T = TypeVar("T")
 QUANTITY = Field(ge=1, le=1_000_000, description="jumlah blangko")
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", description="UUID; a repeated request with it is applied once")
+    uuid.UUID | None, Header(alias="Idempotency-Key", description="UUID; a repeated request with it is applied once")
 ]
+LocationId = Annotated[str, Path(pattern=LOCATION, description="kode lokasi stok")]
+TransferId = Annotated[str, Path(min_length=1, max_length=100, description="nomor transfer")]
+
+
+class Problem(BaseModel):
+    """A refusal: one sentence for the clerk."""
+
+    detail: str = Field(description="apa yang salah dan apa yang bisa dilakukan")
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description}
+
+
+READ_ANSWERS: dict[int | str, dict[str, Any]] = {
+    401: _problem("kunci API tidak ada atau tidak dikenal"),
+    422: {"model": ValidationProblem, "description": "data tidak valid"},
+    503: _problem("basis data tidak tersedia"),
+}
+WRITE_ANSWERS: dict[int | str, dict[str, Any]] = {
+    **READ_ANSWERS,
+    403: _problem("kantor ini tidak berwenang"),
+    404: _problem("lokasi, transfer atau usulan tidak ditemukan"),
+    409: _problem("ditolak buku stok (mis. stok tidak cukup)"),
+    413: _problem("isi permintaan terlalu besar"),
+    429: _problem("terlalu banyak permintaan dari kantor ini"),
+    503: _problem("Kafka atau basis data tidak tersedia: belum tersimpan"),
+}
+
+router = APIRouter(tags=["blangko"])
 
 
 class ReceiptIn(BaseModel):
@@ -83,238 +94,227 @@ class UsulanIn(BaseModel):
     quantity: int | None = Field(None, ge=1, le=1_000_000, description="kosongkan untuk memakai jumlah saran")
 
 
-def _actor(office: Office) -> Actor:
-    return Actor(office_id=office.office_id, role=office.role, operator=office.office_id)
+class LocationOut(BaseModel):
+    lokasi: str
+    nama: str
+    ada: int = Field(description="stok bebas")
+    dipesan: int
+    terpakai: int
+    rusak: int
+    rusak_dapat_dikembalikan: int
+    dikembalikan: int
+    diterima: int
+    masuk_transfer: int
+    keluar_transfer: int
+    pemakaian_per_hari: float
+    hari_stok: float | None = Field(description="kosong bila belum ada pemakaian")
+    stok_menipis: bool
+
+    @classmethod
+    def of(cls, view: LocationView) -> LocationOut:
+        b = view.balance
+        return cls(lokasi=view.location_id, nama=view.name, ada=b.on_hand, dipesan=b.reserved, terpakai=b.consumed,
+                   rusak=b.spoiled, rusak_dapat_dikembalikan=b.returnable, dikembalikan=b.returned, diterima=b.received,
+                   masuk_transfer=b.transferred_in, keluar_transfer=b.transferred_out,
+                   pemakaian_per_hari=view.per_day, hari_stok=view.days, stok_menipis=view.low_stock)
 
 
-def _event_id(idempotency_key: str | None) -> uuid.UUID:
-    if idempotency_key is None:
-        return uuid.uuid4()
+class RecordedOut(BaseModel):
+    event_id: str
+    status: Literal["dicatat", "diproses"]
+    lokasi: LocationOut | None = Field(description="stok lokasi setelah dicatat; kosong bila masih diproses")
+    pesan: str | None = Field(None, description="keterangan bila masih diproses")
+    transfer_id: str | None = Field(None, description="nomor transfer (hanya untuk pengiriman)")
+
+    @classmethod
+    def of(cls, result: Recorded, response: Response) -> RecordedOut:
+        if result.status == "diproses":
+            response.status_code = 202
+            return cls(event_id=result.event_id, status="diproses", lokasi=None, transfer_id=result.transfer_id,
+                       pesan="Sudah tersimpan di Kafka; buku stok belum memprosesnya. Periksa lagi sebentar.")
+        view = None if result.location is None else LocationOut.of(result.location)
+        return cls(event_id=result.event_id, status="dicatat", lokasi=view, transfer_id=result.transfer_id)
+
+
+class CheckOut(BaseModel):
+    seimbang: bool
+    diterima: int
+    ada: int
+    dipesan: int
+    terpakai: int
+    rusak: int
+    dalam_perjalanan: int
+    dikembalikan: int
+    masalah: list[str]
+
+    @classmethod
+    def of(cls, check: RegencyCheck) -> CheckOut:
+        return cls(seimbang=check.balanced, diterima=check.received, ada=check.on_hand, dipesan=check.reserved,
+                   terpakai=check.consumed, rusak=check.spoiled, dalam_perjalanan=check.in_transit,
+                   dikembalikan=check.returned, masalah=check.problems)
+
+
+class SuggestionOut(BaseModel):
+    jumlah_usulan: int
+    antrean_cetak: int
+    pemakaian_per_hari: float
+    hari_cadangan: int
+    stok_ada_dan_dalam_perjalanan: int
+    usulan_belum_diterima: int
+    rumus: str
+
+    @classmethod
+    def of(cls, s: Suggestion) -> SuggestionOut:
+        return cls(jumlah_usulan=s.quantity, antrean_cetak=s.backlog, pemakaian_per_hari=s.per_day,
+                   hari_cadangan=s.cover_days, stok_ada_dan_dalam_perjalanan=s.available,
+                   usulan_belum_diterima=s.outstanding, rumus=s.formula)
+
+
+class UsulanOut(BaseModel):
+    usulan: str
+    nomor_surat: str | None
+    diminta: int
+    diterima: int
+    kurang: int
+    tanggal: dt.datetime | None
+
+    @classmethod
+    def of(cls, u: Usulan) -> UsulanOut:
+        return cls(usulan=u.request_id, nomor_surat=u.letter_no, diminta=u.requested, diterima=u.received,
+                   kurang=u.missing, tanggal=u.requested_at)
+
+
+class UsulanSentOut(BaseModel):
+    event_id: str
+    usulan: str
+    jumlah: int
+    dasar: SuggestionOut
+
+
+def deps_of(request: Request) -> InventoryDeps:
+    """The use cases' dependencies, set on the app by `app.create_app`."""
+    deps: InventoryDeps = request.app.state.deps
+    return deps
+
+
+Deps = Annotated[InventoryDeps, Depends(deps_of)]
+CurrentOffice = Annotated[Office, Depends(current_office)]
+
+
+def _event_id(key: uuid.UUID | None) -> uuid.UUID:
+    return key or uuid.uuid4()
+
+
+async def _answer(call: Awaitable[T]) -> T:
+    """The use case's result, or its refusal as an HTTP answer."""
     try:
-        return uuid.UUID(idempotency_key)
-    except ValueError:
-        raise HTTPException(422, "Idempotency-Key harus berupa UUID.") from None
+        return await call
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except Forbidden as exc:
+        raise HTTPException(403, str(exc)) from None
+    except Refused as exc:
+        raise HTTPException(409, exc.reason) from None
 
 
-def build_router(current_office: Callable[..., Awaitable[Office]], *, names: dict[str, str], answer_timeout: float) -> APIRouter:
-    router = APIRouter(tags=["blangko"], responses=VALIDATION_ANSWER)
+RECORDED: dict[int | str, dict[str, Any]] = {
+    **WRITE_ANSWERS, 202: {"model": RecordedOut, "description": "tersimpan di Kafka, belum diproses buku stok"},
+}
 
-    def deps_of(request: Request) -> InventoryDeps:
-        deps: InventoryDeps = request.app.state.deps
-        return deps
 
-    def known(location_id: str) -> None:
-        if location_id not in names:
-            raise HTTPException(404, f"Lokasi stok {location_id!r} tidak dikenal. Lokasi yang ada: {', '.join(names)}.")
+@router.get("/locations", summary="Stok blangko setiap lokasi, pemakaian dan hari stok",
+            response_model=list[LocationOut], responses=READ_ANSWERS)
+async def list_locations(office: CurrentOffice, deps: Deps) -> list[LocationOut]:
+    return [LocationOut.of(v) for v in await handlers.list_locations(deps=deps)]
 
-    def allow(office: Office, *locations: str) -> None:
-        """Dinas admins act everywhere; a print station office only at its own location."""
-        if office.role == Role.DINAS_ADMIN:
-            return
-        if office.role == Role.PRINT_STATION and all(loc == office.office_id for loc in locations):
-            return
-        raise HTTPException(403, "Kantor ini tidak berwenang mengubah stok di lokasi tersebut.")
 
-    def admin_only(office: Office) -> None:
-        if office.role != Role.DINAS_ADMIN:
-            raise HTTPException(403, "Hanya admin dinas yang dapat mencatat penerimaan dan pengembalian blangko.")
+@router.get("/locations/{location_id}", summary="Stok satu lokasi", response_model=LocationOut,
+            responses={**READ_ANSWERS, 404: _problem("lokasi tidak dikenal")})
+async def one_location(location_id: LocationId, office: CurrentOffice, deps: Deps) -> LocationOut:
+    view = await _answer(handlers.show_location(handlers.ShowLocation(location_id), deps=deps))
+    return LocationOut.of(view)
 
-    async def answer(deps: InventoryDeps, location_id: str, event_id: str, outcome: Outcome | None,
-                     extra: dict[str, Any]) -> JSONResponse:
-        if outcome is None:
-            return JSONResponse(
-                {
-                    **extra,
-                    "event_id": event_id,
-                    "status": "diproses",
-                    "pesan": "Sudah tersimpan di Kafka; buku stok belum memprosesnya. Periksa lagi sebentar.",
-                },
-                status_code=202,
-            )
-        if outcome.refused:
-            return JSONResponse({**extra, "event_id": event_id, "detail": outcome.reason}, status_code=409)
-        doc = await deps.store.location(location_id)
-        return JSONResponse(
-            {**extra, "event_id": event_id, "status": "dicatat",
-             "lokasi": location_view(doc, location_id, names[location_id], deps)},
-            status_code=201,
-        )
 
-    async def submit(request: Request, event: Any, extra: dict[str, Any] | None = None) -> JSONResponse:
-        """Check the event against the current ledger, publish it, wait for the ledger's outcome."""
-        deps = deps_of(request)
-        location_id = domain.location_of(event)
-        event_id = str(event.event_id)
-        prior = await deps.store.outcome_of(location_id, event_id)
-        if prior is not None:
-            return await answer(deps, location_id, event_id, prior, extra or {})
-        sent = None
-        if isinstance(event, TransferReceived):
-            sent = await deps.store.sent_transfer(event.payload.from_location, event.payload.transfer_id)
-        try:
-            domain.apply(await deps.store.balance(location_id), event, sent=sent)
-        except domain.Refused as refusal:
-            raise HTTPException(409, refusal.reason) from None
-        try:
-            await deps.publisher.publish(event, topic=STOCK, key=domain.partition_key(event))
-        except KafkaError:
-            raise kafka_unavailable() from None
-        deadline = asyncio.get_running_loop().time() + answer_timeout
-        outcome = None
-        while outcome is None and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.05)
-            outcome = await deps.store.outcome_of(location_id, event_id)
-        return await answer(deps, location_id, event_id, outcome, extra or {})
+@router.get("/ledger/check", response_model=CheckOut, responses=READ_ANSWERS,
+            summary="Pemeriksaan buku stok: diterima = ada + dipesan + terpakai + rusak + dalam perjalanan + dikembalikan")
+async def check(office: CurrentOffice, deps: Deps) -> CheckOut:
+    return CheckOut.of(await handlers.check_ledger(deps=deps))
 
-    def envelope(office: Office, key: str | None, request: Request) -> dict[str, Any]:
-        now = deps_of(request).clock()
-        return {"event_id": _event_id(key), "occurred_at": now, "recorded_at": now, "actor": _actor(office)}
 
-    @router.get("/locations", summary="Stok blangko setiap lokasi, pemakaian dan hari stok")
-    async def list_locations(request: Request, office: Office = Depends(current_office)) -> list[dict[str, Any]]:
-        return await all_views(deps_of(request), names)
+@router.get("/alerts/low-stock", summary="Lokasi yang stoknya kurang dari batas hari",
+            response_model=list[LocationOut], responses=READ_ANSWERS)
+async def low_stock(office: CurrentOffice, deps: Deps) -> list[LocationOut]:
+    return [LocationOut.of(v) for v in await handlers.low_stock(deps=deps)]
 
-    @router.get("/locations/{location_id}", summary="Stok satu lokasi")
-    async def one_location(location_id: str, request: Request, office: Office = Depends(current_office)) -> dict[str, Any]:
-        known(location_id)
-        views = await all_views(deps_of(request), {location_id: names[location_id]})
-        return views[0]
 
-    @router.get(
-        "/ledger/check",
-        summary="Pemeriksaan buku stok: diterima = ada + dipesan + terpakai + rusak + dalam perjalanan + dikembalikan",
-    )
-    async def check(request: Request, office: Office = Depends(current_office)) -> dict[str, Any]:
-        docs = await deps_of(request).store.all_locations()
-        result = domain.check_regency(domain.Balance.from_doc(doc["_id"], doc) for doc in docs)
-        return {
-            "seimbang": result.balanced,
-            "diterima": result.received,
-            "ada": result.on_hand,
-            "dipesan": result.reserved,
-            "terpakai": result.consumed,
-            "rusak": result.spoiled,
-            "dalam_perjalanan": result.in_transit,
-            "dikembalikan": result.returned,
-            "masalah": result.problems,
-        }
+@router.post("/receipts", status_code=201, summary="Penerimaan blangko dari provinsi", response_model=RecordedOut,
+             responses=RECORDED)
+async def receive(body: ReceiptIn, response: Response, office: CurrentOffice, deps: Deps,
+                  key: IdempotencyKey = None) -> RecordedOut:
+    command = handlers.ReceiveBlanks(actor_of(office), _event_id(key), body.location_id, body.quantity,
+                                     body.document_no, body.request_id)
+    return RecordedOut.of(await _answer(handlers.receive_blanks(command, deps=deps)), response)
 
-    @router.get("/alerts/low-stock", summary="Lokasi yang stoknya kurang dari batas hari")
-    async def low_stock(request: Request, office: Office = Depends(current_office)) -> list[dict[str, Any]]:
-        return [v for v in await all_views(deps_of(request), names) if v["stok_menipis"]]
 
-    @router.post("/receipts", status_code=201, summary="Penerimaan blangko dari provinsi")
-    async def receive(
-        body: ReceiptIn, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
-    ) -> JSONResponse:
-        known(body.location_id)
-        admin_only(office)
-        if body.request_id is not None and await deps_of(request).store.request(body.request_id) is None:
-            raise HTTPException(404, f"Usulan {body.request_id!r} tidak ditemukan; periksa nomor usulan.")
-        return await submit(
-            request, StockReceived(**envelope(office, key, request), payload=ReceivedPayload(**body.model_dump()))
-        )
+@router.post("/transfers", status_code=201, response_model=RecordedOut, responses=RECORDED,
+             summary="Kirim blangko ke lokasi lain (dalam perjalanan sampai diterima)")
+async def send(body: TransferIn, response: Response, office: CurrentOffice, deps: Deps,
+               key: IdempotencyKey = None) -> RecordedOut:
+    command = handlers.SendTransfer(actor_of(office), _event_id(key), body.from_location, body.to_location,
+                                    body.quantity)
+    return RecordedOut.of(await _answer(handlers.send_transfer(command, deps=deps)), response)
 
-    @router.post("/transfers", status_code=201, summary="Kirim blangko ke lokasi lain (dalam perjalanan sampai diterima)")
-    async def send(
-        body: TransferIn, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
-    ) -> JSONResponse:
-        known(body.from_location)
-        known(body.to_location)
-        allow(office, body.from_location)
-        base = envelope(office, key, request)
-        payload = TransferPayload(transfer_id=f"tr-{base['event_id'].hex[:16]}", **body.model_dump())
-        return await submit(request, TransferSent(**base, payload=payload), {"transfer_id": payload.transfer_id})
 
-    @router.post("/transfers/{transfer_id}/receive", status_code=201, summary="Terima kiriman blangko")
-    async def arrive(
-        transfer_id: str, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
-    ) -> JSONResponse:
-        deps = deps_of(request)
-        sender = next((doc for doc in await deps.store.all_locations() if transfer_id in doc.get("transfers_sent", {})), None)
-        if sender is None:
-            raise HTTPException(404, f"Transfer {transfer_id!r} tidak ditemukan.")
-        sent = sender["transfers_sent"][transfer_id]
-        allow(office, sent["to"])
-        payload = TransferPayload(
-            transfer_id=transfer_id, from_location=sender["_id"], to_location=sent["to"], quantity=sent["quantity"]
-        )
-        return await submit(request, TransferReceived(**envelope(office, key, request), payload=payload))
+@router.post("/transfers/{transfer_id}/receive", status_code=201, summary="Terima kiriman blangko",
+             response_model=RecordedOut, responses=RECORDED)
+async def arrive(transfer_id: TransferId, response: Response, office: CurrentOffice, deps: Deps,
+                 key: IdempotencyKey = None) -> RecordedOut:
+    command = handlers.ReceiveTransfer(actor_of(office), _event_id(key), transfer_id)
+    return RecordedOut.of(await _answer(handlers.receive_transfer(command, deps=deps)), response)
 
-    @router.post("/spoilage", status_code=201, summary="Catat blangko rusak (bukan karena cetak)")
-    async def spoil(
-        body: SpoilageIn, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
-    ) -> JSONResponse:
-        known(body.location_id)
-        allow(office, body.location_id)
-        return await submit(
-            request, BlankSpoiledEvent(**envelope(office, key, request), payload=SpoiledPayload(**body.model_dump()))
-        )
 
-    @router.post("/counts", status_code=201, summary="Koreksi stok setelah stock opname (alasan dan penyetuju wajib)")
-    async def count(
-        body: CountIn, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
-    ) -> JSONResponse:
-        known(body.location_id)
-        allow(office, body.location_id)
-        return await submit(request, CountCorrected(**envelope(office, key, request), payload=CountPayload(**body.model_dump())))
+@router.post("/spoilage", status_code=201, summary="Catat blangko rusak (bukan karena cetak)",
+             response_model=RecordedOut, responses=RECORDED)
+async def spoil(body: SpoilageIn, response: Response, office: CurrentOffice, deps: Deps,
+                key: IdempotencyKey = None) -> RecordedOut:
+    command = handlers.RecordSpoilage(actor_of(office), _event_id(key), body.location_id, body.quantity, body.reason)
+    return RecordedOut.of(await _answer(handlers.record_spoilage(command, deps=deps)), response)
 
-    @router.post("/returns", status_code=201, summary="Pengembalian blangko rusak dengan berita acara")
-    async def give_back(
-        body: ReturnIn, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
-    ) -> JSONResponse:
-        known(body.location_id)
-        admin_only(office)
-        return await submit(
-            request, SpoiledReturned(**envelope(office, key, request), payload=ReturnPayload(**body.model_dump()))
-        )
 
-    @router.get("/replenishment/suggestion", summary="Saran jumlah usulan blangko ke provinsi")
-    async def suggest(request: Request, office: Office = Depends(current_office)) -> dict[str, Any]:
-        return await suggestion(deps_of(request), names)
+@router.post("/counts", status_code=201, summary="Koreksi stok setelah stock opname (alasan dan penyetuju wajib)",
+             response_model=RecordedOut, responses=RECORDED)
+async def count(body: CountIn, response: Response, office: CurrentOffice, deps: Deps,
+                key: IdempotencyKey = None) -> RecordedOut:
+    command = handlers.CorrectCount(actor_of(office), _event_id(key), body.location_id, body.counted, body.reason,
+                                    body.approved_by)
+    return RecordedOut.of(await _answer(handlers.correct_count(command, deps=deps)), response)
 
-    @router.get("/replenishment", summary="Usulan ke provinsi: diminta dan diterima")
-    async def requests(request: Request, office: Office = Depends(current_office)) -> list[dict[str, Any]]:
-        return [
-            {
-                "usulan": doc["_id"],
-                "nomor_surat": doc.get("letter_no"),
-                "diminta": doc.get("requested", 0),
-                "diterima": doc.get("received", 0),
-                "kurang": max(0, doc.get("requested", 0) - doc.get("received", 0)),
-                "tanggal": doc.get("requested_at"),
-            }
-            for doc in await deps_of(request).store.all_requests()
-        ]
 
-    @router.post("/replenishment", status_code=201, summary="Kirim usulan blangko ke provinsi")
-    async def request_more(
-        body: UsulanIn, request: Request, office: Office = Depends(current_office), key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        if office.role != Role.DINAS_ADMIN:
-            raise HTTPException(403, "Hanya admin dinas yang dapat mengirim usulan blangko.")
-        deps = deps_of(request)
-        basis = await suggestion(deps, names)
-        quantity = body.quantity or basis["jumlah_usulan"]
-        if quantity < 1:
-            raise HTTPException(409, "Saran usulan 0: stok dan kiriman yang ditunggu sudah cukup. Isi jumlah bila tetap perlu.")
-        base = envelope(office, key, request)
-        request_id = f"usulan-{base['event_id'].hex[:12]}"
-        event = ReplenishmentRequested(
-            **base,
-            payload=ReplenishmentPayload(
-                request_id=request_id,
-                location_id=WAREHOUSE,
-                quantity=quantity,
-                backlog=basis["antrean_cetak"],
-                daily_consumption=basis["pemakaian_per_hari"],
-                letter_no=body.letter_no,
-            ),
-        )
-        try:
-            await deps.publisher.publish(event, topic=STOCK, key=WAREHOUSE)
-        except KafkaError:
-            raise kafka_unavailable("usulan") from None
-        return {"event_id": str(event.event_id), "usulan": request_id, "jumlah": quantity, "dasar": basis}
+@router.post("/returns", status_code=201, summary="Pengembalian blangko rusak dengan berita acara",
+             response_model=RecordedOut, responses=RECORDED)
+async def give_back(body: ReturnIn, response: Response, office: CurrentOffice, deps: Deps,
+                    key: IdempotencyKey = None) -> RecordedOut:
+    command = handlers.ReturnSpoiled(actor_of(office), _event_id(key), body.location_id, body.quantity,
+                                     body.berita_acara_no, body.handed_to)
+    return RecordedOut.of(await _answer(handlers.return_spoiled(command, deps=deps)), response)
 
-    return router
+
+@router.get("/replenishment/suggestion", summary="Saran jumlah usulan blangko ke provinsi",
+            response_model=SuggestionOut, responses=READ_ANSWERS)
+async def suggest(office: CurrentOffice, deps: Deps) -> SuggestionOut:
+    return SuggestionOut.of(await handlers.suggest_usulan(deps=deps))
+
+
+@router.get("/replenishment", summary="Usulan ke provinsi: diminta dan diterima",
+            response_model=list[UsulanOut], responses=READ_ANSWERS)
+async def requests(office: CurrentOffice, deps: Deps) -> list[UsulanOut]:
+    return [UsulanOut.of(u) for u in await handlers.list_usulan(deps=deps)]
+
+
+@router.post("/replenishment", status_code=201, summary="Kirim usulan blangko ke provinsi",
+             response_model=UsulanSentOut, responses=WRITE_ANSWERS)
+async def request_more(body: UsulanIn, office: CurrentOffice, deps: Deps, key: IdempotencyKey = None) -> UsulanSentOut:
+    command = handlers.RequestUsulan(actor_of(office), _event_id(key), body.letter_no, body.quantity)
+    sent = await _answer(handlers.request_usulan(command, deps=deps))
+    return UsulanSentOut(event_id=sent.event_id, usulan=sent.request_id, jumlah=sent.quantity,
+                         dasar=SuggestionOut.of(sent.basis))

@@ -9,33 +9,20 @@ update, so a redelivered or replayed event changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.inventory import domain
-from services.inventory.domain import Balance, LedgerEvent, Refused
+from services.inventory.domain import Balance, Ledger, LedgerEvent, Outcome, Refused, Usulan
 from shared.clock import WIB
-from shared.contracts.stock import BlankConsumed, TransferReceived
+from shared.contracts.stock import BlankConsumed, ReplenishmentRequested, TransferReceived
 from shared.mongo import apply_at_position, apply_once, versioned_write
 
 RECENT_EVENTS = 1000
 RECENT_REFUSALS = 200
 CONSUMPTION_DAYS_KEPT = 120
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What applying one event did: applied, refused (with the reason), or duplicate (of an earlier outcome)."""
-
-    kind: str
-    reason: str | None = None
-
-    @property
-    def refused(self) -> bool:
-        return self.reason is not None
 
 
 def _seen(doc: dict[str, Any] | None, event_id: str, position: tuple[str, int] | None) -> bool:
@@ -50,7 +37,22 @@ def _refusal(doc: dict[str, Any] | None, event_id: str) -> str | None:
     return next((r["reason"] for r in (doc or {}).get("refusals", []) if r["event_id"] == event_id), None)
 
 
+_LEDGER_FIELDS = {"applied_events": 0, "refusals": 0, "positions": 0}
+
+
+def _ledger(doc: dict[str, Any]) -> Ledger:
+    days = {dt.date.fromisoformat(day): int(n) for day, n in doc.get("consumed_by_day", {}).items()}
+    return Ledger(Balance.from_doc(doc["_id"], doc), days)
+
+
+def _usulan(doc: dict[str, Any]) -> Usulan:
+    return Usulan(request_id=doc["_id"], letter_no=doc.get("letter_no"), requested=int(doc.get("requested", 0)),
+                  received=int(doc.get("received", 0)), requested_at=doc.get("requested_at"))
+
+
 class InventoryStore:
+    """The ledger store (implements `ports.LedgerStore`)."""
+
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.locations = db["blangko_locations"]
         self.requests = db["blangko_usulan"]
@@ -60,14 +62,13 @@ class InventoryStore:
     async def ensure_indexes(self) -> None:
         """Every lookup is by _id."""
 
-    async def location(self, location_id: str) -> dict[str, Any] | None:
-        return await self.locations.find_one({"_id": location_id})
-
     async def balance(self, location_id: str) -> Balance:
-        return Balance.from_doc(location_id, await self.location(location_id))
+        """A location's balance (all zero when nothing happened there yet)."""
+        return Balance.from_doc(location_id, await self.locations.find_one({"_id": location_id}, _LEDGER_FIELDS))
 
-    async def all_locations(self) -> list[dict[str, Any]]:
-        return [doc async for doc in self.locations.find({}, {"applied_events": 0, "refusals": 0})]
+    async def ledgers(self) -> list[Ledger]:
+        """Every location that has a ledger, with its consumption per day."""
+        return [_ledger(doc) async for doc in self.locations.find({}, _LEDGER_FIELDS)]
 
     async def sent_transfer(self, from_location: str, transfer_id: str) -> dict[str, Any] | None:
         doc = await self.locations.find_one({"_id": from_location}, {"transfers_sent": 1})
@@ -116,18 +117,25 @@ class InventoryStore:
 
     # Usulan (requests to the province): requested against received.
 
-    async def record_request(self, request_id: str, event_id: str, fields: dict[str, Any]) -> bool:
-        return await apply_once(self.requests, request_id, event_id,
+    async def record_request(self, event: ReplenishmentRequested) -> bool:
+        """Record an usulan once; False when it was recorded before."""
+        p = event.payload
+        fields = {"location_id": p.location_id, "requested": p.quantity, "letter_no": p.letter_no,
+                  "backlog": p.backlog, "daily_consumption": p.daily_consumption, "requested_at": event.occurred_at}
+        return await apply_once(self.requests, p.request_id, str(event.event_id),
                                 {"$setOnInsert": {"received": 0}, "$set": fields})
 
     async def record_receipt(self, request_id: str, event_id: str, quantity: int) -> bool:
         return await apply_once(self.requests, request_id, event_id, {"$inc": {"received": quantity}})
 
-    async def request(self, request_id: str) -> dict[str, Any] | None:
-        return await self.requests.find_one({"_id": request_id}, {"applied_events": 0})
+    async def usulan(self, request_id: str) -> Usulan | None:
+        """One usulan, or None."""
+        doc = await self.requests.find_one({"_id": request_id}, {"applied_events": 0})
+        return None if doc is None else _usulan(doc)
 
-    async def all_requests(self) -> list[dict[str, Any]]:
-        return [doc async for doc in self.requests.find({}, {"applied_events": 0}).sort("requested_at", -1)]
+    async def all_usulan(self) -> list[Usulan]:
+        """Every usulan, newest first."""
+        return [_usulan(doc) async for doc in self.requests.find({}, {"applied_events": 0}).sort("requested_at", -1)]
 
     # The print backlog (cards waiting for a blank or for the printer), per station.
 

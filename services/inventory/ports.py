@@ -1,0 +1,52 @@
+"""What the inventory use cases need from storage; `shared.publishing.EventPublisher` is the publishing port."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from services.inventory.domain import Balance, Ledger, LedgerEvent, Outcome, Usulan
+from shared.contracts.stock import ReplenishmentRequested
+
+
+class LedgerStore(Protocol):
+    """The blangko ledger per location, the usulan to the province and the print backlog."""
+
+    async def balance(self, location_id: str) -> Balance:
+        """A location's balance (all zero when nothing happened there yet)."""
+        ...
+
+    async def ledgers(self) -> list[Ledger]:
+        """Every location that has a ledger."""
+        ...
+
+    async def apply(self, event: LedgerEvent, *, position: tuple[str, int] | None = None) -> Outcome:
+        """Apply one ledger event to its location exactly once; a refusal is recorded too."""
+        ...
+
+    async def outcome_of(self, location_id: str, event_id: str) -> Outcome | None:
+        """The outcome of an event once its location applied it, else None."""
+        ...
+
+    async def record_request(self, event: ReplenishmentRequested) -> bool:
+        """Record an usulan once; False when it was recorded before."""
+        ...
+
+    async def record_receipt(self, request_id: str, event_id: str, quantity: int) -> bool:
+        """Count a receipt against an usulan once; False when counted before."""
+        ...
+
+    async def usulan(self, request_id: str) -> Usulan | None:
+        """One usulan, or None."""
+        ...
+
+    async def all_usulan(self) -> list[Usulan]:
+        """Every usulan, newest first."""
+        ...
+
+    async def change_backlog(self, station_id: str, delta: int, *, event_id: str, source: str, position: int) -> bool:
+        """Move a station's print backlog once per event; False when already moved."""
+        ...
+
+    async def backlog_total(self) -> int:
+        """Cards waiting to be printed, regency-wide."""
+        ...
