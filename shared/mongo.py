@@ -11,6 +11,7 @@ the guard on that one document.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from shared.dead_letter import TransientError
+from shared.idempotency import Answer, Remembered
 from shared.settings import InfraSettings
 
 VERSION = "version"
@@ -166,3 +168,34 @@ async def apply_at_position(
     guarded = dict(update)
     guarded["$set"] = {**guarded.get("$set", {}), field: position}
     return await _guarded_upsert(collection, {"_id": doc_id, field: {"$not": {"$gte": position}}}, guarded)
+
+
+class MongoRequestClaims:
+    """Claimed idempotency keys and their answers (shared.idempotency.RequestClaims) in one collection."""
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+        self.collection = collection
+
+    async def claim(self, request_id: str, *, fingerprint: str, now: dt.datetime) -> Remembered | None:
+        try:
+            await self.collection.insert_one({"_id": request_id, "fingerprint": fingerprint, "claimed_at": now})
+            return None
+        except DuplicateKeyError:
+            doc = await self.collection.find_one({"_id": request_id})
+        if doc is None:  # released between the insert and the read: claim again
+            return await self.claim(request_id, fingerprint=fingerprint, now=now)
+        answer = Answer(int(doc["status"]), doc["body"]) if "status" in doc else None
+        return Remembered(fingerprint=doc["fingerprint"], answer=answer, claimed_at=doc["claimed_at"])
+
+    async def take_over(self, request_id: str, *, older_than: dt.datetime, now: dt.datetime) -> bool:
+        result = await self.collection.update_one(
+            {"_id": request_id, "status": {"$exists": False}, "claimed_at": {"$lt": older_than}},
+            {"$set": {"claimed_at": now}})
+        return result.modified_count == 1
+
+    async def answer(self, request_id: str, answer: Answer) -> None:
+        await self.collection.update_one({"_id": request_id},
+                                         {"$set": {"status": answer.status, "body": dict(answer.body)}})
+
+    async def release(self, request_id: str) -> None:
+        await self.collection.delete_one({"_id": request_id, "status": {"$exists": False}})

@@ -91,3 +91,30 @@ async def test_first_increments_of_a_new_counter_from_two_sources_are_both_kept(
         )
         assert (await collection.find_one({"_id": "kec"}))["n"] == 2
         assert (await collection.find_one({"_id": "r"}))["n"] == 2
+
+
+async def test_idempotency_claims_on_ferretdb_give_one_effect_for_concurrent_identical_requests(mongo_db: Any) -> None:
+    import datetime as dt
+
+    from shared.idempotency import Answer, KeyReusedForOtherData, run_once
+    from shared.mongo import MongoRequestClaims
+
+    claims = MongoRequestClaims(mongo_db[f"requests_{uuid.uuid4().hex[:6]}"])
+    ran: list[uuid.UUID] = []
+
+    async def action(event_id: uuid.UUID) -> Answer:
+        ran.append(event_id)
+        await asyncio.sleep(0.1)
+        return Answer(201, {"event_id": str(event_id)})
+
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    outcomes = await asyncio.gather(*(run_once(claims, office_id="kec-17.02.06", route="/receipts", key="k-1",
+                                               body={"jumlah": 5}, action=action, clock=now) for _ in range(4)))
+    assert len(ran) == 1
+    assert {o.answer.body["event_id"] for o in outcomes} == {str(ran[0])}
+    assert [o.replay for o in outcomes].count(False) == 1
+    with pytest.raises(KeyReusedForOtherData):
+        await run_once(claims, office_id="kec-17.02.06", route="/receipts", key="k-1", body={"jumlah": 6},
+                       action=action, clock=now)
