@@ -21,9 +21,6 @@ from shared.stations import WAREHOUSE
 
 T = TypeVar("T")
 QUANTITY = Field(ge=1, le=1_000_000, description="jumlah blangko")
-IdempotencyKey = Annotated[
-    uuid.UUID | None, Header(alias="Idempotency-Key", description="UUID; a repeated request with it is applied once")
-]
 LocationId = Annotated[str, Path(pattern=LOCATION, description="kode lokasi stok")]
 TransferId = Annotated[str, Path(min_length=1, max_length=100, description="nomor transfer")]
 
@@ -45,6 +42,7 @@ READ_ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 WRITE_ANSWERS: dict[int | str, dict[str, Any]] = {
     **READ_ANSWERS,
+    400: _problem("isi permintaan bukan JSON yang dapat dibaca"),
     403: _problem("kantor ini tidak berwenang"),
     404: _problem("lokasi, transfer atau usulan tidak ditemukan"),
     409: _problem("ditolak buku stok (mis. stok tidak cukup)"),
@@ -201,8 +199,14 @@ Deps = Annotated[InventoryDeps, Depends(deps_of)]
 CurrentOffice = Annotated[Office, Depends(current_office)]
 
 
-def _event_id(key: uuid.UUID | None) -> uuid.UUID:
+def event_id_of(
+    key: uuid.UUID = Header(None, alias="Idempotency-Key", description="UUID; a repeated request with it is applied once"),
+) -> uuid.UUID:
+    """The command's event id: the Idempotency-Key when one is sent, else a new UUID."""
     return key or uuid.uuid4()
+
+
+EventId = Annotated[uuid.UUID, Depends(event_id_of)]
 
 
 async def _answer(call: Awaitable[T]) -> T:
@@ -250,8 +254,8 @@ async def low_stock(office: CurrentOffice, deps: Deps) -> list[LocationOut]:
 @router.post("/receipts", status_code=201, summary="Penerimaan blangko dari provinsi", response_model=RecordedOut,
              responses=RECORDED)
 async def receive(body: ReceiptIn, response: Response, office: CurrentOffice, deps: Deps,
-                  key: IdempotencyKey = None) -> RecordedOut:
-    command = handlers.ReceiveBlanks(actor_of(office), _event_id(key), body.location_id, body.quantity,
+                  event_id: EventId) -> RecordedOut:
+    command = handlers.ReceiveBlanks(actor_of(office), event_id, body.location_id, body.quantity,
                                      body.document_no, body.request_id)
     return RecordedOut.of(await _answer(handlers.receive_blanks(command, deps=deps)), response)
 
@@ -259,8 +263,8 @@ async def receive(body: ReceiptIn, response: Response, office: CurrentOffice, de
 @router.post("/transfers", status_code=201, response_model=RecordedOut, responses=RECORDED,
              summary="Kirim blangko ke lokasi lain (dalam perjalanan sampai diterima)")
 async def send(body: TransferIn, response: Response, office: CurrentOffice, deps: Deps,
-               key: IdempotencyKey = None) -> RecordedOut:
-    command = handlers.SendTransfer(actor_of(office), _event_id(key), body.from_location, body.to_location,
+               event_id: EventId) -> RecordedOut:
+    command = handlers.SendTransfer(actor_of(office), event_id, body.from_location, body.to_location,
                                     body.quantity)
     return RecordedOut.of(await _answer(handlers.send_transfer(command, deps=deps)), response)
 
@@ -268,24 +272,24 @@ async def send(body: TransferIn, response: Response, office: CurrentOffice, deps
 @router.post("/transfers/{transfer_id}/receive", status_code=201, summary="Terima kiriman blangko",
              response_model=RecordedOut, responses=RECORDED)
 async def arrive(transfer_id: TransferId, response: Response, office: CurrentOffice, deps: Deps,
-                 key: IdempotencyKey = None) -> RecordedOut:
-    command = handlers.ReceiveTransfer(actor_of(office), _event_id(key), transfer_id)
+                 event_id: EventId) -> RecordedOut:
+    command = handlers.ReceiveTransfer(actor_of(office), event_id, transfer_id)
     return RecordedOut.of(await _answer(handlers.receive_transfer(command, deps=deps)), response)
 
 
 @router.post("/spoilage", status_code=201, summary="Catat blangko rusak (bukan karena cetak)",
              response_model=RecordedOut, responses=RECORDED)
 async def spoil(body: SpoilageIn, response: Response, office: CurrentOffice, deps: Deps,
-                key: IdempotencyKey = None) -> RecordedOut:
-    command = handlers.RecordSpoilage(actor_of(office), _event_id(key), body.location_id, body.quantity, body.reason)
+                event_id: EventId) -> RecordedOut:
+    command = handlers.RecordSpoilage(actor_of(office), event_id, body.location_id, body.quantity, body.reason)
     return RecordedOut.of(await _answer(handlers.record_spoilage(command, deps=deps)), response)
 
 
 @router.post("/counts", status_code=201, summary="Koreksi stok setelah stock opname (alasan dan penyetuju wajib)",
              response_model=RecordedOut, responses=RECORDED)
 async def count(body: CountIn, response: Response, office: CurrentOffice, deps: Deps,
-                key: IdempotencyKey = None) -> RecordedOut:
-    command = handlers.CorrectCount(actor_of(office), _event_id(key), body.location_id, body.counted, body.reason,
+                event_id: EventId) -> RecordedOut:
+    command = handlers.CorrectCount(actor_of(office), event_id, body.location_id, body.counted, body.reason,
                                     body.approved_by)
     return RecordedOut.of(await _answer(handlers.correct_count(command, deps=deps)), response)
 
@@ -293,8 +297,8 @@ async def count(body: CountIn, response: Response, office: CurrentOffice, deps: 
 @router.post("/returns", status_code=201, summary="Pengembalian blangko rusak dengan berita acara",
              response_model=RecordedOut, responses=RECORDED)
 async def give_back(body: ReturnIn, response: Response, office: CurrentOffice, deps: Deps,
-                    key: IdempotencyKey = None) -> RecordedOut:
-    command = handlers.ReturnSpoiled(actor_of(office), _event_id(key), body.location_id, body.quantity,
+                    event_id: EventId) -> RecordedOut:
+    command = handlers.ReturnSpoiled(actor_of(office), event_id, body.location_id, body.quantity,
                                      body.berita_acara_no, body.handed_to)
     return RecordedOut.of(await _answer(handlers.return_spoiled(command, deps=deps)), response)
 
@@ -313,8 +317,8 @@ async def requests(office: CurrentOffice, deps: Deps) -> list[UsulanOut]:
 
 @router.post("/replenishment", status_code=201, summary="Kirim usulan blangko ke provinsi",
              response_model=UsulanSentOut, responses=WRITE_ANSWERS)
-async def request_more(body: UsulanIn, office: CurrentOffice, deps: Deps, key: IdempotencyKey = None) -> UsulanSentOut:
-    command = handlers.RequestUsulan(actor_of(office), _event_id(key), body.letter_no, body.quantity)
+async def request_more(body: UsulanIn, office: CurrentOffice, deps: Deps, event_id: EventId) -> UsulanSentOut:
+    command = handlers.RequestUsulan(actor_of(office), event_id, body.letter_no, body.quantity)
     sent = await _answer(handlers.request_usulan(command, deps=deps))
     return UsulanSentOut(event_id=sent.event_id, usulan=sent.request_id, jumlah=sent.quantity,
                          dasar=SuggestionOut.of(sent.basis))

@@ -1,0 +1,298 @@
+"""Use cases of the inventory service on in-memory fakes: the clerks' ledger commands, the reads,
+the consumers' use cases, and the one days-of-stock rule shared with coverage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from services.coverage import domain as coverage_domain
+from services.inventory import handlers
+from services.inventory.domain import Forbidden, NotFound, Refused
+from services.inventory.handlers import InventoryDeps
+from shared import blangko
+from shared.clock import WIB
+from shared.contracts import Actor, Role
+from shared.contracts.printing import CardPrinted, JobQueued, PrintSpoiled
+from shared.contracts.stock import (
+    BlankReserved,
+    ReplenishmentRequested,
+    ReservationPayload,
+    ReservationRefused,
+    ReservationRequested,
+    StockReceived,
+    StockSpoilReason,
+)
+from tests.fakes.inventory import FakeLedgerStore, RecordingPublisher
+
+NOW = dt.datetime(2026, 5, 4, 9, 0, tzinfo=WIB)
+NAMES = {"gudang": "Gudang blangko", "pusat": "Stasiun Pusat", "curup": "Stasiun Curup"}
+ADMIN = Actor(office_id="dinas", role=Role.DINAS_ADMIN, operator="dinas")
+PUSAT = Actor(office_id="pusat", role=Role.PRINT_STATION, operator="pusat")
+KECAMATAN = Actor(office_id="kc-curup", role=Role.KECAMATAN_OFFICE, operator="kc-curup")
+
+
+def world(*, consumer: bool = True, low_stock_days: float = 7.0) -> InventoryDeps:
+    """Deps on fakes; with `consumer`, every published stock event reaches the ledger at once."""
+    store, publisher = FakeLedgerStore(), RecordingPublisher()
+    deps = InventoryDeps(store=store, publisher=publisher, clock=lambda: NOW, names=NAMES, answer_timeout=0.02,
+                         poll_seconds=0.001, low_stock_days=low_stock_days)
+    if consumer:
+        async def ledger(event: object) -> None:
+            if not isinstance(event, CardPrinted | PrintSpoiled | JobQueued):
+                await handlers.apply_stock_event(event, deps=deps, position=None)  # type: ignore[arg-type]
+        publisher.deliver = ledger
+    return deps
+
+
+def store_of(deps: InventoryDeps) -> FakeLedgerStore:
+    assert isinstance(deps.store, FakeLedgerStore)
+    return deps.store
+
+
+def publisher_of(deps: InventoryDeps) -> RecordingPublisher:
+    assert isinstance(deps.publisher, RecordingPublisher)
+    return deps.publisher
+
+
+async def receive(deps: InventoryDeps, quantity: int, location: str = "gudang", request_id: str | None = None) -> None:
+    await handlers.receive_blanks(handlers.ReceiveBlanks(ADMIN, uuid.uuid4(), location, quantity, "BA-001",
+                                                         request_id), deps=deps)
+
+
+async def send(deps: InventoryDeps, quantity: int, to: str = "pusat") -> str:
+    sent = await handlers.send_transfer(handlers.SendTransfer(ADMIN, uuid.uuid4(), "gudang", to, quantity), deps=deps)
+    assert sent.transfer_id is not None
+    return sent.transfer_id
+
+
+def envelope() -> dict[str, object]:
+    """Fields every event carries."""
+    return {"event_id": uuid.uuid4(), "occurred_at": NOW, "recorded_at": NOW, "actor": PUSAT}
+
+
+async def print_card(deps: InventoryDeps, station: str, n: int) -> None:
+    """Reserve a blank for a job and print it, as printing and the station would."""
+    reservation = ReservationPayload(location_id=station, reservation_id=f"r-{n}", job_id=f"job-{n}", attempt=1)
+    await deps.publisher.publish(ReservationRequested(**envelope(), payload=reservation),  # type: ignore[arg-type]
+                                 topic=handlers.commands.STOCK, key=station)
+    printed = CardPrinted(**envelope(), payload={"job_id": f"job-{n}", "station_id": station, "attempt": 1,  # type: ignore[arg-type]
+                                                      "reservation_id": f"r-{n}", "printer": "pdf"})
+    await handlers.apply_print_event(printed, deps=deps, source="print.events:0", position=n)
+
+
+# Ledger commands.
+
+async def test_blanks_received_from_the_province_are_recorded_at_the_warehouse() -> None:
+    deps = world()
+    result = await handlers.receive_blanks(handlers.ReceiveBlanks(ADMIN, uuid.uuid4(), "gudang", 500, "BA-7"), deps=deps)
+    assert result.status == "dicatat" and result.location is not None
+    assert result.location.balance.on_hand == 500 and result.location.balance.received == 500
+
+
+async def test_only_a_dinas_admin_records_receipts_and_an_unknown_usulan_or_location_is_not_found() -> None:
+    deps = world()
+    with pytest.raises(Forbidden):
+        await handlers.receive_blanks(handlers.ReceiveBlanks(PUSAT, uuid.uuid4(), "gudang", 5, "BA-7"), deps=deps)
+    with pytest.raises(NotFound):
+        await receive(deps, 5, request_id="usulan-tidak-ada")
+    with pytest.raises(NotFound):
+        await receive(deps, 5, location="mars")
+    assert (await deps.store.balance("gudang")).received == 0
+
+
+async def test_a_command_not_yet_applied_by_the_ledger_answers_that_it_is_being_processed() -> None:
+    deps = world(consumer=False)
+    result = await handlers.receive_blanks(handlers.ReceiveBlanks(ADMIN, uuid.uuid4(), "gudang", 5, "BA-7"), deps=deps)
+    assert result.status == "diproses" and result.location is None
+    assert len(publisher_of(deps).events(StockReceived)) == 1
+
+
+async def test_the_same_command_twice_is_published_and_applied_once() -> None:
+    deps = world()
+    command = handlers.ReceiveBlanks(ADMIN, uuid.uuid4(), "gudang", 5, "BA-7")
+    await handlers.receive_blanks(command, deps=deps)
+    again = await handlers.receive_blanks(command, deps=deps)
+    assert again.status == "dicatat" and (await deps.store.balance("gudang")).received == 5
+    assert len(publisher_of(deps).events(StockReceived)) == 1
+
+
+async def test_a_transfer_is_in_transit_until_the_receiving_station_takes_it_in() -> None:
+    deps = world()
+    await receive(deps, 10)
+    transfer_id = await send(deps, 4)
+    assert (await handlers.check_ledger(deps=deps)).in_transit == 4
+    with pytest.raises(Forbidden):
+        await handlers.receive_transfer(handlers.ReceiveTransfer(KECAMATAN, uuid.uuid4(), transfer_id), deps=deps)
+    arrived = await handlers.receive_transfer(handlers.ReceiveTransfer(PUSAT, uuid.uuid4(), transfer_id), deps=deps)
+    assert arrived.location is not None and arrived.location.balance.on_hand == 4
+    check = await handlers.check_ledger(deps=deps)
+    assert check.in_transit == 0 and check.balanced
+
+
+async def test_sending_more_than_the_free_stock_or_an_unknown_transfer_is_refused() -> None:
+    deps = world()
+    await receive(deps, 3)
+    with pytest.raises(Refused, match="tidak bisa mengirim 10"):
+        await send(deps, 10)
+    with pytest.raises(NotFound):
+        await handlers.receive_transfer(handlers.ReceiveTransfer(ADMIN, uuid.uuid4(), "tr-tidak-ada"), deps=deps)
+    assert publisher_of(deps).events(StockReceived) == publisher_of(deps).events()
+
+
+async def test_spoiled_blanks_leave_the_free_stock_and_may_be_returned_by_the_dinas() -> None:
+    deps = world()
+    await receive(deps, 10)
+    spoiled = handlers.RecordSpoilage(ADMIN, uuid.uuid4(), "gudang", 3, StockSpoilReason.BLANGKO_RUSAK)
+    await handlers.record_spoilage(spoiled, deps=deps)
+    with pytest.raises(Forbidden):
+        await handlers.return_spoiled(handlers.ReturnSpoiled(PUSAT, uuid.uuid4(), "gudang", 2, "BA-9", "Provinsi"),
+                                      deps=deps)
+    with pytest.raises(Refused):
+        await handlers.return_spoiled(handlers.ReturnSpoiled(ADMIN, uuid.uuid4(), "gudang", 4, "BA-9", "Provinsi"),
+                                      deps=deps)
+    returned = await handlers.return_spoiled(handlers.ReturnSpoiled(ADMIN, uuid.uuid4(), "gudang", 2, "BA-9",
+                                                                    "Provinsi"), deps=deps)
+    assert returned.location is not None
+    assert (returned.location.balance.on_hand, returned.location.balance.spoiled, returned.location.balance.returned) \
+        == (7, 1, 2)
+
+
+async def test_a_print_station_records_spoilage_only_at_its_own_location() -> None:
+    deps = world()
+    with pytest.raises(Forbidden):
+        await handlers.record_spoilage(handlers.RecordSpoilage(PUSAT, uuid.uuid4(), "curup", 1,
+                                                               StockSpoilReason.BLANGKO_RUSAK), deps=deps)
+
+
+async def test_a_stock_count_sets_the_good_blanks_to_what_was_counted() -> None:
+    deps = world()
+    await receive(deps, 10)
+    counted = await handlers.correct_count(handlers.CorrectCount(ADMIN, uuid.uuid4(), "gudang", 8, "stock opname Mei",
+                                                                 "Kepala Dinas"), deps=deps)
+    assert counted.location is not None and counted.location.balance.on_hand == 8
+    assert counted.location.balance.spoiled == 2 and (await handlers.check_ledger(deps=deps)).balanced
+
+
+async def test_an_usulan_asks_for_the_suggested_quantity_and_receipts_count_against_it() -> None:
+    deps = world()
+    store_of(deps).backlog["pusat"] = 40
+    sent = await handlers.request_usulan(handlers.RequestUsulan(ADMIN, uuid.uuid4(), "470/12/Dukcapil"), deps=deps)
+    assert sent.quantity == 40 and sent.basis.backlog == 40
+    await receive(deps, 25, request_id=sent.request_id)
+    [usulan] = await handlers.list_usulan(deps=deps)
+    assert (usulan.requested, usulan.received, usulan.missing) == (40, 25, 15)
+    assert (await handlers.suggest_usulan(deps=deps)).quantity == 0
+
+
+async def test_an_usulan_of_zero_is_refused_and_only_the_dinas_may_send_one() -> None:
+    deps = world()
+    with pytest.raises(Refused, match="Saran usulan 0"):
+        await handlers.request_usulan(handlers.RequestUsulan(ADMIN, uuid.uuid4(), "470/12"), deps=deps)
+    with pytest.raises(Forbidden):
+        await handlers.request_usulan(handlers.RequestUsulan(PUSAT, uuid.uuid4(), "470/12", 5), deps=deps)
+    assert publisher_of(deps).events(ReplenishmentRequested) == []
+
+
+# Reads.
+
+async def test_every_named_location_is_listed_and_an_unknown_one_is_not_found() -> None:
+    deps = world()
+    await receive(deps, 10)
+    views = await handlers.list_locations(deps=deps)
+    assert [v.location_id for v in views] == list(NAMES)
+    assert (await handlers.show_location(handlers.ShowLocation("gudang"), deps=deps)).balance.on_hand == 10
+    with pytest.raises(NotFound):
+        await handlers.show_location(handlers.ShowLocation("mars"), deps=deps)
+
+
+async def test_days_of_stock_come_from_recent_use_and_the_warehouse_counts_the_regency_use() -> None:
+    deps = world(low_stock_days=20)
+    await receive(deps, 100)
+    await handlers.receive_transfer(handlers.ReceiveTransfer(ADMIN, uuid.uuid4(), await send(deps, 10)), deps=deps)
+    for n in range(7):
+        await print_card(deps, "pusat", n)
+    views = {v.location_id: v for v in await handlers.list_locations(deps=deps)}
+    assert views["pusat"].per_day == 0.5 and views["pusat"].days == 6.0
+    assert views["gudang"].per_day == 0.5 and views["gudang"].days == 180.0
+    assert views["curup"].days is None
+    assert [v.location_id for v in await handlers.low_stock(deps=deps)] == ["pusat"]
+
+
+async def test_the_ledger_check_finds_the_regency_balanced() -> None:
+    deps = world()
+    await receive(deps, 10)
+    check = await handlers.check_ledger(deps=deps)
+    assert check.balanced and check.received == check.on_hand == 10
+
+
+# The consumers' use cases.
+
+async def test_a_reservation_is_answered_reserved_or_refused() -> None:
+    deps = world(consumer=False)
+    payload = ReservationPayload(location_id="pusat", reservation_id="r-1", job_id="job-1", attempt=1)
+    event = ReservationRequested(**envelope(), payload=payload)  # type: ignore[arg-type]
+    assert await handlers.apply_stock_event(event, deps=deps, position=("stock:0", 1)) == "refused"
+    assert isinstance(publisher_of(deps).events()[-1], ReservationRefused)
+    await store_of(deps).apply(StockReceived(**envelope(), payload={"location_id": "pusat", "quantity": 1,  # type: ignore[arg-type]
+                                                                         "document_no": "BA-1"}))
+    again = ReservationRequested(**envelope(), payload=payload)  # type: ignore[arg-type]
+    assert await handlers.apply_stock_event(again, deps=deps, position=("stock:0", 2)) == "applied"
+    assert isinstance(publisher_of(deps).events()[-1], BlankReserved)
+    assert await handlers.apply_stock_event(publisher_of(deps).events()[-1], deps=deps, position=None) == "ignored"
+
+
+async def test_a_printed_card_consumes_its_blank_and_leaves_the_backlog_once() -> None:
+    deps = world()
+    await receive(deps, 5, location="pusat")
+    queued = JobQueued(**envelope(), payload={  # type: ignore[arg-type]
+        "job_id": "job-1", "station_id": "pusat", "resident_id": "r", "kecamatan_code": "17.02.06",
+        "desa_code": "17.02.06.2001", "source_event_id": str(uuid.uuid4()), "reason": "pertama",
+        "priority_class": "pemilih_pemula"})
+    assert await handlers.apply_print_event(queued, deps=deps, source="print:0", position=1) == "applied"
+    assert await handlers.apply_print_event(queued, deps=deps, source="print:0", position=1) == "duplicate"
+    await print_card(deps, "pusat", 2)
+    balance = await deps.store.balance("pusat")
+    assert (balance.on_hand, balance.reserved, balance.consumed) == (4, 0, 1)
+    assert await deps.store.backlog_total() == 0
+
+
+async def test_a_spoiled_print_spoils_its_reserved_blank() -> None:
+    deps = world()
+    await receive(deps, 5, location="pusat")
+    reservation = ReservationPayload(location_id="pusat", reservation_id="r-9", job_id="job-9", attempt=1)
+    await deps.publisher.publish(ReservationRequested(**envelope(), payload=reservation),  # type: ignore[arg-type]
+                                 topic=handlers.commands.STOCK, key="pusat")
+    spoiled = PrintSpoiled(**envelope(), payload={"job_id": "job-9", "station_id": "pusat", "attempt": 1,  # type: ignore[arg-type]
+                                                       "reservation_id": "r-9", "reason": "salah_cetak"})
+    assert await handlers.apply_print_event(spoiled, deps=deps, source="print:0", position=3) == "applied"
+    balance = await deps.store.balance("pusat")
+    assert (balance.on_hand, balance.reserved, balance.spoiled) == (4, 0, 1)
+
+
+async def test_an_usulan_event_is_recorded_once() -> None:
+    deps = world(consumer=False)
+    event = ReplenishmentRequested(**envelope(), payload={  # type: ignore[arg-type]
+        "request_id": "usulan-1", "location_id": "gudang", "quantity": 9, "backlog": 9, "daily_consumption": 0,
+        "letter_no": "470/1"})
+    assert await handlers.apply_stock_event(event, deps=deps, position=None) == "applied"
+    assert await handlers.apply_stock_event(event, deps=deps, position=None) == "duplicate"
+    assert [u.requested for u in await handlers.list_usulan(deps=deps)] == [9]
+
+
+# The one days-of-stock rule.
+
+async def test_inventory_and_coverage_compute_days_of_stock_by_the_same_rule_for_the_same_use() -> None:
+    deps = world()
+    await receive(deps, 12, location="pusat")
+    for n in range(3):
+        await print_card(deps, "pusat", n)
+    [pusat] = [v for v in await handlers.list_locations(deps=deps) if v.location_id == "pusat"]
+    used = {NOW.date(): 3}
+    rule = blangko.stock_cover(9, used, today=NOW.date()).rounded()
+    projected = {"stok": 9, "terpakai_hari": {f"d{NOW.date():%Y%m%d}": 3}}
+    assert coverage_domain.days_of_stock(projected, NOW.date()) == rule
+    assert blangko.StockCover(pusat.per_day, pusat.days) == rule
+    assert rule == blangko.StockCover(round(3 / blangko.USAGE_WINDOW_DAYS, 2), 42.0)
