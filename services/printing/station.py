@@ -22,10 +22,12 @@ from pathlib import Path
 from faststream.kafka.annotations import KafkaMessage
 
 from services.printing.config import PrintingSettings
+from services.printing.domain import PrintJob
 from services.printing.handlers import derived_id
+from services.printing.ports import JobReader
 from services.printing.printers import CupsPrinter, Printer, PrintResult, SpoolPdfPrinter
 from services.printing.proof import CardProof
-from services.printing.store import JobStatus, PrintingStore
+from services.printing.store import PrintingStore
 from shared.areas import load_areas
 from shared.broker import event_bytes, subscribe
 from shared.clock import WIB, Clock, system_clock
@@ -38,7 +40,7 @@ from shared.contracts.printing import (
     SpoiledPayload,
     SpoilReason,
 )
-from shared.publishing import EventPublisher, KafkaEventPublisher
+from shared.publishing import EventPublisher
 from shared.runtime import ServiceRuntime
 from shared.stations import load_stations
 from shared.topics import PRINT
@@ -47,7 +49,9 @@ log = logging.getLogger("ektp.station")
 
 
 class StationWorker:
-    def __init__(self, station_id: str, *, store: PrintingStore, printer: Printer, publisher: EventPublisher,
+    """Prints the jobs dispatched to one station, each attempt once, and reports the outcome."""
+
+    def __init__(self, station_id: str, *, store: JobReader, printer: Printer, publisher: EventPublisher,
                  clock: Clock = system_clock) -> None:
         self.station_id = station_id
         self.store = store
@@ -57,12 +61,12 @@ class StationWorker:
         self.actor = Actor(office_id=station_id, role=Role.PRINT_STATION, operator=f"station-{station_id}")
 
     async def handle(self, event: JobDispatched) -> str:
+        """Print a dispatched job unless it no longer waits for this attempt; the outcome as a word."""
         p = event.payload
         if p.station_id != self.station_id:
             return "other_station"
         job = await self.store.job(p.job_id)
-        if (job is None or job["status"] != JobStatus.SIAP_CETAK or job["attempt"] != p.attempt
-                or job.get("reservation_id") != p.reservation_id):
+        if job is None or not job.waits_for(p.attempt, p.reservation_id):
             return "not_waiting"
         if self.printer.already_printed(p.job_id, p.attempt):
             result = PrintResult(printed=True, printer=self.printer.name)
@@ -72,14 +76,13 @@ class StationWorker:
         await self._report(event, result)
         return "printed" if result.printed else "spoiled"
 
-    def _proof(self, job: dict[str, object], attempt: int) -> CardProof:
+    def _proof(self, job: PrintJob, attempt: int) -> CardProof:
         areas = load_areas()
-        kecamatan = areas.kecamatan.get(str(job["kecamatan_code"]))
-        desa = areas.villages.get(str(job["desa_code"]))
-        return CardProof(job_id=str(job["_id"]), attempt=attempt, station_id=self.station_id,
-                         resident_id=str(job["resident_id"]),
-                         kecamatan=kecamatan.name if kecamatan else str(job["kecamatan_code"]),
-                         desa=desa.name if desa else str(job["desa_code"]), reason=str(job["reason"]),
+        kecamatan = areas.kecamatan.get(job.kecamatan_code)
+        desa = areas.villages.get(job.desa_code)
+        return CardProof(job_id=job.job_id, attempt=attempt, station_id=self.station_id,
+                         resident_id=job.resident_id, kecamatan=kecamatan.name if kecamatan else job.kecamatan_code,
+                         desa=desa.name if desa else job.desa_code, reason=job.reason.value,
                          printed_on=self.clock().astimezone(WIB).strftime("%d-%m-%Y %H:%M WIB"))
 
     async def _report(self, dispatched: JobDispatched, result: PrintResult) -> None:
@@ -107,7 +110,7 @@ def make_printer(kind: str, station_id: str, settings: PrintingSettings, spool: 
 async def run(station_id: str, printer: Printer, settings: PrintingSettings) -> None:
     runtime = ServiceRuntime.build(settings.infra, service="station")
     worker = StationWorker(station_id, store=PrintingStore(runtime.db), printer=printer,
-                           publisher=KafkaEventPublisher(runtime.broker))
+                           publisher=runtime.publisher)
 
     @subscribe(runtime.broker, PRINT, group=f"printing-station-{station_id}")
     async def on_print_event(message: KafkaMessage) -> None:

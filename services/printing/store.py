@@ -3,35 +3,92 @@
 Every change is one conditional single-document update: a job moves only from the status (and
 attempt) the event expects, and a station claims its one reservation in flight with a guard
 on the sequence number it read, so a redelivered event or a second printing instance changes
-nothing twice.
+nothing twice. Documents become the typed values of `domain` here and nowhere else.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from enum import StrEnum
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.printing.domain import (
+    OPEN_STATUSES,
+    JobStatus,
+    PendingReservation,
+    PrintJob,
+    SchoolDelivery,
+    SpoiledAttempt,
+    StationState,
+    sources_of,
+)
+from shared.contracts.printing import PrintReason, PriorityClass
 
-class JobStatus(StrEnum):
-    MENUNGGU_BLANGKO = "menunggu_blangko"
-    SIAP_CETAK = "siap_cetak"
-    DICETAK = "dicetak"
-    DIKIRIM_KE_SEKOLAH = "dikirim_ke_sekolah"
-    DITERIMA_SEKOLAH = "diterima_sekolah"
-    DISERAHKAN = "diserahkan"
-
-
-PRINTED_STATUSES = (JobStatus.DICETAK, JobStatus.DIKIRIM_KE_SEKOLAH, JobStatus.DITERIMA_SEKOLAH, JobStatus.DISERAHKAN)
-OPEN_STATUSES = (JobStatus.MENUNGGU_BLANGKO, JobStatus.SIAP_CETAK)
 QUEUE_ORDER = [("rank", ASCENDING), ("queued_at", ASCENDING), ("_id", ASCENDING)]
+OPEN = {"$in": [s.value for s in OPEN_STATUSES]}
+NEW_STATION = {"pending": None, "waiting_for_stock": False, "stock_epoch": 0, "seq": 0}
+
+
+def _statuses(target: JobStatus) -> dict[str, Any]:
+    return {"$in": [s.value for s in sources_of(target)]}
+
+
+def job_from_document(doc: dict[str, Any]) -> PrintJob:
+    """A stored job as a PrintJob."""
+    wajib = doc.get("wajib_ktp_from")
+    return PrintJob(
+        job_id=doc["_id"], station_id=doc["station_id"], resident_id=doc["resident_id"],
+        kecamatan_code=doc["kecamatan_code"], desa_code=doc["desa_code"], reason=PrintReason(doc["reason"]),
+        priority_class=PriorityClass(doc["priority_class"]), status=JobStatus(doc["status"]), rank=doc.get("rank"),
+        attempt=int(doc.get("attempt") or 1), reservation_id=doc.get("reservation_id"),
+        wajib_ktp_from=dt.date.fromisoformat(wajib) if isinstance(wajib, str) else wajib,
+        lansia=bool(doc.get("lansia")), disabilitas=bool(doc.get("disabilitas")),
+        source_event_id=doc.get("source_event_id"), queued_at=doc.get("queued_at"), printed_at=doc.get("printed_at"),
+        printer=doc.get("printer"), handed_over_at=doc.get("handed_over_at"),
+        handed_over_via=doc.get("handed_over_via"), delivery_id=doc.get("delivery_id"),
+        spoiled=tuple(SpoiledAttempt(attempt=s["attempt"], reason=s["reason"], at=s.get("at"))
+                      for s in doc.get("spoiled", [])))
+
+
+def job_document(job: PrintJob) -> dict[str, Any]:
+    """A new job as stored (later fields are set by its moves)."""
+    return {
+        "_id": job.job_id, "station_id": job.station_id, "resident_id": job.resident_id,
+        "kecamatan_code": job.kecamatan_code, "desa_code": job.desa_code, "reason": job.reason.value,
+        "priority_class": job.priority_class.value, "rank": job.rank,
+        "wajib_ktp_from": job.wajib_ktp_from.isoformat() if job.wajib_ktp_from else None,
+        "lansia": job.lansia, "disabilitas": job.disabilitas, "queued_at": job.queued_at,
+        "status": job.status.value, "attempt": job.attempt, "reservation_id": job.reservation_id,
+        "source_event_id": job.source_event_id}
+
+
+def _station(doc: dict[str, Any]) -> StationState:
+    pending = doc.get("pending")
+    heartbeat = doc.get("heartbeat_at")
+    return StationState(
+        station_id=doc["_id"],
+        pending=None if not pending else PendingReservation(
+            reservation_id=pending["reservation_id"], job_id=pending["job_id"], attempt=int(pending["attempt"]),
+            requested_at=pending.get("requested_at"), stock_epoch=int(pending.get("stock_epoch", 0))),
+        waiting_for_stock=bool(doc.get("waiting_for_stock")), stock_epoch=int(doc.get("stock_epoch", 0)),
+        seq=int(doc.get("seq", 0)), heartbeat_at=heartbeat if isinstance(heartbeat, dt.datetime) else None)
+
+
+def _delivery(doc: dict[str, Any]) -> SchoolDelivery:
+    return SchoolDelivery(delivery_id=doc["_id"], station_id=doc["station_id"], school_npsn=doc["school_npsn"],
+                          kecamatan_code=doc["kecamatan_code"], job_ids=tuple(doc.get("job_ids", [])),
+                          sent_at=doc.get("sent_at"), acknowledged_at=doc.get("acknowledged_at"),
+                          received_by=doc.get("received_by"))
 
 
 class PrintingStore:
+    """The printing ports (`ports.PrintingStorage`) on MongoDB."""
+
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.jobs = db["print_jobs"]
         self.stations = db["print_stations"]
@@ -43,81 +100,113 @@ class PrintingStore:
 
     # Jobs
 
-    async def add_job(self, job: dict[str, Any]) -> bool:
+    async def add_job(self, job: PrintJob) -> bool:
         """Insert a queued job; False when it is already there."""
         try:
-            await self.jobs.insert_one(job)
+            await self.jobs.insert_one(job_document(job))
             return True
         except DuplicateKeyError:
             return False
 
-    async def job(self, job_id: str) -> dict[str, Any] | None:
-        return await self.jobs.find_one({"_id": job_id})
+    async def job(self, job_id: str) -> PrintJob | None:
+        doc = await self.jobs.find_one({"_id": job_id})
+        return None if doc is None else job_from_document(doc)
 
-    async def jobs_of_resident(self, resident_id: str) -> list[dict[str, Any]]:
-        return [doc async for doc in self.jobs.find({"resident_id": resident_id}).sort("queued_at", ASCENDING)]
+    async def jobs_of_resident(self, resident_id: str) -> list[PrintJob]:
+        cursor = self.jobs.find({"resident_id": resident_id}).sort("queued_at", ASCENDING)
+        return [job_from_document(doc) async for doc in cursor]
 
-    async def next_waiting(self, station_id: str) -> dict[str, Any] | None:
+    async def next_waiting(self, station_id: str) -> PrintJob | None:
         cursor = self.jobs.find({"station_id": station_id, "status": JobStatus.MENUNGGU_BLANGKO.value}).sort(QUEUE_ORDER)
         async for doc in cursor.limit(1):
-            return doc
+            return job_from_document(doc)
         return None
 
-    async def queue(self, station_id: str, *, status: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {"station_id": station_id}
-        query["status"] = status or {"$in": [s.value for s in OPEN_STATUSES]}
-        return [doc async for doc in self.jobs.find(query).sort(QUEUE_ORDER).limit(limit)]
+    async def queue(self, station_id: str, *, status: JobStatus | None = None, limit: int = 500) -> list[PrintJob]:
+        query: dict[str, Any] = {"station_id": station_id, "status": status.value if status else OPEN}
+        return [job_from_document(doc) async for doc in self.jobs.find(query).sort(QUEUE_ORDER).limit(limit)]
 
-    async def queue_depths(self) -> dict[str, dict[str, int]]:
+    async def queue_depths(self) -> dict[str, dict[JobStatus, int]]:
         """Jobs not yet printed per station and status, in one pass over the open jobs."""
         pipeline: list[dict[str, Any]] = [
-            {"$match": {"status": {"$in": [s.value for s in OPEN_STATUSES]}}},
+            {"$match": {"status": OPEN}},
             {"$group": {"_id": {"station": "$station_id", "status": "$status"}, "n": {"$sum": 1}}},
         ]
-        depths: dict[str, dict[str, int]] = {}
+        depths: dict[str, dict[JobStatus, int]] = {}
         async for row in await self.jobs.aggregate(pipeline):
-            depths.setdefault(row["_id"]["station"], {})[row["_id"]["status"]] = int(row["n"])
+            depths.setdefault(row["_id"]["station"], {})[JobStatus(row["_id"]["status"])] = int(row["n"])
         return depths
 
-    async def move_job(self, job_id: str, *, expect: dict[str, Any], update: dict[str, Any]) -> bool:
-        """Change a job only from the expected state; False when it is not (already moved or stale)."""
+    async def _move(self, job_id: str, expect: dict[str, Any], update: dict[str, Any]) -> bool:
         result = await self.jobs.update_one({"_id": job_id, **expect}, update)
         return result.matched_count == 1
 
-    async def rerank(self, order: list[str]) -> None:
+    async def mark_reserved(self, job_id: str, *, attempt: int, reservation_id: str) -> bool:
+        """A blank was reserved for this attempt of a waiting job."""
+        return await self._move(job_id, {"status": _statuses(JobStatus.SIAP_CETAK), "attempt": attempt},
+                                {"$set": {"status": JobStatus.SIAP_CETAK.value, "reservation_id": reservation_id}})
+
+    async def mark_printed(self, job_id: str, *, attempt: int, reservation_id: str, at: dt.datetime,
+                           printer: str) -> bool:
+        """The attempt printed: the job is done."""
+        return await self._move(
+            job_id, {"status": _statuses(JobStatus.DICETAK), "attempt": attempt, "reservation_id": reservation_id},
+            {"$set": {"status": JobStatus.DICETAK.value, "printed_at": at, "printer": printer}})
+
+    async def mark_spoiled(self, job_id: str, *, attempt: int, reservation_id: str, reason: str,
+                           at: dt.datetime) -> bool:
+        """The attempt spoiled its blank: the job waits for a new one, as its next attempt."""
+        return await self._move(
+            job_id, {"status": JobStatus.SIAP_CETAK.value, "attempt": attempt, "reservation_id": reservation_id},
+            {"$set": {"status": JobStatus.MENUNGGU_BLANGKO.value, "attempt": attempt + 1, "reservation_id": None},
+             "$push": {"spoiled": {"attempt": attempt, "reason": reason, "at": at}}})
+
+    async def mark_handed_over(self, job_id: str, *, at: dt.datetime, via: str) -> bool:
+        """The card reached its owner."""
+        return await self._move(job_id, {"status": _statuses(JobStatus.DISERAHKAN)},
+                                {"$set": {"status": JobStatus.DISERAHKAN.value, "handed_over_at": at,
+                                          "handed_over_via": via}})
+
+    async def mark_sent_to_school(self, job_ids: Sequence[str], delivery_id: str) -> int:
+        """Printed cards left for a school in one delivery."""
+        result = await self.jobs.update_many(
+            {"_id": {"$in": list(job_ids)}, "status": _statuses(JobStatus.DIKIRIM_KE_SEKOLAH)},
+            {"$set": {"status": JobStatus.DIKIRIM_KE_SEKOLAH.value, "delivery_id": delivery_id}})
+        return result.modified_count
+
+    async def mark_received_by_school(self, job_ids: Sequence[str], delivery_id: str) -> int:
+        """The school signed for the cards of its delivery."""
+        result = await self.jobs.update_many(
+            {"_id": {"$in": list(job_ids)}, "status": _statuses(JobStatus.DITERIMA_SEKOLAH),
+             "delivery_id": delivery_id},
+            {"$set": {"status": JobStatus.DITERIMA_SEKOLAH.value}})
+        return result.modified_count
+
+    async def rerank(self, order: Sequence[str]) -> None:
         """Give every open job the rank of its class in the configured order (after a change of policy)."""
         for rank, priority_class in enumerate(order):
-            await self.jobs.update_many(
-                {"priority_class": priority_class, "status": {"$in": [s.value for s in OPEN_STATUSES]},
-                 "rank": {"$ne": rank}},
-                {"$set": {"rank": rank}})
+            await self.jobs.update_many({"priority_class": priority_class, "status": OPEN, "rank": {"$ne": rank}},
+                                        {"$set": {"rank": rank}})
 
     # Stations: the one reservation in flight, whether the station waits for stock.
 
-    async def station(self, station_id: str) -> dict[str, Any]:
+    async def station(self, station_id: str) -> StationState:
         found = await self.stations.find_one({"_id": station_id})
         if found is not None:
-            return found
-        await self.stations.update_one(
-            {"_id": station_id},
-            {"$setOnInsert": {"pending": None, "waiting_for_stock": False, "stock_epoch": 0, "seq": 0}},
-            upsert=True)
+            return _station(found)
+        await self.stations.update_one({"_id": station_id}, {"$setOnInsert": NEW_STATION}, upsert=True)
         doc = await self.stations.find_one({"_id": station_id})
-        assert doc is not None
-        return doc
+        return _station(doc if doc is not None else {"_id": station_id, **NEW_STATION})
 
     async def heartbeat(self, station_id: str, at: dt.datetime) -> None:
         """A station worker says it is alive (its printer adapter is ready)."""
         await self.station(station_id)
         await self.stations.update_one({"_id": station_id}, {"$set": {"heartbeat_at": at}})
 
-    async def all_stations(self) -> list[dict[str, Any]]:
-        return [doc async for doc in self.stations.find({})]
-
-    async def claim_reservation(self, station_id: str, *, seq: int, pending: dict[str, Any]) -> bool:
+    async def claim_reservation(self, station_id: str, *, seq: int, pending: PendingReservation) -> bool:
         result = await self.stations.update_one(
             {"_id": station_id, "seq": seq, "pending": None, "waiting_for_stock": False},
-            {"$set": {"pending": pending, "seq": seq + 1}})
+            {"$set": {"pending": dataclasses.asdict(pending), "seq": seq + 1}})
         return result.matched_count == 1
 
     async def finish_reservation(self, station_id: str, reservation_id: str, *, waiting_for_stock: bool) -> bool:
@@ -137,20 +226,21 @@ class PrintingStore:
 
     # School deliveries
 
-    async def add_delivery(self, delivery: dict[str, Any]) -> bool:
+    async def add_delivery(self, delivery: SchoolDelivery) -> bool:
         try:
-            await self.deliveries.insert_one(delivery)
+            await self.deliveries.insert_one({
+                "_id": delivery.delivery_id, "station_id": delivery.station_id, "school_npsn": delivery.school_npsn,
+                "kecamatan_code": delivery.kecamatan_code, "job_ids": list(delivery.job_ids),
+                "sent_at": delivery.sent_at, "acknowledged_at": None})
             return True
         except DuplicateKeyError:
             return False
 
-    async def delivery(self, delivery_id: str) -> dict[str, Any] | None:
-        return await self.deliveries.find_one({"_id": delivery_id})
+    async def delivery(self, delivery_id: str) -> SchoolDelivery | None:
+        doc = await self.deliveries.find_one({"_id": delivery_id})
+        return None if doc is None else _delivery(doc)
 
-    async def acknowledge_delivery(self, delivery_id: str, fields: dict[str, Any]) -> bool:
-        result = await self.deliveries.update_one({"_id": delivery_id, "acknowledged_at": None}, {"$set": fields})
+    async def record_acknowledgement(self, delivery_id: str, *, at: dt.datetime, received_by: str) -> bool:
+        result = await self.deliveries.update_one({"_id": delivery_id, "acknowledged_at": None},
+                                                  {"$set": {"acknowledged_at": at, "received_by": received_by}})
         return result.matched_count == 1
-
-    async def move_jobs(self, job_ids: list[str], *, expect: dict[str, Any], update: dict[str, Any]) -> int:
-        result = await self.jobs.update_many({"_id": {"$in": job_ids}, **expect}, update)
-        return result.modified_count

@@ -15,10 +15,12 @@ from pydantic import ValidationError
 
 from services.printing import policy
 from services.printing.config import PrintingSettings
+from services.printing.domain import PrintJob
 from services.printing.printers import CupsPrinter, PrinterUnavailable, SpoolPdfPrinter
 from services.printing.proof import CardProof, render_pdf
 from services.printing.routing import station_for
 from services.printing.station import StationWorker
+from services.printing.store import job_from_document
 from shared.contracts import Actor, Role
 from shared.contracts.printing import CardPrinted, JobAttempt, JobDispatched, PrintReason, PriorityClass
 from shared.stations import load_stations
@@ -108,8 +110,11 @@ class FakeStore:
     def __init__(self, job: dict[str, Any]) -> None:
         self.doc = job
 
-    async def job(self, job_id: str) -> dict[str, Any] | None:
-        return self.doc if job_id == self.doc["_id"] else None
+    async def job(self, job_id: str) -> PrintJob | None:
+        return job_from_document(self.doc) if job_id == self.doc["_id"] else None
+
+    async def heartbeat(self, station_id: str, at: dt.datetime) -> None:
+        return None
 
 
 class Recorder:
@@ -123,7 +128,7 @@ class Recorder:
 async def test_worker_reports_an_attempt_printed_before_a_restart_without_printing_again(tmp_path: Path) -> None:
     job = {"_id": "job-abc", "station_id": "dinas-curup", "status": "siap_cetak", "attempt": 1,
            "reservation_id": "job-abc.1.1", "resident_id": "r" + "0" * 32, "kecamatan_code": "17.02.09",
-           "desa_code": "17.02.09.1012", "reason": "pertama"}
+           "desa_code": "17.02.09.1012", "reason": "pertama", "priority_class": "pemilih_pemula"}
     printer = SpoolPdfPrinter(tmp_path)
     recorder = Recorder()
     worker = StationWorker("dinas-curup", store=FakeStore(job), printer=printer, publisher=recorder)  # type: ignore[arg-type]

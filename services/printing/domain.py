@@ -1,0 +1,239 @@
+"""The print job lifecycle as pure rules: statuses and their allowed moves, who may see a job, and
+when a reprint, a school delivery or a hand-over may happen.
+
+A job waits for a blank (menunggu_blangko), gets one (siap_cetak), is printed (dicetak) or
+spoiled (back to waiting, as its next attempt); a printed card is handed over directly or goes
+to a school first (dikirim_ke_sekolah, then diterima_sekolah once the school signs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from shared.contracts.envelope import Role
+from shared.contracts.printing import PrintReason, PriorityClass
+
+
+class JobStatus(StrEnum):
+    MENUNGGU_BLANGKO = "menunggu_blangko"
+    SIAP_CETAK = "siap_cetak"
+    DICETAK = "dicetak"
+    DIKIRIM_KE_SEKOLAH = "dikirim_ke_sekolah"
+    DITERIMA_SEKOLAH = "diterima_sekolah"
+    DISERAHKAN = "diserahkan"
+
+
+PRINTED_STATUSES = (JobStatus.DICETAK, JobStatus.DIKIRIM_KE_SEKOLAH, JobStatus.DITERIMA_SEKOLAH, JobStatus.DISERAHKAN)
+OPEN_STATUSES = (JobStatus.MENUNGGU_BLANGKO, JobStatus.SIAP_CETAK)
+REPRINT_REASONS = (PrintReason.HILANG, PrintReason.RUSAK, PrintReason.PERUBAHAN_DATA)
+
+# Each status and the statuses a job may move to from it (a spoiled print goes back to waiting).
+TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.MENUNGGU_BLANGKO: frozenset({JobStatus.SIAP_CETAK}),
+    JobStatus.SIAP_CETAK: frozenset({JobStatus.DICETAK, JobStatus.MENUNGGU_BLANGKO}),
+    JobStatus.DICETAK: frozenset({JobStatus.DIKIRIM_KE_SEKOLAH, JobStatus.DISERAHKAN}),
+    JobStatus.DIKIRIM_KE_SEKOLAH: frozenset({JobStatus.DITERIMA_SEKOLAH}),
+    JobStatus.DITERIMA_SEKOLAH: frozenset({JobStatus.DISERAHKAN}),
+    JobStatus.DISERAHKAN: frozenset(),
+}
+
+
+def may_move(current: JobStatus, target: JobStatus) -> bool:
+    """Whether a job in `current` may move to `target`."""
+    return target in TRANSITIONS[current]
+
+
+def sources_of(target: JobStatus) -> tuple[JobStatus, ...]:
+    """The statuses from which a job may move to `target` (the guard of a stored move)."""
+    return tuple(status for status, targets in TRANSITIONS.items() if target in targets)
+
+
+class PrintingError(Exception):
+    """A command the rules refuse; the message is for the clerk."""
+
+
+class NotFound(PrintingError):
+    """The job, station or delivery does not exist or is not the office's to see."""
+
+
+class Conflict(PrintingError):
+    """The job is not in a state that allows the command."""
+
+
+class Forbidden(PrintingError):
+    """The office's role may not give this command."""
+
+
+class Invalid(PrintingError):
+    """The command's data is outside what the rules accept."""
+
+
+@dataclass(frozen=True)
+class SpoiledAttempt:
+    attempt: int
+    reason: str
+    at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    """One card to print for one resident, and how far it got."""
+
+    job_id: str
+    station_id: str
+    resident_id: str
+    kecamatan_code: str
+    desa_code: str
+    reason: PrintReason
+    priority_class: PriorityClass
+    status: JobStatus = JobStatus.MENUNGGU_BLANGKO
+    rank: int | None = None
+    attempt: int = 1
+    reservation_id: str | None = None
+    wajib_ktp_from: dt.date | None = None
+    lansia: bool = False
+    disabilitas: bool = False
+    source_event_id: str | None = None
+    queued_at: dt.datetime | None = None
+    printed_at: dt.datetime | None = None
+    printer: str | None = None
+    handed_over_at: dt.datetime | None = None
+    handed_over_via: str | None = None
+    delivery_id: str | None = None
+    spoiled: tuple[SpoiledAttempt, ...] = ()
+
+    def waits_for(self, attempt: int, reservation_id: str) -> bool:
+        """Whether this job is ready to print exactly this attempt with this reserved blank."""
+        return (self.status == JobStatus.SIAP_CETAK and self.attempt == attempt
+                and self.reservation_id == reservation_id)
+
+
+@dataclass(frozen=True)
+class SchoolDelivery:
+    """Printed cards of students taken to one school together."""
+
+    delivery_id: str
+    station_id: str
+    school_npsn: str
+    kecamatan_code: str
+    job_ids: tuple[str, ...]
+    sent_at: dt.datetime | None = None
+    acknowledged_at: dt.datetime | None = None
+    received_by: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingReservation:
+    """The one blank request a station has in flight."""
+
+    reservation_id: str
+    job_id: str
+    attempt: int
+    requested_at: dt.datetime | None
+    stock_epoch: int = 0
+
+
+@dataclass(frozen=True)
+class StationState:
+    """A station's reservation in flight, whether it waits for stock, and its worker's last sign of life."""
+
+    station_id: str
+    pending: PendingReservation | None = None
+    waiting_for_stock: bool = False
+    stock_epoch: int = 0
+    seq: int = 0
+    heartbeat_at: dt.datetime | None = None
+
+
+def reservation_for(job: PrintJob, station: StationState, now: dt.datetime) -> PendingReservation:
+    """The blank request a station makes for its next job (its id names the job, attempt and sequence)."""
+    return PendingReservation(reservation_id=f"{job.job_id}.{job.attempt}.{station.seq + 1}", job_id=job.job_id,
+                              attempt=job.attempt, requested_at=now, stock_epoch=station.stock_epoch)
+
+
+def is_stale(pending: PendingReservation, now: dt.datetime, resend_seconds: float) -> bool:
+    """A request unanswered this long is sent again."""
+    return pending.requested_at is None or (now - pending.requested_at).total_seconds() >= resend_seconds
+
+
+class Viewer(Protocol):
+    """Who asks: an office's id, role and (for a kecamatan office) its kecamatan."""
+
+    @property
+    def office_id(self) -> str: ...
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def kecamatan_code(self) -> str | None: ...
+
+
+def may_see(viewer: Viewer, *, station_id: str, kecamatan_code: str) -> bool:
+    """Dinas sees everything, a station its own jobs, a kecamatan office its kecamatan's."""
+    if viewer.role == Role.DINAS_ADMIN:
+        return True
+    if viewer.role == Role.PRINT_STATION:
+        return viewer.office_id == station_id
+    return viewer.role == Role.KECAMATAN_OFFICE and viewer.kecamatan_code == kecamatan_code
+
+
+def check_may_request_reprint(viewer: Viewer, reason: PrintReason) -> None:
+    """Reprints come from a kecamatan office or the dinas, for a lost, damaged or changed card."""
+    if viewer.role not in (Role.DINAS_ADMIN, Role.KECAMATAN_OFFICE):
+        raise Forbidden("Cetak ulang diajukan oleh kantor kecamatan atau admin dinas.")
+    if reason not in REPRINT_REASONS:
+        raise Invalid("Alasan cetak ulang: hilang, rusak atau perubahan_data.")
+
+
+def reprint_source(history: Sequence[PrintJob]) -> PrintJob:
+    """The printed job a reprint copies its area and needs from; refused if never printed or still queued."""
+    printed = [job for job in history if job.status in PRINTED_STATUSES]
+    if not printed:
+        raise Conflict("Penduduk ini belum pernah dicetak KTP-el-nya di sini: cetak pertama datang dari "
+                       "status PRR perekaman, bukan dari cetak ulang.")
+    if any(job.status in OPEN_STATUSES for job in history):
+        raise Conflict("Kartu penduduk ini masih dalam antrean cetak.")
+    return printed[-1]
+
+
+def handover_route(job: PrintJob) -> str | None:
+    """How a card reaches its owner: 'langsung' or 'sekolah'; None when it was already handed over."""
+    if job.status == JobStatus.DISERAHKAN:
+        return None
+    if job.status == JobStatus.DIKIRIM_KE_SEKOLAH:
+        raise Conflict("Kartu sudah dikirim ke sekolah: catat dulu tanda terima sekolah.")
+    if not may_move(job.status, JobStatus.DISERAHKAN):
+        raise Conflict(f"Kartu belum dicetak (status {job.status.value}).")
+    return "sekolah" if job.status == JobStatus.DITERIMA_SEKOLAH else "langsung"
+
+
+def check_may_send_to_school(viewer: Viewer) -> None:
+    """School deliveries are recorded by a print station or the dinas."""
+    if viewer.role not in (Role.DINAS_ADMIN, Role.PRINT_STATION):
+        raise Forbidden("Pengiriman ke sekolah dicatat oleh stasiun cetak atau admin dinas.")
+
+
+def delivery_station(jobs: Iterable[PrintJob]) -> str:
+    """The one station whose printed cards go to a school together; refused for cards not just printed."""
+    jobs = list(jobs)
+    not_ready = [job.job_id for job in jobs if not may_move(job.status, JobStatus.DIKIRIM_KE_SEKOLAH)]
+    if not_ready:
+        raise Conflict(f"{len(not_ready)} kartu belum dicetak atau sudah dikirim/diserahkan: "
+                       f"{', '.join(not_ready[:10])}")
+    stations = {job.station_id for job in jobs}
+    if len(stations) != 1:
+        raise Conflict("Satu pengiriman berisi kartu dari satu stasiun cetak.")
+    return stations.pop()
+
+
+def seconds_queued_to_printed(job: PrintJob, printed_at: dt.datetime) -> float | None:
+    """Seconds from the print request to the printed card (stored times without a zone are UTC)."""
+    if job.queued_at is None:
+        return None
+    queued_at = job.queued_at if job.queued_at.tzinfo else job.queued_at.replace(tzinfo=dt.UTC)
+    return max(0.0, (printed_at - queued_at).total_seconds())

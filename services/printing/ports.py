@@ -1,0 +1,79 @@
+"""What the printing use cases need from storage: jobs, station reservations and school deliveries.
+
+`store.PrintingStore` implements these on MongoDB, `tests.fakes.printing` in memory. Every move is
+guarded by the state it expects, so a redelivered event changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol
+
+from services.printing.domain import JobStatus, PendingReservation, PrintJob, SchoolDelivery, StationState
+
+
+class JobReader(Protocol):
+    """Reading one job (what a station worker needs besides its heartbeat)."""
+
+    async def job(self, job_id: str) -> PrintJob | None: ...
+
+    async def heartbeat(self, station_id: str, at: dt.datetime) -> None: ...
+
+
+class PrintJobs(JobReader, Protocol):
+    """Print jobs: added once, moved only from the state an event expects."""
+
+    async def add_job(self, job: PrintJob) -> bool: ...
+
+    async def jobs_of_resident(self, resident_id: str) -> list[PrintJob]: ...
+
+    async def next_waiting(self, station_id: str) -> PrintJob | None: ...
+
+    async def queue(self, station_id: str, *, status: JobStatus | None = None, limit: int = 500) -> list[PrintJob]: ...
+
+    async def queue_depths(self) -> dict[str, dict[JobStatus, int]]: ...
+
+    async def mark_reserved(self, job_id: str, *, attempt: int, reservation_id: str) -> bool: ...
+
+    async def mark_printed(self, job_id: str, *, attempt: int, reservation_id: str, at: dt.datetime,
+                           printer: str) -> bool: ...
+
+    async def mark_spoiled(self, job_id: str, *, attempt: int, reservation_id: str, reason: str,
+                           at: dt.datetime) -> bool: ...
+
+    async def mark_handed_over(self, job_id: str, *, at: dt.datetime, via: str) -> bool: ...
+
+    async def mark_sent_to_school(self, job_ids: Sequence[str], delivery_id: str) -> int: ...
+
+    async def mark_received_by_school(self, job_ids: Sequence[str], delivery_id: str) -> int: ...
+
+    async def rerank(self, order: Sequence[str]) -> None: ...
+
+
+class Stations(Protocol):
+    """Each station's one reservation in flight and whether it waits for stock."""
+
+    async def station(self, station_id: str) -> StationState: ...
+
+    async def claim_reservation(self, station_id: str, *, seq: int, pending: PendingReservation) -> bool: ...
+
+    async def finish_reservation(self, station_id: str, reservation_id: str, *, waiting_for_stock: bool) -> bool: ...
+
+    async def stock_arrived(self, station_id: str) -> None: ...
+
+    async def touch_pending(self, station_id: str, reservation_id: str, at: dt.datetime) -> None: ...
+
+
+class Deliveries(Protocol):
+    """School deliveries: recorded once, acknowledged once."""
+
+    async def add_delivery(self, delivery: SchoolDelivery) -> bool: ...
+
+    async def delivery(self, delivery_id: str) -> SchoolDelivery | None: ...
+
+    async def record_acknowledgement(self, delivery_id: str, *, at: dt.datetime, received_by: str) -> bool: ...
+
+
+class PrintingStorage(PrintJobs, Stations, Deliveries, Protocol):
+    """Everything the printing use cases read and write."""
