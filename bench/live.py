@@ -82,9 +82,9 @@ async def live_system(env: dict[str, str]) -> AsyncIterator[LiveSystem]:
 
     from deploy.local.process import free_port
     from shared.contracts import Role
-    from tests.support.processes import ServiceProcess
     from shared.topics import all_topic_configs
     from tests.integration.helpers import create_office_key
+    from tests.support.processes import ServiceProcess
 
     run = uuid.uuid4().hex[:6]
     old_prefix = env.get("EKTP_TOPIC_PREFIX", "")
@@ -174,7 +174,7 @@ async def system_latency(system: LiveSystem, *, rate: float, seconds: float, see
     """
     from prometheus_client import CollectorRegistry
 
-    from shared.broker import make_broker
+    from shared.broker import PublishedEvents
     from shared.publishing import KafkaEventPublisher
     from shared.settings import InfraSettings
     from shared.topics import RESIDENT
@@ -228,10 +228,10 @@ async def system_latency(system: LiveSystem, *, rate: float, seconds: float, see
     else:
         events = enrolled_events(count, seed)
         topic = dataclasses.replace(RESIDENT, name=system.topic("resident.events"))
-        broker = make_broker(InfraSettings(kafka_bootstrap=system.env["EKTP_KAFKA_BOOTSTRAP"]), service="bench",
-                             registry=CollectorRegistry())
-        await broker.start()
-        publisher = KafkaEventPublisher(broker)
+        registry = CollectorRegistry()
+        publisher = KafkaEventPublisher(InfraSettings(kafka_bootstrap=system.env["EKTP_KAFKA_BOOTSTRAP"]),
+                                        service="bench", counted=PublishedEvents(registry, "bench"))
+        await publisher.start()
         try:
             async def publish(scheduled: float, event: Any) -> None:
                 await publisher.publish(event, topic=topic, key=event.payload.resident_id)
@@ -239,7 +239,7 @@ async def system_latency(system: LiveSystem, *, rate: float, seconds: float, see
 
             await open_loop(publish, events)
         finally:
-            await broker.stop()
+            await publisher.stop()
     accepted = {rid: scheduled for scheduled, status, rid in answers if status == 201 and rid}
     expected.update(await _offsets(system, set(accepted)))
     sending = False

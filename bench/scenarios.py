@@ -43,7 +43,7 @@ def publish_scenario(env: dict[str, str], models: list[tuple[str, str, Any]]) ->
     from aiokafka import AIOKafkaProducer
     from prometheus_client import CollectorRegistry
 
-    from shared.broker import make_broker
+    from shared.broker import PublishedEvents
     from shared.publishing import KafkaEventPublisher, event_headers
     from shared.settings import InfraSettings
     from shared.topics import RESIDENT
@@ -73,16 +73,16 @@ def publish_scenario(env: dict[str, str], models: list[tuple[str, str, Any]]) ->
 
     async def system() -> dict[str, Any]:
         await _ensure_topic(bootstrap, topic.name)
-        broker = make_broker(InfraSettings(), service="bench", registry=CollectorRegistry())
-        await broker.start()
-        publisher = KafkaEventPublisher(broker)
+        registry = CollectorRegistry()
+        publisher = KafkaEventPublisher(InfraSettings(), service="bench", counted=PublishedEvents(registry, "bench"))
+        await publisher.start()
         try:
             def send(key: str, event: Any) -> Any:
                 return lambda: publisher.publish(event, topic=topic, key=key)
 
             await windowed([send(key, event) for _, key, event in models])
         finally:
-            await broker.stop()
+            await publisher.stop()
         return {"items": len(models)}
 
     return baseline, system

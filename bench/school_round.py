@@ -58,8 +58,8 @@ async def main(students: int, env: dict[str, str], out_name: str = "school_round
 
     from deploy.local.process import free_port
     from shared.contracts import Role
-    from tests.support.processes import ServiceProcess
     from tests.integration.helpers import create_office_key, enrolled_event
+    from tests.support.processes import ServiceProcess
 
     run_id = env["RUN_ID"]
 

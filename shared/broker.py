@@ -28,6 +28,7 @@ BATCH_WAIT_MS = 50
 MAX_POLL_RECORDS = 200
 # How long clients wait before retrying a broker they cannot reach (aiokafka: 100 ms).
 RETRY_BACKOFF_MS = 500
+PRODUCER_REQUEST_TIMEOUT_MS = 15_000
 
 
 def _security(infra: InfraSettings) -> BaseSecurity | None:
@@ -99,20 +100,22 @@ def make_broker(
     service: str,
     registry: CollectorRegistry,
     middlewares: Sequence[Callable[..., Any]] = (),
+    published: PublishedEvents | None = None,
 ) -> KafkaBroker:
-    """A FastStream Kafka broker: idempotent producer, acks=all, Prometheus metrics of what it consumed and published."""
+    """A FastStream Kafka broker: idempotent producer, acks=all, Prometheus metrics of what it consumed and
+    published (`published` counts the broker's own publishes, e.g. dead letters)."""
     install_metadata_backoff()
     return KafkaBroker(
         infra.kafka_bootstrap,
         client_id=f"ektp-{service}",
         acks="all",
         enable_idempotence=True,
-        request_timeout_ms=15_000,
+        request_timeout_ms=PRODUCER_REQUEST_TIMEOUT_MS,
         retry_backoff_ms=RETRY_BACKOFF_MS,
         security=_security(infra),
         middlewares=[
             ConsumeMetricsMiddleware(registry=registry, app_name=service, metrics_prefix="faststream"),
-            PublishedEvents(registry, service),
+            published or PublishedEvents(registry, service),
             *middlewares,
         ],
         logger=logging.getLogger(f"ektp.{service}.kafka"),
@@ -161,7 +164,7 @@ def event_bytes(message: Any) -> bytes:
 
 
 def kafka_client_options(infra: InfraSettings) -> dict[str, Any]:
-    """Connection options for a plain aiokafka client (tools that read topics outside FastStream)."""
+    """Connection options of every plain aiokafka client (producer, consumer, admin): the one builder."""
     options: dict[str, Any] = {"bootstrap_servers": infra.kafka_bootstrap,
                                "security_protocol": infra.kafka_security_protocol}
     if infra.kafka_security_protocol != "PLAINTEXT":
@@ -171,3 +174,9 @@ def kafka_client_options(infra: InfraSettings) -> dict[str, Any]:
                        sasl_plain_username=infra.kafka_sasl_username,
                        sasl_plain_password=infra.kafka_sasl_password.get_secret_value())
     return options
+
+
+def producer_options(infra: InfraSettings, *, service: str) -> dict[str, Any]:
+    """An event producer's options: idempotent, acks=all, the same timeouts as the broker's own producer."""
+    return {**kafka_client_options(infra), "client_id": f"ektp-{service}", "acks": "all", "enable_idempotence": True,
+            "request_timeout_ms": PRODUCER_REQUEST_TIMEOUT_MS, "retry_backoff_ms": RETRY_BACKOFF_MS}

@@ -14,11 +14,12 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.broker import make_broker
+from shared.broker import PublishedEvents, make_broker
 from shared.dead_letter import DeadLetterPolicy
 from shared.logs import configure_logging
 from shared.metrics import ConsumerMetrics, dependency_checks
 from shared.mongo import make_client
+from shared.publishing import KafkaEventPublisher
 from shared.settings import InfraSettings
 
 log = logging.getLogger("ektp.runtime")
@@ -34,6 +35,7 @@ class ServiceRuntime:
     metrics: ConsumerMetrics
     dead_letters: DeadLetterPolicy
     broker: KafkaBroker
+    publisher: KafkaEventPublisher
     mongo: AsyncMongoClient[dict[str, Any]]
     db: AsyncDatabase[dict[str, Any]]
     periodic: list[tuple[float, Callable[[], Awaitable[None]]]] = field(default_factory=list)
@@ -45,10 +47,13 @@ class ServiceRuntime:
         registry = CollectorRegistry()
         metrics = ConsumerMetrics(registry, service)
         dead_letters = DeadLetterPolicy(service=service, metrics=metrics)
-        broker = make_broker(infra, service=service, registry=registry, middlewares=[dead_letters])
+        published = PublishedEvents(registry, service)
+        broker = make_broker(infra, service=service, registry=registry, middlewares=[dead_letters],
+                             published=published)
         dead_letters.bind(broker.publish)
+        publisher = KafkaEventPublisher(infra, service=service, counted=published)
         mongo = make_client(infra, app_name=service)
-        return cls(service, registry, metrics, dead_letters, broker, mongo, mongo[infra.mongo_database])
+        return cls(service, registry, metrics, dead_letters, broker, publisher, mongo, mongo[infra.mongo_database])
 
     def every(self, seconds: float, job: Callable[[], Awaitable[None]]) -> None:
         """Run `job` every `seconds` while the service runs; a failed run is logged and the next one tries again."""
@@ -81,10 +86,12 @@ class ServiceRuntime:
         if self.measure_lag not in [job for _, job in self.periodic]:
             self.periodic.append((LAG_SECONDS, self.measure_lag))
         await self.broker.start()
+        await self.publisher.start()
         self.tasks = [asyncio.create_task(self._repeat(seconds, job)) for seconds, job in self.periodic]
 
     async def stop(self) -> None:
-        """Stop periodic jobs and retrying, stop consuming (uncommitted messages are redelivered), close MongoDB."""
+        """Stop periodic jobs and retrying, stop consuming (uncommitted messages are redelivered), stop the
+        event producer once nothing can publish any more, close MongoDB."""
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -92,6 +99,7 @@ class ServiceRuntime:
                 await task
         self.dead_letters.stopping.set()
         await self.broker.stop()
+        await self.publisher.stop()
         await self.mongo.close()
 
     def checks(self) -> dict[str, Callable[[], Awaitable[bool]]]:

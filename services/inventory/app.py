@@ -11,7 +11,6 @@ from services.inventory.http import router
 from services.inventory.metrics import StockGauges, refusal_counter
 from services.inventory.store import InventoryStore
 from shared.clock import Clock, system_clock
-from shared.publishing import KafkaEventPublisher
 from shared.runtime import ServiceRuntime
 from shared.service_app import assemble_app
 from shared.stations import load_stations
@@ -24,7 +23,7 @@ def create_app(settings: InventorySettings | None = None, *, clock: Clock = syst
     settings = settings or InventorySettings()
     runtime = ServiceRuntime.build(settings.infra, service=SERVICE)
     store = InventoryStore(runtime.db)
-    deps = InventoryDeps(store=store, publisher=KafkaEventPublisher(runtime.broker), clock=clock,
+    deps = InventoryDeps(store=store, publisher=runtime.publisher, clock=clock,
                          names=load_stations().locations, consumption_window_days=settings.consumption_window_days,
                          cover_days=settings.cover_days, low_stock_days=settings.low_stock_days,
                          answer_timeout=settings.answer_timeout_seconds)

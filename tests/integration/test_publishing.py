@@ -1,4 +1,4 @@
-"""The services' publisher on the real broker: events go on the broker's own producer, counted once."""
+"""The services' publisher on the real broker: its own idempotent producer, key and headers, counted once."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import uuid
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError
 from prometheus_client import CollectorRegistry
 
-from shared.broker import make_broker
+from shared.broker import PublishedEvents
 from shared.contracts import RESIDENT_EVENTS
-from shared.publishing import KafkaEventPublisher, running_producer
+from shared.publishing import KafkaEventPublisher
 from shared.settings import InfraSettings
 from shared.topics import RESIDENT
 from tests.faults.system import read_records
@@ -23,7 +24,7 @@ from tests.integration.helpers import enrolled_event
 pytestmark = pytest.mark.infra
 
 
-async def test_events_go_on_the_brokers_producer_with_key_and_headers_and_are_counted(stack: Any) -> None:
+async def test_events_go_on_the_publishers_producer_with_key_and_headers_and_are_counted(stack: Any) -> None:
     bootstrap = f"127.0.0.1:{stack.ports.kafka}"
     topic = dataclasses.replace(RESIDENT, name=f"{RESIDENT.name}.publish-{uuid.uuid4().hex[:8]}")
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -33,20 +34,21 @@ async def test_events_go_on_the_brokers_producer_with_key_and_headers_and_are_co
     finally:
         await admin.close()
     registry = CollectorRegistry()
-    broker = make_broker(InfraSettings(kafka_bootstrap=bootstrap), service="publish-test", registry=registry)
-    publisher = KafkaEventPublisher(broker)
-    assert running_producer(broker) is None
-    await broker.start()
+    publisher = KafkaEventPublisher(InfraSettings(kafka_bootstrap=bootstrap), service="publish-test",
+                                    counted=PublishedEvents(registry, "publish-test"))
+    rng = random.Random(5)
+    events = [enrolled_event(rng) for _ in range(4)]
+    # Not started: a clear Kafka error (answered 503 by the services), nothing sent.
+    with pytest.raises(KafkaConnectionError):
+        await publisher.publish(events[0], topic=topic, key=events[0].payload.resident_id)
+    await publisher.start()
     try:
-        # The direct path is taken: the broker's running producer is found (not the fallback).
-        assert isinstance(running_producer(broker), AIOKafkaProducer)
-        rng = random.Random(5)
-        events = [enrolled_event(rng) for _ in range(4)]
         for event in events:
             await publisher.publish(event, topic=topic, key=event.payload.resident_id)
     finally:
-        await broker.stop()
-    assert running_producer(broker) is None
+        await publisher.stop()
+    with pytest.raises(KafkaConnectionError):
+        await publisher.publish(events[0], topic=topic, key=events[0].payload.resident_id)
 
     found = await read_records(bootstrap, [TopicPartition(topic.name, p) for p in range(3)])
     records = [record for partition in found.values() for record in partition]
