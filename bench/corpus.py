@@ -73,8 +73,3 @@ def journey_models(scale: float, today: dt.date = CORPUS_DAY) -> list[tuple[str,
     return out
 
 
-
-
-def journey_events(scale: float, today: dt.date = CORPUS_DAY) -> list[tuple[str, bytes, bytes]]:
-    """(topic, key, value) bytes of every resident's journey, as they sit on the topics."""
-    return [(topic, key.encode(), event.model_dump_json().encode()) for topic, key, event in journey_models(scale, today)]
