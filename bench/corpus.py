@@ -71,5 +71,3 @@ def journey_models(scale: float, today: dt.date = CORPUS_DAY) -> list[tuple[str,
             partition_key = "dinas-curup" if topic == PRINT.name else rid
             out.append((topic, partition_key, event))
     return out
-
-
