@@ -9,7 +9,9 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from shared.contracts import Role
 from shared.contracts.recording import SiakStatus
+from shared.dates import add_years
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 
@@ -94,7 +96,92 @@ LANSIA_AGE = 60
 
 def lansia_from(birth_date: dt.date) -> dt.date:
     """The day a resident counts as lansia (60th birthday, UU 13/1998); 29 February moves to 1 March."""
-    try:
-        return birth_date.replace(year=birth_date.year + LANSIA_AGE)
-    except ValueError:
-        return dt.date(birth_date.year + LANSIA_AGE, 3, 1)
+    return add_years(birth_date, LANSIA_AGE)
+
+
+# Who may do what: dinas admins everywhere, offices and field teams in their own kecamatan.
+
+FIELD_ROLES = frozenset({Role.FIELD_TEAM, Role.KECAMATAN_OFFICE, Role.DINAS_ADMIN})
+SCHEDULING_ROLES = frozenset({Role.KECAMATAN_OFFICE, Role.DINAS_ADMIN})
+
+
+def in_scope(role: Role, own_kecamatan: str | None, kecamatan_code: str | None) -> bool:
+    """A dinas admin sees every kecamatan; anyone else only their own."""
+    return role == Role.DINAS_ADMIN or own_kecamatan == kecamatan_code
+
+
+class VisitState(StrEnum):
+    """A visit is scheduled, then opened for recording, then closed."""
+
+    DIJADWALKAN = "dijadwalkan"
+    DIBUKA = "dibuka"
+    DITUTUP = "ditutup"
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A jemput bola visit and its targets (resident ids only)."""
+
+    visit_id: str
+    date: dt.date
+    kind: str
+    place_code: str
+    kecamatan_code: str
+    team: str
+    targets: tuple[str, ...]
+    carried_over: tuple[str, ...]
+    state: VisitState
+    no_shows: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a resident lives."""
+
+    kecamatan_code: str | None
+    desa_code: str | None
+
+
+@dataclass(frozen=True)
+class RosterFacts:
+    """What recording keeps of the roster; a resident who left keeps the rest and only leaves the roster."""
+
+    in_roster: bool
+    kecamatan_code: str | None = None
+    desa_code: str | None = None
+    school_npsn: str | None = None
+    wajib_ktp_from: dt.date | None = None
+    lansia_from: dt.date | None = None
+    disabilitas: bool = False
+
+
+@dataclass(frozen=True)
+class ResidentRecord:
+    """A resident as recording knows them: place, roster facts and progress."""
+
+    resident_id: str
+    in_roster: bool
+    place: Place
+    stage: Stage
+    since: dt.datetime | None
+    stale_reports: int = 0
+    wajib_ktp_from: dt.date | None = None
+    lansia_from: dt.date | None = None
+    disabilitas: bool = False
+    applied: frozenset[str] = frozenset()
+
+    @property
+    def progress(self) -> Progress | None:
+        """The progress to advance from; None before anything was recorded."""
+        return None if self.since is None else Progress(self.stage, self.since)
+
+
+@dataclass(frozen=True)
+class StuckResident:
+    """A resident sitting in one stage too long."""
+
+    resident_id: str
+    stage: Stage
+    since: dt.datetime
+    kecamatan_code: str | None
+    desa_code: str | None

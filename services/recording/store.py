@@ -8,7 +8,16 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.recording.domain import Progress, Stage
+from services.recording.domain import (
+    Place,
+    Progress,
+    ResidentRecord,
+    RosterFacts,
+    Stage,
+    StuckResident,
+    Visit,
+    VisitState,
+)
 from shared.mongo import versioned_write
 
 RESIDENTS = "recording_residents"
@@ -20,13 +29,48 @@ NEVER = "1970-01-01T00:00:00+00:00"
 STUCK_STAGES = (Stage.REKAM.value, Stage.GAGAL_PUSAT.value, Stage.DUPLIKAT.value, Stage.GAGAL_REKAM.value)
 
 
-def progress_of(doc: dict[str, Any] | None) -> Progress | None:
-    if not doc or "stage" not in doc or doc.get("since") == NEVER:
-        return None
-    return Progress(Stage(doc["stage"]), dt.datetime.fromisoformat(doc["since"]))
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def resident_of(doc: dict[str, Any]) -> ResidentRecord:
+    """A resident document as the typed record use cases read."""
+    since = doc.get("since")
+    return ResidentRecord(
+        resident_id=doc["_id"], in_roster=bool(doc.get("in_roster")),
+        place=Place(doc.get("kecamatan_code"), doc.get("desa_code")),
+        stage=Stage(doc.get("stage", Stage.BELUM_REKAM.value)),
+        since=dt.datetime.fromisoformat(since) if since and since != NEVER and "stage" in doc else None,
+        stale_reports=int(doc.get("stale_reports", 0)), wajib_ktp_from=_date(doc.get("wajib_ktp_from")),
+        lansia_from=_date(doc.get("lansia_from")), disabilitas=bool(doc.get("disabilitas")),
+        applied=frozenset(doc.get("applied_events", [])),
+    )
+
+
+def visit_of(doc: dict[str, Any]) -> Visit:
+    """A visit document as the typed visit use cases read."""
+    no_shows = doc.get("no_shows")
+    return Visit(
+        visit_id=doc["_id"], date=dt.date.fromisoformat(doc["date"]), kind=doc["kind"],
+        place_code=doc["place_code"], kecamatan_code=doc["kecamatan_code"], team=doc["team"],
+        targets=tuple(doc.get("targets", [])), carried_over=tuple(doc.get("carried_over", [])),
+        state=VisitState(doc["state"]), no_shows=None if no_shows is None else tuple(no_shows),
+    )
+
+
+def _roster_fields(facts: RosterFacts) -> dict[str, Any]:
+    if not facts.in_roster:
+        return {"in_roster": False}
+    return {"in_roster": True, "kecamatan_code": facts.kecamatan_code, "desa_code": facts.desa_code,
+            "school_npsn": facts.school_npsn,
+            "wajib_ktp_from": facts.wajib_ktp_from.isoformat() if facts.wajib_ktp_from else None,
+            "lansia_from": facts.lansia_from.isoformat() if facts.lansia_from else None,
+            "disabilitas": facts.disabilitas}
 
 
 class RecordingStore:
+    """MongoDB storage of the recording service (implements `ports.RecordingStorage`)."""
+
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.residents = db[RESIDENTS]
         self.visits = db[VISITS]
@@ -37,28 +81,29 @@ class RecordingStore:
     async def ensure_indexes(self) -> None:
         await self.residents.create_index([("kecamatan_code", 1), ("stage", 1)])
 
-    async def resident(self, resident_id: str) -> dict[str, Any] | None:
-        return await self.residents.find_one({"_id": resident_id})
+    async def resident(self, resident_id: str) -> ResidentRecord | None:
+        doc = await self.residents.find_one({"_id": resident_id})
+        return None if doc is None else resident_of(doc)
 
-    async def set_roster_facts(self, resident_id: str, event_id: str, facts: dict[str, Any]) -> bool:
+    async def set_roster_facts(self, resident_id: str, event_id: str, facts: RosterFacts) -> bool:
         def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
             if current is not None and event_id in current.get("applied_events", []):
                 return None
-            fields = dict(facts)
+            fields = _roster_fields(facts)
             if current is None or "stage" not in current:
                 fields.update(stage=Stage.BELUM_REKAM.value, since=NEVER)
             return {"$set": fields, "$push": {"applied_events": event_id}}
 
         return await versioned_write(self.residents, resident_id, decide)
 
-    async def advance(
-        self, resident_id: str, event_id: str, place: dict[str, Any], new: Progress | None
-    ) -> bool:
+    async def advance(self, resident_id: str, event_id: str, place: Place, new: Progress | None) -> bool:
         """Record the event id, and the new progress if any, in one write; False if seen before."""
+        known = {"kecamatan_code": place.kecamatan_code, "desa_code": place.desa_code}
+
         def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
             if current is not None and event_id in current.get("applied_events", []):
                 return None
-            fields: dict[str, Any] = {k: v for k, v in place.items() if not (current or {}).get(k)}
+            fields: dict[str, Any] = {k: v for k, v in known.items() if not (current or {}).get(k)}
             if new is not None:
                 fields.update(stage=new.stage.value, since=new.since.astimezone(dt.UTC).isoformat())
                 return {"$set": fields, "$push": {"applied_events": event_id}}
@@ -78,16 +123,32 @@ class RecordingStore:
         cursor = self.residents.find(query, {"_id": 1}).sort("wajib_ktp_from", 1).limit(limit)
         return [doc["_id"] async for doc in cursor]
 
-    async def visit(self, visit_id: str) -> dict[str, Any] | None:
-        return await self.visits.find_one({"_id": visit_id})
+    async def visit(self, visit_id: str) -> Visit | None:
+        doc = await self.visits.find_one({"_id": visit_id})
+        return None if doc is None else visit_of(doc)
 
-    async def save_visit(self, visit_id: str, event_id: str, fields: dict[str, Any]) -> bool:
+    async def _save_visit(self, visit_id: str, event_id: str, fields: dict[str, Any]) -> bool:
         def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
             if current is not None and event_id in current.get("applied_events", []):
                 return None
             return {"$set": fields, "$push": {"applied_events": event_id}}
 
         return await versioned_write(self.visits, visit_id, decide)
+
+    async def add_visit(self, visit: Visit, event_id: str) -> bool:
+        fields = {"visit_id": visit.visit_id, "date": visit.date.isoformat(), "kind": visit.kind,
+                  "place_code": visit.place_code, "kecamatan_code": visit.kecamatan_code, "team": visit.team,
+                  "targets": list(visit.targets), "carried_over": list(visit.carried_over),
+                  "state": visit.state.value}
+        return await self._save_visit(visit.visit_id, event_id, fields)
+
+    async def mark_visit(
+        self, visit_id: str, event_id: str, state: VisitState, no_shows: list[str] | None = None
+    ) -> bool:
+        fields: dict[str, Any] = {"state": state.value}
+        if no_shows is not None:
+            fields["no_shows"] = no_shows
+        return await self._save_visit(visit_id, event_id, fields)
 
     async def carried_over(self, place_code: str) -> list[str]:
         doc = await self.carry.find_one({"_id": place_code})
@@ -126,10 +187,13 @@ class RecordingStore:
             counts[key] = counts.get(key, 0) + 1
         return counts
 
-    async def stuck(self, *, stage: str | None, before: dt.datetime, kecamatan_code: str | None) -> list[dict[str, Any]]:
+    async def stuck(self, *, stage: Stage | None, before: dt.datetime, kecamatan_code: str | None
+                    ) -> list[StuckResident]:
         query: dict[str, Any] = {"since": {"$lt": before.astimezone(dt.UTC).isoformat()},
-                                 "stage": stage or {"$in": list(STUCK_STAGES)}}
+                                 "stage": stage.value if stage else {"$in": list(STUCK_STAGES)}}
         if kecamatan_code:
             query["kecamatan_code"] = kecamatan_code
         cursor = self.residents.find(query, {"_id": 1, "stage": 1, "since": 1, "kecamatan_code": 1, "desa_code": 1})
-        return [doc async for doc in cursor]
+        return [StuckResident(resident_id=doc["_id"], stage=Stage(doc["stage"]),
+                              since=dt.datetime.fromisoformat(doc["since"]), kecamatan_code=doc.get("kecamatan_code"),
+                              desa_code=doc.get("desa_code")) async for doc in cursor]

@@ -1,0 +1,47 @@
+"""Use cases of the recording service: visits, field uploads, SIAK statuses, reading progress, applying events."""
+
+from services.recording.handlers.common import (
+    DERIVED,
+    Conflict,
+    Forbidden,
+    NotDelivered,
+    NotFound,
+    RecordingDeps,
+    RecordingError,
+    TooLarge,
+    Unreadable,
+    derived_id,
+)
+from services.recording.handlers.events import (
+    apply_outreach_event,
+    apply_recording_event,
+    apply_resident_event,
+    stage_of,
+)
+from services.recording.handlers.residents import FindStuck, ResidentStatus, resident_status, stuck_residents
+from services.recording.handlers.siak import (
+    ImportSiakFile,
+    ReportStatuses,
+    RowResult,
+    StatusResult,
+    import_siak_file,
+    report_siak_statuses,
+)
+from services.recording.handlers.uploads import BatchResult, ItemResult, UploadBatch, upload_batch
+from services.recording.handlers.visits import (
+    ScheduleVisit,
+    VisitCommand,
+    close_visit,
+    get_visit,
+    open_visit,
+    schedule_visit,
+)
+
+__all__ = [
+    "DERIVED", "BatchResult", "Conflict", "FindStuck", "Forbidden", "ImportSiakFile", "ItemResult", "NotDelivered",
+    "NotFound", "RecordingDeps", "RecordingError", "ReportStatuses", "ResidentStatus", "RowResult", "ScheduleVisit",
+    "StatusResult", "TooLarge", "Unreadable", "UploadBatch", "VisitCommand", "apply_outreach_event",
+    "apply_recording_event", "apply_resident_event", "close_visit", "derived_id", "get_visit", "import_siak_file",
+    "open_visit", "report_siak_statuses", "resident_status", "schedule_visit", "stage_of", "stuck_residents",
+    "upload_batch",
+]

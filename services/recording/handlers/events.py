@@ -1,0 +1,115 @@
+"""Applying events to recording's own state (the consumers; also right after publishing a visit command)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from services.recording import domain
+from services.recording.domain import Place, Progress, ResidentRecord, RosterFacts, Stage, Visit, VisitState
+from services.recording.handlers.common import RecordingDeps, derived_id
+from services.recording.ports import RecordingStorage
+from shared.contracts import Actor, OutreachEvent, RecordingEvent, ResidentEvent
+from shared.contracts.recording import (
+    FollowUpPayload,
+    FollowUpRaised,
+    PrintRequested,
+    PrintRequestedPayload,
+    RecordingCaptured,
+    RecordingFailed,
+    SiakStatusReported,
+    VisitOpened,
+    VisitScheduled,
+)
+from shared.contracts.resident import ResidentLeft
+from shared.topics import RECORDING
+
+SYSTEM = Actor(office_id="recording", role="system", operator="recording")
+
+
+async def apply_resident_event(event: ResidentEvent, *, store: RecordingStorage) -> bool:
+    """Keep the roster facts recording needs (place, school, wajib KTP and lansia dates)."""
+    if isinstance(event, ResidentLeft):
+        facts = RosterFacts(in_roster=False)
+    else:
+        p = event.payload
+        facts = RosterFacts(in_roster=True, kecamatan_code=p.kecamatan_code, desa_code=p.desa_code,
+                            school_npsn=p.school_npsn, wajib_ktp_from=p.wajib_ktp_from,
+                            lansia_from=domain.lansia_from(p.birth_date), disabilitas=p.disabilitas)
+    return await store.set_roster_facts(event.payload.resident_id, str(event.event_id), facts)
+
+
+async def apply_outreach_event(event: OutreachEvent, *, store: RecordingStorage) -> bool:
+    """Keep a visit's state; a closed visit's no-shows carry over to the next visit at its place."""
+    if isinstance(event, VisitScheduled):
+        p = event.payload
+        visit = Visit(visit_id=p.visit_id, date=p.date, kind=str(p.kind), place_code=p.place_code,
+                      kecamatan_code=p.kecamatan_code, team=p.team, targets=tuple(p.targets),
+                      carried_over=tuple(p.carried_over), state=VisitState.DIJADWALKAN)
+        return await store.add_visit(visit, str(event.event_id))
+    if isinstance(event, VisitOpened):
+        return await store.mark_visit(event.payload.visit_id, str(event.event_id), VisitState.DIBUKA)
+    closed = event.payload
+    known = await store.visit(closed.visit_id)
+    applied = await store.mark_visit(closed.visit_id, str(event.event_id), VisitState.DITUTUP, list(closed.no_shows))
+    if applied:
+        await store.set_carried_over(known.place_code if known else closed.visit_id, list(closed.no_shows))
+    return applied
+
+
+def stage_of(event: RecordingEvent) -> tuple[Stage | None, dt.datetime]:
+    """The lifecycle stage an event reports and when it happened."""
+    if isinstance(event, RecordingCaptured):
+        return Stage.REKAM, event.payload.device_time
+    if isinstance(event, RecordingFailed):
+        return Stage.GAGAL_REKAM, event.payload.device_time
+    if isinstance(event, SiakStatusReported):
+        return domain.SIAK_STAGE[event.payload.status], event.payload.status_at
+    return None, event.occurred_at
+
+
+async def apply_recording_event(event: RecordingEvent, *, deps: RecordingDeps) -> str:
+    """Move the resident's progress; publish what follows (print request, follow-up) first.
+
+    Derived events have ids made from the source event, so publishing them again after a crash
+    is harmless; the state write that records the source event id comes last.
+    """
+    stage, at = stage_of(event)
+    if stage is None:
+        return "ignored"
+    p = event.payload
+    record = await deps.store.resident(p.resident_id)
+    if record is not None and str(event.event_id) in record.applied:
+        return "duplicate"
+    current = record.progress if record else None
+    new = domain.advance(current, stage, at)
+    if new is not None and new.stage != (current or Progress(Stage.BELUM_REKAM, at)).stage:
+        await _publish_consequences(event, new.stage, record, deps)
+    applied = await deps.store.advance(p.resident_id, str(event.event_id), Place(p.kecamatan_code, p.desa_code), new)
+    if not applied:
+        return "duplicate"
+    return "applied" if new is not None else "stale"
+
+
+async def _publish_consequences(
+    event: RecordingEvent, stage: Stage, record: ResidentRecord | None, deps: RecordingDeps
+) -> None:
+    p = event.payload
+    now = deps.clock()
+    place = {"resident_id": p.resident_id, "kecamatan_code": p.kecamatan_code, "desa_code": p.desa_code}
+    if stage == Stage.PRR:
+        lansia_from = record.lansia_from if record else None
+        request = PrintRequested(
+            event_id=derived_id(event.event_id, "print"), occurred_at=event.occurred_at, recorded_at=now,
+            actor=SYSTEM, payload=PrintRequestedPayload(
+                **place, reason="pertama", wajib_ktp_from=record.wajib_ktp_from if record else None,
+                lansia=lansia_from is not None and lansia_from <= event.occurred_at.date(),
+                disabilitas=bool(record and record.disabilitas)),
+        )
+        await deps.publisher.publish(request, topic=RECORDING, key=p.resident_id)
+    remedy = domain.remedy_for(stage)
+    if remedy is not None and isinstance(event, SiakStatusReported):
+        follow_up = FollowUpRaised(
+            event_id=derived_id(event.event_id, "follow_up"), occurred_at=event.occurred_at, recorded_at=now,
+            actor=SYSTEM, payload=FollowUpPayload(**place, status=event.payload.status, remedy=remedy),  # type: ignore[arg-type]
+        )
+        await deps.publisher.publish(follow_up, topic=RECORDING, key=p.resident_id)

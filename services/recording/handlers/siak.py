@@ -1,0 +1,120 @@
+"""SIAK statuses from the central system: sent as JSON rows or as SIAK's CSV export; answered row by row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from services.recording.handlers.common import Forbidden, RecordingDeps, TooLarge, Unreadable, publish_all
+from services.recording.inputs import StatusIn
+from services.recording.siak_file import SiakFileError, read_siak_file
+from shared.auth import Office, actor_of
+from shared.contracts import Role
+from shared.contracts.recording import SiakStatus, SiakStatusReported
+from shared.dead_letter import describe_validation_error
+from shared.pseudonym import resident_pseudonym
+
+SIAK_NAMESPACE = uuid.UUID("a8e2f0d4-6b1c-4e59-8f3a-1d7c9b2e4f66")
+
+
+@dataclass(frozen=True)
+class ReportStatuses:
+    """SIAK statuses typed in by a dinas admin; an update is a checked row or anything else that was sent."""
+
+    office: Office
+    updates: list[StatusIn | dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ImportSiakFile:
+    """A SIAK CSV export (NIK, STATUS, TANGGAL) uploaded by a dinas admin."""
+
+    office: Office
+    data: bytes
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """The answer for one status; `baris` is the line in the file, for an import."""
+
+    resident_id: str | None
+    hasil: Literal["diterima", "ditolak"]
+    alasan: str | None = None
+    baris: int | None = None
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    """How many statuses were taken, and the answer for each."""
+
+    diterima: int
+    hasil: list[RowResult]
+
+
+def _admin_only(office: Office) -> None:
+    if office.role != Role.DINAS_ADMIN:
+        raise Forbidden("Hanya admin dinas yang memasukkan status SIAK.")
+
+
+async def _checked(raw: StatusIn | dict[str, Any], office: Office, deps: RecordingDeps, now: dt.datetime
+                   ) -> SiakStatusReported | RowResult:
+    try:
+        update = raw if isinstance(raw, StatusIn) else StatusIn.model_validate(raw)
+    except ValidationError as exc:
+        return RowResult(None, "ditolak", describe_validation_error(exc))
+    if update.status not in SiakStatus.__members__:
+        return RowResult(update.resident_id, "ditolak", f"kode status {update.status!r} tidak dikenal")
+    resident = await deps.store.resident(update.resident_id)
+    if resident is None or not resident.place.kecamatan_code:
+        return RowResult(update.resident_id, "ditolak", "penduduk tidak dikenal di perekaman")
+    event_id = uuid.uuid5(SIAK_NAMESPACE, f"{update.resident_id}:{update.status}:{update.status_at.isoformat()}")
+    return SiakStatusReported(
+        event_id=event_id, occurred_at=update.status_at, recorded_at=now, actor=actor_of(office),
+        payload={"resident_id": update.resident_id, "kecamatan_code": resident.place.kecamatan_code,  # type: ignore[arg-type]
+                 "desa_code": resident.place.desa_code, "status": SiakStatus(update.status),
+                 "status_at": update.status_at})
+
+
+async def _apply(updates: list[StatusIn | dict[str, Any]], office: Office, deps: RecordingDeps) -> StatusResult:
+    now = deps.clock()
+    results: list[RowResult] = []
+    accepted: list[SiakStatusReported] = []
+    for raw in updates:
+        checked = await _checked(raw, office, deps, now)
+        if isinstance(checked, RowResult):
+            results.append(checked)
+        else:
+            accepted.append(checked)
+            results.append(RowResult(checked.payload.resident_id, "diterima"))
+    await publish_all(accepted, deps=deps, what="status")
+    return StatusResult(diterima=len(accepted), hasil=results)
+
+
+async def report_siak_statuses(command: ReportStatuses, *, deps: RecordingDeps) -> StatusResult:
+    """Publish each known resident's status; unknown codes, residents and malformed rows are refused row by row."""
+    _admin_only(command.office)
+    if len(command.updates) > deps.max_batch_events:
+        raise TooLarge(f"Paling banyak {deps.max_batch_events} status per kiriman.")
+    return await _apply(command.updates, command.office, deps)
+
+
+async def import_siak_file(command: ImportSiakFile, *, deps: RecordingDeps) -> StatusResult:
+    """Read SIAK's CSV, turn each NIK into its pseudonym, and report the statuses; answers carry file lines."""
+    _admin_only(command.office)
+    try:
+        siak = read_siak_file(command.data)
+    except SiakFileError as exc:
+        raise Unreadable(exc.detail) from exc
+    if len(siak.rows) + len(siak.bad_nik_lines) > deps.max_batch_events:
+        raise TooLarge(f"Paling banyak {deps.max_batch_events} baris per file.")
+    updates: list[StatusIn | dict[str, Any]] = [
+        {"resident_id": resident_pseudonym(row.nik, key=deps.pseudonym_key), "status": row.status,
+         "status_at": row.status_at} for row in siak.rows]
+    answer = await _apply(updates, command.office, deps)
+    lines = [replace(result, baris=row.line) for row, result in zip(siak.rows, answer.hasil, strict=True)]
+    refused = [RowResult(None, "ditolak", "NIK harus 16 digit", baris=line) for line in siak.bad_nik_lines]
+    return StatusResult(diterima=answer.diterima, hasil=sorted([*lines, *refused], key=lambda r: r.baris or 0))

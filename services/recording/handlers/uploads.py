@@ -1,0 +1,134 @@
+"""Offline field uploads: each item is checked on its own; accepted ones are published together."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from services.recording import domain
+from services.recording.domain import ResidentRecord, VisitState
+from services.recording.handlers.common import Forbidden, RecordingDeps, TooLarge, publish_all
+from services.recording.inputs import FieldEventIn
+from shared.auth import Office, actor_of
+from shared.contracts import RecordingEvent
+from shared.contracts.recording import RecordingAbsent, RecordingCaptured, RecordingFailed
+from shared.dead_letter import describe_validation_error
+
+Outcome = Literal["diterima", "duplikat", "walk_in", "ditolak"]
+OUTCOMES: tuple[Outcome, ...] = ("diterima", "duplikat", "walk_in", "ditolak")
+
+
+@dataclass(frozen=True)
+class UploadBatch:
+    """Field events uploaded from one device; an item is a checked event or anything else that was sent."""
+
+    office: Office
+    device_id: str
+    events: list[FieldEventIn | dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """The answer for one uploaded item."""
+
+    event_id: str | None
+    hasil: Outcome
+    alasan: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Counts per outcome and the answer for each item, in upload order."""
+
+    ringkasan: dict[str, int]
+    hasil: list[ItemResult] = field(default_factory=list)
+
+
+def _refused(item: FieldEventIn, reason: str) -> ItemResult:
+    return ItemResult(str(item.event_id), "ditolak", reason)
+
+
+async def _visit_problem(item: FieldEventIn, deps: RecordingDeps) -> str | None:
+    if item.visit_id is None:
+        return "ketidakhadiran harus menyebut visit_id" if item.kind == "absent" else None
+    visit = await deps.store.visit(item.visit_id)
+    if visit is None:
+        return f"kunjungan {item.visit_id} tidak dikenal"
+    if visit.state != VisitState.DIBUKA:
+        return f"kunjungan {item.visit_id} tidak sedang dibuka ({visit.state.value})"
+    return None
+
+
+def _event(item: FieldEventIn, resident: ResidentRecord, office: Office, now: dt.datetime) -> RecordingEvent:
+    place = {"resident_id": item.resident_id, "kecamatan_code": resident.place.kecamatan_code,
+             "desa_code": resident.place.desa_code, "visit_id": item.visit_id, "device_id": item.device_id,
+             "device_time": item.device_time}
+    common: dict[str, Any] = {"event_id": item.event_id, "occurred_at": item.device_time, "recorded_at": now,
+                              "actor": actor_of(office)}
+    if item.kind == "captured":
+        return RecordingCaptured(**common, payload={**place, "biometrics": item.biometrics,
+                                                    "quality_flags": item.quality_flags, "operator": item.operator})
+    if item.kind == "failed":
+        return RecordingFailed(**common, payload={**place, "reason": item.reason})
+    return RecordingAbsent(**common, payload=place)
+
+
+async def _check(item: FieldEventIn, office: Office, deps: RecordingDeps, now: dt.datetime
+                 ) -> RecordingEvent | ItemResult:
+    """One uploaded item as an event to publish, or as its answer."""
+    if await deps.store.was_seen(str(item.event_id)):
+        return ItemResult(str(item.event_id), "duplikat", "sudah diterima sebelumnya")
+    problem = domain.device_time_problem(item.device_time, now) or await _visit_problem(item, deps)
+    if problem is not None:
+        return _refused(item, problem)
+    resident = await deps.store.resident(item.resident_id) if item.resident_id else None
+    if resident is None or not resident.in_roster:
+        if item.walk_in is None and item.resident_id is None:
+            return _refused(item, "isi resident_id atau data walk_in")
+        await deps.store.keep_walk_in(str(item.event_id), item.model_dump(mode="json"), office_id=office.office_id,
+                                      now=now)
+        await deps.store.mark_seen(str(item.event_id), now)
+        return ItemResult(str(item.event_id), "walk_in", "belum ada di daftar: disimpan sebagai permintaan pendaftaran")
+    if not domain.in_scope(office.role, office.kecamatan_code, resident.place.kecamatan_code):
+        return _refused(item, "penduduk dari kecamatan lain")
+    if item.kind == "captured" and not item.biometrics:
+        return _refused(item, "sebutkan biometrik yang direkam")
+    if item.kind == "failed" and not item.reason:
+        return _refused(item, "sebutkan alasan gagal rekam")
+    return _event(item, resident, office, now)
+
+
+def _parsed(raw: FieldEventIn | dict[str, Any]) -> FieldEventIn | ItemResult:
+    if isinstance(raw, FieldEventIn):
+        return raw
+    try:
+        return FieldEventIn.model_validate(raw)
+    except ValidationError as exc:
+        event_id = raw.get("event_id")
+        return ItemResult(str(event_id) if event_id else None, "ditolak", describe_validation_error(exc))
+
+
+async def upload_batch(command: UploadBatch, *, deps: RecordingDeps) -> BatchResult:
+    """Check each item; publish the accepted ones, then remember them so a second upload is a duplicate."""
+    if command.office.role not in domain.FIELD_ROLES:
+        raise Forbidden("Peran ini tidak mengunggah data lapangan.")
+    if len(command.events) > deps.max_batch_events:
+        raise TooLarge(f"Satu unggahan paling banyak {deps.max_batch_events} kejadian; bagi menjadi beberapa.")
+    now = deps.clock()
+    results: list[ItemResult] = []
+    accepted: list[RecordingEvent] = []
+    for raw in command.events:
+        item = _parsed(raw)
+        checked = item if isinstance(item, ItemResult) else await _check(item, command.office, deps, now)
+        if isinstance(checked, ItemResult):
+            results.append(checked)
+        else:
+            accepted.append(checked)
+            results.append(ItemResult(str(checked.event_id), "diterima"))
+    await publish_all(accepted, deps=deps, what="unggahan")
+    for event in accepted:
+        await deps.store.mark_seen(str(event.event_id), now)
+    return BatchResult(ringkasan={k: sum(1 for r in results if r.hasil == k) for k in OUTCOMES}, hasil=results)

@@ -1,0 +1,117 @@
+"""Visits: schedule (targets drawn from the roster), open, close (no-shows carry over), read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from services.recording import domain
+from services.recording.domain import Stage, Visit, VisitState
+from services.recording.handlers.common import DERIVED, Conflict, Forbidden, NotFound, RecordingDeps
+from services.recording.handlers.events import apply_outreach_event
+from shared.auth import Office, actor_of
+from shared.contracts.recording import VisitClosed, VisitKind, VisitOpened, VisitScheduled
+from shared.topics import OUTREACH
+
+
+@dataclass(frozen=True)
+class ScheduleVisit:
+    """Schedule a visit; without targets, the place's unrecorded residents are drawn from the roster."""
+
+    office: Office
+    visit_id: str
+    date: dt.date
+    kind: VisitKind
+    place_code: str
+    kecamatan_code: str
+    team: str
+    targets: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class VisitCommand:
+    """Open, close or read one visit."""
+
+    office: Office
+    visit_id: str
+
+
+async def schedule_visit(command: ScheduleVisit, *, deps: RecordingDeps) -> VisitScheduled:
+    """Schedule a visit; carried-over residents of the place come first in its targets."""
+    office = command.office
+    if office.role not in domain.SCHEDULING_ROLES or \
+            not domain.in_scope(office.role, office.kecamatan_code, command.kecamatan_code):
+        raise Forbidden("Hanya kantor kecamatan sendiri atau admin dinas yang menjadwalkan kunjungan.")
+    if await deps.store.visit(command.visit_id) is not None:
+        raise Conflict(f"kunjungan {command.visit_id} sudah ada")
+    carried = await deps.store.carried_over(command.place_code)
+    drawn = command.targets if command.targets is not None else await deps.store.unrecorded_at(
+        kind=command.kind, place_code=command.place_code, kecamatan_code=command.kecamatan_code,
+        limit=deps.visit_size)
+    now = deps.clock()
+    event = VisitScheduled(
+        event_id=uuid.uuid5(DERIVED, f"visit:{command.visit_id}:scheduled"), occurred_at=now, recorded_at=now,
+        actor=actor_of(office), payload={  # type: ignore[arg-type]
+            "visit_id": command.visit_id, "date": command.date, "kind": command.kind,
+            "place_code": command.place_code, "kecamatan_code": command.kecamatan_code, "team": command.team,
+            "targets": list(dict.fromkeys([*carried, *drawn])), "carried_over": carried})
+    await deps.publisher.publish(event, topic=OUTREACH, key=command.visit_id)
+    await apply_outreach_event(event, store=deps.store)
+    if carried:
+        await deps.store.set_carried_over(command.place_code, [])
+    return event
+
+
+async def _field_visit(command: VisitCommand, deps: RecordingDeps) -> Visit:
+    visit = await deps.store.visit(command.visit_id)
+    if visit is None:
+        raise NotFound("kunjungan tidak ditemukan")
+    office = command.office
+    if office.role not in domain.FIELD_ROLES or \
+            not domain.in_scope(office.role, office.kecamatan_code, visit.kecamatan_code):
+        raise Forbidden("Kunjungan ini milik kecamatan lain.")
+    return visit
+
+
+async def open_visit(command: VisitCommand, *, deps: RecordingDeps) -> VisitOpened:
+    """Open a visit for recording; a closed visit stays closed."""
+    visit = await _field_visit(command, deps)
+    if visit.state == VisitState.DITUTUP:
+        raise Conflict("kunjungan sudah ditutup")
+    now = deps.clock()
+    event = VisitOpened(event_id=uuid.uuid5(DERIVED, f"visit:{visit.visit_id}:opened"), occurred_at=now,
+                        recorded_at=now, actor=actor_of(command.office),
+                        payload={"visit_id": visit.visit_id, "kecamatan_code": visit.kecamatan_code})  # type: ignore[arg-type]
+    await deps.publisher.publish(event, topic=OUTREACH, key=visit.visit_id)
+    await apply_outreach_event(event, store=deps.store)
+    return event
+
+
+async def close_visit(command: VisitCommand, *, deps: RecordingDeps) -> VisitClosed:
+    """Close a visit; its targets not recorded yet carry over to the next visit at the place."""
+    visit = await _field_visit(command, deps)
+    if visit.state != VisitState.DIBUKA:
+        raise Conflict("hanya kunjungan yang dibuka yang dapat ditutup")
+    stages = {}
+    for resident_id in visit.targets:
+        record = await deps.store.resident(resident_id)
+        stages[resident_id] = record.stage if record else Stage.BELUM_REKAM
+    now = deps.clock()
+    event = VisitClosed(
+        event_id=uuid.uuid5(DERIVED, f"visit:{visit.visit_id}:closed"), occurred_at=now, recorded_at=now,
+        actor=actor_of(command.office), payload={  # type: ignore[arg-type]
+            "visit_id": visit.visit_id, "kecamatan_code": visit.kecamatan_code,
+            "no_shows": domain.carry_over(list(visit.targets), stages)})
+    await deps.publisher.publish(event, topic=OUTREACH, key=visit.visit_id)
+    await apply_outreach_event(event, store=deps.store)
+    return event
+
+
+async def get_visit(command: VisitCommand, *, deps: RecordingDeps) -> Visit:
+    """A visit of the office's kecamatan (any for a dinas admin); others answer as unknown."""
+    visit = await deps.store.visit(command.visit_id)
+    office = command.office
+    if visit is None or not domain.in_scope(office.role, office.kecamatan_code, visit.kecamatan_code):
+        raise NotFound("Kunjungan tidak ditemukan.")
+    return visit

@@ -1,0 +1,76 @@
+"""What recording's use cases need from storage; `shared.publishing.EventPublisher` is the publishing port."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+from services.recording.domain import (
+    Place,
+    Progress,
+    ResidentRecord,
+    RosterFacts,
+    Stage,
+    StuckResident,
+    Visit,
+    VisitState,
+)
+
+
+class RecordingStorage(Protocol):
+    """Residents' progress, visits, carried-over targets, seen uploads and walk-ins."""
+
+    async def resident(self, resident_id: str) -> ResidentRecord | None:
+        """A resident as recording knows them, or None."""
+        ...
+
+    async def set_roster_facts(self, resident_id: str, event_id: str, facts: RosterFacts) -> bool:
+        """Keep a roster event's facts once; False if the event was applied before."""
+        ...
+
+    async def advance(self, resident_id: str, event_id: str, place: Place, new: Progress | None) -> bool:
+        """Record the event id, and the new progress if any (else one more stale report), in one write."""
+        ...
+
+    async def unrecorded_at(self, *, kind: str, place_code: str, kecamatan_code: str, limit: int) -> list[str]:
+        """Roster residents of a place who are not recorded yet (oldest wajib KTP date first)."""
+        ...
+
+    async def visit(self, visit_id: str) -> Visit | None:
+        """A visit, or None."""
+        ...
+
+    async def add_visit(self, visit: Visit, event_id: str) -> bool:
+        """Keep a scheduled visit once; False if the event was applied before."""
+        ...
+
+    async def mark_visit(
+        self, visit_id: str, event_id: str, state: VisitState, no_shows: list[str] | None = None
+    ) -> bool:
+        """Move a visit to `state` once; False if the event was applied before."""
+        ...
+
+    async def carried_over(self, place_code: str) -> list[str]:
+        """Residents a closed visit left for the next visit at the place."""
+        ...
+
+    async def set_carried_over(self, place_code: str, residents: list[str]) -> None:
+        """Replace the residents carried over to the next visit at the place."""
+        ...
+
+    async def was_seen(self, event_id: str) -> bool:
+        """Whether an uploaded field event was taken before."""
+        ...
+
+    async def mark_seen(self, event_id: str, now: dt.datetime) -> None:
+        """Remember an uploaded field event, so a second upload is answered as a duplicate."""
+        ...
+
+    async def keep_walk_in(self, event_id: str, item: dict[str, Any], *, office_id: str, now: dt.datetime) -> bool:
+        """Keep a field event of someone not in the roster, for enrollment; False if kept before."""
+        ...
+
+    async def stuck(self, *, stage: Stage | None, before: dt.datetime, kecamatan_code: str | None
+                    ) -> list[StuckResident]:
+        """Residents in a stage that should move on since before `before`."""
+        ...

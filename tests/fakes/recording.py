@@ -1,0 +1,151 @@
+"""In-memory stand-ins for recording's storage port and its publisher."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from services.recording.domain import (
+    Place,
+    Progress,
+    ResidentRecord,
+    RosterFacts,
+    Stage,
+    StuckResident,
+    Visit,
+    VisitState,
+)
+from shared.contracts import Envelope
+from shared.topics import Topic
+
+STUCK = (Stage.REKAM, Stage.GAGAL_PUSAT, Stage.DUPLIKAT, Stage.GAGAL_REKAM)
+
+
+@dataclass
+class FakePublisher:
+    """Keeps what was published, per topic; `fail` makes the next publish raise it."""
+
+    published: list[tuple[str, str, Envelope]] = field(default_factory=list)
+    fail: Exception | None = None
+
+    async def publish(self, event: Envelope, *, topic: Topic, key: str) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.published.append((topic.name, key, event))
+
+    def events(self, event_type: str | None = None) -> list[Any]:
+        """Published events, of one type if given, in order."""
+        return [e for _, _, e in self.published if event_type is None or getattr(e, "event_type", None) == event_type]
+
+
+@dataclass
+class FakeRecordingStore:
+    """Recording's storage in dictionaries; the same answers as the MongoDB store."""
+
+    residents: dict[str, ResidentRecord] = field(default_factory=dict)
+    school_of: dict[str, str | None] = field(default_factory=dict)
+    visits: dict[str, Visit] = field(default_factory=dict)
+    visit_events: dict[str, set[str]] = field(default_factory=dict)
+    carry: dict[str, list[str]] = field(default_factory=dict)
+    seen: dict[str, dt.datetime] = field(default_factory=dict)
+    walk_ins: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_resident(self, resident_id: str, *, kecamatan: str, desa: str, school: str | None = None,
+                     stage: Stage = Stage.BELUM_REKAM, since: dt.datetime | None = None, **facts: Any) -> None:
+        """A roster resident, as the resident consumer would have kept them."""
+        self.residents[resident_id] = ResidentRecord(resident_id=resident_id, in_roster=True,
+                                                     place=Place(kecamatan, desa), stage=stage, since=since, **facts)
+        self.school_of[resident_id] = school
+
+    async def resident(self, resident_id: str) -> ResidentRecord | None:
+        return self.residents.get(resident_id)
+
+    async def set_roster_facts(self, resident_id: str, event_id: str, facts: RosterFacts) -> bool:
+        current = self.residents.get(resident_id) or ResidentRecord(
+            resident_id=resident_id, in_roster=False, place=Place(None, None), stage=Stage.BELUM_REKAM, since=None)
+        if event_id in current.applied:
+            return False
+        if facts.in_roster:
+            current = replace(current, place=Place(facts.kecamatan_code, facts.desa_code),
+                              wajib_ktp_from=facts.wajib_ktp_from, lansia_from=facts.lansia_from,
+                              disabilitas=facts.disabilitas)
+            self.school_of[resident_id] = facts.school_npsn
+        self.residents[resident_id] = replace(current, in_roster=facts.in_roster, applied=current.applied | {event_id})
+        return True
+
+    async def advance(self, resident_id: str, event_id: str, place: Place, new: Progress | None) -> bool:
+        current = self.residents.get(resident_id) or ResidentRecord(
+            resident_id=resident_id, in_roster=False, place=Place(None, None), stage=Stage.BELUM_REKAM, since=None)
+        if event_id in current.applied:
+            return False
+        known = Place(current.place.kecamatan_code or place.kecamatan_code, current.place.desa_code or place.desa_code)
+        current = replace(current, place=known, applied=current.applied | {event_id})
+        if new is None:
+            current = replace(current, stale_reports=current.stale_reports + 1)
+        else:
+            current = replace(current, stage=new.stage, since=new.since)
+        self.residents[resident_id] = current
+        return True
+
+    async def unrecorded_at(self, *, kind: str, place_code: str, kecamatan_code: str, limit: int) -> list[str]:
+        def here(r: ResidentRecord) -> bool:
+            if kind == "sekolah":
+                return self.school_of.get(r.resident_id) == place_code
+            return r.place.desa_code == place_code if kind in ("desa", "rumah") else True
+
+        found = [r for r in self.residents.values() if r.in_roster and r.place.kecamatan_code == kecamatan_code
+                 and r.stage in (Stage.BELUM_REKAM, Stage.GAGAL_REKAM, Stage.GAGAL_PUSAT) and here(r)]
+        found.sort(key=lambda r: r.wajib_ktp_from or dt.date.min)
+        return [r.resident_id for r in found[:limit]]
+
+    async def visit(self, visit_id: str) -> Visit | None:
+        return self.visits.get(visit_id)
+
+    def _first_time(self, visit_id: str, event_id: str) -> bool:
+        applied = self.visit_events.setdefault(visit_id, set())
+        if event_id in applied:
+            return False
+        applied.add(event_id)
+        return True
+
+    async def add_visit(self, visit: Visit, event_id: str) -> bool:
+        if not self._first_time(visit.visit_id, event_id):
+            return False
+        self.visits[visit.visit_id] = visit
+        return True
+
+    async def mark_visit(
+        self, visit_id: str, event_id: str, state: VisitState, no_shows: list[str] | None = None
+    ) -> bool:
+        if not self._first_time(visit_id, event_id):
+            return False
+        visit = self.visits[visit_id]
+        self.visits[visit_id] = replace(visit, state=state,
+                                        no_shows=tuple(no_shows) if no_shows is not None else visit.no_shows)
+        return True
+
+    async def carried_over(self, place_code: str) -> list[str]:
+        return list(self.carry.get(place_code, []))
+
+    async def set_carried_over(self, place_code: str, residents: list[str]) -> None:
+        self.carry[place_code] = list(residents)
+
+    async def was_seen(self, event_id: str) -> bool:
+        return event_id in self.seen
+
+    async def mark_seen(self, event_id: str, now: dt.datetime) -> None:
+        self.seen.setdefault(event_id, now)
+
+    async def keep_walk_in(self, event_id: str, item: dict[str, Any], *, office_id: str, now: dt.datetime) -> bool:
+        if event_id in self.walk_ins:
+            return False
+        self.walk_ins[event_id] = {"item": item, "office_id": office_id, "at": now}
+        return True
+
+    async def stuck(self, *, stage: Stage | None, before: dt.datetime, kecamatan_code: str | None
+                    ) -> list[StuckResident]:
+        return [StuckResident(r.resident_id, r.stage, r.since, r.place.kecamatan_code, r.place.desa_code)
+                for r in self.residents.values()
+                if r.since is not None and r.since < before and (r.stage == stage if stage else r.stage in STUCK)
+                and (kecamatan_code is None or r.place.kecamatan_code == kecamatan_code)]

@@ -1,0 +1,334 @@
+"""Use cases of the recording service with in-memory ports: no Kafka, no MongoDB."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+import uuid
+from typing import Any
+
+import pytest
+from aiokafka.errors import KafkaConnectionError
+
+from services.recording import domain, handlers
+from services.recording.domain import Stage, VisitState
+from services.recording.handlers import RecordingDeps
+from services.recording.siak_file import SiakFileError, read_siak_file
+from shared.auth import Office
+from shared.contracts import Actor, Role
+from shared.contracts.recording import SiakStatus, SiakStatusReported, VisitKind
+from shared.contracts.resident import LeaveReason, ResidentLeft, ResidentLeftPayload
+from shared.pseudonym import resident_pseudonym
+from tests.fakes.recording import FakePublisher, FakeRecordingStore
+from tests.integration.helpers import enrolled_event
+
+KEC, DESA, OTHER_KEC = "17.02.09", "17.02.09.1012", "17.02.06"
+NOW = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.UTC)
+KEY = "kunci-uji"
+ADMIN = Office(office_id="dinas", name="Dinas", role=Role.DINAS_ADMIN)
+OWN = Office(office_id="kec-09", name="Kecamatan", role=Role.KECAMATAN_OFFICE, kecamatan_code=KEC)
+FIELD = Office(office_id="tim-09", name="Tim", role=Role.FIELD_TEAM, kecamatan_code=KEC)
+OTHER = Office(office_id="kec-06", name="Lain", role=Role.KECAMATAN_OFFICE, kecamatan_code=OTHER_KEC)
+STATION = Office(office_id="cetak", name="Cetak", role=Role.PRINT_STATION, kecamatan_code=KEC)
+
+
+def make_deps(**limits: Any) -> RecordingDeps:
+    return RecordingDeps(publisher=FakePublisher(), store=FakeRecordingStore(), clock=lambda: NOW,
+                         pseudonym_key=KEY, **limits)
+
+
+def store_of(deps: RecordingDeps) -> FakeRecordingStore:
+    assert isinstance(deps.store, FakeRecordingStore)
+    return deps.store
+
+
+def publisher_of(deps: RecordingDeps) -> FakePublisher:
+    assert isinstance(deps.publisher, FakePublisher)
+    return deps.publisher
+
+
+def rid(n: int) -> str:
+    return "r" + f"{n:032x}"
+
+
+def roster(deps: RecordingDeps, n: int, **facts: Any) -> list[str]:
+    ids = [rid(i + 1) for i in range(n)]
+    for resident_id in ids:
+        store_of(deps).add_resident(resident_id, kecamatan=KEC, desa=DESA, **facts)
+    return ids
+
+
+def schedule(visit_id: str = "v-1", office: Office = OWN, **changes: Any) -> handlers.ScheduleVisit:
+    fields: dict[str, Any] = {"office": office, "visit_id": visit_id, "date": NOW.date(), "kind": VisitKind("desa"),
+                              "place_code": DESA, "kecamatan_code": KEC, "team": "tim-1", **changes}
+    return handlers.ScheduleVisit(**fields)
+
+
+async def opened_visit(deps: RecordingDeps, visit_id: str = "v-1", **changes: Any) -> None:
+    await handlers.schedule_visit(schedule(visit_id, **changes), deps=deps)
+    await handlers.open_visit(handlers.VisitCommand(OWN, visit_id), deps=deps)
+
+
+def capture(resident_id: str | None, **extra: Any) -> dict[str, Any]:
+    return {"event_id": str(uuid.uuid4()), "kind": "captured", "resident_id": resident_id, "device_id": "tab",
+            "operator": "op", "device_time": (NOW - dt.timedelta(minutes=10)).isoformat(),
+            "biometrics": ["foto", "sidik_jari"], **extra}
+
+
+async def upload(deps: RecordingDeps, *items: dict[str, Any], office: Office = FIELD) -> handlers.BatchResult:
+    return await handlers.upload_batch(handlers.UploadBatch(office, "tab", list(items)), deps=deps)
+
+
+# Visits
+
+async def test_scheduling_draws_unrecorded_residents_of_the_place_and_keeps_the_visit() -> None:
+    deps = make_deps()
+    ids = roster(deps, 3)
+    store_of(deps).add_resident(rid(99), kecamatan=KEC, desa=DESA, stage=Stage.REKAM, since=NOW)
+    event = await handlers.schedule_visit(schedule(), deps=deps)
+    assert sorted(event.payload.targets) == ids
+    visit = await deps.store.visit("v-1")
+    assert visit is not None and visit.state == VisitState.DIJADWALKAN and sorted(visit.targets) == ids
+    assert [e.event_type for e in publisher_of(deps).events()] == ["visit.scheduled"]
+
+
+async def test_scheduling_twice_or_for_another_kecamatan_is_refused() -> None:
+    deps = make_deps()
+    await handlers.schedule_visit(schedule(targets=[]), deps=deps)
+    with pytest.raises(handlers.Conflict):
+        await handlers.schedule_visit(schedule(targets=[]), deps=deps)
+    for office in (OTHER, FIELD):
+        with pytest.raises(handlers.Forbidden):
+            await handlers.schedule_visit(schedule("v-2", office=office), deps=deps)
+
+
+async def test_opening_a_visit_and_the_field_team_of_another_kecamatan_may_not() -> None:
+    deps = make_deps()
+    await handlers.schedule_visit(schedule(targets=[]), deps=deps)
+    with pytest.raises(handlers.Forbidden):
+        await handlers.open_visit(handlers.VisitCommand(OTHER, "v-1"), deps=deps)
+    with pytest.raises(handlers.NotFound):
+        await handlers.open_visit(handlers.VisitCommand(OWN, "tidak-ada"), deps=deps)
+    event = await handlers.open_visit(handlers.VisitCommand(FIELD, "v-1"), deps=deps)
+    assert event.payload.kecamatan_code == KEC
+    visit = await deps.store.visit("v-1")
+    assert visit is not None and visit.state == VisitState.DIBUKA
+
+
+async def test_closing_carries_no_shows_over_to_the_next_visit_at_the_place() -> None:
+    deps = make_deps()
+    ids = roster(deps, 3)
+    await handlers.schedule_visit(schedule(), deps=deps)
+    with pytest.raises(handlers.Conflict):
+        await handlers.close_visit(handlers.VisitCommand(OWN, "v-1"), deps=deps)
+    await handlers.open_visit(handlers.VisitCommand(OWN, "v-1"), deps=deps)
+    store = store_of(deps)
+    store.residents[ids[0]] = dataclasses.replace(store.residents[ids[0]], stage=Stage.REKAM, since=NOW)
+    closed = await handlers.close_visit(handlers.VisitCommand(OWN, "v-1"), deps=deps)
+    assert sorted(closed.payload.no_shows) == ids[1:]
+    visit = await deps.store.visit("v-1")
+    assert visit is not None and visit.state == VisitState.DITUTUP
+    with pytest.raises(handlers.Conflict):
+        await handlers.open_visit(handlers.VisitCommand(OWN, "v-1"), deps=deps)
+    again = await handlers.schedule_visit(schedule("v-2", targets=[]), deps=deps)
+    assert sorted(again.payload.carried_over) == ids[1:] and sorted(again.payload.targets) == ids[1:]
+    assert await deps.store.carried_over(DESA) == []
+
+
+async def test_a_visit_is_read_in_its_own_kecamatan_only() -> None:
+    deps = make_deps()
+    await handlers.schedule_visit(schedule(targets=[]), deps=deps)
+    visit = await handlers.get_visit(handlers.VisitCommand(FIELD, "v-1"), deps=deps)
+    assert visit.visit_id == "v-1" and visit.kecamatan_code == KEC
+    with pytest.raises(handlers.NotFound):
+        await handlers.get_visit(handlers.VisitCommand(OTHER, "v-1"), deps=deps)
+
+
+# Field uploads
+
+async def test_an_upload_is_answered_item_by_item_and_a_second_upload_is_a_duplicate() -> None:
+    deps = make_deps()
+    ids = roster(deps, 2)
+    await opened_visit(deps, targets=ids)
+    items = [capture(ids[0], visit_id="v-1"),
+             {**capture(ids[1], visit_id="v-1"), "kind": "absent", "biometrics": []},
+             capture(ids[1], device_time=(NOW + dt.timedelta(hours=2)).isoformat()),
+             {"event_id": "bukan-uuid", "kind": "captured"},
+             {**capture(None), "walk_in": {"nik": "1702094507080001", "name": "Warga Sintetis", "desa_code": DESA}}]
+    first = await upload(deps, *items)
+    assert [r.hasil for r in first.hasil] == ["diterima", "diterima", "ditolak", "ditolak", "walk_in"]
+    assert "masa depan" in (first.hasil[2].alasan or "") and "event_id" in (first.hasil[3].alasan or "")
+    assert first.ringkasan == {"diterima": 2, "duplikat": 0, "walk_in": 1, "ditolak": 2}
+    assert [e.event_type for e in publisher_of(deps).events()][-2:] == ["recording.captured", "recording.absent"]
+    assert list(store_of(deps).walk_ins) == [items[4]["event_id"]]
+    second = await upload(deps, *items)
+    assert second.ringkasan == {"diterima": 0, "duplikat": 3, "walk_in": 0, "ditolak": 2}
+
+
+async def test_an_upload_refuses_items_the_rules_do_not_allow() -> None:
+    deps = make_deps()
+    [resident] = roster(deps, 1)
+    await handlers.schedule_visit(schedule(targets=[resident]), deps=deps)
+    answer = await upload(deps, capture(resident, visit_id="v-1"), capture(resident, visit_id="tidak-ada"),
+                          {**capture(resident), "kind": "absent"}, capture(resident, biometrics=[]),
+                          {**capture(resident), "kind": "failed", "biometrics": []}, capture(None))
+    reasons = [r.alasan for r in answer.hasil]
+    assert [r.hasil for r in answer.hasil] == ["ditolak"] * 6
+    assert "dijadwalkan" in (reasons[0] or "") and "tidak dikenal" in (reasons[1] or "")
+    assert publisher_of(deps).events("recording.captured") == []
+    other = await upload(deps, capture(resident), office=Office(office_id="tim-06", name="Tim", role=Role.FIELD_TEAM,
+                                                                  kecamatan_code=OTHER_KEC))
+    assert other.hasil[0].alasan == "penduduk dari kecamatan lain"
+
+
+async def test_an_upload_is_refused_whole_for_a_print_station_too_many_items_or_kafka_down() -> None:
+    deps = make_deps(max_batch_events=2)
+    [resident] = roster(deps, 1)
+    with pytest.raises(handlers.Forbidden):
+        await upload(deps, capture(resident), office=STATION)
+    with pytest.raises(handlers.TooLarge):
+        await upload(deps, capture(resident), capture(resident), capture(resident))
+    publisher_of(deps).fail = KafkaConnectionError()
+    item = capture(resident)
+    with pytest.raises(handlers.NotDelivered):
+        await upload(deps, item)
+    assert not await deps.store.was_seen(item["event_id"])
+
+
+# SIAK statuses
+
+def status(resident_id: str, code: str, at: dt.datetime = NOW) -> dict[str, Any]:
+    return {"resident_id": resident_id, "status": code, "status_at": at.isoformat()}
+
+
+async def test_siak_statuses_are_published_for_known_residents_and_refused_row_by_row() -> None:
+    deps = make_deps()
+    [resident] = roster(deps, 1)
+    command = handlers.ReportStatuses(ADMIN, [status(resident, "PRR"), status(resident, "CETAK_ULANG"),
+                                             status(rid(77), "SFE"), {"resident_id": "x"}])
+    answer = await handlers.report_siak_statuses(command, deps=deps)
+    assert answer.diterima == 1
+    assert [r.hasil for r in answer.hasil] == ["diterima", "ditolak", "ditolak", "ditolak"]
+    assert "CETAK_ULANG" in (answer.hasil[1].alasan or "")
+    [event] = publisher_of(deps).events()
+    assert isinstance(event, SiakStatusReported) and event.payload.status == SiakStatus.PRR
+    with pytest.raises(handlers.Forbidden):
+        await handlers.report_siak_statuses(handlers.ReportStatuses(OWN, []), deps=deps)
+    with pytest.raises(handlers.TooLarge):
+        await handlers.report_siak_statuses(handlers.ReportStatuses(ADMIN, [{}] * 5001), deps=deps)
+
+
+async def test_a_siak_file_is_read_by_nik_and_answered_by_line() -> None:
+    deps = make_deps()
+    nik = "1702094507080001"
+    resident = resident_pseudonym(nik, key=KEY)
+    store_of(deps).add_resident(resident, kecamatan=KEC, desa=DESA)
+    text = f"NIK;STATUS;TANGGAL\n{nik};SFE;2026-05-01\n12345;SFE;2026-05-01\n{nik};PRR;1700000000\n"
+    answer = await handlers.import_siak_file(handlers.ImportSiakFile(ADMIN, text.encode()), deps=deps)
+    assert [(r.baris, r.hasil) for r in answer.hasil] == [(2, "diterima"), (3, "ditolak"), (4, "ditolak")]
+    assert "bukan angka" in (answer.hasil[2].alasan or "")
+    [event] = publisher_of(deps).events()
+    assert event.payload.resident_id == resident and event.payload.status_at.utcoffset() == dt.timedelta(hours=7)
+    for broken in (b"", b"\xff\xfe", b"h/w\n1;2;3\n"):
+        with pytest.raises(handlers.Unreadable):
+            await handlers.import_siak_file(handlers.ImportSiakFile(ADMIN, broken), deps=deps)
+    with pytest.raises(handlers.Forbidden):
+        await handlers.import_siak_file(handlers.ImportSiakFile(OWN, text.encode()), deps=deps)
+
+
+def test_a_siak_file_names_its_missing_columns_and_a_huge_cell() -> None:
+    with pytest.raises(SiakFileError) as missing:
+        read_siak_file(b"NIK;STATUS\n1702094507080001;SFE\n")
+    assert missing.value.detail == {"message": "Kolom wajib tidak ada.", "missing_columns": ["tanggal"]}
+    with pytest.raises(SiakFileError, match="rusak"):
+        read_siak_file(b"NIK;STATUS;TANGGAL\n" + b"1" * 200_000 + b";SFE;2024-01-01\n")
+
+
+# Reading progress
+
+async def test_a_residents_status_is_read_in_its_own_kecamatan_only() -> None:
+    deps = make_deps()
+    [resident] = roster(deps, 1)
+    record = await handlers.resident_status(handlers.ResidentStatus(FIELD, resident), deps=deps)
+    assert record.stage == Stage.BELUM_REKAM and record.in_roster and record.since is None
+    for office, resident_id in ((OTHER, resident), (ADMIN, rid(55))):
+        with pytest.raises(handlers.NotFound):
+            await handlers.resident_status(handlers.ResidentStatus(office, resident_id), deps=deps)
+
+
+async def test_stuck_residents_are_those_in_a_stage_longer_than_the_days_asked() -> None:
+    deps = make_deps()
+    old, fresh = roster(deps, 2)
+    store = store_of(deps)
+    store.residents[old] = dataclasses.replace(store.residents[old], stage=Stage.REKAM,
+                                               since=NOW - dt.timedelta(days=20))
+    store.residents[fresh] = dataclasses.replace(store.residents[fresh], stage=Stage.REKAM, since=NOW)
+    rows = await handlers.stuck_residents(handlers.FindStuck(ADMIN, days=14, stage=Stage.REKAM), deps=deps)
+    assert [r.resident_id for r in rows] == [old]
+    assert await handlers.stuck_residents(handlers.FindStuck(OWN, days=30, kecamatan_code=KEC), deps=deps) == []
+    with pytest.raises(handlers.Forbidden):
+        await handlers.stuck_residents(handlers.FindStuck(OWN), deps=deps)
+
+
+# Applying events
+
+async def test_roster_events_are_kept_once_and_a_resident_who_left_leaves_the_roster() -> None:
+    deps = make_deps()
+    enrolled = enrolled_event(random.Random(7), kecamatan=KEC, desa=DESA, birth=dt.date(1964, 2, 29))
+    assert await handlers.apply_resident_event(enrolled, store=deps.store)
+    assert not await handlers.apply_resident_event(enrolled, store=deps.store)
+    record = await deps.store.resident(enrolled.payload.resident_id)
+    assert record is not None and record.in_roster and record.lansia_from == dt.date(2024, 2, 29)
+    left = ResidentLeft(event_id=uuid.uuid4(), occurred_at=NOW, recorded_at=NOW,
+                        actor=Actor(office_id="uji", role=Role.DINAS_ADMIN, operator="uji"),
+                        payload=ResidentLeftPayload(resident_id=enrolled.payload.resident_id, kecamatan_code=KEC,
+                                                    desa_code=DESA, reason=LeaveReason("pindah"),
+                                                    effective_date=NOW.date()))
+    assert await handlers.apply_resident_event(left, store=deps.store)
+    record = await deps.store.resident(enrolled.payload.resident_id)
+    assert record is not None and not record.in_roster and record.place.kecamatan_code == KEC
+
+
+async def test_outreach_events_applied_twice_change_nothing_more() -> None:
+    deps = make_deps()
+    roster(deps, 2)
+    scheduled = await handlers.schedule_visit(schedule(), deps=deps)
+    assert not await handlers.apply_outreach_event(scheduled, store=deps.store)
+    await handlers.open_visit(handlers.VisitCommand(OWN, "v-1"), deps=deps)
+    closed = await handlers.close_visit(handlers.VisitCommand(OWN, "v-1"), deps=deps)
+    store_of(deps).carry[DESA] = []
+    assert not await handlers.apply_outreach_event(closed, store=deps.store)
+    assert await deps.store.carried_over(DESA) == []
+
+
+def siak_event(resident_id: str, code: str, at: dt.datetime = NOW) -> SiakStatusReported:
+    return SiakStatusReported(
+        event_id=uuid.uuid4(), occurred_at=at, recorded_at=at, actor=Actor(office_id="d", role=Role.DINAS_ADMIN,
+                                                                            operator="d"),
+        payload={"resident_id": resident_id, "kecamatan_code": KEC, "desa_code": DESA,  # type: ignore[arg-type]
+                 "status": SiakStatus(code), "status_at": at})
+
+
+async def test_prr_requests_a_print_once_and_a_later_capture_is_stale() -> None:
+    deps = make_deps()
+    [resident] = roster(deps, 1, lansia_from=dt.date(2020, 1, 1), disabilitas=True)
+    prr = siak_event(resident, "PRR")
+    assert await handlers.apply_recording_event(prr, deps=deps) == "applied"
+    assert await handlers.apply_recording_event(prr, deps=deps) == "duplicate"
+    [request] = publisher_of(deps).events("recording.print_requested")
+    assert request.event_id == handlers.derived_id(prr.event_id, "print")
+    assert (request.payload.lansia, request.payload.disabilitas) == (True, True)
+    assert await handlers.apply_recording_event(siak_event(resident, "SFE", NOW - dt.timedelta(days=1)),
+                                                deps=deps) == "stale"
+    record = await deps.store.resident(resident)
+    assert record is not None and record.stage == Stage.PRR and record.stale_reports == 1
+
+
+async def test_a_duplicate_record_raises_a_follow_up() -> None:
+    deps = make_deps()
+    [resident] = roster(deps, 1)
+    assert await handlers.apply_recording_event(siak_event(resident, "DUPLICATE_RECORD"), deps=deps) == "applied"
+    [follow_up] = publisher_of(deps).events("recording.follow_up")
+    assert follow_up.payload.remedy == "selesaikan_duplikat"
+    assert domain.lansia_from(dt.date(2040, 2, 29)) == dt.date(2100, 3, 1)
