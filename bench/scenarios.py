@@ -1,12 +1,12 @@
 """The scenarios, each a raw baseline and the system's own path doing the same work.
 
 - publish: the events the intake and recording publish, through the services' publisher
-  (`shared.publishing.KafkaEventPublisher`: a FastStream broker, pydantic serialisation, headers,
-  idempotent producer with acks=all) against a plain aiokafka producer sending the same bytes with
+  (`shared.publishing.KafkaEventPublisher`: pydantic serialisation, headers, its own idempotent
+  aiokafka producer with acks=all) against a plain aiokafka producer sending the same bytes with
   the same keys and producer settings; both keep the same number of sends in flight and wait for
   every acknowledgement.
-- drain: the coverage service's own feed (`services.coverage.consumers.ProjectionFeed`: the
-  FastStream batch subscriber handing records to the applier, pydantic parsing, the Projector
+- drain: the coverage service's own feed (`services.coverage.consumers.ProjectionFeed`: its own
+  aiokafka consumer's reader handing records to the applier, pydantic parsing, the Projector
   folding views and summing counters, an explicit commit after each batch) over an in-memory
   store instead of the database, against a plain aiokafka consumer draining the same topics with
   `getmany`; both commit after every batch of at most BATCH_RECORDS records.
@@ -190,9 +190,11 @@ def drain_scenario(env: dict[str, str], total: int) -> tuple[Run, Run]:
             if seen >= total:
                 done.set()
 
-        feed = ProjectionFeed(broker, metrics=metrics, dead_letters=dead_letters, registry=registry, after_batch=count)
+        feed = ProjectionFeed(InfraSettings(), metrics=metrics, dead_letters=dead_letters, registry=registry,
+                              after_batch=count)
         feed.attach(store, f"system-drain-{uuid.uuid4().hex[:8]}")  # type: ignore[arg-type]
         await broker.start()
+        await feed.start()
         try:
             await done.wait()
         finally:

@@ -36,7 +36,6 @@ class ConsumerMetrics:
             ["service", "group", "topic", "partition"], registry=registry,
         )
 
-
     def record(self, event_type: str, outcome: object, count: int = 1) -> None:
         """Count one consumed event by what its handler did: "applied" (or True), "duplicate" (or False);
         other outcomes (ignored, refused, stale) are counted by the service's own metrics, if at all."""
@@ -44,6 +43,15 @@ class ConsumerMetrics:
             self.applied.labels(self.service, event_type).inc(count)
         elif outcome in ("duplicate", False):
             self.duplicates.labels(self.service, event_type).inc(count)
+
+    async def measure_lag(self, consumer: Any, group: str) -> None:
+        """Set ektp_consumer_lag for every partition assigned to an aiokafka consumer of `group`."""
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)
+            if end is None:
+                continue
+            committed = await consumer.committed(tp)
+            self.lag.labels(self.service, group, tp.topic, str(tp.partition)).set(max(0, end - (committed or 0)))
 
 
 def observability_router(

@@ -68,19 +68,12 @@ class ServiceRuntime:
                 log.warning("%s: periodic %s failed", self.service, getattr(job, "__name__", "job"), exc_info=True)
 
     async def measure_lag(self) -> None:
-        """Set ektp_consumer_lag for every partition assigned to this process's consumers."""
+        """Set ektp_consumer_lag for every partition assigned to this process's subscribers."""
         for subscriber in self.broker.subscribers:
             consumer = getattr(subscriber, "consumer", None)
             group = getattr(subscriber, "group_id", None)
-            if consumer is None or group is None:
-                continue
-            for tp in consumer.assignment():
-                end = consumer.highwater(tp)
-                if end is None:
-                    continue
-                committed = await consumer.committed(tp)
-                lag = max(0, end - (committed or 0))
-                self.metrics.lag.labels(self.service, group, tp.topic, str(tp.partition)).set(lag)
+            if consumer is not None and group is not None:
+                await self.metrics.measure_lag(consumer, group)
 
     async def start(self) -> None:
         if self.measure_lag not in [job for _, job in self.periodic]:

@@ -17,7 +17,7 @@ from shared.auth import OFFICES_COLLECTION, OfficeDirectory, office_dependency
 from shared.clock import Clock, system_clock
 from shared.http import BodySizeLimit, WriteRateLimit, install_error_handlers
 from shared.metrics import observability_router
-from shared.runtime import ServiceRuntime
+from shared.runtime import LAG_SECONDS, ServiceRuntime
 
 SERVICE = "coverage"
 log = logging.getLogger("ektp.coverage")
@@ -32,7 +32,7 @@ def create_app(
     settings = settings or CoverageSettings()
     runtime = ServiceRuntime.build(settings.infra, service=SERVICE)
     meta = Meta(runtime.db, settings.collection_prefix)
-    feed = ProjectionFeed(runtime.broker, metrics=runtime.metrics, dead_letters=runtime.dead_letters,
+    feed = ProjectionFeed(settings.infra, metrics=runtime.metrics, dead_letters=runtime.dead_letters,
                           registry=runtime.registry)
     directory = OfficeDirectory(runtime.db[OFFICES_COLLECTION])
 
@@ -57,7 +57,10 @@ def create_app(
         if settings.consume:
             feed.attach(store, group)
         runtime.every(settings.swap_check_seconds, follow_swaps)
+        runtime.every(LAG_SECONDS, feed.measure_lag)
         await runtime.start()
+        if settings.consume:
+            await feed.start()
         try:
             yield
         finally:

@@ -1,6 +1,7 @@
-"""The projector's subscription: every topic into the active projection, read and applied side by side.
+"""The projector's feed: every topic into the active projection, read and applied side by side.
 
-The batch subscriber only hands the records it reads to an applier task, which applies what has
+The feed owns a plain aiokafka consumer (public API only: getmany, assignment, commit of given
+offsets). Its reader only hands the records it reads to an applier task, which applies what has
 arrived (up to BATCH_RECORDS at a time, in the order read) and then commits exactly the offsets it
 applied. Kafka keeps being read while a batch is written: aiokafka fetches a partition again only
 once its fetched records are taken, so with the subscriber waiting on each write an event sat
@@ -9,7 +10,7 @@ it is applied; a crash or a stop redelivers the rest, and the projector finds wh
 applied. A batch's commit is answered while the next batch is applied (commits stay in order).
 
 Which collections are fed, and with which consumer group, comes from `coverage_meta`; when a
-rebuild swaps in a new projection, the running service stops this subscriber and starts one
+rebuild swaps in a new projection, the running service stops this feed's consumer and starts one
 with the new group, which continues from where the rebuild stopped.
 """
 
@@ -21,29 +22,30 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aiokafka import ConsumerRecord, TopicPartition
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Histogram
 
 from services.coverage.projector import ADAPTERS, Positioned, Projector
 from services.coverage.store import CoverageStore
 from shared.batching import parse_record
-from shared.broker import undecoded
+from shared.broker import RETRY_BACKOFF_MS, kafka_client_options
 from shared.dead_letter import DeadLetterPolicy
+from shared.kafka_backoff import install_metadata_backoff
 from shared.metrics import ConsumerMetrics
 from shared.mongo import position_key
+from shared.settings import InfraSettings
 from shared.topics import ALL
 
 log = logging.getLogger("ektp.coverage.consumers")
 BATCH_RECORDS = 500
-# Also the broker's longest wait on a fetch: with aiokafka's default (500 ms) a fetch asking only for
+# Also the consumer's longest wait on a fetch: with aiokafka's default (500 ms) a fetch asking only for
 # partitions already read to the end held back the others for half a second (measured in the drain benchmark).
 BATCH_WAIT_MS = 100
 # Records read and not yet applied; beyond this the subscriber waits before reading more.
 MAX_WAITING = 4 * BATCH_RECORDS
 CLOSE_SECONDS = 30.0
+READ_RETRY_SECONDS = 1.0
 
 
 async def parse_batch(records: Sequence[ConsumerRecord], dead_letters: DeadLetterPolicy) -> list[Positioned]:
@@ -71,18 +73,18 @@ class Applier:
         self.room = asyncio.Event()
         self.room.set()
         self.closing = asyncio.Event()
-        self.consumer: Any = None
+        self.consumer: AIOKafkaConsumer | None = None
         self.task: asyncio.Task[None] | None = None
 
-    async def hand_over(self, message: KafkaMessage) -> None:
-        """The subscriber's handler: queue the records read (waiting while MAX_WAITING are queued)."""
+    async def hand_over(self, records: Sequence[ConsumerRecord[Any, Any]], consumer: AIOKafkaConsumer) -> None:
+        """Queue the records `consumer` read (waiting while MAX_WAITING are queued)."""
         while len(self.waiting) >= MAX_WAITING and not self.closing.is_set():
             self.room.clear()
             await self.room.wait()
         if self.closing.is_set():
             return  # not committed: read again by whoever consumes these partitions next
-        self.consumer = message.consumer
-        self.waiting.extend(message.raw_message)  # type: ignore[arg-type]
+        self.consumer = consumer
+        self.waiting.extend(records)
         self.arrived.set()
         if self.task is None:
             self.task = asyncio.create_task(self._run(), name="coverage-projector")
@@ -154,11 +156,13 @@ class Applier:
         offsets: dict[TopicPartition, int] = {}
         for record in records:
             offsets[TopicPartition(record.topic, record.partition)] = record.offset + 1
-        assigned = self.consumer.assignment()
-        owned = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        consumer = self.consumer
+        assert consumer is not None, "records are handed over with their consumer"
         try:
+            assigned = consumer.assignment()
+            owned = {tp: offset for tp, offset in offsets.items() if tp in assigned}
             if owned:
-                await self.consumer.commit(owned)
+                await consumer.commit(owned)
         except Exception as exc:  # noqa: BLE001 - a rebalance, a stopped consumer, Kafka away: all read again
             log.warning("offsets not committed (%s); those events are read again and found applied",
                         type(exc).__name__)
@@ -167,46 +171,73 @@ class Applier:
 
 
 class ProjectionFeed:
-    """The subscriber of the active projection and its applier, replaceable while the service runs."""
+    """The consumer of the active projection and its applier, replaceable while the service runs."""
 
-    def __init__(self, broker: KafkaBroker, *, metrics: ConsumerMetrics, dead_letters: DeadLetterPolicy,
+    def __init__(self, infra: InfraSettings, *, metrics: ConsumerMetrics, dead_letters: DeadLetterPolicy,
                  registry: CollectorRegistry, after_batch: Callable[[int], None] | None = None) -> None:
-        self.broker = broker
+        self.infra = infra
         self.metrics = metrics
         self.dead_letters = dead_letters
         self.after_batch = after_batch
         self.batch_seconds = Histogram(
             "ektp_projection_batch_seconds", "Seconds to apply one batch of events to the coverage projection",
             buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5), registry=registry)
-        self.subscriber: Any = None
+        self.consumer: AIOKafkaConsumer | None = None
+        self.reader: asyncio.Task[None] | None = None
         self.applier: Applier | None = None
         self.group: str | None = None
         self.store: CoverageStore | None = None
 
-    def attach(self, store: CoverageStore, group: str, *, persistent: bool = True) -> Any:
-        """Register the subscriber feeding `store` with consumer group `group` (started with the broker)."""
-        applier = Applier(Projector(store), metrics=self.metrics, dead_letters=self.dead_letters,
-                          batch_seconds=self.batch_seconds, after_batch=self.after_batch)
-        subscriber = self.broker.subscriber(
-            *(topic.name for topic in ALL),
-            group_id=group, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL,
-            batch=True, max_records=BATCH_RECORDS, batch_timeout_ms=BATCH_WAIT_MS, fetch_max_wait_ms=BATCH_WAIT_MS,
-            persistent=persistent, decoder=undecoded,
-        )
-        subscriber(applier.hand_over)
-        self.subscriber, self.applier, self.group, self.store = subscriber, applier, group, store
-        return subscriber
+    def attach(self, store: CoverageStore, group: str) -> None:
+        """Feed `store` from consumer group `group` once started."""
+        self.applier = Applier(Projector(store), metrics=self.metrics, dead_letters=self.dead_letters,
+                               batch_seconds=self.batch_seconds, after_batch=self.after_batch)
+        self.group, self.store = group, store
+
+    async def start(self) -> None:
+        """Join the group and read every topic from the committed offsets (the earliest for a new group)."""
+        assert self.applier is not None and self.group is not None, "attach a store first"
+        install_metadata_backoff()
+        consumer = AIOKafkaConsumer(
+            *(topic.name for topic in ALL), **kafka_client_options(self.infra), group_id=self.group,
+            client_id="ektp-coverage", enable_auto_commit=False, auto_offset_reset="earliest",
+            max_poll_records=BATCH_RECORDS, fetch_max_wait_ms=BATCH_WAIT_MS, retry_backoff_ms=RETRY_BACKOFF_MS)
+        await consumer.start()
+        self.consumer = consumer
+        self.reader = asyncio.create_task(self._read(consumer, self.applier), name="coverage-feed-reader")
+
+    async def _read(self, consumer: AIOKafkaConsumer, applier: Applier) -> None:
+        while not applier.closing.is_set():
+            try:
+                fetched = await consumer.getmany(timeout_ms=BATCH_WAIT_MS, max_records=BATCH_RECORDS)
+            except KafkaError as exc:  # Kafka away: the consumer reconnects; nothing was taken
+                log.warning("coverage feed could not read (%s); trying again", type(exc).__name__)
+                await asyncio.sleep(READ_RETRY_SECONDS)
+                continue
+            records = [record for partition in fetched.values() for record in partition]
+            if records:
+                await applier.hand_over(records, consumer)
 
     async def close(self) -> None:
-        """Finish and commit the batch in hand, then stop reading (before the broker stops)."""
+        """Finish and commit the batch in hand, then stop reading and leave the group."""
         if self.applier is not None:
             await self.applier.close()
-        if self.subscriber is not None:
-            await self.subscriber.stop()
+        if self.reader is not None:
+            self.reader.cancel()
+            await asyncio.gather(self.reader, return_exceptions=True)
+            self.reader = None
+        if self.consumer is not None:
+            await self.consumer.stop()
+            self.consumer = None
 
     async def replace(self, store: CoverageStore, group: str) -> None:
         """Stop feeding the current projection and feed `store` from `group`'s committed offsets."""
         await self.close()
-        subscriber = self.attach(store, group, persistent=False)
-        await subscriber.start()
+        self.attach(store, group)
+        await self.start()
         log.info("projector now feeds %s with group %s", store.prefix, group)
+
+    async def measure_lag(self) -> None:
+        """Set ektp_consumer_lag for the partitions this feed reads."""
+        if self.consumer is not None and self.group is not None:
+            await self.metrics.measure_lag(self.consumer, self.group)

@@ -204,16 +204,22 @@ async def _group_at_topic_ends(bootstrap: str, group: str) -> dict[TopicPartitio
 
 
 def _feed(bootstrap: str, store: CoverageStore, group: str) -> tuple[Any, ProjectionFeed]:
-    """A broker with the coverage feed into `store` attached (started with the broker)."""
+    """A broker (for dead letters) and the coverage feed into `store`; `_start` starts both."""
     registry = CollectorRegistry()
     metrics = ConsumerMetrics(registry, "feedtest")
     dead_letters = DeadLetterPolicy(service="feedtest", metrics=metrics)
     broker = make_broker(InfraSettings(kafka_bootstrap=bootstrap), service="feedtest", registry=registry,
                          middlewares=[dead_letters])
     dead_letters.bind(broker.publish)
-    feed = ProjectionFeed(broker, metrics=metrics, dead_letters=dead_letters, registry=registry)
+    feed = ProjectionFeed(InfraSettings(kafka_bootstrap=bootstrap), metrics=metrics, dead_letters=dead_letters,
+                          registry=registry)
     feed.attach(store, group)
     return broker, feed
+
+
+async def _start(broker: Any, feed: ProjectionFeed) -> None:
+    await broker.start()
+    await feed.start()
 
 
 def _sender(producer: Any) -> Any:
@@ -241,7 +247,7 @@ async def test_the_feed_reads_on_while_a_batch_is_written_and_commits_only_what_
     send = _sender(kafka_producer)
     partitions = list(ends)
 
-    await broker.start()
+    await _start(broker, feed)
     try:
         await send(events[:1])
         await asyncio.wait_for(store.waiting.wait(), timeout=60)
@@ -283,7 +289,7 @@ async def test_a_feed_stopped_with_records_waiting_commits_the_batch_in_hand_and
     send = _sender(kafka_producer)
     first = await kafka_producer.send_and_wait(RESIDENT.name, events[0].model_dump_json().encode(),
                                                key=events[0].payload.resident_id.encode())
-    await broker.start()
+    await _start(broker, feed)
     try:
         await asyncio.wait_for(held.waiting.wait(), timeout=60)
         await send(events[1:])
@@ -300,7 +306,7 @@ async def test_a_feed_stopped_with_records_waiting_commits_the_batch_in_hand_and
 
     store = CoverageStore(mongo_db, prefix)
     broker, feed = _feed(bootstrap, store, group)
-    await broker.start()
+    await _start(broker, feed)
     try:
         await eventually(lambda: _committed(bootstrap, group, partitions),
                          lambda offsets: sum(offsets.values()) == sum(ends.values()) + len(events))
