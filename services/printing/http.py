@@ -32,9 +32,6 @@ from shared.http_types import ValidationProblem
 
 JOB_ID = r"^job-[0-9a-f]{24}$"
 DELIVERY_ID = r"^kirim-[0-9a-f]{12}$"
-IdempotencyKey = Annotated[
-    uuid.UUID | None, Header(alias="Idempotency-Key", description="UUID; a repeated request with it has one effect")
-]
 JobId = Annotated[str, Path(pattern=JOB_ID, description="id pekerjaan cetak")]
 STATUS_OF: dict[type[PrintingError], int] = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
 
@@ -44,7 +41,8 @@ class Problem(BaseModel):
 
 
 def _answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    text = {401: "kunci API tidak ada atau tidak dikenal", 403: "peran kantor tidak boleh melakukan ini",
+    text = {400: "isi permintaan tidak bisa dibaca (bukan JSON UTF-8)",
+            401: "kunci API tidak ada atau tidak dikenal", 403: "peran kantor tidak boleh melakukan ini",
             404: "tidak ditemukan (atau bukan wilayah kantor ini)", 409: "status kartu tidak memungkinkan ini",
             413: "isi permintaan terlalu besar", 429: "terlalu banyak permintaan; lihat Retry-After",
             503: "Kafka atau basis data tidak tersedia; kirim ulang nanti"}
@@ -121,6 +119,16 @@ class AcknowledgedOut(BaseModel):
     event_id: str | None = None
 
 
+def command_id(
+    key: uuid.UUID = Header(None, alias="Idempotency-Key", description="UUID; a repeated request with it has one effect"),
+) -> uuid.UUID:
+    """The command's id: the Idempotency-Key when sent, else a new one."""
+    return key or uuid.uuid4()
+
+
+RequestId = Annotated[uuid.UUID, Depends(command_id)]
+
+
 def _deps(request: Request) -> PrintingDeps:
     deps: PrintingDeps = request.app.state.deps
     return deps
@@ -180,11 +188,11 @@ async def one_job(job_id: JobId, request: Request, office: Office = Depends(curr
         raise _refusal(error) from None
 
 
-@router.post("/reprints", status_code=201, responses=_answers(403, 409, 413, 429),
+@router.post("/reprints", status_code=201, responses=_answers(400, 403, 409, 413, 429),
              summary="Cetak ulang (hilang, rusak, perubahan data) tanpa perekaman ulang")
-async def reprint(body: ReprintIn, request: Request, office: Office = Depends(current_office),
-                  key: IdempotencyKey = None) -> JobAcceptedOut:
-    command = RequestReprint(office, body.resident_id, PrintReason(body.reason), key or uuid.uuid4())
+async def reprint(body: ReprintIn, request: Request, request_id: RequestId,
+                  office: Office = Depends(current_office)) -> JobAcceptedOut:
+    command = RequestReprint(office, body.resident_id, PrintReason(body.reason), request_id)
     try:
         return _accepted(await handlers.request_reprint(command, deps=_deps(request)))
     except PrintingError as error:
@@ -193,19 +201,19 @@ async def reprint(body: ReprintIn, request: Request, office: Office = Depends(cu
 
 @router.post("/jobs/{job_id}/handover", status_code=201, summary="Serahkan kartu kepada penduduk",
              responses=_answers(404, 409, 413, 429))
-async def hand_over(job_id: JobId, request: Request, office: Office = Depends(current_office),
-                    key: IdempotencyKey = None) -> JobAcceptedOut:
+async def hand_over(job_id: JobId, request: Request, request_id: RequestId,
+                    office: Office = Depends(current_office)) -> JobAcceptedOut:
     try:
-        return _accepted(await handlers.hand_over(HandOver(office, job_id, key or uuid.uuid4()), deps=_deps(request)))
+        return _accepted(await handlers.hand_over(HandOver(office, job_id, request_id), deps=_deps(request)))
     except PrintingError as error:
         raise _refusal(error) from None
 
 
-@router.post("/school-deliveries", status_code=201, responses=_answers(403, 404, 409, 413, 429),
+@router.post("/school-deliveries", status_code=201, responses=_answers(400, 403, 404, 409, 413, 429),
              summary="Kirim kartu siswa ke sekolah dalam satu berkas")
-async def deliver(body: SchoolDeliveryIn, request: Request, office: Office = Depends(current_office),
-                  key: IdempotencyKey = None) -> DeliveryOut:
-    command = SendToSchool(office, body.school_npsn, tuple(body.job_ids), key or uuid.uuid4())
+async def deliver(body: SchoolDeliveryIn, request: Request, request_id: RequestId,
+                  office: Office = Depends(current_office)) -> DeliveryOut:
+    command = SendToSchool(office, body.school_npsn, tuple(body.job_ids), request_id)
     try:
         result = await handlers.send_to_school(command, deps=_deps(request))
     except PrintingError as error:
@@ -213,16 +221,16 @@ async def deliver(body: SchoolDeliveryIn, request: Request, office: Office = Dep
     return DeliveryOut(delivery_id=result.delivery_id, jumlah=result.count, event_id=str(result.event_id))
 
 
-@router.post("/school-deliveries/{delivery_id}/acknowledge", status_code=201, responses=_answers(404, 413, 429),
+@router.post("/school-deliveries/{delivery_id}/acknowledge", status_code=201, responses=_answers(400, 404, 413, 429),
              summary="Tanda terima sekolah untuk satu pengiriman kartu")
 async def acknowledge(
     delivery_id: Annotated[str, Path(pattern=DELIVERY_ID, description="id pengiriman ke sekolah")],
     body: AcknowledgeIn,
     request: Request,
+    request_id: RequestId,
     office: Office = Depends(current_office),
-    key: IdempotencyKey = None,
 ) -> AcknowledgedOut:
-    command = AcknowledgeDelivery(office, delivery_id, body.received_by, key or uuid.uuid4())
+    command = AcknowledgeDelivery(office, delivery_id, body.received_by, request_id)
     try:
         result = await handlers.acknowledge_delivery(command, deps=_deps(request))
     except PrintingError as error:
