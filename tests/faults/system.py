@@ -22,9 +22,9 @@ from pymongo import AsyncMongoClient
 from services.coverage.projector import ADAPTERS, Positioned, Projector
 from services.coverage.store import CoverageStore
 from shared.mongo import position_key
-from tests.support.processes import ServiceProcess
 from shared.topics import ALL, PREFIX, ConsumerGroup
 from tests.integration.helpers import isolated_env
+from tests.support.processes import ServiceProcess
 
 CONSUMERS = ("intake", "recording", "printing", "inventory", "coverage")
 COVERAGE_PREFIX = "coverage_faults"

@@ -10,8 +10,8 @@ from typing import Any
 from shared.contracts import Actor, Role
 from shared.contracts.recording import PrintRequested, PrintRequestedPayload
 from shared.contracts.stock import ReceivedPayload, StockReceived
-from tests.support.processes import ServiceProcess
 from shared.topics import RECORDING, STOCK
+from tests.support.processes import ServiceProcess
 
 SYSTEM = Actor(office_id="uji", role=Role.SYSTEM, operator="uji")
 

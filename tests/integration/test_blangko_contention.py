@@ -20,10 +20,10 @@ from services.printing.store import PrintingStore
 from shared.contracts import PRINT_EVENTS
 from shared.contracts.envelope import Envelope
 from shared.contracts.printing import JobDispatched
-from tests.support.plugin import SESSION_ID
 from shared.topics import PRINT, RECORDING, Topic
 from tests.integration.helpers import eventually
 from tests.integration.printing_helpers import print_request, receipt, send_stock, write_stations
+from tests.support.plugin import SESSION_ID
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy]
 PREFIX = f"c{SESSION_ID[:6]}"

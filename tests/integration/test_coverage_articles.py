@@ -24,8 +24,8 @@ import pytest
 from deploy.demo.population import BLANGKO_IN_STOCK, DONE_KECAMATAN, Population, build
 from shared.clock import WIB
 from shared.contracts import Role
-from tests.support.processes import REPO
 from tests.integration.helpers import create_office_key, eventually, isolated_env
+from tests.support.processes import REPO
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy]
 SCALE = float(os.environ.get("EKTP_SCENARIO_SCALE", "0.02"))

@@ -18,10 +18,10 @@ import pytest
 from services.coverage.projector import Positioned, Projector
 from services.coverage.store import CoverageStore, Meta
 from shared.mongo import position_key
-from tests.support.processes import REPO
 from shared.topics import ALL, OUTREACH, PRINT, RECORDING, RESIDENT, STOCK, by_name
 from tests.integration.helpers import eventually, isolated_env, topic_in, wait_caught_up
 from tests.support.journeys import journeys
+from tests.support.processes import REPO
 
 pytestmark = pytest.mark.infra
 

@@ -35,8 +35,8 @@ from shared.contracts.stock import (
     TransferReceived,
     TransferSent,
 )
-from tests.support.plugin import SESSION_ID
 from tests.integration.printing_helpers import SYSTEM
+from tests.support.plugin import SESSION_ID
 
 pytestmark = pytest.mark.infra
 SLOTS = (0, 1, 2)

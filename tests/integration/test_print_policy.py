@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from shared.contracts import Role
-from tests.support.plugin import SESSION_ID
 from tests.integration.helpers import create_office_key, eventually
 from tests.integration.printing_helpers import print_request, send_print_request, write_stations
+from tests.support.plugin import SESSION_ID
 
 pytestmark = pytest.mark.infra
 PREFIX = f"o{SESSION_ID[:6]}"

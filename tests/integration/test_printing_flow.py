@@ -32,7 +32,6 @@ from shared.contracts.stock import (
     TransferReceived,
     TransferSent,
 )
-from tests.support.plugin import SESSION_ID
 from tests.integration.helpers import create_office_key, eventually, wait_caught_up
 from tests.integration.printing_helpers import (
     SYSTEM,
@@ -43,6 +42,7 @@ from tests.integration.printing_helpers import (
     station_process,
     write_stations,
 )
+from tests.support.plugin import SESSION_ID
 
 pytestmark = pytest.mark.infra
 PREFIX = f"f{SESSION_ID[:6]}"

@@ -23,9 +23,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shared.areas import load_areas
 from shared.contracts import Role
-from tests.support.nik_scan import DIGIT_RUN
 from shared.topics import RESIDENT
 from tests.integration.helpers import create_office_key, eventually, synthetic_resident
+from tests.support.nik_scan import DIGIT_RUN
 
 SERVICES = ("intake", "recording", "printing", "inventory", "coverage")
 KEC = "17.02.11"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from tests.support.nik_scan import nik_like_columns, nik_shaped, scan_files
 from tests.integration.helpers import synthetic_resident
+from tests.support.nik_scan import nik_like_columns, nik_shaped, scan_files
 
 PLANTED = "1702064507070001"  # synthetic: Kota Padang, Rejang Lebong; a woman born 5 July 2007
 
