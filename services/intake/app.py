@@ -9,9 +9,10 @@ from services.intake.config import IntakeSettings
 from services.intake.consumers import register_consumers
 from services.intake.http import router
 from services.intake.ports import IntakeDeps
-from services.intake.store import AuditLog, ImportJobs, RequestLog, Reviews, Roster
+from services.intake.store import REQUESTS, AuditLog, ImportJobs, Reviews, Roster
 from shared.areas import load_areas
 from shared.clock import Clock, system_clock
+from shared.mongo import MongoRequestClaims
 from shared.runtime import ServiceRuntime
 from shared.service_app import assemble_app
 
@@ -30,7 +31,7 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
     deps = IntakeDeps(
         publisher=runtime.publisher, clock=clock, areas=load_areas(),
         pseudonym_key=settings.infra.pseudonym_key.get_secret_value(), roster=roster, reviews=Reviews(db),
-        audit=AuditLog(db), requests=RequestLog(db), jobs=jobs, background=background,
+        audit=AuditLog(db), requests=MongoRequestClaims(db[REQUESTS]), jobs=jobs, background=background,
     )
 
     async def prepare(_: FastAPI) -> None:

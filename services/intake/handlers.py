@@ -1,26 +1,31 @@
-"""Use cases of the intake service: validate a command, publish its event, update the roster."""
+"""Use cases of the intake service: register, correct, mark left, read, cohort, reviews, imports."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from services.intake import domain
-from services.intake.store import Reviews, Roster
-from shared.areas import Areas
-from shared.clock import WIB, Clock
-from shared.contracts import Actor, ResidentEnrolled, ResidentLeft, ResidentUpdated
+from services.intake.dapodik import parse_dapodik
+from services.intake.imports import in_scope, job_id_for, run_import
+from services.intake.ports import DONE, RUNNING, ImportJob, IntakeDeps, ResidentRecord, ReviewItem
+from services.intake.requests import RequestKey, once
+from shared.contracts import Actor, ResidentEnrolled, ResidentLeft, ResidentUpdated, Role
 from shared.contracts.resident import (
     LeaveReason,
     ResidentData,
-    ResidentEnrolledPayload,
     ResidentLeftPayload,
     ResidentUpdatedPayload,
 )
+from shared.idempotency import Answer, Outcome
 from shared.pseudonym import resident_pseudonym
-from shared.publishing import EventPublisher
 from shared.topics import RESIDENT
+
+today_in_wib = domain.today_in_wib
 
 
 class AlreadyRegistered(Exception):
@@ -35,23 +40,37 @@ class NotInRoster(Exception):
     """The resident id names nobody in the roster (or somebody who left)."""
 
 
+class ImportNotFound(Exception):
+    """No import job with this id that the office may see."""
+
+
+class Forbidden(Exception):
+    """The office may not act on this kecamatan; the message says so to the clerk."""
+
+    def __init__(self, office: Office, kecamatan_code: str | None) -> None:
+        super().__init__(f"Kantor {office.actor.office_id} ({office.actor.role.value}) tidak berwenang "
+                         f"untuk kecamatan {kecamatan_code or 'semua'}.")
+
+
+class DateRefused(ValueError):
+    """A date a clerk asked for cannot be answered; the message says why."""
+
+
 @dataclass(frozen=True)
-class IntakeDeps:
-    publisher: EventPublisher
-    clock: Clock
-    areas: Areas
-    pseudonym_key: str
-    roster: Roster
-    reviews: Reviews
+class Office:
+    """Who sends a command: the actor it is recorded under and the office's own kecamatan."""
+
+    actor: Actor
+    kecamatan_code: str | None = None
 
 
 @dataclass(frozen=True)
 class RegisterResident:
     """A kecamatan office registers a resident in the roster."""
 
-    event_id: UUID
+    office: Office
     data: ResidentData
-    actor: Actor
+    request: RequestKey
     occurred_at: dt.datetime | None = None
 
 
@@ -59,11 +78,11 @@ class RegisterResident:
 class CorrectResident:
     """An office corrects a resident's data (the NIK itself cannot change)."""
 
-    event_id: UUID
+    office: Office
     resident_id: str
     data: ResidentData
     reason: str
-    actor: Actor
+    request: RequestKey
     occurred_at: dt.datetime | None = None
 
 
@@ -71,108 +90,251 @@ class CorrectResident:
 class MarkResidentLeft:
     """A resident moved out of the regency (pindah) or died (meninggal)."""
 
-    event_id: UUID
+    office: Office
     resident_id: str
     reason: LeaveReason
     effective_date: dt.date
-    actor: Actor
-    occurred_at: dt.datetime | None = None
+    request: RequestKey
 
 
 @dataclass(frozen=True)
-class Registered:
-    event: ResidentEnrolled
-    possible_duplicates: list[str] = field(default_factory=list)
+class ReadResident:
+    """An office reads one resident's personal data (written to the audit log)."""
+
+    office: Office
+    resident_id: str
 
 
-def today_in_wib(clock: Clock) -> dt.date:
-    return clock().astimezone(WIB).date()
+@dataclass(frozen=True)
+class ReadCohort:
+    """Who becomes wajib KTP between today and a target date (written to the audit log)."""
+
+    office: Office
+    target: dt.date
+    kecamatan_code: str | None = None
 
 
-def validate_resident(data: ResidentData, *, today: dt.date, areas: Areas) -> domain.NikFacts:
-    """Every roster rule for one resident's data; raises RosterRuleError naming the field."""
-    facts = domain.check_nik(data.nik, birth_date=data.birth_date, sex=data.sex, today=today)
-    domain.check_area(data.kecamatan_code, data.desa_code, areas)
-    return facts
+@dataclass(frozen=True)
+class ListReviews:
+    """Possible duplicates waiting for review, in the office's own scope."""
+
+    office: Office
 
 
-def enrolled_payload(
-    data: ResidentData, *, facts: domain.NikFacts, key: str, today: dt.date
-) -> ResidentEnrolledPayload:
-    return ResidentEnrolledPayload(
-        **data.model_dump(),
-        resident_id=resident_pseudonym(data.nik, key=key),
-        wajib_ktp_from=domain.wajib_ktp_from(data.birth_date, data.marital_status, registered_on=today),
-        nik_from_other_regency=facts.from_other_regency,
-    )
+@dataclass(frozen=True)
+class StartImport:
+    """An office uploads a Dapodik or roster CSV."""
+
+    office: Office
+    content: bytes
 
 
-async def register_resident(command: RegisterResident, *, deps: IntakeDeps) -> Registered:
+@dataclass(frozen=True)
+class ReadImport:
+    """An office asks for the state of an import job."""
+
+    office: Office
+    job_id: str
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Counts of wajib KTP today and on the target day, and who becomes wajib KTP in between."""
+
+    target: dt.date
+    kecamatan_code: str | None
+    wajib_today: int
+    wajib_on_target: int
+    newly: list[ResidentRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ImportStarted:
+    """An import job, and whether the same file was imported (or is importing) already."""
+
+    job: ImportJob
+    replay: bool = False
+
+
+def accepted(event_id: UUID, resident_id: str, *, wajib_ktp_from: dt.date | None = None,
+             nik_from_other_regency: bool | None = None, possible_duplicates: list[str] | None = None
+             ) -> Mapping[str, Any]:
+    """The answer to an accepted command, as JSON-ready data."""
+    return {"event_id": str(event_id), "resident_id": resident_id, "status": "diterima",
+            "wajib_ktp_from": wajib_ktp_from.isoformat() if wajib_ktp_from else None,
+            "nik_from_other_regency": nik_from_other_regency, "perlu_tinjauan": possible_duplicates or []}
+
+
+def _require_write(office: Office, kecamatan_code: str) -> None:
+    if not domain.may_write(office.actor.role, office.kecamatan_code, kecamatan_code):
+        raise Forbidden(office, kecamatan_code)
+
+
+async def _active(resident_id: str, deps: IntakeDeps) -> ResidentRecord:
+    current = await deps.roster.get(resident_id)
+    if current is None or not current.active:
+        raise NotInRoster(resident_id)
+    return current
+
+
+async def register_resident(command: RegisterResident, *, deps: IntakeDeps) -> Outcome:
     """Validate, refuse a NIK already registered, publish resident.enrolled, update the roster."""
+    _require_write(command.office, command.data.kecamatan_code)
+
+    async def act(event_id: UUID) -> Answer:
+        event, others = await _enroll(command, event_id, deps)
+        p = event.payload
+        return Answer(201, accepted(event_id, p.resident_id, wajib_ktp_from=p.wajib_ktp_from,
+                                    nik_from_other_regency=p.nik_from_other_regency, possible_duplicates=others))
+
+    return await once(command.request, act, claims=deps.requests, clock=deps.clock)
+
+
+async def _enroll(command: RegisterResident, event_id: UUID, deps: IntakeDeps) -> tuple[ResidentEnrolled, list[str]]:
     now = deps.clock()
-    today = now.astimezone(WIB).date()
-    facts = validate_resident(command.data, today=today, areas=deps.areas)
-    payload = enrolled_payload(command.data, facts=facts, key=deps.pseudonym_key, today=today)
+    today = domain.today_in_wib(deps.clock)
+    facts = domain.validate_resident(command.data, today=today, areas=deps.areas)
+    payload = domain.enrolled_payload(command.data, facts=facts, key=deps.pseudonym_key, today=today)
     existing = await deps.roster.get(payload.resident_id)
-    if existing is not None and existing.get("status") == "aktif" and str(command.event_id) not in existing.get(
-        "applied_events", []
-    ):
+    if existing is not None and existing.active and not await deps.roster.has_applied(
+            payload.resident_id, str(event_id)):
         raise AlreadyRegistered(payload.resident_id)
-    event = ResidentEnrolled(
-        event_id=command.event_id, occurred_at=command.occurred_at or now, recorded_at=now,
-        actor=command.actor, payload=payload,
-    )
+    event = ResidentEnrolled(event_id=event_id, occurred_at=command.occurred_at or now, recorded_at=now,
+                             actor=command.office.actor, payload=payload)
     await deps.publisher.publish(event, topic=RESIDENT, key=payload.resident_id)
     await deps.roster.apply(event)
     others = await deps.roster.same_person_elsewhere(
         resident_id=payload.resident_id, name=payload.name, birth_date=payload.birth_date,
-        desa_code=payload.desa_code,
-    )
+        desa_code=payload.desa_code)
     if others:
         await deps.reviews.flag(resident_id=payload.resident_id, others=others,
                                 kecamatan_code=payload.kecamatan_code, now=now)
-    return Registered(event, others)
+    return event, others
 
 
-async def correct_resident(command: CorrectResident, *, deps: IntakeDeps) -> ResidentUpdated:
+async def correct_resident(command: CorrectResident, *, deps: IntakeDeps) -> Outcome:
     """Publish the corrected record as resident.updated; the NIK must stay the same."""
-    now = deps.clock()
-    today = now.astimezone(WIB).date()
     current = await deps.roster.get(command.resident_id)
-    if current is None or current.get("status") != "aktif":
-        raise NotInRoster(command.resident_id)
+    if current is not None:
+        _require_write(command.office, current.kecamatan_code)
+        _require_write(command.office, command.data.kecamatan_code)
+
+    async def act(event_id: UUID) -> Answer:
+        event = await _correct(command, event_id, deps)
+        return Answer(200, accepted(event_id, command.resident_id, wajib_ktp_from=event.payload.wajib_ktp_from,
+                                    nik_from_other_regency=event.payload.nik_from_other_regency))
+
+    return await once(command.request, act, claims=deps.requests, clock=deps.clock)
+
+
+async def _correct(command: CorrectResident, event_id: UUID, deps: IntakeDeps) -> ResidentUpdated:
+    now = deps.clock()
+    today = domain.today_in_wib(deps.clock)
+    await _active(command.resident_id, deps)
     if resident_pseudonym(command.data.nik, key=deps.pseudonym_key) != command.resident_id:
         raise domain.RosterRuleError(
             "nik", "nik_changed",
             "NIK tidak dapat diubah lewat koreksi: daftarkan NIK baru dan tandai data lama keluar",
         )
-    facts = validate_resident(command.data, today=today, areas=deps.areas)
-    base = enrolled_payload(command.data, facts=facts, key=deps.pseudonym_key, today=today)
+    facts = domain.validate_resident(command.data, today=today, areas=deps.areas)
+    base = domain.enrolled_payload(command.data, facts=facts, key=deps.pseudonym_key, today=today)
     event = ResidentUpdated(
-        event_id=command.event_id, occurred_at=command.occurred_at or now, recorded_at=now,
-        actor=command.actor, payload=ResidentUpdatedPayload(**base.model_dump(), reason=command.reason),
+        event_id=event_id, occurred_at=command.occurred_at or now, recorded_at=now,
+        actor=command.office.actor, payload=ResidentUpdatedPayload(**base.model_dump(), reason=command.reason),
     )
     await deps.publisher.publish(event, topic=RESIDENT, key=command.resident_id)
     await deps.roster.apply(event)
     return event
 
 
-async def mark_resident_left(command: MarkResidentLeft, *, deps: IntakeDeps) -> ResidentLeft:
+async def mark_resident_left(command: MarkResidentLeft, *, deps: IntakeDeps) -> Outcome:
     """Publish resident.left for a resident who moved out or died."""
-    now = deps.clock()
     current = await deps.roster.get(command.resident_id)
-    if current is None or current.get("status") != "aktif":
+    if current is not None:
+        _require_write(command.office, current.kecamatan_code)
+
+    async def act(event_id: UUID) -> Answer:
+        now = deps.clock()
+        resident = await _active(command.resident_id, deps)
+        if command.effective_date > domain.today_in_wib(deps.clock):
+            raise domain.RosterRuleError("effective_date", "future_date", "tanggal keluar tidak boleh di masa depan")
+        event = ResidentLeft(event_id=event_id, occurred_at=now, recorded_at=now, actor=command.office.actor,
+                             payload=ResidentLeftPayload(
+                                 resident_id=command.resident_id, kecamatan_code=resident.kecamatan_code,
+                                 desa_code=resident.desa_code, reason=command.reason,
+                                 effective_date=command.effective_date))
+        await deps.publisher.publish(event, topic=RESIDENT, key=command.resident_id)
+        await deps.roster.apply(event)
+        return Answer(200, accepted(event_id, command.resident_id))
+
+    return await once(command.request, act, claims=deps.requests, clock=deps.clock)
+
+
+async def read_resident(command: ReadResident, *, deps: IntakeDeps) -> ResidentRecord:
+    """One resident's data for an office allowed to see it; the read goes to the audit log."""
+    resident = await deps.roster.get(command.resident_id)
+    if resident is None:
         raise NotInRoster(command.resident_id)
-    if command.effective_date > today_in_wib(deps.clock):
-        raise domain.RosterRuleError("effective_date", "future_date", "tanggal keluar tidak boleh di masa depan")
-    event = ResidentLeft(
-        event_id=command.event_id, occurred_at=command.occurred_at or now, recorded_at=now,
-        actor=command.actor,
-        payload=ResidentLeftPayload(
-            resident_id=command.resident_id, kecamatan_code=current["kecamatan_code"],
-            desa_code=current["desa_code"], reason=command.reason, effective_date=command.effective_date,
-        ),
-    )
-    await deps.publisher.publish(event, topic=RESIDENT, key=command.resident_id)
-    await deps.roster.apply(event)
-    return event
+    office = command.office
+    if not domain.may_read_personal(office.actor.role, office.kecamatan_code, resident.kecamatan_code):
+        raise Forbidden(office, resident.kecamatan_code)
+    await deps.audit.record(office_id=office.actor.office_id, action="baca_penduduk",
+                            kecamatan_code=resident.kecamatan_code, residents=1, now=deps.clock())
+    return resident
+
+
+async def read_cohort(command: ReadCohort, *, deps: IntakeDeps) -> Cohort:
+    """Who becomes wajib KTP by the target date; the read goes to the audit log."""
+    office = command.office
+    if not domain.may_read_personal(office.actor.role, office.kecamatan_code, command.kecamatan_code):
+        raise Forbidden(office, command.kecamatan_code)
+    today = domain.today_in_wib(deps.clock)
+    if command.target < today:
+        raise DateRefused("tanggal harus hari ini atau sesudahnya")
+    scope = command.kecamatan_code
+    newly = await deps.roster.cohort(kecamatan_code=scope, after=today, until=command.target)
+    await deps.audit.record(office_id=office.actor.office_id, action="baca_kohort", kecamatan_code=scope,
+                            residents=len(newly), now=deps.clock())
+    return Cohort(target=command.target, kecamatan_code=scope,
+                  wajib_today=await deps.roster.count_wajib(kecamatan_code=scope, on=today),
+                  wajib_on_target=await deps.roster.count_wajib(kecamatan_code=scope, on=command.target),
+                  newly=newly)
+
+
+async def open_reviews(command: ListReviews, *, deps: IntakeDeps) -> list[ReviewItem]:
+    """Review flags in the office's scope (all of them for a dinas admin)."""
+    office = command.office
+    if not domain.may_import_or_review(office.actor.role):
+        raise Forbidden(office, None)
+    return await deps.reviews.open(domain.own_scope(office.actor.role, office.kecamatan_code))
+
+
+async def start_import(command: StartImport, *, deps: IntakeDeps) -> ImportStarted:
+    """Parse the file, record the job with its row errors and import the valid rows in the background."""
+    office = command.office
+    if not domain.may_import_or_review(office.actor.role):
+        raise Forbidden(office, office.kecamatan_code)
+    job_id = job_id_for(office.actor.office_id, command.content)
+    earlier = await deps.jobs.get(job_id)
+    if earlier is not None and earlier.status in (RUNNING, DONE):
+        return ImportStarted(earlier, replay=True)
+    parsed = await asyncio.to_thread(parse_dapodik, command.content, areas=deps.areas,
+                                     today=domain.today_in_wib(deps.clock))
+    scope = domain.own_scope(office.actor.role, office.kecamatan_code)
+    rows, row_errors = in_scope(parsed, scope)
+    await deps.jobs.create(job_id, office_id=office.actor.office_id, kecamatan_code=scope,
+                           total_rows=parsed.total_rows, valid_rows=len(rows), errors=row_errors, now=deps.clock())
+    deps.background.start(run_import(job_id, rows, actor=office.actor, deps=deps, jobs=deps.jobs))
+    job = await deps.jobs.get(job_id)
+    if job is None:
+        raise ImportNotFound(job_id)
+    return ImportStarted(job)
+
+
+async def read_import(command: ReadImport, *, deps: IntakeDeps) -> ImportJob:
+    """An import job, for the office that uploaded it or a dinas admin."""
+    job = await deps.jobs.get(command.job_id)
+    actor = command.office.actor
+    if job is None or (actor.role != Role.DINAS_ADMIN and job.office_id != actor.office_id):
+        raise ImportNotFound(command.job_id)
+    return job

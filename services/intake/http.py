@@ -1,49 +1,58 @@
-"""HTTP routes of the intake service: kecamatan offices keep the roster of wajib KTP residents."""
+"""HTTP routes of the intake service: kecamatan offices keep the roster of wajib KTP residents.
+
+Each route turns the request into a command, calls one use case in `handlers` and maps its
+exceptions to answers a clerk can act on.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import hashlib
-import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from typing import Annotated, Any
 
-from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, File, Header, HTTPException, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from services.intake.dapodik import DapodikFileError, parse_dapodik
+from services.intake import handlers
+from services.intake.dapodik import DapodikFileError
 from services.intake.domain import RosterRuleError
-from services.intake.handlers import (
-    AlreadyRegistered,
-    CorrectResident,
-    IntakeDeps,
-    MarkResidentLeft,
-    NotInRoster,
-    RegisterResident,
-    correct_resident,
-    mark_resident_left,
-    register_resident,
-    today_in_wib,
-)
-from services.intake.imports import DONE, RUNNING, ImportJobs, in_scope, job_id_for, run_import
-from services.intake.store import AuditLog, RequestLog
-from shared.auth import Office
-from shared.contracts import Actor, Role
+from services.intake.ports import ImportJob, IntakeDeps, ResidentRecord
+from services.intake.requests import RequestKey
+from shared.auth import Office, actor_of, current_office
 from shared.contracts.resident import LeaveReason, ResidentData
 from shared.http import kafka_unavailable
 from shared.http_types import VALIDATION_ANSWER, Date, DateTime
+from shared.idempotency import IdempotencyKey, KeyReusedForOtherData, Outcome, StillInProgress
 
-REQUEST_NAMESPACE = uuid.UUID("6f1c2b8e-3a55-4c8e-9d0b-7a1e2f3c4d5e")
 RESIDENT_ID = r"^r[0-9a-f]{32}$"
+KECAMATAN = r"^\d{2}\.\d{2}\.\d{2}$"
 ResidentIdPath = Annotated[str, Path(pattern=RESIDENT_ID, description="resident pseudonym (never the NIK)")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(max_length=100, description="repeat a request with the same key: same answer, no second effect"),
-]
+JobIdPath = Annotated[str, Path(min_length=1, max_length=64, description="id of the import job")]
+
+
+class Problem(BaseModel):
+    """An error answer: a sentence for the clerk, or an object with a message and details."""
+
+    detail: str | dict[str, Any] = Field(description="what went wrong and what to do")
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description}
+
+
+COMMON: dict[int | str, dict[str, Any]] = {
+    400: _problem("isi permintaan tidak dapat dibaca"), 401: _problem("kunci API salah atau tidak ada"),
+    413: _problem("isi permintaan terlalu besar"), **VALIDATION_ANSWER,
+    429: _problem("terlalu banyak permintaan"), 503: _problem("Kafka atau basis data tidak tersedia"),
+}
+FORBIDDEN = {403: _problem("kantor tidak berwenang untuk kecamatan ini")}
+NOT_FOUND = {404: _problem("penduduk tidak ada di daftar (atau sudah keluar)")}
+CONFLICT = {409: _problem("NIK sudah terdaftar, atau Idempotency-Key dipakai untuk data lain / masih diproses")}
+REPLAY_HEADERS = {"Idempotent-Replay": "true"}
+
+router = APIRouter(tags=["penduduk"], responses=COMMON)
 
 
 class ResidentIn(ResidentData):
@@ -76,263 +85,276 @@ class Accepted(BaseModel):
     )
 
 
-def may_write(office: Office, kecamatan_code: str) -> bool:
-    """Dinas admins write anywhere; a kecamatan office only in its own kecamatan."""
-    if office.role == Role.DINAS_ADMIN:
-        return True
-    return office.role == Role.KECAMATAN_OFFICE and office.kecamatan_code == kecamatan_code
+class ResidentOut(BaseModel):
+    """One resident as the roster holds them (personal data)."""
+
+    resident_id: str
+    nik: str
+    name: str
+    sex: str
+    birth_date: dt.date
+    marital_status: str
+    kecamatan_code: str
+    desa_code: str
+    school_npsn: str | None = None
+    phone: str | None = None
+    wajib_ktp_from: dt.date
+    nik_from_other_regency: bool
+    status: str = Field(description="aktif, pindah or meninggal")
+    left_on: dt.date | None = Field(None, description="date of moving out or of death")
 
 
-def may_read_personal(office: Office, kecamatan_code: str | None) -> bool:
-    """Personal data: dinas admins everywhere, a kecamatan office for its own kecamatan only."""
-    if office.role == Role.DINAS_ADMIN:
-        return True
-    return office.role == Role.KECAMATAN_OFFICE and kecamatan_code == office.kecamatan_code
+class CohortPerson(BaseModel):
+    resident_id: str
+    name: str
+    birth_date: dt.date
+    wajib_ktp_from: dt.date
+    desa_code: str
+    school_npsn: str | None = None
 
 
-def _forbidden(office: Office, kecamatan_code: str | None) -> HTTPException:
-    return HTTPException(403, f"Kantor {office.office_id} ({office.role.value}) tidak berwenang "
-                              f"untuk kecamatan {kecamatan_code or 'semua'}.")
+class CohortOut(BaseModel):
+    """Who is wajib KTP today and on the target date, and who becomes wajib KTP in between."""
+
+    tanggal: dt.date
+    kecamatan_code: str | None
+    wajib_ktp_hari_ini: int
+    wajib_ktp_pada_tanggal: int
+    baru_wajib_ktp: list[CohortPerson]
 
 
-def _fingerprint(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+class ReviewOut(BaseModel):
+    resident_id: str
+    kecamatan_code: str
+    possible_duplicates: list[str]
+    flagged_at: dt.datetime
 
 
-def _actor(office: Office) -> Actor:
-    return Actor(office_id=office.office_id, role=office.role, operator=office.office_id)
+class RowErrorOut(BaseModel):
+    line: int = Field(description="line in the file")
+    column: str = Field(description="column as the file spells it")
+    reason: str = Field(description="why the row was refused")
 
 
-async def idempotent(
-    request: Request, office: Office, key: str | None, body: dict[str, Any],
-    action: Callable[[uuid.UUID], Awaitable[tuple[int, dict[str, Any]]]],
-) -> JSONResponse:
-    """Run a command once per (office, route, Idempotency-Key); a retry gets the first answer."""
-    log: RequestLog = request.app.state.requests
-    fingerprint = _fingerprint(body)
-    if key:
-        event_id = uuid.uuid5(REQUEST_NAMESPACE, f"{office.office_id}:{request.url.path}:{key}")
-        earlier = await log.find(str(event_id))
-        if earlier is not None:
-            if earlier["fingerprint"] != fingerprint:
-                raise HTTPException(409, "Idempotency-Key ini sudah dipakai untuk data lain; "
-                                         "gunakan kunci baru untuk data baru.")
-            return JSONResponse(earlier["body"], status_code=earlier["status"],
-                                headers={"Idempotent-Replay": "true"})
-    else:
-        event_id = uuid.uuid4()
+class ImportJobOut(BaseModel):
+    """An import job as the clerk sees it: status, progress, counts and row errors."""
+
+    job_id: str
+    office_id: str
+    kecamatan_code: str | None
+    status: str = Field(description="berjalan, selesai, terputus or gagal")
+    total_rows: int
+    valid_rows: int
+    processed: int
+    imported: int
+    already_registered: int
+    flagged_for_review: int
+    errors: list[RowErrorOut]
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    message: str | None = None
+    progress_percent: float
+    status_url: str
+
+
+def deps_of(request: Request) -> IntakeDeps:
+    """The use cases' dependencies, built by app.py."""
+    return request.app.state.deps  # type: ignore[no-any-return]
+
+
+Deps = Annotated[IntakeDeps, Depends(deps_of)]
+CurrentOffice = Annotated[Office, Depends(current_office)]
+
+
+def _office(office: Office) -> handlers.Office:
+    return handlers.Office(actor=actor_of(office), kecamatan_code=office.kecamatan_code)
+
+
+def _key(office: Office, route: str, key: str | None, body: BaseModel) -> RequestKey:
+    return RequestKey(office_id=office.office_id, route=route, key=key or None, body=body.model_dump(mode="json"))
+
+
+def _refusal(exc: Exception) -> HTTPException:
+    """The answer for a use case's refusal."""
+    match exc:
+        case RosterRuleError():
+            return HTTPException(422, {"message": "Data penduduk ditolak.",
+                                       "errors": [{"field": exc.field, "reason": exc.reason, "rule": exc.problem}]})
+        case handlers.AlreadyRegistered():
+            return HTTPException(409, {"message": "NIK ini sudah terdaftar sebagai satu penduduk; untuk mengubah "
+                                                  "datanya kirim koreksi (PUT /residents/{resident_id}).",
+                                       "resident_id": exc.resident_id})
+        case KeyReusedForOtherData():
+            return HTTPException(409, "Idempotency-Key ini sudah dipakai untuk data lain; "
+                                      "gunakan kunci baru untuk data baru.")
+        case StillInProgress():
+            return HTTPException(409, "Permintaan dengan Idempotency-Key ini masih diproses; ulangi sebentar lagi.",
+                                 headers={"Retry-After": "1"})
+        case handlers.NotInRoster():
+            return HTTPException(404, "Penduduk tidak ada di daftar (atau sudah keluar).")
+        case handlers.ImportNotFound():
+            return HTTPException(404, "Pekerjaan impor tidak ditemukan.")
+        case handlers.Forbidden() | handlers.DateRefused():
+            return HTTPException(403 if isinstance(exc, handlers.Forbidden) else 422, str(exc))
+        case DapodikFileError():
+            return HTTPException(422, {"message": exc.reason, "missing_columns": exc.missing_columns})
+        case TimeoutError():
+            return kafka_unavailable()
+    raise exc
+
+
+REFUSALS = (RosterRuleError, handlers.AlreadyRegistered, KeyReusedForOtherData, StillInProgress, handlers.NotInRoster, handlers.ImportNotFound,
+            handlers.Forbidden, handlers.DateRefused, DapodikFileError, TimeoutError)
+
+
+def _answer(outcome: Outcome) -> JSONResponse:
+    return JSONResponse(dict(outcome.answer.body), status_code=outcome.answer.status,
+                        headers=REPLAY_HEADERS if outcome.replay else None)
+
+
+@router.post("/residents", status_code=201, response_model=Accepted, responses={**FORBIDDEN, **CONFLICT},
+             summary="Daftarkan penduduk (wajib KTP atau akan wajib KTP)")
+async def post_resident(body: ResidentIn, office: CurrentOffice, deps: Deps,
+                        idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    command = handlers.RegisterResident(
+        office=_office(office), data=ResidentData(**body.model_dump(exclude={"occurred_at"})),
+        occurred_at=body.occurred_at, request=_key(office, "/residents", idempotency_key, body))
     try:
-        status, answer = await action(event_id)
-    except RosterRuleError as exc:
-        raise HTTPException(422, {"message": "Data penduduk ditolak.",
-                                  "errors": [{"field": exc.field, "reason": exc.reason, "rule": exc.problem}]}
-                            ) from exc
-    except AlreadyRegistered as exc:
-        raise HTTPException(409, {"message": "NIK ini sudah terdaftar sebagai satu penduduk; untuk mengubah "
-                                             "datanya kirim koreksi (PUT /residents/{resident_id}).",
-                                  "resident_id": exc.resident_id}) from exc
-    except NotInRoster as exc:
-        raise HTTPException(404, "Penduduk tidak ada di daftar (atau sudah keluar).") from exc
-    except (KafkaError, TimeoutError) as exc:
-        raise kafka_unavailable() from exc
-    if key:
-        await log.remember(str(event_id), fingerprint=fingerprint, status=status, body=answer,
-                           now=request.app.state.deps.clock())
-    return JSONResponse(answer, status_code=status)
+        return _answer(await handlers.register_resident(command, deps=deps))
+    except REFUSALS as exc:
+        raise _refusal(exc) from exc
 
 
-def build_router(current_office: Callable[..., Awaitable[Office]]) -> APIRouter:
-    router = APIRouter(tags=["penduduk"], responses=VALIDATION_ANSWER)
-    errors: dict[int | str, dict[str, Any]] = {
-        401: {"description": "kunci API salah"}, 403: {"description": "kecamatan lain"},
-        409: {"description": "sudah terdaftar / kunci dipakai ulang"}, 413: {"description": "terlalu besar"},
-        **VALIDATION_ANSWER, 503: {"description": "Kafka tidak tersedia"},
-    }
-
-    @router.post("/residents", status_code=201, response_model=Accepted, responses=errors,
-                 summary="Daftarkan penduduk (wajib KTP atau akan wajib KTP)")
-    async def post_resident(
-        body: ResidentIn, request: Request, office: Office = Depends(current_office),
-        idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
-        if not may_write(office, body.kecamatan_code):
-            raise _forbidden(office, body.kecamatan_code)
-        deps: IntakeDeps = request.app.state.deps
-
-        async def action(event_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
-            done = await register_resident(RegisterResident(
-                event_id=event_id, data=ResidentData(**body.model_dump(exclude={"occurred_at"})),
-                actor=_actor(office), occurred_at=body.occurred_at), deps=deps)
-            p = done.event.payload
-            return 201, Accepted(event_id=done.event.event_id, resident_id=p.resident_id,
-                                 wajib_ktp_from=p.wajib_ktp_from, nik_from_other_regency=p.nik_from_other_regency,
-                                 perlu_tinjauan=done.possible_duplicates).model_dump(mode="json")
-
-        return await idempotent(request, office, idempotency_key, body.model_dump(mode="json"), action)
-
-    @router.put("/residents/{resident_id}", response_model=Accepted, responses={**errors, 404: {}},
-                summary="Koreksi data penduduk (NIK tidak dapat diubah)")
-    async def put_resident(
-        resident_id: ResidentIdPath,
-        body: CorrectionIn, request: Request, office: Office = Depends(current_office),
-        idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
-        deps: IntakeDeps = request.app.state.deps
-        current = await deps.roster.get(resident_id)
-        if current is not None and not (may_write(office, current["kecamatan_code"])
-                                        and may_write(office, body.kecamatan_code)):
-            raise _forbidden(office, current["kecamatan_code"])
-
-        async def action(event_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
-            event = await correct_resident(CorrectResident(
-                event_id=event_id, resident_id=resident_id,
-                data=ResidentData(**body.model_dump(exclude={"occurred_at", "reason"})), reason=body.reason,
-                actor=_actor(office), occurred_at=body.occurred_at), deps=deps)
-            return 200, Accepted(event_id=event.event_id, resident_id=resident_id,
-                                 wajib_ktp_from=event.payload.wajib_ktp_from,
-                                 nik_from_other_regency=event.payload.nik_from_other_regency).model_dump(mode="json")
-
-        return await idempotent(request, office, idempotency_key, body.model_dump(mode="json"), action)
-
-    @router.post("/residents/{resident_id}/keluar", response_model=Accepted, responses={**errors, 404: {}},
-                 summary="Tandai penduduk pindah keluar atau meninggal")
-    async def post_left(
-        resident_id: ResidentIdPath, body: LeaveIn, request: Request, office: Office = Depends(current_office),
-        idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
-        deps: IntakeDeps = request.app.state.deps
-        current = await deps.roster.get(resident_id)
-        if current is not None and not may_write(office, current["kecamatan_code"]):
-            raise _forbidden(office, current["kecamatan_code"])
-
-        async def action(event_id: uuid.UUID) -> tuple[int, dict[str, Any]]:
-            event = await mark_resident_left(MarkResidentLeft(
-                event_id=event_id, resident_id=resident_id, reason=body.reason,
-                effective_date=body.effective_date, actor=_actor(office)), deps=deps)
-            return 200, Accepted(event_id=event.event_id, resident_id=resident_id).model_dump(mode="json")
-
-        return await idempotent(request, office, idempotency_key, body.model_dump(mode="json"), action)
-
-    @router.get("/residents/{resident_id}", summary="Data satu penduduk (data pribadi: tercatat di log audit)")
-    async def get_resident(
-        resident_id: ResidentIdPath, request: Request, office: Office = Depends(current_office)
-    ) -> Any:
-        deps: IntakeDeps = request.app.state.deps
-        doc = await deps.roster.get(resident_id)
-        if doc is None:
-            raise HTTPException(404, "Penduduk tidak ada di daftar.")
-        if not may_read_personal(office, doc["kecamatan_code"]):
-            raise _forbidden(office, doc["kecamatan_code"])
-        audit: AuditLog = request.app.state.audit
-        await audit.record(office_id=office.office_id, action="baca_penduduk",
-                           kecamatan_code=doc["kecamatan_code"], residents=1, now=deps.clock())
-        return {"resident_id": doc["_id"], **{k: v for k, v in doc.items()
-                                              if k not in ("_id", "applied_events", "name_key")}}
-
-    @router.get("/cohort", summary="Siapa yang akan berusia 17 tahun (wajib KTP) pada tanggal tertentu")
-    async def cohort(
-        request: Request,
-        tanggal: Annotated[Date, Query(description="target date, e.g. an election day")],
-        kecamatan_code: Annotated[str | None, Query(pattern=r"^\d{2}\.\d{2}\.\d{2}$")] = None,
-        office: Office = Depends(current_office),
-    ) -> Any:
-        if not may_read_personal(office, kecamatan_code):
-            raise _forbidden(office, kecamatan_code)
-        deps: IntakeDeps = request.app.state.deps
-        today = today_in_wib(deps.clock)
-        if tanggal < today:
-            raise HTTPException(422, "tanggal harus hari ini atau sesudahnya")
-        newly = await deps.roster.cohort(kecamatan_code=kecamatan_code, after=today, until=tanggal)
-        audit: AuditLog = request.app.state.audit
-        await audit.record(office_id=office.office_id, action="baca_kohort", kecamatan_code=kecamatan_code,
-                           residents=len(newly), now=deps.clock())
-        return {
-            "tanggal": tanggal, "kecamatan_code": kecamatan_code,
-            "wajib_ktp_hari_ini": await deps.roster.count_wajib(kecamatan_code=kecamatan_code, on=today),
-            "wajib_ktp_pada_tanggal": await deps.roster.count_wajib(kecamatan_code=kecamatan_code, on=tanggal),
-            "baru_wajib_ktp": [
-                {"resident_id": d["_id"], "name": d["name"], "birth_date": d["birth_date"],
-                 "wajib_ktp_from": d["wajib_ktp_from"], "desa_code": d["desa_code"],
-                 "school_npsn": d.get("school_npsn")}
-                for d in newly
-            ],
-        }
-
-    @router.get("/reviews", summary="Kemungkinan orang yang sama dengan dua NIK, menunggu tinjauan")
-    async def reviews(request: Request, office: Office = Depends(current_office)) -> Any:
-        if office.role not in (Role.DINAS_ADMIN, Role.KECAMATAN_OFFICE):
-            raise _forbidden(office, None)
-        scope = None if office.role == Role.DINAS_ADMIN else office.kecamatan_code
-        items = await request.app.state.deps.reviews.open(scope)
-        return [{"resident_id": i["_id"], "kecamatan_code": i["kecamatan_code"],
-                 "possible_duplicates": i.get("possible_duplicates", []), "flagged_at": i["flagged_at"]}
-                for i in items]
-
-    async def start_import(request: Request, file: UploadFile, office: Office) -> JSONResponse:
-        if office.role not in (Role.DINAS_ADMIN, Role.KECAMATAN_OFFICE):
-            raise _forbidden(office, office.kecamatan_code)
-        deps: IntakeDeps = request.app.state.deps
-        jobs: ImportJobs = request.app.state.imports
-        content = await file.read()
-        job_id = job_id_for(office.office_id, content)
-        earlier = await jobs.get(job_id)
-        if earlier is not None and earlier["status"] in (RUNNING, DONE):
-            return JSONResponse(_job_view(earlier), status_code=200, headers={"Idempotent-Replay": "true"})
-        try:
-            parsed = await asyncio.to_thread(parse_dapodik, content, areas=deps.areas, today=today_in_wib(deps.clock))
-        except DapodikFileError as exc:
-            raise HTTPException(422, {"message": exc.reason, "missing_columns": exc.missing_columns}) from exc
-        scope = None if office.role == Role.DINAS_ADMIN else office.kecamatan_code
-        rows, row_errors = in_scope(parsed, scope)
-        await jobs.create(job_id, office_id=office.office_id, kecamatan_code=scope, total_rows=parsed.total_rows,
-                          valid_rows=len(rows), errors=row_errors, now=deps.clock())
-        task = asyncio.create_task(run_import(job_id, rows, actor=_actor(office), deps=deps, jobs=jobs))
-        tasks: set[asyncio.Task[None]] = request.app.state.import_tasks
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-        return JSONResponse(_job_view(await jobs.get(job_id) or {}), status_code=202)
-
-    replay = {**errors, 200: {"description": "file ini sudah diimpor: jawaban pekerjaan yang sama"}}
-
-    @router.post("/imports/dapodik", status_code=202, responses=replay,
-                 summary="Impor CSV Dapodik (siswa yang akan wajib KTP); kemajuan di /imports/{job_id}")
-    async def post_import(
-        request: Request, file: Annotated[UploadFile, File(description="CSV ekspor Dapodik (UTF-8, , atau ;)")],
-        office: Office = Depends(current_office),
-    ) -> JSONResponse:
-        return await start_import(request, file, office)
-
-    @router.post("/imports/penduduk", status_code=202, responses=replay,
-                 summary="Impor daftar penduduk (CSV dari data kependudukan/SIAK); kemajuan di /imports/{job_id}",
-                 description="Kolom wajib: NIK, Nama, Jenis Kelamin, Tanggal Lahir (atau Tempat/Tanggal Lahir), "
-                             "Kecamatan, Desa/Kelurahan. Pilihan: Status Perkawinan (kosong = Belum Kawin), "
-                             "Disabilitas (Ya/Tidak), NPSN. Baris yang salah dilaporkan per baris; baris lain tetap "
-                             "masuk. File yang sama diunggah lagi tidak menambah apa pun.")
-    async def post_roster_import(
-        request: Request, file: Annotated[UploadFile, File(description="CSV daftar penduduk (UTF-8, , atau ;)")],
-        office: Office = Depends(current_office),
-    ) -> JSONResponse:
-        return await start_import(request, file, office)
-
-    @router.get("/imports/{job_id}", summary="Status dan kemajuan impor (Dapodik, daftar penduduk) dan kesalahan per baris")
-    async def get_import(job_id: str, request: Request, office: Office = Depends(current_office)) -> Any:
-        job = await request.app.state.imports.get(job_id)
-        if job is None or (office.role != Role.DINAS_ADMIN and job["office_id"] != office.office_id):
-            raise HTTPException(404, "Pekerjaan impor tidak ditemukan.")
-        return _job_view(job)
-
-    return router
+@router.put("/residents/{resident_id}", response_model=Accepted, responses={**FORBIDDEN, **NOT_FOUND, **CONFLICT},
+            summary="Koreksi data penduduk (NIK tidak dapat diubah)")
+async def put_resident(resident_id: ResidentIdPath, body: CorrectionIn, office: CurrentOffice, deps: Deps,
+                       idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    command = handlers.CorrectResident(
+        office=_office(office), resident_id=resident_id,
+        data=ResidentData(**body.model_dump(exclude={"occurred_at", "reason"})), reason=body.reason,
+        occurred_at=body.occurred_at, request=_key(office, f"/residents/{resident_id}", idempotency_key, body))
+    try:
+        return _answer(await handlers.correct_resident(command, deps=deps))
+    except REFUSALS as exc:
+        raise _refusal(exc) from exc
 
 
-def _job_view(job: dict[str, Any]) -> dict[str, Any]:
-    """A job as the clerk sees it: status, progress in percent, counts and row errors."""
-    valid = job.get("valid_rows", 0)
-    processed = job.get("processed", 0)
-    view = {k: v for k, v in job.items() if k != "_id"}
-    view["job_id"] = job.get("_id")
-    view["progress_percent"] = 100.0 if valid == 0 else round(100.0 * processed / valid, 1)
-    view["status_url"] = f"/imports/{job.get('_id')}"
-    for key in ("started_at", "finished_at"):
-        if isinstance(view.get(key), dt.datetime):
-            view[key] = view[key].isoformat()
-    return view
+@router.post("/residents/{resident_id}/keluar", response_model=Accepted,
+             responses={**FORBIDDEN, **NOT_FOUND, **CONFLICT}, summary="Tandai penduduk pindah keluar atau meninggal")
+async def post_left(resident_id: ResidentIdPath, body: LeaveIn, office: CurrentOffice, deps: Deps,
+                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    command = handlers.MarkResidentLeft(
+        office=_office(office), resident_id=resident_id, reason=body.reason, effective_date=body.effective_date,
+        request=_key(office, f"/residents/{resident_id}/keluar", idempotency_key, body))
+    try:
+        return _answer(await handlers.mark_resident_left(command, deps=deps))
+    except REFUSALS as exc:
+        raise _refusal(exc) from exc
+
+
+def _resident_out(resident: ResidentRecord) -> ResidentOut:
+    return ResidentOut(
+        resident_id=resident.resident_id, nik=resident.nik, name=resident.name, sex=resident.sex,
+        birth_date=resident.birth_date, marital_status=resident.marital_status,
+        kecamatan_code=resident.kecamatan_code, desa_code=resident.desa_code, school_npsn=resident.school_npsn,
+        phone=resident.phone, wajib_ktp_from=resident.wajib_ktp_from,
+        nik_from_other_regency=resident.nik_from_other_regency, status=resident.status, left_on=resident.left_on)
+
+
+@router.get("/residents/{resident_id}", response_model=ResidentOut,
+            responses={**FORBIDDEN, 404: _problem("penduduk tidak ada di daftar")},
+            summary="Data satu penduduk (data pribadi: tercatat di log audit)")
+async def get_resident(resident_id: ResidentIdPath, office: CurrentOffice, deps: Deps) -> ResidentOut:
+    try:
+        resident = await handlers.read_resident(handlers.ReadResident(_office(office), resident_id), deps=deps)
+    except handlers.NotInRoster as exc:
+        raise HTTPException(404, "Penduduk tidak ada di daftar.") from exc
+    except REFUSALS as exc:
+        raise _refusal(exc) from exc
+    return _resident_out(resident)
+
+
+@router.get("/cohort", response_model=CohortOut, responses=FORBIDDEN,
+            summary="Siapa yang akan berusia 17 tahun (wajib KTP) pada tanggal tertentu")
+async def cohort(
+    office: CurrentOffice, deps: Deps,
+    tanggal: Annotated[Date, Query(description="target date (today or later), e.g. an election day")],
+    kecamatan_code: Annotated[str | None, Query(pattern=KECAMATAN)] = None,
+) -> CohortOut:
+    try:
+        found = await handlers.read_cohort(handlers.ReadCohort(_office(office), tanggal, kecamatan_code), deps=deps)
+    except REFUSALS as exc:
+        raise _refusal(exc) from exc
+    return CohortOut(
+        tanggal=found.target, kecamatan_code=found.kecamatan_code, wajib_ktp_hari_ini=found.wajib_today,
+        wajib_ktp_pada_tanggal=found.wajib_on_target,
+        baru_wajib_ktp=[CohortPerson(resident_id=r.resident_id, name=r.name, birth_date=r.birth_date,
+                                     wajib_ktp_from=r.wajib_ktp_from, desa_code=r.desa_code,
+                                     school_npsn=r.school_npsn) for r in found.newly])
+
+
+@router.get("/reviews", response_model=list[ReviewOut], responses=FORBIDDEN,
+            summary="Kemungkinan orang yang sama dengan dua NIK, menunggu tinjauan")
+async def reviews(office: CurrentOffice, deps: Deps) -> list[ReviewOut]:
+    try:
+        items = await handlers.open_reviews(handlers.ListReviews(_office(office)), deps=deps)
+    except REFUSALS as exc:
+        raise _refusal(exc) from exc
+    return [ReviewOut(resident_id=i.resident_id, kecamatan_code=i.kecamatan_code,
+                      possible_duplicates=list(i.possible_duplicates), flagged_at=i.flagged_at) for i in items]
+
+
+def _job_out(job: ImportJob) -> ImportJobOut:
+    return ImportJobOut(
+        job_id=job.job_id, office_id=job.office_id, kecamatan_code=job.kecamatan_code, status=job.status,
+        total_rows=job.total_rows, valid_rows=job.valid_rows, processed=job.processed, imported=job.imported,
+        already_registered=job.already_registered, flagged_for_review=job.flagged_for_review,
+        errors=[RowErrorOut(line=e.line, column=e.column, reason=e.reason) for e in job.errors],
+        started_at=job.started_at, finished_at=job.finished_at, message=job.message,
+        progress_percent=job.progress_percent, status_url=f"/imports/{job.job_id}")
+
+
+async def _start_import(file: UploadFile, office: Office, deps: IntakeDeps) -> JSONResponse:
+    command = handlers.StartImport(_office(office), await file.read())
+    try:
+        started = await handlers.start_import(command, deps=deps)
+    except REFUSALS as exc:
+        raise _refusal(exc) from exc
+    body = _job_out(started.job).model_dump(mode="json")
+    if started.replay:
+        return JSONResponse(body, status_code=200, headers=REPLAY_HEADERS)
+    return JSONResponse(body, status_code=202)
+
+
+IMPORT_ANSWERS: Mapping[int | str, dict[str, Any]] = {
+    **FORBIDDEN, 200: {"model": ImportJobOut, "description": "file ini sudah diimpor: jawaban pekerjaan yang sama"},
+}
+UploadedFile = Annotated[UploadFile, File(description="CSV (UTF-8, dipisah , atau ;)",
+                                          json_schema_extra={"minLength": 1})]
+
+
+@router.post("/imports/dapodik", status_code=202, response_model=ImportJobOut, responses=dict(IMPORT_ANSWERS),
+             summary="Impor CSV Dapodik (siswa yang akan wajib KTP); kemajuan di /imports/{job_id}")
+async def post_import(file: UploadedFile, office: CurrentOffice, deps: Deps) -> JSONResponse:
+    return await _start_import(file, office, deps)
+
+
+@router.post("/imports/penduduk", status_code=202, response_model=ImportJobOut, responses=dict(IMPORT_ANSWERS),
+             summary="Impor daftar penduduk (CSV dari data kependudukan/SIAK); kemajuan di /imports/{job_id}",
+             description="Kolom wajib: NIK, Nama, Jenis Kelamin, Tanggal Lahir (atau Tempat/Tanggal Lahir), "
+                         "Kecamatan, Desa/Kelurahan. Pilihan: Status Perkawinan (kosong = Belum Kawin), "
+                         "Disabilitas (Ya/Tidak), NPSN. Baris yang salah dilaporkan per baris; baris lain tetap "
+                         "masuk. File yang sama diunggah lagi tidak menambah apa pun.")
+async def post_roster_import(file: UploadedFile, office: CurrentOffice, deps: Deps) -> JSONResponse:
+    return await _start_import(file, office, deps)
+
+
+@router.get("/imports/{job_id}", response_model=ImportJobOut,
+            responses={404: _problem("pekerjaan impor tidak ditemukan")},
+            summary="Status dan kemajuan impor (Dapodik, daftar penduduk) dan kesalahan per baris")
+async def get_import(job_id: JobIdPath, office: CurrentOffice, deps: Deps) -> ImportJobOut:
+    try:
+        job = await handlers.read_import(handlers.ReadImport(_office(office), job_id), deps=deps)
+    except REFUSALS as exc:
+        raise _refusal(exc) from exc
+    return _job_out(job)

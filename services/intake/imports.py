@@ -8,90 +8,43 @@ residents already in the roster.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import logging
 import uuid
-from dataclasses import dataclass
-from typing import Any
-
-from pymongo.asynchronous.database import AsyncDatabase
 
 from services.intake import domain
 from services.intake.dapodik import DapodikParse, DapodikRow
-from services.intake.handlers import IntakeDeps, enrolled_payload
-from services.intake.store import IMPORTS
+from services.intake.domain import enrolled_payload
+from services.intake.ports import DONE, FAILED, INTERRUPTED, ImportJobsPort, IntakeDeps, RowProblem
 from shared.contracts import Actor, ResidentEnrolled
 from shared.topics import RESIDENT
 
 log = logging.getLogger("ektp.intake.imports")
 JOB_NAMESPACE = uuid.UUID("0c6b7a52-1f4e-4d7a-a8f3-5e9c2d1b0a44")
 CHUNK = 250
-RUNNING, DONE, INTERRUPTED, FAILED = "berjalan", "selesai", "terputus", "gagal"
 
 
 def job_id_for(office_id: str, content: bytes) -> str:
+    """The same office uploading the same file finds the same job."""
     return str(uuid.uuid5(JOB_NAMESPACE, f"{office_id}:{hashlib.sha256(content).hexdigest()}"))
 
 
-@dataclass(frozen=True)
-class ImportJobs:
-    """The import job documents: status, progress counters and per-row errors."""
-
-    db: AsyncDatabase[dict[str, Any]]
-
-    @property
-    def collection(self) -> Any:
-        return self.db[IMPORTS]
-
-    async def get(self, job_id: str) -> dict[str, Any] | None:
-        return await self.collection.find_one({"_id": job_id})
-
-    async def create(self, job_id: str, *, office_id: str, kecamatan_code: str | None, total_rows: int,
-                     valid_rows: int, errors: list[dict[str, Any]], now: dt.datetime) -> None:
-        await self.collection.update_one(
-            {"_id": job_id},
-            {"$set": {"office_id": office_id, "kecamatan_code": kecamatan_code, "status": RUNNING,
-                      "total_rows": total_rows, "valid_rows": valid_rows,
-                      "processed": 0, "imported": 0, "already_registered": 0, "flagged_for_review": 0,
-                      "errors": errors, "started_at": now, "finished_at": None}},
-            upsert=True,
-        )
-
-    async def progress(self, job_id: str, **increments: int) -> None:
-        await self.collection.update_one({"_id": job_id, "status": RUNNING}, {"$inc": increments})
-
-    async def finish(self, job_id: str, status: str, now: dt.datetime, message: str | None = None) -> None:
-        await self.collection.update_one(
-            {"_id": job_id}, {"$set": {"status": status, "finished_at": now, "message": message}}
-        )
-
-    async def mark_interrupted(self) -> int:
-        """Jobs left running by a previous process: say so; a re-upload resumes them."""
-        result = await self.collection.update_many(
-            {"status": RUNNING},
-            {"$set": {"status": INTERRUPTED,
-                      "message": "proses terhenti saat layanan dimulai ulang; unggah ulang file yang sama"}},
-        )
-        return int(result.modified_count)
-
-
-def in_scope(parsed: DapodikParse, kecamatan_code: str | None) -> tuple[list[DapodikRow], list[dict[str, Any]]]:
+def in_scope(parsed: DapodikParse, kecamatan_code: str | None) -> tuple[list[DapodikRow], list[RowProblem]]:
     """Rows the office may import, and every row error (including rows of another kecamatan)."""
-    errors = [{"line": e.line, "column": e.column, "reason": e.reason} for e in parsed.errors]
+    errors = [RowProblem(e.line, e.column, e.reason) for e in parsed.errors]
     rows = []
     for row in parsed.rows:
         if kecamatan_code is None or row.data.kecamatan_code == kecamatan_code:
             rows.append(row)
         else:
-            errors.append({"line": row.line, "column": "kecamatan",
-                           "reason": f"baris ini milik kecamatan {row.data.kecamatan_code}; kantor ini "
-                                     f"hanya boleh mengimpor kecamatan {kecamatan_code}"})
-    return rows, sorted(errors, key=lambda e: e["line"])
+            errors.append(RowProblem(row.line, "kecamatan",
+                                     f"baris ini milik kecamatan {row.data.kecamatan_code}; kantor ini "
+                                     f"hanya boleh mengimpor kecamatan {kecamatan_code}"))
+    return rows, sorted(errors, key=lambda e: e.line)
 
 
 async def run_import(
-    job_id: str, rows: list[DapodikRow], *, actor: Actor, deps: IntakeDeps, jobs: ImportJobs
+    job_id: str, rows: list[DapodikRow], *, actor: Actor, deps: IntakeDeps, jobs: ImportJobsPort
 ) -> None:
     """Register every row in chunks; rows already in the roster are counted, not re-sent."""
     try:
@@ -108,7 +61,7 @@ async def run_import(
 
 
 async def _import_chunk(
-    job_id: str, rows: list[DapodikRow], *, actor: Actor, deps: IntakeDeps, jobs: ImportJobs
+    job_id: str, rows: list[DapodikRow], *, actor: Actor, deps: IntakeDeps, jobs: ImportJobsPort
 ) -> None:
     now = deps.clock()
     today = now.date()

@@ -1,19 +1,22 @@
-"""Intake's collections: the roster, answers already given, review flags, the audit log, import jobs."""
+"""Intake's collections: the roster, review flags, the audit log, import jobs."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import unicodedata
+from collections.abc import Mapping
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
+from services.intake.ports import ACTIVE, INTERRUPTED, RUNNING, ImportJob, ResidentRecord, ReviewItem, RowProblem
 from shared.contracts import ResidentEnrolled, ResidentLeft, ResidentUpdated
+from shared.contracts.resident import LeaveReason
 from shared.mongo import versioned_write
 
-REQUESTS = "intake_requests"
+REQUESTS = "intake_idempotency"
 ROSTER = "intake_roster"
 REVIEWS = "intake_reviews"
 PERSON_KEYS = "intake_person_keys"
@@ -32,28 +35,6 @@ def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class RequestLog:
-    """The first answer given to each idempotency key, so a retry gets the same answer."""
-
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db[REQUESTS]
-
-    async def find(self, request_id: str) -> dict[str, Any] | None:
-        return await self.collection.find_one({"_id": request_id})
-
-    async def remember(
-        self, request_id: str, *, fingerprint: str, status: int, body: dict[str, Any],
-        now: dt.datetime,
-    ) -> None:
-        try:
-            await self.collection.insert_one(
-                {"_id": request_id, "fingerprint": fingerprint, "status": status,
-                 "body": body, "at": now}
-            )
-        except DuplicateKeyError:
-            pass
-
-
 def _fields(event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> dict[str, Any]:
     """Roster fields an event sets."""
     if isinstance(event, ResidentLeft):
@@ -67,10 +48,25 @@ def _fields(event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> dict[st
             "kecamatan_code": p.kecamatan_code, "desa_code": p.desa_code,
             "school_npsn": p.school_npsn, "phone": p.phone,
             "wajib_ktp_from": p.wajib_ktp_from.isoformat(),
-            "nik_from_other_regency": p.nik_from_other_regency, "status": "aktif",
+            "nik_from_other_regency": p.nik_from_other_regency, "status": ACTIVE,
         }
     fields["last_recorded_at"] = _utc(event.recorded_at)
     return fields
+
+
+def _record(doc: Mapping[str, Any]) -> ResidentRecord:
+    """A roster document as a typed record."""
+    status = doc.get("status", ACTIVE)
+    left_on = doc.get("left_on")
+    return ResidentRecord(
+        resident_id=doc["_id"], nik=doc["nik"], name=doc["name"], sex=doc["sex"],
+        birth_date=dt.date.fromisoformat(doc["birth_date"]), marital_status=doc["marital_status"],
+        kecamatan_code=doc["kecamatan_code"], desa_code=doc["desa_code"],
+        wajib_ktp_from=dt.date.fromisoformat(doc["wajib_ktp_from"]), school_npsn=doc.get("school_npsn"),
+        phone=doc.get("phone"), nik_from_other_regency=bool(doc.get("nik_from_other_regency")),
+        left_reason=None if status == ACTIVE else LeaveReason(status),
+        left_on=dt.date.fromisoformat(left_on) if left_on else None,
+    )
 
 
 def person_key(name: str, birth_date: dt.date | str, desa_code: str) -> str:
@@ -90,13 +86,20 @@ class Roster:
         await self.collection.create_index([("name_key", 1), ("birth_date", 1), ("desa_code", 1)])
         await self.collection.create_index([("kecamatan_code", 1), ("wajib_ktp_from", 1)])
 
-    async def get(self, resident_id: str) -> dict[str, Any] | None:
-        return await self.collection.find_one({"_id": resident_id})
+    async def get(self, resident_id: str) -> ResidentRecord | None:
+        """One resident, active or not."""
+        doc = await self.collection.find_one({"_id": resident_id}, {"applied_events": 0})
+        return None if doc is None else _record(doc)
+
+    async def has_applied(self, resident_id: str, event_id: str) -> bool:
+        """Whether this event was applied to this resident already."""
+        doc = await self.collection.find_one({"_id": resident_id, "applied_events": event_id}, {"_id": 1})
+        return doc is not None
 
     async def existing_ids(self, resident_ids: list[str]) -> set[str]:
         """Which of these residents are in the roster and still active (one primary-key read each)."""
         docs = await asyncio.gather(*(self.collection.find_one({"_id": r}, {"status": 1}) for r in resident_ids))
-        return {r for r, doc in zip(resident_ids, docs, strict=True) if doc is not None and doc.get("status") == "aktif"}
+        return {r for r, doc in zip(resident_ids, docs, strict=True) if doc is not None and doc.get("status") == ACTIVE}
 
     async def insert_new(self, events: list[ResidentEnrolled]) -> list[ResidentEnrolled]:
         """Insert residents known to be absent in one bulk write; returns those that were not new."""
@@ -153,25 +156,24 @@ class Roster:
             if other == resident_id:
                 continue
             doc = await self.get(other)
-            if doc and doc.get("status") == "aktif" and person_key(
-                doc["name"], doc["birth_date"], doc["desa_code"]
-            ) == key:
+            if doc and doc.active and person_key(doc.name, doc.birth_date, doc.desa_code) == key:
                 matches.append(other)
         return matches
 
-    async def cohort(self, *, kecamatan_code: str | None, after: dt.date, until: dt.date) -> list[dict[str, Any]]:
+    async def cohort(self, *, kecamatan_code: str | None, after: dt.date, until: dt.date) -> list[ResidentRecord]:
         """Active residents whose wajib KTP date falls in (after, until]."""
         query: dict[str, Any] = {
-            "status": "aktif",
+            "status": ACTIVE,
             "wajib_ktp_from": {"$gt": after.isoformat(), "$lte": until.isoformat()},
         }
         if kecamatan_code:
             query["kecamatan_code"] = kecamatan_code
         cursor = self.collection.find(query, {"applied_events": 0, "name_key": 0}).sort("wajib_ktp_from", 1)
-        return [doc async for doc in cursor]
+        return [_record(doc) async for doc in cursor]
 
     async def count_wajib(self, *, kecamatan_code: str | None, on: dt.date) -> int:
-        query: dict[str, Any] = {"status": "aktif", "wajib_ktp_from": {"$lte": on.isoformat()}}
+        """Active residents who are wajib KTP on the day."""
+        query: dict[str, Any] = {"status": ACTIVE, "wajib_ktp_from": {"$lte": on.isoformat()}}
         if kecamatan_code:
             query["kecamatan_code"] = kecamatan_code
         return await self.collection.count_documents(query)
@@ -193,11 +195,14 @@ class Reviews:
 
         await versioned_write(self.collection, resident_id, decide)
 
-    async def open(self, kecamatan_code: str | None) -> list[dict[str, Any]]:
+    async def open(self, kecamatan_code: str | None) -> list[ReviewItem]:
+        """Flags waiting for review, oldest first."""
         query: dict[str, Any] = {"status": "perlu_tinjauan"}
         if kecamatan_code:
             query["kecamatan_code"] = kecamatan_code
-        return [doc async for doc in self.collection.find(query).sort("flagged_at", 1)]
+        return [ReviewItem(resident_id=doc["_id"], kecamatan_code=doc["kecamatan_code"],
+                           possible_duplicates=tuple(doc.get("possible_duplicates", [])), flagged_at=doc["flagged_at"])
+                async for doc in self.collection.find(query).sort("flagged_at", 1)]
 
 
 class AuditLog:
@@ -214,3 +219,59 @@ class AuditLog:
             {"office_id": office_id, "action": action, "kecamatan_code": kecamatan_code,
              "residents": residents, "service": service, "at": now}
         )
+
+
+def _job(doc: Mapping[str, Any]) -> ImportJob:
+    return ImportJob(
+        job_id=doc["_id"], office_id=doc["office_id"], kecamatan_code=doc.get("kecamatan_code"),
+        status=doc["status"], total_rows=int(doc.get("total_rows", 0)), valid_rows=int(doc.get("valid_rows", 0)),
+        processed=int(doc.get("processed", 0)), imported=int(doc.get("imported", 0)),
+        already_registered=int(doc.get("already_registered", 0)),
+        flagged_for_review=int(doc.get("flagged_for_review", 0)),
+        errors=tuple(RowProblem(int(e["line"]), str(e["column"]), str(e["reason"])) for e in doc.get("errors", [])),
+        started_at=doc.get("started_at"), finished_at=doc.get("finished_at"), message=doc.get("message"),
+    )
+
+
+class ImportJobs:
+    """The import job documents: status, progress counters and per-row errors."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.collection = db[IMPORTS]
+
+    async def get(self, job_id: str) -> ImportJob | None:
+        """One job, or None."""
+        doc = await self.collection.find_one({"_id": job_id})
+        return None if doc is None else _job(doc)
+
+    async def create(self, job_id: str, *, office_id: str, kecamatan_code: str | None, total_rows: int,
+                     valid_rows: int, errors: list[RowProblem], now: dt.datetime) -> None:
+        """Start (or restart) a job with its row errors."""
+        await self.collection.update_one(
+            {"_id": job_id},
+            {"$set": {"office_id": office_id, "kecamatan_code": kecamatan_code, "status": RUNNING,
+                      "total_rows": total_rows, "valid_rows": valid_rows,
+                      "processed": 0, "imported": 0, "already_registered": 0, "flagged_for_review": 0,
+                      "errors": [{"line": e.line, "column": e.column, "reason": e.reason} for e in errors],
+                      "started_at": now, "finished_at": None}},
+            upsert=True,
+        )
+
+    async def progress(self, job_id: str, **increments: int) -> None:
+        """Add to a running job's counters."""
+        await self.collection.update_one({"_id": job_id, "status": RUNNING}, {"$inc": increments})
+
+    async def finish(self, job_id: str, status: str, now: dt.datetime, message: str | None = None) -> None:
+        """Close a job with its final status."""
+        await self.collection.update_one(
+            {"_id": job_id}, {"$set": {"status": status, "finished_at": now, "message": message}}
+        )
+
+    async def mark_interrupted(self) -> int:
+        """Jobs left running by a previous process: say so; a re-upload resumes them."""
+        result = await self.collection.update_many(
+            {"status": RUNNING},
+            {"$set": {"status": INTERRUPTED,
+                      "message": "proses terhenti saat layanan dimulai ulang; unggah ulang file yang sama"}},
+        )
+        return int(result.modified_count)

@@ -1,0 +1,155 @@
+"""What intake's use cases need from storage and background work, and the typed values stores return."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.areas import Areas
+from shared.clock import Clock
+from shared.contracts import ResidentEnrolled, ResidentLeft, ResidentUpdated
+from shared.contracts.resident import LeaveReason
+from shared.idempotency import RequestClaims
+from shared.publishing import EventPublisher
+
+ACTIVE = "aktif"
+RUNNING, DONE, INTERRUPTED, FAILED = "berjalan", "selesai", "terputus", "gagal"
+
+
+@dataclass(frozen=True)
+class ResidentRecord:
+    """One resident in the roster as intake knows them."""
+
+    resident_id: str
+    nik: str
+    name: str
+    sex: str
+    birth_date: dt.date
+    marital_status: str
+    kecamatan_code: str
+    desa_code: str
+    wajib_ktp_from: dt.date
+    school_npsn: str | None = None
+    phone: str | None = None
+    nik_from_other_regency: bool = False
+    left_reason: LeaveReason | None = None
+    left_on: dt.date | None = None
+
+    @property
+    def active(self) -> bool:
+        """Still in the regency and alive."""
+        return self.left_reason is None
+
+    @property
+    def status(self) -> str:
+        """aktif, pindah or meninggal, as a clerk reads it."""
+        return ACTIVE if self.left_reason is None else self.left_reason.value
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A resident flagged as possibly the same person as others under another NIK."""
+
+    resident_id: str
+    kecamatan_code: str
+    possible_duplicates: tuple[str, ...]
+    flagged_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One refused row of an import file."""
+
+    line: int
+    column: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportJob:
+    """An import job: status, progress counters and per-row errors."""
+
+    job_id: str
+    office_id: str
+    kecamatan_code: str | None
+    status: str
+    total_rows: int = 0
+    valid_rows: int = 0
+    processed: int = 0
+    imported: int = 0
+    already_registered: int = 0
+    flagged_for_review: int = 0
+    errors: tuple[RowProblem, ...] = ()
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    message: str | None = None
+
+    @property
+    def progress_percent(self) -> float:
+        """Share of valid rows processed, in percent."""
+        return 100.0 if self.valid_rows == 0 else round(100.0 * self.processed / self.valid_rows, 1)
+
+
+ResidentEvent = ResidentEnrolled | ResidentUpdated | ResidentLeft
+
+
+class RosterPort(Protocol):
+    """The roster of residents, applied from resident events once and in order."""
+
+    async def get(self, resident_id: str) -> ResidentRecord | None: ...
+    async def has_applied(self, resident_id: str, event_id: str) -> bool: ...
+    async def existing_ids(self, resident_ids: list[str]) -> set[str]: ...
+    async def insert_new(self, events: list[ResidentEnrolled]) -> list[ResidentEnrolled]: ...
+    async def apply(self, event: ResidentEvent) -> bool: ...
+    async def same_person_elsewhere(
+        self, *, resident_id: str, name: str, birth_date: dt.date, desa_code: str) -> list[str]: ...
+    async def cohort(self, *, kecamatan_code: str | None, after: dt.date, until: dt.date) -> list[ResidentRecord]: ...
+    async def count_wajib(self, *, kecamatan_code: str | None, on: dt.date) -> int: ...
+
+
+class ReviewsPort(Protocol):
+    """Possible duplicates waiting for a person to decide."""
+
+    async def flag(self, *, resident_id: str, others: list[str], kecamatan_code: str, now: dt.datetime) -> None: ...
+    async def open(self, kecamatan_code: str | None) -> list[ReviewItem]: ...
+
+
+class AuditPort(Protocol):
+    """One record per read of personal data."""
+
+    async def record(self, *, office_id: str, action: str, kecamatan_code: str | None, residents: int,
+                     now: dt.datetime) -> None: ...
+
+
+class ImportJobsPort(Protocol):
+    """Import job records."""
+
+    async def get(self, job_id: str) -> ImportJob | None: ...
+    async def create(self, job_id: str, *, office_id: str, kecamatan_code: str | None, total_rows: int,
+                     valid_rows: int, errors: list[RowProblem], now: dt.datetime) -> None: ...
+    async def progress(self, job_id: str, **increments: int) -> None: ...
+    async def finish(self, job_id: str, status: str, now: dt.datetime, message: str | None = None) -> None: ...
+
+
+class BackgroundPort(Protocol):
+    """Runs work after the answer is sent (an import's rows)."""
+
+    def start(self, work: Coroutine[Any, Any, None]) -> None: ...
+
+
+@dataclass(frozen=True)
+class IntakeDeps:
+    """Everything intake's use cases need, built once by the app (or a test)."""
+
+    publisher: EventPublisher
+    clock: Clock
+    areas: Areas
+    pseudonym_key: str
+    roster: RosterPort
+    reviews: ReviewsPort
+    audit: AuditPort
+    requests: RequestClaims
+    jobs: ImportJobsPort
+    background: BackgroundPort

@@ -1,0 +1,171 @@
+"""In-memory fakes of the intake service's ports, for use-case tests without Kafka or MongoDB."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.intake.domain import today_in_wib
+from services.intake.ports import (
+    RUNNING,
+    ImportJob,
+    IntakeDeps,
+    ResidentEvent,
+    ResidentRecord,
+    ReviewItem,
+    RowProblem,
+)
+from services.intake.store import person_key
+from shared.areas import load_areas
+from shared.clock import WIB
+from shared.contracts import ResidentEnrolled, ResidentLeft
+from shared.contracts.envelope import Envelope
+from shared.topics import Topic
+from tests.fakes.idempotency import InMemoryRequestClaims
+
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
+PSEUDONYM_KEY = "unit-test-key"
+
+
+class RecordingPublisher:
+    """A publisher that keeps every event it was given, with its topic and key."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[Envelope, Topic, str]] = []
+
+    async def publish(self, event: Envelope, *, topic: Topic, key: str) -> None:
+        self.published.append((event, topic, key))
+
+    @property
+    def events(self) -> list[Envelope]:
+        return [event for event, _, _ in self.published]
+
+
+class FakeRoster:
+    """The roster in a dict, applying events once."""
+
+    def __init__(self) -> None:
+        self.residents: dict[str, ResidentRecord] = {}
+        self.applied: dict[str, set[str]] = {}
+
+    async def get(self, resident_id: str) -> ResidentRecord | None:
+        return self.residents.get(resident_id)
+
+    async def has_applied(self, resident_id: str, event_id: str) -> bool:
+        return event_id in self.applied.get(resident_id, set())
+
+    async def existing_ids(self, resident_ids: list[str]) -> set[str]:
+        return {r for r in resident_ids if r in self.residents and self.residents[r].active}
+
+    async def insert_new(self, events: list[ResidentEnrolled]) -> list[ResidentEnrolled]:
+        for event in events:
+            await self.apply(event)
+        return []
+
+    async def apply(self, event: ResidentEvent) -> bool:
+        resident_id = event.payload.resident_id
+        if str(event.event_id) in self.applied.get(resident_id, set()):
+            return False
+        self.applied.setdefault(resident_id, set()).add(str(event.event_id))
+        if isinstance(event, ResidentLeft):
+            self.residents[resident_id] = dataclasses.replace(
+                self.residents[resident_id], left_reason=event.payload.reason, left_on=event.payload.effective_date)
+            return True
+        p = event.payload
+        self.residents[resident_id] = ResidentRecord(
+            resident_id=resident_id, nik=p.nik, name=p.name, sex=p.sex.value, birth_date=p.birth_date,
+            marital_status=p.marital_status.value, kecamatan_code=p.kecamatan_code, desa_code=p.desa_code,
+            wajib_ktp_from=p.wajib_ktp_from, school_npsn=p.school_npsn, phone=p.phone,
+            nik_from_other_regency=p.nik_from_other_regency)
+        return True
+
+    async def same_person_elsewhere(self, *, resident_id: str, name: str, birth_date: dt.date,
+                                    desa_code: str) -> list[str]:
+        key = person_key(name, birth_date, desa_code)
+        return [r.resident_id for r in self.residents.values() if r.resident_id != resident_id and r.active
+                and person_key(r.name, r.birth_date, r.desa_code) == key]
+
+    async def cohort(self, *, kecamatan_code: str | None, after: dt.date, until: dt.date) -> list[ResidentRecord]:
+        return sorted((r for r in self.residents.values() if r.active and after < r.wajib_ktp_from <= until
+                       and kecamatan_code in (None, r.kecamatan_code)), key=lambda r: r.wajib_ktp_from)
+
+    async def count_wajib(self, *, kecamatan_code: str | None, on: dt.date) -> int:
+        return sum(1 for r in self.residents.values()
+                   if r.active and r.wajib_ktp_from <= on and kecamatan_code in (None, r.kecamatan_code))
+
+
+class FakeReviews:
+    def __init__(self) -> None:
+        self.items: dict[str, ReviewItem] = {}
+
+    async def flag(self, *, resident_id: str, others: list[str], kecamatan_code: str, now: dt.datetime) -> None:
+        known = set(self.items[resident_id].possible_duplicates) if resident_id in self.items else set()
+        self.items[resident_id] = ReviewItem(resident_id, kecamatan_code, tuple(sorted(known | set(others))), now)
+
+    async def open(self, kecamatan_code: str | None) -> list[ReviewItem]:
+        return [i for i in self.items.values() if kecamatan_code in (None, i.kecamatan_code)]
+
+
+@dataclass
+class FakeAudit:
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    async def record(self, *, office_id: str, action: str, kecamatan_code: str | None, residents: int,
+                     now: dt.datetime) -> None:
+        self.records.append({"office_id": office_id, "action": action, "kecamatan_code": kecamatan_code,
+                             "residents": residents})
+
+
+@dataclass
+class FakeImportJobs:
+    jobs: dict[str, ImportJob] = field(default_factory=dict)
+
+    async def get(self, job_id: str) -> ImportJob | None:
+        return self.jobs.get(job_id)
+
+    async def create(self, job_id: str, *, office_id: str, kecamatan_code: str | None, total_rows: int,
+                     valid_rows: int, errors: list[RowProblem], now: dt.datetime) -> None:
+        self.jobs[job_id] = ImportJob(job_id, office_id, kecamatan_code, RUNNING, total_rows, valid_rows,
+                                      errors=tuple(errors), started_at=now)
+
+    async def progress(self, job_id: str, **increments: int) -> None:
+        job = self.jobs[job_id]
+        self.jobs[job_id] = dataclasses.replace(job, **{k: getattr(job, k) + v for k, v in increments.items()})
+
+    async def finish(self, job_id: str, status: str, now: dt.datetime, message: str | None = None) -> None:
+        self.jobs[job_id] = dataclasses.replace(self.jobs[job_id], status=status, finished_at=now, message=message)
+
+
+class InlineBackground:
+    """Keeps background work so a test can run it to the end when it chooses."""
+
+    def __init__(self) -> None:
+        self.pending: list[Coroutine[Any, Any, None]] = []
+
+    def start(self, work: Coroutine[Any, Any, None]) -> None:
+        self.pending.append(work)
+
+    async def run_all(self) -> None:
+        while self.pending:
+            await self.pending.pop(0)
+
+
+def fixed_clock(now: dt.datetime = NOW) -> Any:
+    return lambda: now
+
+
+def intake_deps(now: dt.datetime = NOW) -> IntakeDeps:
+    """Use-case dependencies with every port faked and the clock fixed."""
+    return IntakeDeps(
+        publisher=RecordingPublisher(), clock=fixed_clock(now), areas=load_areas(), pseudonym_key=PSEUDONYM_KEY,
+        roster=FakeRoster(), reviews=FakeReviews(), audit=FakeAudit(), requests=InMemoryRequestClaims(),
+        jobs=FakeImportJobs(), background=InlineBackground(),
+    )
+
+
+def today() -> dt.date:
+    return today_in_wib(fixed_clock())
+

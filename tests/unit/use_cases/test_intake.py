@@ -1,0 +1,201 @@
+"""Use cases of the intake service with in-memory ports: no Kafka, no MongoDB."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from services.intake import handlers
+from services.intake.dapodik import DapodikFileError
+from services.intake.domain import RosterRuleError
+from services.intake.ports import DONE, IntakeDeps
+from services.intake.requests import RequestKey
+from shared.areas import load_areas
+from shared.contracts import Actor, ResidentEnrolled, ResidentLeft, ResidentUpdated, Role
+from shared.contracts.resident import LeaveReason, ResidentData
+from shared.idempotency import KeyReusedForOtherData
+from tests.fakes.intake import FakeAudit, InlineBackground, RecordingPublisher, intake_deps, today
+
+KEC, DESA, OTHER_KEC = "17.02.06", "17.02.06.2001", "17.02.19"
+ADMIN = handlers.Office(Actor(office_id="dinas", role=Role.DINAS_ADMIN, operator="dinas"))
+OWN = handlers.Office(Actor(office_id="kec-06", role=Role.KECAMATAN_OFFICE, operator="kec-06"), KEC)
+OTHER = handlers.Office(Actor(office_id="kec-19", role=Role.KECAMATAN_OFFICE, operator="kec-19"), OTHER_KEC)
+
+
+def resident(serial: int = 1, *, name: str = "Penduduk Sintetis", birth: dt.date = dt.date(2009, 5, 12),
+             **changes: Any) -> ResidentData:
+    nik = f"{KEC.replace('.', '')}{birth.day:02d}{birth.month:02d}{birth.year % 100:02d}{serial:04d}"
+    data = {"nik": nik, "name": name, "sex": "L", "birth_date": birth, "marital_status": "belum_kawin",
+            "kecamatan_code": KEC, "desa_code": DESA, **changes}
+    return ResidentData(**data)
+
+
+def key(route: str = "/residents", idem: str | None = None, body: dict[str, Any] | None = None) -> RequestKey:
+    return RequestKey(office_id="kec-06", route=route, key=idem, body=body or {})
+
+
+async def register(deps: IntakeDeps, data: ResidentData, *, office: handlers.Office = OWN,
+                   idem: str | None = None) -> dict[str, Any]:
+    answer = await handlers.register_resident(
+        handlers.RegisterResident(office=office, data=data, request=key(idem=idem, body=data.model_dump(mode="json"))),
+        deps=deps)
+    return dict(answer.answer.body)
+
+
+def published(deps: IntakeDeps) -> list[Any]:
+    publisher = deps.publisher
+    assert isinstance(publisher, RecordingPublisher)
+    return publisher.events
+
+
+async def test_registering_publishes_enrolled_and_puts_the_resident_in_the_roster() -> None:
+    deps = intake_deps()
+    body = await register(deps, resident())
+    assert body["status"] == "diterima" and body["wajib_ktp_from"] == "2026-05-12"
+    [event] = published(deps)
+    assert isinstance(event, ResidentEnrolled) and event.payload.resident_id == body["resident_id"]
+    stored = await deps.roster.get(body["resident_id"])
+    assert stored is not None and stored.active and stored.desa_code == DESA
+
+
+async def test_the_same_nik_twice_is_refused_but_a_retry_with_the_key_gets_the_first_answer() -> None:
+    deps = intake_deps()
+    first = await register(deps, resident(), idem="k1")
+    assert await register(deps, resident(), idem="k1") == first
+    with pytest.raises(handlers.AlreadyRegistered):
+        await register(deps, resident(), idem="k2")
+    with pytest.raises(KeyReusedForOtherData):
+        await register(deps, resident(name="Nama Lain"), idem="k1")
+    assert len(published(deps)) == 1
+
+
+async def test_an_office_cannot_register_in_another_kecamatan_and_a_bad_nik_is_refused() -> None:
+    deps = intake_deps()
+    with pytest.raises(handlers.Forbidden):
+        await register(deps, resident(), office=OTHER)
+    with pytest.raises(RosterRuleError) as refused:
+        await register(deps, resident(sex="P"))
+    assert refused.value.field == "sex" and published(deps) == []
+
+
+async def test_same_name_birth_and_desa_under_another_nik_is_flagged_for_review() -> None:
+    deps = intake_deps()
+    first = await register(deps, resident(1))
+    second = await register(deps, resident(2))
+    assert second["perlu_tinjauan"] == [first["resident_id"]]
+    reviews = await handlers.open_reviews(handlers.ListReviews(OWN), deps=deps)
+    assert [r.resident_id for r in reviews] == [second["resident_id"]]
+    assert await handlers.open_reviews(handlers.ListReviews(OTHER), deps=deps) == []
+
+
+async def test_correction_moves_the_resident_but_cannot_change_the_nik() -> None:
+    deps = intake_deps()
+    rid = (await register(deps, resident()))["resident_id"]
+    moved = resident(desa_code="17.02.06.2002")
+    answer = await handlers.correct_resident(handlers.CorrectResident(
+        office=OWN, resident_id=rid, data=moved, reason="salah desa", request=key(f"/residents/{rid}")), deps=deps)
+    assert answer.answer.status == 200 and isinstance(published(deps)[-1], ResidentUpdated)
+    stored = await deps.roster.get(rid)
+    assert stored is not None and stored.desa_code == "17.02.06.2002"
+    with pytest.raises(RosterRuleError) as refused:
+        await handlers.correct_resident(handlers.CorrectResident(
+            office=OWN, resident_id=rid, data=resident(2), reason="ganti NIK", request=key()), deps=deps)
+    assert refused.value.field == "nik"
+    with pytest.raises(handlers.Forbidden):
+        await handlers.correct_resident(handlers.CorrectResident(
+            office=OTHER, resident_id=rid, data=moved, reason="bukan miliknya", request=key()), deps=deps)
+
+
+async def test_marking_left_removes_the_resident_and_a_second_time_finds_nobody() -> None:
+    deps = intake_deps()
+    rid = (await register(deps, resident()))["resident_id"]
+
+    def leave(effective: dt.date) -> handlers.MarkResidentLeft:
+        return handlers.MarkResidentLeft(office=OWN, resident_id=rid, reason=LeaveReason.PINDAH,
+                                         effective_date=effective, request=key(f"/residents/{rid}/keluar"))
+
+    with pytest.raises(RosterRuleError):
+        await handlers.mark_resident_left(leave(today() + dt.timedelta(days=5)), deps=deps)
+    answer = await handlers.mark_resident_left(leave(today()), deps=deps)
+    assert answer.answer.status == 200 and isinstance(published(deps)[-1], ResidentLeft)
+    stored = await deps.roster.get(rid)
+    assert stored is not None and stored.status == "pindah"
+    with pytest.raises(handlers.NotInRoster):
+        await handlers.mark_resident_left(leave(today()), deps=deps)
+
+
+async def test_reading_a_resident_is_audited_and_only_for_the_own_kecamatan() -> None:
+    deps = intake_deps()
+    rid = (await register(deps, resident()))["resident_id"]
+    found = await handlers.read_resident(handlers.ReadResident(OWN, rid), deps=deps)
+    assert found.nik == resident().nik
+    with pytest.raises(handlers.Forbidden):
+        await handlers.read_resident(handlers.ReadResident(OTHER, rid), deps=deps)
+    with pytest.raises(handlers.NotInRoster):
+        await handlers.read_resident(handlers.ReadResident(ADMIN, "r" + "0" * 32), deps=deps)
+    audit = deps.audit
+    assert isinstance(audit, FakeAudit)
+    assert [(r["action"], r["office_id"]) for r in audit.records] == [("baca_penduduk", "kec-06")]
+
+
+async def test_the_cohort_lists_who_turns_seventeen_by_the_date_and_is_audited() -> None:
+    deps = intake_deps()
+    turning = await register(deps, resident(1, birth=dt.date(2009, 6, 1)))
+    await register(deps, resident(2, name="Sudah Dewasa", birth=dt.date(1990, 1, 1)))
+    found = await handlers.read_cohort(handlers.ReadCohort(OWN, dt.date(2026, 12, 31), KEC), deps=deps)
+    assert [r.resident_id for r in found.newly] == [turning["resident_id"]]
+    assert (found.wajib_today, found.wajib_on_target) == (1, 2)
+    with pytest.raises(handlers.DateRefused):
+        await handlers.read_cohort(handlers.ReadCohort(ADMIN, today() - dt.timedelta(days=1)), deps=deps)
+    with pytest.raises(handlers.Forbidden):
+        await handlers.read_cohort(handlers.ReadCohort(OWN, dt.date(2026, 12, 31), None), deps=deps)
+    audit = deps.audit
+    assert isinstance(audit, FakeAudit) and audit.records[0]["residents"] == 1
+
+
+def dapodik(*rows: tuple[str, str, dt.date, str]) -> bytes:
+    lines = ["NISN;NIK;Nama Peserta Didik;JK;Tempat Lahir;Tanggal Lahir;NPSN;Nama Sekolah;Kecamatan;Desa/Kelurahan"]
+    areas = load_areas()
+    for nik, name, birth, kec in rows:
+        kecamatan = areas.kecamatan[kec]
+        lines.append(f"0012345678;{nik};{name};Laki-laki;Curup;{birth:%d/%m/%Y};10700123;SMA Sintetis;"
+                     f"{kecamatan.name};{kecamatan.villages[0].name}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def test_an_import_registers_valid_rows_in_the_background_and_a_reupload_adds_nothing() -> None:
+    deps = intake_deps()
+    birth = dt.date(2009, 5, 12)
+    nik = resident(7, birth=birth).nik
+    other = f"170219{birth:%d%m%y}0008"
+    content = dapodik((nik, "Siswa Satu", birth, KEC), (other, "Siswa Lain", birth, OTHER_KEC))
+    started = await handlers.start_import(handlers.StartImport(OWN, content), deps=deps)
+    assert started.job.valid_rows == 1 and [e.column for e in started.job.errors] == ["kecamatan"]
+    background = deps.background
+    assert isinstance(background, InlineBackground)
+    await background.run_all()
+    job = await handlers.read_import(handlers.ReadImport(OWN, started.job.job_id), deps=deps)
+    assert (job.status, job.imported, job.progress_percent) == (DONE, 1, 100.0)
+    again = await handlers.start_import(handlers.StartImport(OWN, content), deps=deps)
+    assert again.replay and again.job.imported == 1 and len(published(deps)) == 1
+    with pytest.raises(DapodikFileError):
+        await handlers.start_import(handlers.StartImport(OWN, b""), deps=deps)
+
+
+async def test_an_import_job_is_seen_only_by_its_office_and_dinas() -> None:
+    deps = intake_deps()
+    birth = dt.date(2009, 5, 12)
+    content = dapodik((resident(9, birth=birth).nik, "Siswa", birth, KEC))
+    started = await handlers.start_import(handlers.StartImport(OWN, content), deps=deps)
+    assert (await handlers.read_import(handlers.ReadImport(ADMIN, started.job.job_id), deps=deps)).job_id
+    with pytest.raises(handlers.ImportNotFound):
+        await handlers.read_import(handlers.ReadImport(OTHER, started.job.job_id), deps=deps)
+    field_team = dataclasses.replace(OWN, actor=Actor(office_id="t", role=Role.FIELD_TEAM, operator="t"))
+    with pytest.raises(handlers.Forbidden):
+        await handlers.start_import(handlers.StartImport(field_team, content), deps=deps)
+    background = deps.background
+    assert isinstance(background, InlineBackground)
+    await background.run_all()
