@@ -30,9 +30,10 @@ from shared.auth import Office, current_office
 from shared.contracts.printing import PrintReason, PriorityClass
 from shared.http_types import ValidationProblem
 
-JOB_ID = r"^job-[0-9a-f]{24}$"
-DELIVERY_ID = r"^kirim-[0-9a-f]{12}$"
-JobId = Annotated[str, Path(pattern=JOB_ID, description="id pekerjaan cetak")]
+# Job and delivery ids as this service makes them (job-<hex>, kirim-<hex>), at most 64 characters
+# like the event contracts, so a full delivery of 2000 ids stays far below the body limit.
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+JobId = Annotated[str, Path(pattern=ID_PATTERN, description="id pekerjaan cetak")]
 STATUS_OF: dict[type[PrintingError], int] = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
 
 
@@ -64,7 +65,7 @@ class ReprintIn(BaseModel):
 
 class SchoolDeliveryIn(BaseModel):
     school_npsn: str = Field(pattern=r"^\d{8}$", description="NPSN sekolah")
-    job_ids: list[Annotated[str, Field(pattern=JOB_ID)]] = Field(
+    job_ids: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(
         min_length=1, max_length=2000, description="kartu yang dibawa ke sekolah")
 
 
@@ -224,7 +225,7 @@ async def deliver(body: SchoolDeliveryIn, request: Request, request_id: RequestI
 @router.post("/school-deliveries/{delivery_id}/acknowledge", status_code=201, responses=_answers(400, 404, 413, 429),
              summary="Tanda terima sekolah untuk satu pengiriman kartu")
 async def acknowledge(
-    delivery_id: Annotated[str, Path(pattern=DELIVERY_ID, description="id pengiriman ke sekolah")],
+    delivery_id: Annotated[str, Path(pattern=ID_PATTERN, description="id pengiriman ke sekolah")],
     body: AcknowledgeIn,
     request: Request,
     request_id: RequestId,
