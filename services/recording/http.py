@@ -49,6 +49,9 @@ from shared.http_types import Date, ValidationProblem
 
 KECAMATAN = r"^\d{2}\.\d{2}\.\d{2}$"
 VISIT_ID = r"^[A-Za-z0-9._-]{3,64}$"
+# A SIAK file: its header, then at least one row. The reader also takes other letter cases, another
+# column order, a BOM and blank lines first.
+SIAK_FILE = r"^(NIK;STATUS;TANGGAL|NIK,STATUS,TANGGAL)\r?\n\s*\S"
 # The default of EKTP_RECORDING_MAX_BATCH_EVENTS; a longer list is answered 413, not 422.
 MAX_ITEMS = 5000
 VisitIdPath = Annotated[str, Path(pattern=VISIT_ID, description="id chosen by the office")]
@@ -280,8 +283,9 @@ async def post_status(body: StatusBatchIn, office: Office = Depends(current_offi
 @router.post("/siak/import", response_model=FileOut, responses=WRITE,
              summary="Impor file status SIAK (CSV: NIK;STATUS;TANGGAL); hasil per baris")
 async def post_status_file(
-    file: Annotated[UploadFile, File(description="CSV dari SIAK, UTF-8, dengan baris judul NIK, STATUS, TANGGAL "
-                                                 "(ISO); tidak boleh kosong")],
+    file: Annotated[UploadFile, File(description="CSV dari SIAK, UTF-8, dengan baris judul NIK;STATUS;TANGGAL "
+                                                 "(atau dipisah koma) lalu minimal satu baris status, TANGGAL ISO",
+                                     json_schema_extra={"pattern": SIAK_FILE, "minLength": 20})],
     office: Office = Depends(current_office), deps: RecordingDeps = Depends(deps_of),
 ) -> FileOut:
     command = ImportSiakFile(office=office, data=await file.read())

@@ -69,11 +69,14 @@ def _records(data: bytes) -> tuple[list[dict[str | None, Any]], set[str]]:
 
 
 def read_siak_file(data: bytes) -> SiakFile:
-    """The rows of a SIAK file; raises SiakFileError for a file that is not UTF-8 CSV with the three columns."""
+    """The rows of a SIAK file; raises SiakFileError for a file that is not UTF-8 CSV with the three columns
+    and at least one row."""
     rows, header = _records(data)
     missing = REQUIRED_COLUMNS - header
     if missing:
         raise SiakFileError({"message": "Kolom wajib tidak ada.", "missing_columns": sorted(missing)})
+    if not rows:
+        raise SiakFileError("File hanya berisi baris judul: tambahkan minimal satu baris status.")
     read: list[SiakRow] = []
     bad: list[int] = []
     for line, row in enumerate(rows, start=2):

@@ -332,3 +332,8 @@ async def test_a_duplicate_record_raises_a_follow_up() -> None:
     [follow_up] = publisher_of(deps).events("recording.follow_up")
     assert follow_up.payload.remedy == "selesaikan_duplikat"
     assert domain.lansia_from(dt.date(2040, 2, 29)) == dt.date(2100, 3, 1)
+
+
+def test_a_siak_file_with_only_its_header_is_refused() -> None:
+    with pytest.raises(SiakFileError, match="baris judul"):
+        read_siak_file(b"NIK;STATUS;TANGGAL\n\n")
