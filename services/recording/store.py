@@ -125,7 +125,8 @@ class RecordingStore:
 
     async def visit(self, visit_id: str) -> Visit | None:
         doc = await self.visits.find_one({"_id": visit_id})
-        return None if doc is None else visit_of(doc)
+        # Opened or closed without its visit.scheduled here (a replayed or partial topic): no visit to act on.
+        return None if doc is None or "date" not in doc else visit_of(doc)
 
     async def _save_visit(self, visit_id: str, event_id: str, fields: dict[str, Any]) -> bool:
         def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -120,7 +120,9 @@ class FakeRecordingStore:
     ) -> bool:
         if not self._first_time(visit_id, event_id):
             return False
-        visit = self.visits[visit_id]
+        visit = self.visits.get(visit_id)
+        if visit is None:
+            return True
         self.visits[visit_id] = replace(visit, state=state,
                                         no_shows=tuple(no_shows) if no_shows is not None else visit.no_shows)
         return True
