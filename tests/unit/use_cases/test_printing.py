@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from services.printing import handlers
+from services.printing import domain, handlers
 from services.printing.domain import Conflict, Forbidden, Invalid, JobStatus, NotFound, PrintJob, reservation_for
 from services.printing.handlers import (
     AcknowledgeDelivery,
@@ -371,3 +371,14 @@ async def test_an_unknown_or_unseen_delivery_is_not_found(world: World) -> None:
     with pytest.raises(NotFound):
         await handlers.acknowledge_delivery(
             AcknowledgeDelivery(OTHER_KECAMATAN, sent.delivery_id, "Kepala", uuid.uuid4()), deps=world.deps)
+
+
+# The lifecycle itself
+
+
+def test_a_job_moves_only_forward_along_its_lifecycle_and_a_handed_over_card_is_final() -> None:
+    assert domain.may_move(JobStatus.SIAP_CETAK, JobStatus.MENUNGGU_BLANGKO)  # a spoiled print waits again
+    assert not domain.may_move(JobStatus.MENUNGGU_BLANGKO, JobStatus.DICETAK)
+    assert not domain.may_move(JobStatus.DIKIRIM_KE_SEKOLAH, JobStatus.DISERAHKAN)
+    assert domain.sources_of(JobStatus.DISERAHKAN) == (JobStatus.DICETAK, JobStatus.DITERIMA_SEKOLAH)
+    assert not any(domain.may_move(JobStatus.DISERAHKAN, status) for status in JobStatus)

@@ -1,0 +1,40 @@
+"""Use cases of the printing service: office commands and reads (`office`), the queue the topics drive
+(`queue`), and what both share (`common`)."""
+
+from services.printing.handlers.common import SYSTEM, PrintingDeps, derived_id, queued_event
+from services.printing.handlers.office import (
+    AcknowledgeDelivery,
+    DeliveryAccepted,
+    DeliveryAcknowledged,
+    HandOver,
+    JobAccepted,
+    RequestReprint,
+    SendToSchool,
+    ShowJob,
+    ShowQueue,
+    StationView,
+    acknowledge_delivery,
+    hand_over,
+    list_stations,
+    request_reprint,
+    send_to_school,
+    show_job,
+    show_queue,
+    visible_job,
+)
+from services.printing.handlers.queue import (
+    apply_print_event,
+    apply_priority_order,
+    apply_stock_event,
+    dispatch,
+    queue_print_request,
+    sweep,
+)
+
+__all__ = [
+    "SYSTEM", "AcknowledgeDelivery", "DeliveryAccepted", "DeliveryAcknowledged", "HandOver", "JobAccepted",
+    "PrintingDeps", "RequestReprint", "SendToSchool", "ShowJob", "ShowQueue", "StationView", "acknowledge_delivery",
+    "apply_print_event", "apply_priority_order", "apply_stock_event", "derived_id", "dispatch", "hand_over",
+    "list_stations", "queue_print_request", "queued_event", "request_reprint", "send_to_school", "show_job",
+    "show_queue", "sweep", "visible_job",
+]
