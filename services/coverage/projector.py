@@ -19,7 +19,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import TypeAdapter
 
@@ -33,6 +33,7 @@ from shared.contracts import (
     STOCK_EVENTS,
     ResidentEnrolled,
     ResidentUpdated,
+    StockEvent,
 )
 from shared.contracts.printing import CardHandedOver, CardPrinted, JobQueued
 from shared.contracts.recording import (
@@ -252,20 +253,9 @@ def _fold_resident(resident_id: str, doc: dict[str, Any] | None, items: list[tup
     event of the run. A redelivered batch finds the run's events applied; the last one resumes the
     run's change from its pending record, the others were counted with it.
     """
-    if doc is None:
-        events: list[str] = []
-        applied_ids: set[str] = set()
-        pending_before: dict[tuple[str, str, int], dict[str, Any]] = {}
-        view: domain.ResidentView | None = None
-        person = None
-        counted: domain.Counted | None = None
-    else:
-        events = list(doc["events"])
-        applied_ids = set(events)
-        pending_before = {(p["e"], p["s"], p["p"]): p for p in doc.get("pending", ())}
-        person = doc.get("person")
-        view = decode_view(doc["view"])
-        counted = domain.counted(view)
+    events, pending_before, view, person = _stored_state(doc)
+    applied_ids = set(events)
+    counted = domain.counted(view)
     pending: list[dict[str, Any]] = []
     run_source: str | None = None
     run_position = -1
@@ -311,6 +301,15 @@ def _fold_resident(resident_id: str, doc: dict[str, Any] | None, items: list[tup
     return _resident_doc(resident_id, view, person, events, (kept + pending)[-KEEP_PENDING:])
 
 
+def _stored_state(doc: dict[str, Any] | None) -> tuple[
+        list[str], dict[tuple[str, str, int], dict[str, Any]], domain.ResidentView | None, dict[str, Any] | None]:
+    """A resident document's applied event ids, pending counter records, view and personal data."""
+    if doc is None:
+        return [], {}, None, None
+    pending = {(p["e"], p["s"], p["p"]): p for p in doc.get("pending", ())}
+    return list(doc["events"]), pending, decode_view(doc["view"]), doc.get("person")
+
+
 def _close_run(before: domain.ResidentView | None, after: domain.ResidentView | None,
                counted: domain.Counted | None, source: str, position: int, event_id: str,
                pending: list[dict[str, Any]], changes: list[_Change]) -> domain.Counted | None:
@@ -327,12 +326,9 @@ def _close_run(before: domain.ResidentView | None, after: domain.ResidentView | 
     return counted_after
 
 
-def _source_prefix(topic: str) -> str:
-    return topic.replace(".", "_") + "_"
-
-
 _RESIDENT_EVENTS = (*RESIDENT_FACTS, CardPrinted)
 _VISIT_EVENTS = (VisitScheduled, VisitOpened, VisitClosed)
+_STOCK_EVENTS = get_args(get_args(StockEvent)[0])
 
 
 def _sort_batch(batch: Sequence[Positioned]) -> tuple[list[Positioned], list[Positioned], list[Positioned]]:
@@ -341,12 +337,11 @@ def _sort_batch(batch: Sequence[Positioned]) -> tuple[list[Positioned], list[Pos
     residents: list[Positioned] = []
     visits: list[Positioned] = []
     stock: list[Positioned] = []
-    stock_sources = _source_prefix(STOCK.name)
     for item in batch:
         if isinstance(item.event, _RESIDENT_EVENTS):
             residents.append(item)
         elif isinstance(item.event, _VISIT_EVENTS):
             visits.append(item)
-        elif item.source.startswith(stock_sources):
+        elif isinstance(item.event, _STOCK_EVENTS):
             stock.append(item)
     return residents, visits, stock

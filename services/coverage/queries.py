@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from services.coverage import domain, planner
-from services.coverage.store import CoverageStore
+from services.coverage.ports import ProjectionReads
 from shared.areas import REGENCY_CODE, REGENCY_NAME, load_areas
 
 
@@ -45,13 +45,13 @@ def _monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-async def _turning(store: CoverageStore, day: dt.date, field: str) -> dict[str, int]:
+async def _turning(store: ProjectionReads, day: dt.date, field: str) -> dict[str, int]:
     if day < domain.WEEKLY_FROM:
         return {}
     return await store.turning_between(_monday(day), day, field=field)
 
 
-async def coverage_table(store: CoverageStore, *, level: str, parent: str | None, day: dt.date,
+async def coverage_table(store: ProjectionReads, *, level: str, parent: str | None, day: dt.date,
                          cohort_until: dt.date | None = None) -> dict[str, Any]:
     """Rows of one level (kecamatan of the regency, desa of a kecamatan, schools of a kecamatan)."""
     areas = load_areas()
@@ -92,7 +92,7 @@ async def coverage_table(store: CoverageStore, *, level: str, parent: str | None
     return {"tanggal": day.isoformat(), "tingkat": level, "induk": parent, "kabupaten": total, "baris": rows}
 
 
-async def weekly_series(store: CoverageStore, *, area_id: str, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
+async def weekly_series(store: ProjectionReads, *, area_id: str, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
     """Cumulative figures at the end of each week from `first` to `last` (weeks start on Monday)."""
     doc = await store.area(area_id)
     rows = []
@@ -108,17 +108,18 @@ async def weekly_series(store: CoverageStore, *, area_id: str, first: dt.date, l
     return rows
 
 
-async def backlog(store: CoverageStore, *, now: dt.datetime) -> dict[str, Any]:
+async def backlog(store: ProjectionReads, *, now: dt.datetime) -> dict[str, Any]:
     """Cards waiting to be printed per kecamatan, and how long the oldest has waited."""
     areas = load_areas()
     docs = {doc["code"]: doc for doc in await store.area_docs("kec")}
+    oldest = await store.oldest_waiting_by_kecamatan()
     rows = []
     for code, kec in areas.kecamatan.items():
         waiting = int(docs.get(code, {}).get("antre_cetak", 0))
-        oldest = await store.oldest_waiting(code) if waiting else None
-        rows.append({"kode": code, "nama": kec.name, "antre_cetak": waiting, "sejak": oldest,
-                     "umur_hari": _age_days(oldest, now)})
-    oldest_all = await store.oldest_waiting()
+        since = oldest.get(code) if waiting else None
+        rows.append({"kode": code, "nama": kec.name, "antre_cetak": waiting, "sejak": since,
+                     "umur_hari": _age_days(since, now)})
+    oldest_all = min(oldest.values(), default=None)
     return {"antre_cetak": sum(r["antre_cetak"] for r in rows), "tertua_sejak": oldest_all,
             "umur_tertua_hari": _age_days(oldest_all, now), "baris": rows}
 
@@ -129,7 +130,7 @@ def _age_days(since: str | None, now: dt.datetime) -> float | None:
     return round((now - dt.datetime.fromisoformat(since)).total_seconds() / 86400, 1)
 
 
-async def stock(store: CoverageStore, *, today: dt.date) -> dict[str, Any]:
+async def stock(store: ProjectionReads, *, today: dt.date) -> dict[str, Any]:
     """Blangko per location as projected from the ledger's events, with days of stock."""
     rows = []
     for doc in sorted(await store.area_docs("lokasi"), key=lambda d: d["code"]):
@@ -145,7 +146,7 @@ async def stock(store: CoverageStore, *, today: dt.date) -> dict[str, Any]:
             "baris": rows}
 
 
-async def planner_places(store: CoverageStore) -> list[planner.Place]:
+async def planner_places(store: ProjectionReads) -> list[planner.Place]:
     """Desa and schools with their outstanding residents and visit history."""
     areas = load_areas()
     visits: dict[str, list[dt.date]] = {}

@@ -50,8 +50,6 @@ class _NoDeadLetters(DeadLetterPolicy):
 
 async def rebuild(settings: CoverageSettings, *, swap: bool, drop_old: bool, progress: bool = True) -> dict[str, Any]:
     """Project every topic from offset 0 into a fresh prefix; returns what was done."""
-    from prometheus_client import CollectorRegistry
-
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:4]
     prefix = f"{settings.collection_prefix}_r{stamp}"
     group = f"{settings.consumer_group}-r{stamp}"
@@ -59,49 +57,8 @@ async def rebuild(settings: CoverageSettings, *, swap: bool, drop_old: bool, pro
     db = client[settings.infra.mongo_database]
     store = CoverageStore(db, prefix)
     await store.ensure_indexes()
-    projector = Projector(store)
-    dead_letters = _NoDeadLetters(service="coverage-rebuild",
-                                  metrics=ConsumerMetrics(CollectorRegistry(), "coverage-rebuild"))
-    consumer = AIOKafkaConsumer(
-        group_id=group, auto_offset_reset="earliest", enable_auto_commit=False,
-        max_poll_records=REBUILD_BATCH_RECORDS, **kafka_client_options(settings.infra),
-    )
-    await consumer.start()
     began = time.monotonic()
-    applied = 0
-    try:
-        partitions = [TopicPartition(topic.name, p) for topic in ALL for p in range(topic.partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        total = sum(ends.values())
-        remaining = {tp: end for tp, end in ends.items() if end > 0}
-        last_report = 0.0
-        while remaining:
-            fetched = await consumer.getmany(timeout_ms=500, max_records=REBUILD_BATCH_RECORDS)
-            records = [r for tp, rs in fetched.items() for r in rs if tp in remaining and r.offset < remaining[tp]]
-            if records:
-                batch = await parse_batch(records, dead_letters)
-                await projector.apply(batch)
-                applied += len(records)
-            commit: dict[TopicPartition, OffsetAndMetadata] = {}
-            for tp, rs in fetched.items():
-                if rs:
-                    commit[tp] = OffsetAndMetadata(rs[-1].offset + 1, "")
-                    if rs[-1].offset + 1 >= remaining.get(tp, 0):
-                        remaining.pop(tp, None)
-            if commit:
-                await consumer.commit(commit)
-            for tp in list(remaining):
-                if await consumer.position(tp) >= remaining[tp]:
-                    remaining.pop(tp)
-            if progress and time.monotonic() - last_report > 2:
-                last_report = time.monotonic()
-                rate = applied / max(time.monotonic() - began, 1e-6)
-                print(f"  dibangun ulang {applied:,}/{total:,} pesan ({rate:,.0f}/detik)", file=sys.stderr, flush=True)
-        await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
-    finally:
-        await consumer.stop()
+    applied = await _replay(settings, Projector(store), group=group, progress=progress)
     seconds = time.monotonic() - began
     result: dict[str, Any] = {"prefix": prefix, "group": group, "messages": applied, "seconds": round(seconds, 2),
                               "messages_per_second": round(applied / seconds, 1) if seconds else None}
@@ -114,6 +71,72 @@ async def rebuild(settings: CoverageSettings, *, swap: bool, drop_old: bool, pro
             await CoverageStore(db, result["replaced"]).drop()
     await client.close()
     return result
+
+
+async def _replay(settings: CoverageSettings, projector: Projector, *, group: str, progress: bool) -> int:
+    """Apply every record up to the end offsets read at the start; commit them under `group`."""
+    from prometheus_client import CollectorRegistry
+
+    dead_letters = _NoDeadLetters(service="coverage-rebuild",
+                                  metrics=ConsumerMetrics(CollectorRegistry(), "coverage-rebuild"))
+    consumer = AIOKafkaConsumer(
+        group_id=group, auto_offset_reset="earliest", enable_auto_commit=False,
+        max_poll_records=REBUILD_BATCH_RECORDS, **kafka_client_options(settings.infra),
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic.name, p) for topic in ALL for p in range(topic.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        remaining = {tp: end for tp, end in ends.items() if end > 0}
+        report = _Progress(sum(ends.values()), enabled=progress)
+        while remaining:
+            report.applied += await _replay_batch(consumer, projector, dead_letters, remaining)
+            report.maybe_print()
+        await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
+    finally:
+        await consumer.stop()
+    return report.applied
+
+
+async def _replay_batch(consumer: AIOKafkaConsumer, projector: Projector, dead_letters: DeadLetterPolicy,
+                        remaining: dict[TopicPartition, int]) -> int:
+    """Fetch, apply and commit one batch; partitions read to their end offset leave `remaining`."""
+    fetched = await consumer.getmany(timeout_ms=500, max_records=REBUILD_BATCH_RECORDS)
+    records = [r for tp, rs in fetched.items() for r in rs if tp in remaining and r.offset < remaining[tp]]
+    if records:
+        await projector.apply(await parse_batch(records, dead_letters))
+    commit: dict[TopicPartition, OffsetAndMetadata] = {}
+    for tp, rs in fetched.items():
+        if rs:
+            commit[tp] = OffsetAndMetadata(rs[-1].offset + 1, "")
+            if rs[-1].offset + 1 >= remaining.get(tp, 0):
+                remaining.pop(tp, None)
+    if commit:
+        await consumer.commit(commit)
+    for tp in list(remaining):
+        if await consumer.position(tp) >= remaining[tp]:
+            remaining.pop(tp)
+    return len(records)
+
+
+class _Progress:
+    """Prints the replay's progress every two seconds."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled
+        self.applied = 0
+        self.began = time.monotonic()
+        self.last = 0.0
+
+    def maybe_print(self) -> None:
+        if not self.enabled or time.monotonic() - self.last <= 2:
+            return
+        self.last = time.monotonic()
+        rate = self.applied / max(self.last - self.began, 1e-6)
+        print(f"  dibangun ulang {self.applied:,}/{self.total:,} pesan ({rate:,.0f}/detik)", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,6 +99,10 @@ async def guarded_bulk(collection: AsyncCollection[dict[str, Any]], ops: list[An
         raise ConcurrentUpdate(f"{len(ops) - written} {what} changed meanwhile")
 
 
+# A listed resident needs the view and the personal data, not the applied event ids and pending changes.
+_LISTED = {"view": 1, "person": 1}
+
+
 class CoverageStore:
     """The projection collections under one prefix."""
 
@@ -120,6 +124,8 @@ class CoverageStore:
         await self.residents.create_index([("view.desa_code", 1), ("belum_rekam", 1)])
         await self.residents.create_index([("view.school_npsn", 1), ("belum_rekam", 1)])
         await self.residents.create_index([("view.kecamatan_code", 1), ("view.wajib_ktp_from", 1)])
+        await self.residents.create_index([("belum_rekam", 1), ("view.kecamatan_code", 1)])
+        await self.residents.create_index("waiting_since")
         await self.areas.create_index("kind")
         await self.visits.create_index("place_code")
 
@@ -220,24 +226,36 @@ class CoverageStore:
         ]
         return {row["_id"]: row["n"] async for row in await self.residents.aggregate(pipeline) if row["_id"]}
 
-    async def unrecorded(self, *, desa_code: str | None, school_npsn: str | None, limit: int) -> list[dict[str, Any]]:
+    async def unrecorded(self, *, desa_code: str | None, school_npsn: str | None, kecamatan_code: str | None,
+                         limit: int) -> list[dict[str, Any]]:
+        """Counted residents not yet recorded of a desa or a school (optionally of one kecamatan)."""
         query: dict[str, Any] = {"belum_rekam": True}
         if desa_code:
             query["view.desa_code"] = desa_code
         if school_npsn:
             query["view.school_npsn"] = school_npsn
-        return [doc async for doc in self.residents.find(query).sort("_id", 1).limit(limit)]
-
-    async def oldest_waiting(self, kecamatan_code: str | None = None) -> str | None:
-        query: dict[str, Any] = {"waiting_since": {"$ne": None}}
         if kecamatan_code:
             query["view.kecamatan_code"] = kecamatan_code
-        doc = await self.residents.find_one(query, sort=[("waiting_since", 1)])
-        return doc["waiting_since"] if doc else None
+        cursor = self.residents.find(query, _LISTED).sort("_id", 1).limit(limit)
+        return [doc async for doc in cursor]
 
-    async def home_visit_candidates(self, *, born_until: int, limit: int) -> list[dict[str, Any]]:
-        query = {"belum_rekam": True, "$or": [{"view.disabilitas": True}, {"view.birth_year": {"$lte": born_until}}]}
-        return [doc async for doc in self.residents.find(query).sort("view.desa_code", 1).limit(limit)]
+    async def oldest_waiting_by_kecamatan(self) -> dict[str, str]:
+        """Per kecamatan, since when its longest-waiting card waits to be printed (one pass)."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"waiting_since": {"$ne": None}}},
+            {"$group": {"_id": "$view.kecamatan_code", "since": {"$min": "$waiting_since"}}},
+        ]
+        return {row["_id"]: row["since"] async for row in await self.residents.aggregate(pipeline) if row["_id"]}
+
+    async def home_visit_candidates(self, *, born_until: int, kecamatan_code: str | None,
+                                    limit: int) -> list[dict[str, Any]]:
+        """Unrecorded residents who are elderly or have a disability (optionally of one kecamatan)."""
+        query: dict[str, Any] = {"belum_rekam": True,
+                                 "$or": [{"view.disabilitas": True}, {"view.birth_year": {"$lte": born_until}}]}
+        if kecamatan_code:
+            query["view.kecamatan_code"] = kecamatan_code
+        cursor = self.residents.find(query, _LISTED).sort("view.desa_code", 1).limit(limit)
+        return [doc async for doc in cursor]
 
     async def all_visits(self) -> list[dict[str, Any]]:
         return [doc async for doc in self.visits.find({})]

@@ -1,0 +1,294 @@
+"""Use cases of the coverage service: every read of the projection, with its audit record where it lists people.
+
+Aggregate figures are open to any office (Dukcapil publishes them); lists of residents carry
+personal data: only dinas roles and the office of the residents' own kecamatan see them, and each
+read is recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from services.coverage import planner, queries
+from services.coverage.ports import CoverageDeps
+from shared.areas import REGENCY_CODE, load_areas
+from shared.clock import WIB
+from shared.contracts.envelope import Role
+from shared.dates import add_years
+
+DINAS_ROLES = frozenset({Role.DINAS_ADMIN, Role.SYSTEM})
+LIST_LIMIT = 5000
+LANSIA_AGE = 60
+
+
+class AreaNotFound(LookupError):
+    """The area code names no kecamatan, desa or school of the regency; the message says so."""
+
+
+class QueryRefused(ValueError):
+    """The question cannot be answered as asked; the message says why."""
+
+
+class Forbidden(PermissionError):
+    """The office may not see these residents; the message says so."""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The office asking: its id, role and own kecamatan."""
+
+    office_id: str
+    role: Role
+    kecamatan_code: str | None = None
+
+    def may_read_people(self, kecamatan_code: str) -> bool:
+        """Dinas everywhere; a kecamatan office or field team only in its own kecamatan."""
+        return self.role in DINAS_ROLES or (
+            self.role in (Role.KECAMATAN_OFFICE, Role.FIELD_TEAM) and self.kecamatan_code == kecamatan_code)
+
+
+@dataclass(frozen=True)
+class Table:
+    """An answer: its JSON body, the rows a CSV download holds and the CSV's file name."""
+
+    body: dict[str, Any]
+    rows: list[dict[str, Any]]
+    filename: str
+
+
+@dataclass(frozen=True)
+class AreaQuery:
+    level: str = "kecamatan"
+    kecamatan: str | None = None
+    day: dt.date | None = None
+    cohort_until: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class SeriesQuery:
+    code: str = REGENCY_CODE
+    weeks: int = 12
+
+
+@dataclass(frozen=True)
+class UnrecordedQuery:
+    reader: Reader
+    desa: str | None = None
+    sekolah: str | None = None
+    kecamatan: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanQuery:
+    settings: planner.PlannerSettings
+    start: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class HomeVisitQuery:
+    reader: Reader
+    kecamatan: str | None = None
+
+
+def today(deps: CoverageDeps) -> dt.date:
+    """Today's date in Rejang Lebong."""
+    return deps.clock().astimezone(WIB).date()
+
+
+async def coverage_summary(day: dt.date | None, *, deps: CoverageDeps) -> dict[str, Any]:
+    """Coverage per kecamatan and for the regency on a day (default today)."""
+    return await queries.coverage_table(deps.projection(), level="kecamatan", parent=None, day=day or today(deps))
+
+
+async def coverage_by_area(query: AreaQuery, *, deps: CoverageDeps) -> Table:
+    """Coverage per kecamatan, per desa of a kecamatan or per school, optionally with who turns 17 by a date."""
+    if query.kecamatan and query.kecamatan not in load_areas().kecamatan:
+        raise AreaNotFound(f"Kecamatan {query.kecamatan} tidak ada di Rejang Lebong.")
+    day = query.day or today(deps)
+    if query.cohort_until and query.cohort_until < day:
+        raise QueryRefused("akan_wajib_sampai harus sama dengan atau sesudah tanggal.")
+    answer = await queries.coverage_table(deps.projection(), level=query.level, parent=query.kecamatan, day=day,
+                                          cohort_until=query.cohort_until)
+    return Table(answer, answer["baris"], f"cakupan-{query.level}-{day}")
+
+
+def area_id(code: str) -> str:
+    """The projection's id of an area code (regency, kecamatan, desa or school NPSN)."""
+    areas = load_areas()
+    if code == REGENCY_CODE:
+        return f"kab:{code}"
+    if code in areas.kecamatan:
+        return f"kec:{code}"
+    if code in areas.villages:
+        return f"desa:{code}"
+    if code.isdigit() and len(code) == 8:
+        return f"sekolah:{code}"
+    raise AreaNotFound(f"Wilayah {code} tidak dikenal: pakai 17.02, kode kecamatan, kode desa atau NPSN.")
+
+
+async def weekly_series(query: SeriesQuery, *, deps: CoverageDeps) -> Table:
+    """Cumulative figures of one area at the end of each of the last weeks."""
+    last = today(deps)
+    first = last - dt.timedelta(weeks=query.weeks - 1)
+    rows = await queries.weekly_series(deps.projection(), area_id=area_id(query.code), first=first, last=last)
+    return Table({"kode": query.code, "minggu": rows}, rows, f"deret-{query.code}")
+
+
+async def print_backlog(*, deps: CoverageDeps) -> Table:
+    """Cards waiting to be printed per kecamatan and the age of the oldest."""
+    answer = await queries.backlog(deps.projection(), now=deps.clock())
+    return Table(answer, answer["baris"], "antrean-cetak")
+
+
+async def blank_stock(*, deps: CoverageDeps) -> Table:
+    """Blangko per location with days of stock."""
+    answer = await queries.stock(deps.projection(), today=today(deps))
+    return Table(answer, answer["baris"], "stok-blangko")
+
+
+def _unrecorded_scope(query: UnrecordedQuery) -> str:
+    if bool(query.desa) == bool(query.sekolah):
+        raise QueryRefused("Isi salah satu: desa (kode desa) atau sekolah (NPSN).")
+    if query.desa:
+        village = load_areas().villages.get(query.desa)
+        if village is None:
+            raise AreaNotFound(f"Desa {query.desa} tidak ada di Rejang Lebong.")
+        return village.kecamatan_code
+    return query.kecamatan or query.reader.kecamatan_code or ""
+
+
+async def unrecorded(query: UnrecordedQuery, *, deps: CoverageDeps) -> Table:
+    """Residents of a desa or school not yet recorded (personal data: the read is recorded)."""
+    reader = query.reader
+    scope = _unrecorded_scope(query)
+    outside_dinas = reader.role not in DINAS_ROLES
+    if not reader.may_read_people(scope) or (query.sekolah and outside_dinas and not scope):
+        raise Forbidden("Daftar penduduk hanya untuk kantor kecamatan yang bersangkutan dan dinas.")
+    projection = deps.projection()
+    docs = await projection.unrecorded(desa_code=query.desa, school_npsn=query.sekolah,
+                                       kecamatan_code=scope if query.sekolah and outside_dinas else None,
+                                       limit=LIST_LIMIT)
+    rows = [person_row(doc) for doc in docs]
+    await projection.record_read(office_id=reader.office_id, action="baca_belum_rekam",
+                                 scope=f"desa:{query.desa}" if query.desa else f"sekolah:{query.sekolah}",
+                                 count=len(rows), now=deps.clock())
+    return Table({"jumlah": len(rows), "penduduk": rows}, rows, "belum-rekam")
+
+
+async def plan_visits(query: PlanQuery, *, deps: CoverageDeps) -> Table:
+    """Proposed outreach visits for the coming weeks and the ranking behind them."""
+    problems = query.settings.check()
+    if problems:
+        raise QueryRefused("; ".join(problems))
+    day = today(deps)
+    if query.start and abs(query.start - day) > dt.timedelta(days=366):
+        raise QueryRefused("mulai paling jauh satu tahun sebelum atau sesudah hari ini.")
+    ranked = planner.rank(await queries.planner_places(deps.projection()), day)
+    visits = planner.propose(ranked, start=query.start or day, settings=query.settings)
+    kecamatan = load_areas().kecamatan
+    rows = [{"tanggal": v.date.isoformat(), "kecamatan": v.kecamatan_code,
+             "kecamatan_nama": kecamatan[v.kecamatan_code].name, "jumlah_penduduk": v.residents,
+             "tempat": ", ".join(f"{p.name} ({n})" for p, n in v.places),
+             "jenis": sorted({p.kind for p, _ in v.places})} for v in visits]
+    ranking = [{"jenis": r.place.kind, "kode": r.place.code, "nama": r.place.name,
+                "kecamatan": r.place.kecamatan_code, "belum_rekam": r.place.outstanding,
+                "kunjungan": r.place.visits, "terakhir": r.place.last_visit.isoformat()
+                if r.place.last_visit else None, "skor": round(r.score, 1), "alasan": r.reason}
+               for r in ranked[:50]]
+    body = {"pengaturan": query.settings.__dict__, "kunjungan": rows, "peringkat": ranking}
+    return Table(body, rows, "usulan-kunjungan")
+
+
+async def home_visits(query: HomeVisitQuery, *, deps: CoverageDeps) -> Table:
+    """Elderly and disabled residents not yet recorded, to visit at home (personal data: the read is recorded)."""
+    reader = query.reader
+    scope = query.kecamatan or reader.kecamatan_code
+    if reader.role not in DINAS_ROLES and (scope is None or not reader.may_read_people(scope)):
+        raise Forbidden("Daftar kunjungan rumah hanya untuk kantor kecamatan yang bersangkutan dan dinas.")
+    elderly_until = add_years(today(deps), -LANSIA_AGE).year
+    projection = deps.projection()
+    docs = await projection.home_visit_candidates(born_until=elderly_until, kecamatan_code=scope, limit=LIST_LIMIT)
+    rows = [{**person_row(doc), "lansia": bool(doc["view"].get("birth_year")
+                                               and doc["view"]["birth_year"] <= elderly_until),
+             "disabilitas": bool(doc["view"].get("disabilitas"))} for doc in docs]
+    await projection.record_read(office_id=reader.office_id, action="baca_kunjungan_rumah",
+                                 scope=f"kec:{scope}" if scope else "kab", count=len(rows), now=deps.clock())
+    return Table({"jumlah": len(rows), "penduduk": rows}, rows, "kunjungan-rumah")
+
+
+def person_row(doc: dict[str, Any]) -> dict[str, Any]:
+    """One listed resident as an office sees them."""
+    person = doc.get("person") or {}
+    view = doc["view"]
+    village = load_areas().villages.get(view["desa_code"])
+    return {"resident_id": doc["_id"], "nik": person.get("nik"), "nama": person.get("nama"),
+            "jenis_kelamin": person.get("jenis_kelamin"), "tanggal_lahir": person.get("tanggal_lahir"),
+            "telepon": person.get("telepon"), "desa": view["desa_code"],
+            "desa_nama": village.name if village else None, "sekolah": view.get("school_npsn"),
+            "wajib_ktp_sejak": view.get("wajib_ktp_from"), "gagal_rekam": bool(view.get("last_failure_at"))}
+
+
+@dataclass(frozen=True)
+class OverviewPage:
+    """What the regency dashboard shows."""
+
+    now: dt.datetime
+    cohort_until: dt.date
+    table: dict[str, Any]
+    backlog: dict[str, Any]
+    stock: dict[str, Any]
+    visits: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class KecamatanPage:
+    """What a kecamatan's dashboard page shows."""
+
+    code: str
+    name: str
+    today: dt.date
+    desa: list[dict[str, Any]]
+    schools: list[dict[str, Any]]
+
+
+async def overview_page(*, deps: CoverageDeps) -> OverviewPage:
+    """The dashboard: coverage, who turns 17 within a year, backlog, stock and two weeks of proposed visits."""
+    now = deps.clock()
+    day = now.astimezone(WIB).date()
+    cohort_until = add_years(day, 1)
+    projection = deps.projection()
+    table = await queries.coverage_table(projection, level="kecamatan", parent=None, day=day,
+                                         cohort_until=cohort_until)
+    ranked = planner.rank(await queries.planner_places(projection), day)
+    proposed = planner.propose(ranked, start=day, settings=planner.PlannerSettings(weeks=2))
+    kecamatan = load_areas().kecamatan
+    visits = [{"tanggal": v.date, "kecamatan": kecamatan[v.kecamatan_code].name,
+               "tempat": ", ".join(p.name for p, _ in v.places), "penduduk": v.residents} for v in proposed]
+    return OverviewPage(now=now, cohort_until=cohort_until, table=table,
+                        backlog=await queries.backlog(projection, now=now),
+                        stock=await queries.stock(projection, today=day), visits=visits)
+
+
+def total_row(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """The sum of area rows, shown as the first line of a table."""
+    keys = ("wajib_ktp", "direkam", "belum_rekam", "lansia_belum_rekam", "prr", "dicetak", "diserahkan",
+            "duplikat", "gagal", "antre_cetak")
+    total: dict[str, Any] = {"kode": "", "nama": name, **{k: sum(int(r[k]) for r in rows) for k in keys}}
+    total["cakupan_rekam"] = queries.ratio(min(total["direkam"], total["wajib_ktp"]), total["wajib_ktp"])
+    return total
+
+
+async def kecamatan_page(code: str, *, deps: CoverageDeps) -> KecamatanPage:
+    """A kecamatan's coverage per desa (with the kecamatan's total) and per school."""
+    kec = load_areas().kecamatan.get(code)
+    if kec is None:
+        raise AreaNotFound(f"Kecamatan {code} tidak ada di Rejang Lebong.")
+    day = today(deps)
+    projection = deps.projection()
+    desa = await queries.coverage_table(projection, level="desa", parent=code, day=day)
+    schools = await queries.coverage_table(projection, level="sekolah", parent=code, day=day)
+    return KecamatanPage(code=code, name=kec.name, today=day,
+                         desa=[total_row(desa["baris"], "Jumlah kecamatan"), *desa["baris"]],
+                         schools=schools["baris"])

@@ -1,0 +1,45 @@
+"""What coverage's read use cases need from the projection, and the deps they are given."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.clock import Clock
+
+
+class ProjectionReads(Protocol):
+    """Reads of the coverage projection and the audit record of personal-data reads."""
+
+    async def area_docs(self, kind: str) -> list[dict[str, Any]]: ...
+    async def area(self, area_id: str) -> dict[str, Any]: ...
+    async def turning_between(self, start: dt.date, end: dt.date, *, field: str = ...) -> dict[str, int]: ...
+    async def unrecorded(self, *, desa_code: str | None, school_npsn: str | None, kecamatan_code: str | None,
+                         limit: int) -> list[dict[str, Any]]: ...
+    async def oldest_waiting_by_kecamatan(self) -> dict[str, str]: ...
+    async def home_visit_candidates(self, *, born_until: int, kecamatan_code: str | None,
+                                    limit: int) -> list[dict[str, Any]]: ...
+    async def all_visits(self) -> list[dict[str, Any]]: ...
+    async def record_read(self, *, office_id: str, action: str, scope: str, count: int, now: dt.datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class CoverageDeps:
+    """The projection in use (a rebuild may swap it while the service runs) and the clock."""
+
+    projection: Callable[[], ProjectionReads]
+    clock: Clock
+
+
+class ProjectionHolder:
+    """Holds the projection the service reads now; the app swaps it in after a rebuild."""
+
+    def __init__(self) -> None:
+        self.current: ProjectionReads | None = None
+
+    def __call__(self) -> ProjectionReads:
+        if self.current is None:
+            raise RuntimeError("projection not opened yet")
+        return self.current

@@ -1,0 +1,117 @@
+"""Use cases of the coverage service on an in-memory projection: no Kafka, no MongoDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from services.coverage import handlers
+from services.coverage.dashboard import TEMPLATES, TILES
+from services.coverage.planner import PlannerSettings
+from shared.contracts.envelope import Role
+from tests.fakes.coverage import FakeProjection, coverage_deps
+
+KEC, DESA, OTHER_KEC = "17.02.06", "17.02.06.2001", "17.02.19"
+ADMIN = handlers.Reader("dinas", Role.DINAS_ADMIN)
+OWN = handlers.Reader("kec-06", Role.KECAMATAN_OFFICE, KEC)
+OTHER = handlers.Reader("kec-19", Role.KECAMATAN_OFFICE, OTHER_KEC)
+
+
+def projection() -> FakeProjection:
+    fake = FakeProjection()
+    counters = {"terdaftar": 4, "wajib_ktp_minggu": {"lama": 4}, "direkam": 1, "belum_rekam": 3,
+                "antre_cetak": 1, "direkam_minggu": {"w20260223": 1}}
+    fake.put_area("kab", "17.02", **counters)
+    fake.put_area("kec", KEC, **counters)
+    fake.put_area("desa", DESA, **counters, belum_rekam_umum=3)
+    fake.put_area("lokasi", "dinas", stok=120, dipesan=2, terpakai_hari={"d20260301": 7})
+    fake.put_resident("r1", desa=DESA, kecamatan=KEC, birth_year=1950, waiting_since="2026-02-20T00:00:00+00:00")
+    fake.put_resident("r2", desa=DESA, kecamatan=KEC, disabilitas=True)
+    fake.put_resident("r3", desa=DESA, kecamatan=KEC, recorded=True)
+    return fake
+
+
+async def test_coverage_per_kecamatan_counts_the_projection_and_every_kecamatan_has_a_row() -> None:
+    answer = await handlers.coverage_summary(None, deps=coverage_deps(projection()))
+    row = next(r for r in answer["baris"] if r["kode"] == KEC)
+    assert (row["wajib_ktp"], row["direkam"], row["cakupan_rekam"]["persen"]) == (4, 1, 25.0)
+    assert len(answer["baris"]) == 15 and answer["kabupaten"]["terdaftar"] == 4
+
+
+async def test_coverage_by_area_refuses_an_unknown_kecamatan_and_a_cohort_date_before_the_day() -> None:
+    deps = coverage_deps(projection())
+    table = await handlers.coverage_by_area(handlers.AreaQuery("desa", KEC), deps=deps)
+    assert [r["kode"] for r in table.rows if r["terdaftar"]] == [DESA]
+    with pytest.raises(handlers.AreaNotFound):
+        await handlers.coverage_by_area(handlers.AreaQuery("desa", "17.02.99"), deps=deps)
+    with pytest.raises(handlers.QueryRefused):
+        await handlers.coverage_by_area(handlers.AreaQuery(day=dt.date(2026, 3, 2), cohort_until=dt.date(2026, 1, 1)),
+                                        deps=deps)
+
+
+async def test_the_weekly_series_is_cumulative_and_an_unknown_area_is_not_found() -> None:
+    deps = coverage_deps(projection())
+    table = await handlers.weekly_series(handlers.SeriesQuery(KEC, 2), deps=deps)
+    assert [(w["minggu_mulai"], w["direkam"]) for w in table.rows] == [("2026-02-23", 1), ("2026-03-02", 1)]
+    with pytest.raises(handlers.AreaNotFound):
+        await handlers.weekly_series(handlers.SeriesQuery("99.99"), deps=deps)
+
+
+async def test_the_backlog_reports_the_oldest_waiting_card_per_kecamatan() -> None:
+    table = await handlers.print_backlog(deps=coverage_deps(projection()))
+    row = next(r for r in table.rows if r["kode"] == KEC)
+    assert (row["antre_cetak"], row["sejak"]) == (1, "2026-02-20T00:00:00+00:00")
+    assert table.body["tertua_sejak"] == "2026-02-20T00:00:00+00:00" and table.body["umur_tertua_hari"] > 10
+
+
+async def test_stock_lists_each_location_with_its_blanks() -> None:
+    table = await handlers.blank_stock(deps=coverage_deps(projection()))
+    assert table.body["stok_total"] == 120 and table.rows[0]["lokasi"] == "dinas"
+
+
+async def test_unrecorded_residents_are_listed_for_the_own_kecamatan_and_the_read_is_audited() -> None:
+    fake = projection()
+    deps = coverage_deps(fake)
+    table = await handlers.unrecorded(handlers.UnrecordedQuery(OWN, desa=DESA), deps=deps)
+    assert [r["resident_id"] for r in table.rows] == ["r1", "r2"]
+    with pytest.raises(handlers.Forbidden):
+        await handlers.unrecorded(handlers.UnrecordedQuery(OTHER, desa=DESA), deps=deps)
+    with pytest.raises(handlers.QueryRefused):
+        await handlers.unrecorded(handlers.UnrecordedQuery(ADMIN), deps=deps)
+    assert fake.audit == [{"office_id": "kec-06", "action": "baca_belum_rekam", "scope": f"desa:{DESA}", "count": 2}]
+
+
+async def test_the_planner_proposes_visits_and_refuses_settings_out_of_range() -> None:
+    deps = coverage_deps(projection())
+    table = await handlers.plan_visits(handlers.PlanQuery(PlannerSettings(3, 1, 50, 1)), deps=deps)
+    assert table.rows and table.rows[0]["kecamatan"] == KEC and table.body["peringkat"][0]["kode"] == DESA
+    with pytest.raises(handlers.QueryRefused):
+        await handlers.plan_visits(handlers.PlanQuery(PlannerSettings(3, 60, 50, 1)), deps=deps)
+    with pytest.raises(handlers.QueryRefused):
+        await handlers.plan_visits(handlers.PlanQuery(PlannerSettings(), start=dt.date(2030, 1, 1)), deps=deps)
+
+
+async def test_home_visits_list_elderly_and_disabled_residents_and_the_read_is_audited() -> None:
+    fake = projection()
+    deps = coverage_deps(fake)
+    table = await handlers.home_visits(handlers.HomeVisitQuery(OWN), deps=deps)
+    assert [(r["resident_id"], r["lansia"], r["disabilitas"]) for r in table.rows] == [
+        ("r1", True, False), ("r2", False, True)]
+    with pytest.raises(handlers.Forbidden):
+        await handlers.home_visits(handlers.HomeVisitQuery(OTHER, KEC), deps=deps)
+    assert [a["action"] for a in fake.audit] == ["baca_kunjungan_rumah"]
+
+
+async def test_the_dashboard_pages_render_escaped_from_their_templates() -> None:
+    fake = projection()
+    fake.put_area("lokasi", "<script>", stok=1)
+    deps = coverage_deps(fake)
+    page = await handlers.overview_page(deps=deps)
+    html = TEMPLATES.get_template("overview.html").render(page=page, tiles=TILES, title="Cakupan e-KTP",
+                                                          subtitle="uji")
+    assert "Akan wajib KTP s.d. 02-03-2027" in html and "&lt;script&gt;" in html and "<script>" not in html
+    detail = await handlers.kecamatan_page(KEC, deps=deps)
+    assert detail.desa[0]["nama"] == "Jumlah kecamatan"
+    with pytest.raises(handlers.AreaNotFound):
+        await handlers.kecamatan_page("17.02.99", deps=deps)
