@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from services.coverage import handlers, http_models as out
+from services.coverage import handlers
+from services.coverage import http_models as out
 from services.coverage.planner import PlannerSettings
 from services.coverage.ports import CoverageDeps
 from shared.areas import REGENCY_CODE

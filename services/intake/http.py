@@ -203,7 +203,8 @@ def _refusal(exc: Exception) -> HTTPException:
     raise exc
 
 
-REFUSALS = (RosterRuleError, handlers.AlreadyRegistered, KeyReusedForOtherData, StillInProgress, handlers.NotInRoster, handlers.ImportNotFound,
+REFUSALS = (RosterRuleError, handlers.AlreadyRegistered, KeyReusedForOtherData, StillInProgress, handlers.NotInRoster,
+            handlers.ImportNotFound,
             handlers.Forbidden, handlers.DateRefused, DapodikFileError, TimeoutError)
 
 

@@ -1,0 +1,45 @@
+"""What coverage counts about each resident and stock location, and how an event changes the counters.
+
+Pure functions of (event, current view): the projector applies the resulting deltas once. One
+module per job: `residents` (the lifecycle of one resident's view), `counters` (what a view
+counts and the change between two), `stock` (the ledger's counters per location) and `dates`
+(weekly buckets and UTC text). Everything is re-exported here for `from services.coverage import domain`.
+"""
+
+from __future__ import annotations
+
+from services.coverage.domain.counters import (
+    LANSIA_AGE,
+    Counted,
+    Delta,
+    area_ids,
+    as_counters,
+    contributions,
+    counted,
+    delta,
+    difference,
+    kecamatan_key,
+    lansia_not_recorded,
+    percent,
+    subtract,
+)
+from services.coverage.domain.dates import (
+    BEFORE_WEEKLY,
+    WEEKLY_FROM,
+    cumulative_until,
+    iso_utc,
+    wajib_ktp_on,
+    week_bucket,
+    week_of_day,
+    weeks_between,
+)
+from services.coverage.domain.residents import FAILURES, ResidentView, evolve, replace, restore_view
+from services.coverage.domain.stock import daily_use, days_of_stock, stock_delta
+from shared.contracts import ResidentLeft
+
+__all__ = [
+    "BEFORE_WEEKLY", "FAILURES", "LANSIA_AGE", "WEEKLY_FROM", "Counted", "Delta", "ResidentLeft", "ResidentView",
+    "area_ids", "as_counters", "contributions", "counted", "cumulative_until", "daily_use", "days_of_stock", "delta",
+    "difference", "evolve", "iso_utc", "kecamatan_key", "lansia_not_recorded", "percent", "replace", "restore_view",
+    "stock_delta", "subtract", "wajib_ktp_on", "week_bucket", "week_of_day", "weeks_between",
+]

@@ -1,0 +1,163 @@
+"""Counter algebra: what one resident counts in which areas, and the change between two views."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import NamedTuple
+
+from services.coverage.domain.dates import week_bucket, week_of_day
+from services.coverage.domain.residents import ResidentView
+from shared.areas import REGENCY_CODE
+
+LANSIA_AGE = 60
+
+Delta = dict[str, dict[str, int]]
+
+
+def area_ids(view: ResidentView) -> tuple[str, ...]:
+    """Every area counter a resident counts in: kabupaten, kecamatan, desa, school."""
+    return _area_ids(view.kecamatan_code, view.desa_code, view.school_npsn)
+
+
+@lru_cache(maxsize=16384)
+def _area_ids(kecamatan_code: str, desa_code: str, school_npsn: str | None) -> tuple[str, ...]:
+    ids = (f"kab:{REGENCY_CODE}", f"kec:{kecamatan_code}", f"desa:{desa_code}")
+    return (*ids, f"sekolah:{school_npsn}") if school_npsn else ids
+
+
+def _dated(names: list[str], name: str, moment: str | None) -> None:
+    """Count `name` and its week; `moment` is an `iso_utc` text, so its first ten characters are the UTC day."""
+    if moment:
+        names.append(name)
+        names.append(f"{name}_minggu.{week_of_day(moment[:10])}")
+
+
+class Counted(NamedTuple):
+    """What one resident counts: 1 in each of `names`, in every area of `areas`; the school (the last
+    area, if any) also counts 1 in `school_field`, the kecamatan the student lives in."""
+
+    areas: tuple[str, ...]
+    names: frozenset[str]
+    school_field: str | None
+
+
+def counted(view: ResidentView | None) -> Counted | None:
+    """What one resident counts, or None if the resident counts nowhere."""
+    if view is None or not view.counted or view.wajib_ktp_from is None:
+        return None
+    names = ["terdaftar", f"wajib_ktp_minggu.{week_bucket(view.wajib_ktp_from)}"]
+    if view.recorded:
+        _dated(names, "direkam", view.captured_at or view.prr_at)
+    else:
+        names.append("belum_rekam")
+        if not view.school_npsn:
+            names.append("belum_rekam_umum")
+        if view.birth_year is not None:
+            names.append(f"belum_rekam_lahir.y{view.birth_year}")
+        if view.disabilitas:
+            names.append("belum_rekam_disabilitas")
+    if view.print_ready:
+        _dated(names, "prr", view.prr_at)
+    if view.duplicate_outstanding:
+        names.append("duplikat")
+    if view.failure_outstanding:
+        names.append("gagal")
+    if view.printed_at:
+        _dated(names, "dicetak", view.printed_at)
+    if view.handed_over_at:
+        _dated(names, "diserahkan", view.handed_over_at)
+    if view.waiting_since:
+        names.append("antre_cetak")
+    # Which kecamatan a school's students live in, so schools can be listed per kecamatan.
+    school_field = _kecamatan_field(view.kecamatan_code) if view.school_npsn else None
+    return Counted(area_ids(view), frozenset(names), school_field)
+
+
+def as_counters(what: Counted | None, sign: int = 1) -> Delta:
+    """`what` as counter values per area (read-only: the areas other than the school share one dict)."""
+    if what is None:
+        return {}
+    fields = dict.fromkeys(what.names, sign)
+    result = dict.fromkeys(what.areas, fields)
+    if what.school_field is not None:
+        result[what.areas[-1]] = {**fields, what.school_field: sign}
+    return result
+
+
+def contributions(view: ResidentView | None) -> Delta:
+    """What one resident adds to each area counter (read-only: areas may share one dict)."""
+    return as_counters(counted(view))
+
+
+def difference(new: Counted | None, old: Counted | None) -> Delta:
+    """The counter changes that turn `old` into `new` (zeros dropped; read-only, areas may share one dict)."""
+    if new == old:
+        return {}
+    if old is None:
+        return as_counters(new)
+    if new is None:
+        return as_counters(old, -1)
+    if new.areas == old.areas and new.school_field == old.school_field:
+        # The resident stayed in its areas: every area changes alike.
+        fields = dict.fromkeys(new.names - old.names, 1)
+        fields.update(dict.fromkeys(old.names - new.names, -1))
+        return dict.fromkeys(new.areas, fields) if fields else {}
+    return subtract(as_counters(new), as_counters(old))
+
+
+@lru_cache(maxsize=64)
+def _kecamatan_field(code: str) -> str:
+    return f"kecamatan.{kecamatan_key(code)}"
+
+
+def kecamatan_key(code: str) -> str:
+    """A kecamatan code as a field name: 17.02.06 -> k170206."""
+    return "k" + code.replace(".", "")
+
+
+def delta(old: ResidentView | None, new: ResidentView | None) -> Delta:
+    """Counter changes that turn the old contributions into the new ones (zeros dropped)."""
+    return difference(counted(new), counted(old))
+
+
+def subtract(plus: Delta, minus: Delta) -> Delta:
+    """plus - minus per area and counter, zeros (and areas left empty) dropped.
+
+    Read-only like its inputs: areas whose counters changed alike share one dict.
+    """
+    result: Delta = {}
+    areas = plus.keys() if plus.keys() == minus.keys() else [*plus, *(a for a in minus if a not in plus)]
+    differences: dict[tuple[int, int], dict[str, int]] = {}
+    for area in areas:
+        new, old = plus.get(area), minus.get(area)
+        # Areas sharing one counters dict on both sides (see `contributions`) share one difference.
+        change = differences.get((id(new), id(old)))
+        if change is None:
+            change = differences[(id(new), id(old))] = _difference(new, old)
+        if change:
+            result[area] = change
+    return result
+
+
+def _difference(plus: Mapping[str, int] | None, minus: Mapping[str, int] | None) -> dict[str, int]:
+    if not minus:
+        return {k: v for k, v in plus.items() if v} if plus else {}
+    if not plus:
+        return {k: -v for k, v in minus.items() if v}
+    change = {k: v - minus.get(k, 0) for k, v in plus.items() if v != minus.get(k, 0)}
+    for k, v in minus.items():
+        if v and k not in plus:
+            change[k] = -v
+    return change
+
+
+def lansia_not_recorded(by_birth_year: Mapping[str, int], today: dt.date) -> int:
+    """Unrecorded residents who turn 60 or older this year."""
+    limit = today.year - LANSIA_AGE
+    return sum(n for key, n in by_birth_year.items() if int(key[1:]) <= limit)
+
+
+def percent(part: int, whole: int) -> float | None:
+    return None if whole <= 0 else round(100 * part / whole, 1)
