@@ -112,7 +112,8 @@ async def backlog(store: ProjectionReads, *, now: dt.datetime) -> dict[str, Any]
     """Cards waiting to be printed per kecamatan, and how long the oldest has waited."""
     areas = load_areas()
     docs = {doc["code"]: doc for doc in await store.area_docs("kec")}
-    oldest = await store.oldest_waiting_by_kecamatan()
+    waiting_in = [code for code in areas.kecamatan if int(docs.get(code, {}).get("antre_cetak", 0))]
+    oldest = await store.oldest_waiting_by_kecamatan(waiting_in)
     rows = []
     for code, kec in areas.kecamatan.items():
         waiting = int(docs.get(code, {}).get("antre_cetak", 0))

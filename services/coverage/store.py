@@ -125,7 +125,7 @@ class CoverageStore:
         await self.residents.create_index([("view.school_npsn", 1), ("belum_rekam", 1)])
         await self.residents.create_index([("view.kecamatan_code", 1), ("view.wajib_ktp_from", 1)])
         await self.residents.create_index([("belum_rekam", 1), ("view.kecamatan_code", 1)])
-        await self.residents.create_index("waiting_since")
+        await self.residents.create_index([("view.kecamatan_code", 1), ("waiting_since", 1)])
         await self.areas.create_index("kind")
         await self.visits.create_index("place_code")
 
@@ -239,13 +239,15 @@ class CoverageStore:
         cursor = self.residents.find(query, _LISTED).sort("_id", 1).limit(limit)
         return [doc async for doc in cursor]
 
-    async def oldest_waiting_by_kecamatan(self) -> dict[str, str]:
-        """Per kecamatan, since when its longest-waiting card waits to be printed (one pass)."""
-        pipeline: list[dict[str, Any]] = [
-            {"$match": {"waiting_since": {"$ne": None}}},
-            {"$group": {"_id": "$view.kecamatan_code", "since": {"$min": "$waiting_since"}}},
-        ]
-        return {row["_id"]: row["since"] async for row in await self.residents.aggregate(pipeline) if row["_id"]}
+    async def oldest_waiting_by_kecamatan(self, kecamatan_codes: list[str]) -> dict[str, str]:
+        """For each of these kecamatan, since when its longest-waiting card waits to be printed."""
+        async def oldest(code: str) -> str | None:
+            doc = await self.residents.find_one({"waiting_since": {"$ne": None}, "view.kecamatan_code": code},
+                                                {"waiting_since": 1}, sort=[("waiting_since", 1)])
+            return doc["waiting_since"] if doc else None
+
+        found = await asyncio.gather(*(oldest(code) for code in kecamatan_codes))
+        return {code: since for code, since in zip(kecamatan_codes, found, strict=True) if since is not None}
 
     async def home_visit_candidates(self, *, born_until: int, kecamatan_code: str | None,
                                     limit: int) -> list[dict[str, Any]]:

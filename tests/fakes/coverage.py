@@ -47,11 +47,11 @@ class FakeProjection:
                 and school_npsn in (None, r["view"].get("school_npsn"))
                 and kecamatan_code in (None, r["view"]["kecamatan_code"])][:limit]
 
-    async def oldest_waiting_by_kecamatan(self) -> dict[str, str]:
+    async def oldest_waiting_by_kecamatan(self, kecamatan_codes: list[str]) -> dict[str, str]:
         oldest: dict[str, str] = {}
         for r in self.residents:
             since, kec = r["waiting_since"], r["view"]["kecamatan_code"]
-            if since is not None and (kec not in oldest or since < oldest[kec]):
+            if since is not None and kec in kecamatan_codes and (kec not in oldest or since < oldest[kec]):
                 oldest[kec] = since
         return oldest
 
