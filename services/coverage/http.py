@@ -35,7 +35,7 @@ PERSONAL: dict[int | str, dict[str, Any]] = {
     401: _problem("kunci API salah atau tidak ada"), 403: _problem("kantor tidak berwenang untuk daftar ini"),
     429: _problem("terlalu banyak permintaan"),
 }
-NOT_FOUND = {404: _problem("wilayah tidak dikenal")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("wilayah tidak dikenal")}
 Format = Annotated[Literal["json", "csv"], Query(description="json, or csv to download the table")]
 CSV_TOO = {"content": {"text/csv": {"schema": {"type": "string"}}},
            "description": "JSON, or with format=csv a `;`-separated table"}

@@ -47,9 +47,10 @@ COMMON: dict[int | str, dict[str, Any]] = {
     413: _problem("isi permintaan terlalu besar"), **VALIDATION_ANSWER,
     429: _problem("terlalu banyak permintaan"), 503: _problem("Kafka atau basis data tidak tersedia"),
 }
-FORBIDDEN = {403: _problem("kantor tidak berwenang untuk kecamatan ini")}
-NOT_FOUND = {404: _problem("penduduk tidak ada di daftar (atau sudah keluar)")}
-CONFLICT = {409: _problem("NIK sudah terdaftar, atau Idempotency-Key dipakai untuk data lain / masih diproses")}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {403: _problem("kantor tidak berwenang untuk kecamatan ini")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("penduduk tidak ada di daftar (atau sudah keluar)")}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: _problem("NIK sudah terdaftar, atau Idempotency-Key dipakai untuk data lain / masih diproses")}
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
 
 router = APIRouter(tags=["penduduk"], responses=COMMON)
