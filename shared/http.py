@@ -9,8 +9,10 @@ from typing import Any
 
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry, Counter
 from pymongo.errors import ConnectionFailure, ExecutionTimeout
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -139,6 +141,33 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 
 
 UNAVAILABLE_RETRY_SECONDS = 10
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def _declared_query_names(route: APIRoute) -> frozenset[str]:
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        names = _QUERY_NAMES[id(route)] = frozenset(_query_names(route.dependant))
+    return names
+
+
+async def reject_unknown_query_parameters(request: Request) -> None:
+    """A query parameter the route does not take is refused (422), so a mistyped filter
+    (`?kecamtan=`) is not silently ignored and answered as if there were no filter."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - _declared_query_names(route))
+    if unknown:
+        raise RequestValidationError([{"loc": ("query", name), "type": "extra_forbidden",
+                                       "msg": "parameter ini tidak dikenal oleh rute ini"} for name in unknown])
 
 
 def kafka_unavailable(what: str = "data") -> HTTPException:

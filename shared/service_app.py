@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory
-from shared.http import BodySizeLimit, WriteRateLimit, install_error_handlers
+from shared.http import BodySizeLimit, WriteRateLimit, install_error_handlers, reject_unknown_query_parameters
 from shared.metrics import observability_router
 from shared.runtime import ServiceRuntime
 from shared.settings import RateLimitSettings
@@ -48,7 +48,8 @@ def assemble_app(
                 await hook(app)
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan)
+    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan,
+                  dependencies=[Depends(reject_unknown_query_parameters)])
     for name, value in (state or {}).items():
         setattr(app.state, name, value)
     app.state.directory = directory
