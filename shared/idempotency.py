@@ -23,13 +23,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
-from fastapi import Header
+from fastapi import Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 REQUEST_NAMESPACE = uuid.UUID("6f1c2b8e-3a55-4c8e-9d0b-7a1e2f3c4d5e")
 STALE_CLAIM_SECONDS = 60.0
 WAIT_FOR_FIRST_SECONDS = 15.0
 POLL_SECONDS = 0.05
 KEY_PATTERN = r"^[A-Za-z0-9._:\-]{1,100}$"
+REUSED_MESSAGE = "Idempotency-Key ini sudah dipakai untuk data lain; gunakan kunci baru untuk data baru."
+IN_PROGRESS_MESSAGE = "Permintaan dengan Idempotency-Key ini masih diproses; kirim ulang sebentar lagi."
 
 IdempotencyKey = Annotated[
     str | None,
@@ -140,3 +144,30 @@ async def _claim_or_wait(
         if time.monotonic() > deadline:
             raise StillInProgress(request_id)
         await asyncio.sleep(POLL_SECONDS)
+
+
+async def answer_once(
+    request: Request, *, office_id: str, key: str | None, body: BaseModel | None,
+    command: Callable[[uuid.UUID], Awaitable[BaseModel]], status_code: int = 201,
+) -> JSONResponse:
+    """A write route's answer under the convention: `command` runs once per (office, path, key) and
+    body with the event id derived from them; a retry gets the first answer, marked Idempotent-Replay.
+
+    Refusals raised by `command` are not remembered (a retry is refused again for the same reason).
+    """
+    claims: RequestClaims = request.app.state.request_claims
+
+    async def action(event_id: uuid.UUID) -> Answer:
+        answer = await command(event_id)
+        return Answer(status_code, answer.model_dump(mode="json"))
+
+    try:
+        outcome = await run_once(claims, office_id=office_id, route=request.url.path, key=key,
+                                 body=body.model_dump(mode="json") if body is not None else {}, action=action,
+                                 clock=request.app.state.clock)
+    except KeyReusedForOtherData:
+        raise HTTPException(409, REUSED_MESSAGE) from None
+    except StillInProgress:
+        raise HTTPException(409, IN_PROGRESS_MESSAGE, headers={"Retry-After": "2"}) from None
+    headers = {"Idempotent-Replay": "true"} if outcome.replay else None
+    return JSONResponse(dict(outcome.answer.body), status_code=outcome.answer.status, headers=headers)

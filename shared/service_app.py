@@ -9,8 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory
+from shared.clock import Clock, system_clock
 from shared.http import BodySizeLimit, WriteRateLimit, install_error_handlers, reject_unknown_query_parameters
 from shared.metrics import observability_router
+from shared.mongo import MongoRequestClaims
 from shared.runtime import ServiceRuntime
 from shared.settings import RateLimitSettings
 
@@ -28,12 +30,17 @@ def assemble_app(
     body_overrides: dict[str, int] | None = None,
     state: dict[str, Any] | None = None,
     before_start: Sequence[Hook] = (),
+    after_start: Sequence[Hook] = (),
     before_stop: Sequence[Hook] = (),
+    clock: Clock = system_clock,
 ) -> FastAPI:
-    """A service's app: `before_start` hooks (indexes, recovery) run before the runtime starts,
-    `before_stop` hooks (cancel background work) before it stops. `state` goes on `app.state`
-    next to the office `directory` and `write_limit` that `shared.auth.current_office` reads."""
+    """A service's app. `before_start` hooks (indexes, recovery) run before the runtime starts,
+    `after_start` hooks (work that may publish) once Kafka is connected, and `before_stop` hooks
+    (cancel background work) before it stops. `state` goes on `app.state` next to the office
+    `directory` and `write_limit` that `shared.auth.current_office` reads, and the
+    `request_claims` and `clock` that `shared.idempotency.answer_once` uses."""
     directory = OfficeDirectory(runtime.db[OFFICES_COLLECTION])
+    claims = MongoRequestClaims(runtime.db[f"{runtime.service}_idempotency"])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,6 +48,8 @@ def assemble_app(
         for hook in before_start:
             await hook(app)
         await runtime.start()
+        for hook in after_start:
+            await hook(app)
         try:
             yield
         finally:
@@ -53,6 +62,8 @@ def assemble_app(
     for name, value in (state or {}).items():
         setattr(app.state, name, value)
     app.state.directory = directory
+    app.state.request_claims = claims
+    app.state.clock = clock
     app.state.write_limit = WriteRateLimit.from_settings(rate_limit, registry=runtime.registry,
                                                          service=runtime.service)
     install_error_handlers(app)

@@ -47,6 +47,10 @@ class Projection:
         self.runtime.every(LAG_SECONDS, self.feed.measure_lag)
         if self.settings.consume:
             self.feed.attach(store, group)
+
+    async def start(self, _: FastAPI) -> None:
+        """Start reading once the broker that parks dead letters is connected."""
+        if self.settings.consume:
             await self.feed.start()
 
     async def follow_swaps(self) -> None:
@@ -72,12 +76,12 @@ def create_app(settings: CoverageSettings | None = None, *, clock: Clock = syste
     runtime = ServiceRuntime.build(settings.infra, service=SERVICE)
     projection = Projection(settings, runtime)
     app = assemble_app(
-        runtime=runtime,
+        runtime=runtime, clock=clock,
         title="Dukcapil Rejang Lebong: Cakupan e-KTP (coverage)",
         description="Cakupan wajib KTP, perekaman dan pencetakan per wilayah, dari semua event; "
                     "dasbor di /dasbor, usulan jemput bola di /planner/visits.",
         routers=[router, dashboard], rate_limit=settings.rate_limit, max_body_bytes=64 * 1024,
         state={"deps": CoverageDeps(projection=projection.holder, clock=clock)},
-        before_start=[projection.open], before_stop=[projection.close],
+        before_start=[projection.open], after_start=[projection.start], before_stop=[projection.close],
     )
     return app

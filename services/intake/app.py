@@ -42,7 +42,7 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
         await background.stop()
 
     return assemble_app(
-        runtime=runtime,
+        runtime=runtime, clock=clock,
         title="Dukcapil Rejang Lebong: Pendaftaran Penduduk (intake)",
         description="Daftar penduduk wajib KTP per kecamatan; setiap perintah menjadi event Kafka.",
         routers=[router], rate_limit=settings.rate_limit, max_body_bytes=settings.max_body_bytes,

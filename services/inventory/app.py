@@ -38,7 +38,7 @@ def create_app(settings: InventorySettings | None = None, *, clock: Clock = syst
     runtime.every(settings.gauge_refresh_seconds, refresh_gauges)
     register_consumers(runtime.broker, deps=deps, metrics=runtime.metrics, refusals=refusal_counter(runtime.registry))
     return assemble_app(
-        runtime=runtime,
+        runtime=runtime, clock=clock,
         title="Dukcapil Rejang Lebong: Stok Blangko KTP-el (inventory)",
         description="Buku stok blangko per lokasi: penerimaan, transfer, pemesanan untuk cetak, pemakaian, "
                     "kerusakan, stock opname, pengembalian, dan usulan ke provinsi.",

@@ -73,7 +73,7 @@ def create_app(settings: PrintingSettings | None = None, *, clock: Clock = syste
         await handlers.apply_priority_order(deps=deps)
 
     return assemble_app(
-        runtime=runtime,
+        runtime=runtime, clock=clock,
         title="Dukcapil Rejang Lebong: Pencetakan KTP-el (printing)",
         description="Antrean cetak per stasiun dengan prioritas, cetak ulang, pengiriman ke sekolah dan "
                     "penyerahan kartu. Pekerja stasiun: `python -m services.printing.station --station <id>`.",

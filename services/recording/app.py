@@ -55,7 +55,7 @@ def create_app(settings: RecordingSettings | None = None, *, clock: Clock = syst
         await store.ensure_indexes()
 
     return assemble_app(
-        runtime=runtime, title="Dukcapil Rejang Lebong: Perekaman dan Jemput Bola (recording)",
+        runtime=runtime, clock=clock, title="Dukcapil Rejang Lebong: Perekaman dan Jemput Bola (recording)",
         description="Kunjungan jemput bola, kejadian perekaman dari lapangan, dan status SIAK.",
         routers=[router], rate_limit=settings.rate_limit, max_body_bytes=settings.max_body_bytes,
         state={"deps": deps}, before_start=[ensure_indexes],
