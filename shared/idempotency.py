@@ -148,18 +148,20 @@ async def _claim_or_wait(
 
 async def answer_once(
     request: Request, *, office_id: str, key: str | None, body: BaseModel | None,
-    command: Callable[[uuid.UUID], Awaitable[BaseModel]], status_code: int = 201,
+    command: Callable[[uuid.UUID], Awaitable[BaseModel | tuple[int, BaseModel]]], status_code: int = 201,
 ) -> JSONResponse:
     """A write route's answer under the convention: `command` runs once per (office, path, key) and
     body with the event id derived from them; a retry gets the first answer, marked Idempotent-Replay.
 
-    Refusals raised by `command` are not remembered (a retry is refused again for the same reason).
+    `command` answers a model (sent with `status_code`) or a (status, model) pair. Refusals it raises
+    are not remembered (a retry is refused again for the same reason).
     """
     claims: RequestClaims = request.app.state.request_claims
 
     async def action(event_id: uuid.UUID) -> Answer:
         answer = await command(event_id)
-        return Answer(status_code, answer.model_dump(mode="json"))
+        status, model = answer if isinstance(answer, tuple) else (status_code, answer)
+        return Answer(status, model.model_dump(mode="json"))
 
     try:
         outcome = await run_once(claims, office_id=office_id, route=request.url.path, key=key,

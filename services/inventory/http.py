@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.inventory import handlers
@@ -17,6 +18,7 @@ from services.inventory.handlers import InventoryDeps, LocationView, Recorded, S
 from shared.auth import Office, actor_of, current_office
 from shared.contracts.stock import LOCATION, StockSpoilReason
 from shared.http_types import ValidationProblem
+from shared.idempotency import IdempotencyKey, answer_once
 from shared.stations import WAREHOUSE
 
 T = TypeVar("T")
@@ -45,7 +47,7 @@ WRITE_ANSWERS: dict[int | str, dict[str, Any]] = {
     400: _problem("isi permintaan bukan JSON yang dapat dibaca"),
     403: _problem("kantor ini tidak berwenang"),
     404: _problem("lokasi, transfer atau usulan tidak ditemukan"),
-    409: _problem("ditolak buku stok (mis. stok tidak cukup)"),
+    409: _problem("ditolak buku stok (mis. stok tidak cukup), atau Idempotency-Key dipakai untuk data lain"),
     413: _problem("isi permintaan terlalu besar"),
     429: _problem("terlalu banyak permintaan dari kantor ini"),
     503: _problem("Kafka atau basis data tidak tersedia: belum tersimpan"),
@@ -125,13 +127,13 @@ class RecordedOut(BaseModel):
     transfer_id: str | None = Field(None, description="nomor transfer (hanya untuk pengiriman)")
 
     @classmethod
-    def of(cls, result: Recorded, response: Response) -> RecordedOut:
+    def of(cls, result: Recorded) -> tuple[int, RecordedOut]:
+        """201 with the location's stock once the ledger applied it, 202 while it is still being processed."""
         if result.status == "diproses":
-            response.status_code = 202
-            return cls(event_id=result.event_id, status="diproses", lokasi=None, transfer_id=result.transfer_id,
-                       pesan="Sudah tersimpan di Kafka; buku stok belum memprosesnya. Periksa lagi sebentar.")
+            return 202, cls(event_id=result.event_id, status="diproses", lokasi=None, transfer_id=result.transfer_id,
+                            pesan="Sudah tersimpan di Kafka; buku stok belum memprosesnya. Periksa lagi sebentar.")
         view = None if result.location is None else LocationOut.of(result.location)
-        return cls(event_id=result.event_id, status="dicatat", lokasi=view, transfer_id=result.transfer_id)
+        return 201, cls(event_id=result.event_id, status="dicatat", lokasi=view, transfer_id=result.transfer_id)
 
 
 class CheckOut(BaseModel):
@@ -199,14 +201,10 @@ Deps = Annotated[InventoryDeps, Depends(deps_of)]
 CurrentOffice = Annotated[Office, Depends(current_office)]
 
 
-def event_id_of(
-    key: uuid.UUID = Header(None, alias="Idempotency-Key", description="UUID; a repeated request with it is applied once"),
-) -> uuid.UUID:
-    """The command's event id: the Idempotency-Key when one is sent, else a new UUID."""
-    return key or uuid.uuid4()
-
-
-EventId = Annotated[uuid.UUID, Depends(event_id_of)]
+async def _once(request: Request, office: Office, key: str | None, body: BaseModel | None,
+                command: Callable[[uuid.UUID], Awaitable[BaseModel | tuple[int, BaseModel]]]) -> JSONResponse:
+    """A write under the idempotency convention; the ledger's refusals become their status codes."""
+    return await _answer(answer_once(request, office_id=office.office_id, key=key, body=body, command=command))
 
 
 async def _answer(call: Awaitable[T]) -> T:
@@ -253,54 +251,72 @@ async def low_stock(office: CurrentOffice, deps: Deps) -> list[LocationOut]:
 
 @router.post("/receipts", status_code=201, summary="Penerimaan blangko dari provinsi", response_model=RecordedOut,
              responses=RECORDED)
-async def receive(body: ReceiptIn, response: Response, office: CurrentOffice, deps: Deps,
-                  event_id: EventId) -> RecordedOut:
-    command = handlers.ReceiveBlanks(actor_of(office), event_id, body.location_id, body.quantity,
-                                     body.document_no, body.request_id)
-    return RecordedOut.of(await _answer(handlers.receive_blanks(command, deps=deps)), response)
+async def receive(body: ReceiptIn, request: Request, office: CurrentOffice, deps: Deps,
+                  key: IdempotencyKey = None) -> JSONResponse:
+    async def command(event_id: uuid.UUID) -> tuple[int, RecordedOut]:
+        receipt = handlers.ReceiveBlanks(actor_of(office), event_id, body.location_id, body.quantity,
+                                         body.document_no, body.request_id)
+        return RecordedOut.of(await handlers.receive_blanks(receipt, deps=deps))
+
+    return await _once(request, office, key, body, command)
 
 
 @router.post("/transfers", status_code=201, response_model=RecordedOut, responses=RECORDED,
              summary="Kirim blangko ke lokasi lain (dalam perjalanan sampai diterima)")
-async def send(body: TransferIn, response: Response, office: CurrentOffice, deps: Deps,
-               event_id: EventId) -> RecordedOut:
-    command = handlers.SendTransfer(actor_of(office), event_id, body.from_location, body.to_location,
-                                    body.quantity)
-    return RecordedOut.of(await _answer(handlers.send_transfer(command, deps=deps)), response)
+async def send(body: TransferIn, request: Request, office: CurrentOffice, deps: Deps,
+               key: IdempotencyKey = None) -> JSONResponse:
+    async def command(event_id: uuid.UUID) -> tuple[int, RecordedOut]:
+        transfer = handlers.SendTransfer(actor_of(office), event_id, body.from_location, body.to_location,
+                                         body.quantity)
+        return RecordedOut.of(await handlers.send_transfer(transfer, deps=deps))
+
+    return await _once(request, office, key, body, command)
 
 
 @router.post("/transfers/{transfer_id}/receive", status_code=201, summary="Terima kiriman blangko",
              response_model=RecordedOut, responses=RECORDED)
-async def arrive(transfer_id: TransferId, response: Response, office: CurrentOffice, deps: Deps,
-                 event_id: EventId) -> RecordedOut:
-    command = handlers.ReceiveTransfer(actor_of(office), event_id, transfer_id)
-    return RecordedOut.of(await _answer(handlers.receive_transfer(command, deps=deps)), response)
+async def arrive(transfer_id: TransferId, request: Request, office: CurrentOffice, deps: Deps,
+                 key: IdempotencyKey = None) -> JSONResponse:
+    async def command(event_id: uuid.UUID) -> tuple[int, RecordedOut]:
+        arrival = handlers.ReceiveTransfer(actor_of(office), event_id, transfer_id)
+        return RecordedOut.of(await handlers.receive_transfer(arrival, deps=deps))
+
+    return await _once(request, office, key, None, command)
 
 
 @router.post("/spoilage", status_code=201, summary="Catat blangko rusak (bukan karena cetak)",
              response_model=RecordedOut, responses=RECORDED)
-async def spoil(body: SpoilageIn, response: Response, office: CurrentOffice, deps: Deps,
-                event_id: EventId) -> RecordedOut:
-    command = handlers.RecordSpoilage(actor_of(office), event_id, body.location_id, body.quantity, body.reason)
-    return RecordedOut.of(await _answer(handlers.record_spoilage(command, deps=deps)), response)
+async def spoil(body: SpoilageIn, request: Request, office: CurrentOffice, deps: Deps,
+                key: IdempotencyKey = None) -> JSONResponse:
+    async def command(event_id: uuid.UUID) -> tuple[int, RecordedOut]:
+        spoilage = handlers.RecordSpoilage(actor_of(office), event_id, body.location_id, body.quantity, body.reason)
+        return RecordedOut.of(await handlers.record_spoilage(spoilage, deps=deps))
+
+    return await _once(request, office, key, body, command)
 
 
 @router.post("/counts", status_code=201, summary="Koreksi stok setelah stock opname (alasan dan penyetuju wajib)",
              response_model=RecordedOut, responses=RECORDED)
-async def count(body: CountIn, response: Response, office: CurrentOffice, deps: Deps,
-                event_id: EventId) -> RecordedOut:
-    command = handlers.CorrectCount(actor_of(office), event_id, body.location_id, body.counted, body.reason,
-                                    body.approved_by)
-    return RecordedOut.of(await _answer(handlers.correct_count(command, deps=deps)), response)
+async def count(body: CountIn, request: Request, office: CurrentOffice, deps: Deps,
+                key: IdempotencyKey = None) -> JSONResponse:
+    async def command(event_id: uuid.UUID) -> tuple[int, RecordedOut]:
+        correction = handlers.CorrectCount(actor_of(office), event_id, body.location_id, body.counted, body.reason,
+                                           body.approved_by)
+        return RecordedOut.of(await handlers.correct_count(correction, deps=deps))
+
+    return await _once(request, office, key, body, command)
 
 
 @router.post("/returns", status_code=201, summary="Pengembalian blangko rusak dengan berita acara",
              response_model=RecordedOut, responses=RECORDED)
-async def give_back(body: ReturnIn, response: Response, office: CurrentOffice, deps: Deps,
-                    event_id: EventId) -> RecordedOut:
-    command = handlers.ReturnSpoiled(actor_of(office), event_id, body.location_id, body.quantity,
-                                     body.berita_acara_no, body.handed_to)
-    return RecordedOut.of(await _answer(handlers.return_spoiled(command, deps=deps)), response)
+async def give_back(body: ReturnIn, request: Request, office: CurrentOffice, deps: Deps,
+                    key: IdempotencyKey = None) -> JSONResponse:
+    async def command(event_id: uuid.UUID) -> tuple[int, RecordedOut]:
+        handed_back = handlers.ReturnSpoiled(actor_of(office), event_id, body.location_id, body.quantity,
+                                             body.berita_acara_no, body.handed_to)
+        return RecordedOut.of(await handlers.return_spoiled(handed_back, deps=deps))
+
+    return await _once(request, office, key, body, command)
 
 
 @router.get("/replenishment/suggestion", summary="Saran jumlah usulan blangko ke provinsi",
@@ -317,8 +333,12 @@ async def requests(office: CurrentOffice, deps: Deps) -> list[UsulanOut]:
 
 @router.post("/replenishment", status_code=201, summary="Kirim usulan blangko ke provinsi",
              response_model=UsulanSentOut, responses=WRITE_ANSWERS)
-async def request_more(body: UsulanIn, office: CurrentOffice, deps: Deps, event_id: EventId) -> UsulanSentOut:
-    command = handlers.RequestUsulan(actor_of(office), event_id, body.letter_no, body.quantity)
-    sent = await _answer(handlers.request_usulan(command, deps=deps))
-    return UsulanSentOut(event_id=sent.event_id, usulan=sent.request_id, jumlah=sent.quantity,
-                         dasar=SuggestionOut.of(sent.basis))
+async def request_more(body: UsulanIn, request: Request, office: CurrentOffice, deps: Deps,
+                       key: IdempotencyKey = None) -> JSONResponse:
+    async def command(event_id: uuid.UUID) -> UsulanSentOut:
+        usulan = handlers.RequestUsulan(actor_of(office), event_id, body.letter_no, body.quantity)
+        sent = await handlers.request_usulan(usulan, deps=deps)
+        return UsulanSentOut(event_id=sent.event_id, usulan=sent.request_id, jumlah=sent.quantity,
+                             dasar=SuggestionOut.of(sent.basis))
+
+    return await _once(request, office, key, body, command)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.printing import handlers
@@ -29,6 +31,7 @@ from services.printing.handlers import (
 from shared.auth import Office, current_office
 from shared.contracts.printing import PrintReason, PriorityClass
 from shared.http_types import ValidationProblem
+from shared.idempotency import IdempotencyKey, answer_once
 
 # Job and delivery ids as this service makes them (job-<hex>, kirim-<hex>), at most 64 characters
 # like the event contracts, so a full delivery of 2000 ids stays far below the body limit.
@@ -44,7 +47,8 @@ class Problem(BaseModel):
 def _answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
     text = {400: "isi permintaan tidak bisa dibaca (bukan JSON UTF-8)",
             401: "kunci API tidak ada atau tidak dikenal", 403: "peran kantor tidak boleh melakukan ini",
-            404: "tidak ditemukan (atau bukan wilayah kantor ini)", 409: "status kartu tidak memungkinkan ini",
+            404: "tidak ditemukan (atau bukan wilayah kantor ini)", 409: "status kartu tidak memungkinkan ini, atau "
+                                                                        "Idempotency-Key sudah dipakai untuk data lain",
             413: "isi permintaan terlalu besar", 429: "terlalu banyak permintaan; lihat Retry-After",
             503: "Kafka atau basis data tidak tersedia; kirim ulang nanti"}
     answers: dict[int | str, dict[str, Any]] = {
@@ -120,16 +124,6 @@ class AcknowledgedOut(BaseModel):
     event_id: str | None = None
 
 
-def command_id(
-    key: uuid.UUID = Header(None, alias="Idempotency-Key", description="UUID; a repeated request with it has one effect"),
-) -> uuid.UUID:
-    """The command's id: the Idempotency-Key when sent, else a new one."""
-    return key or uuid.uuid4()
-
-
-RequestId = Annotated[uuid.UUID, Depends(command_id)]
-
-
 def _deps(request: Request) -> PrintingDeps:
     deps: PrintingDeps = request.app.state.deps
     return deps
@@ -190,51 +184,60 @@ async def one_job(job_id: JobId, request: Request, office: Office = Depends(curr
 
 
 @router.post("/reprints", status_code=201, responses=_answers(400, 403, 409, 413, 429),
-             summary="Cetak ulang (hilang, rusak, perubahan data) tanpa perekaman ulang")
-async def reprint(body: ReprintIn, request: Request, request_id: RequestId,
-                  office: Office = Depends(current_office)) -> JobAcceptedOut:
-    command = RequestReprint(office, body.resident_id, PrintReason(body.reason), request_id)
-    try:
-        return _accepted(await handlers.request_reprint(command, deps=_deps(request)))
-    except PrintingError as error:
-        raise _refusal(error) from None
+             response_model=JobAcceptedOut, summary="Cetak ulang (hilang, rusak, perubahan data) tanpa perekaman ulang")
+async def reprint(body: ReprintIn, request: Request, key: IdempotencyKey = None,
+                  office: Office = Depends(current_office)) -> JSONResponse:
+    async def command(event_id: uuid.UUID) -> JobAcceptedOut:
+        reprint = RequestReprint(office, body.resident_id, PrintReason(body.reason), event_id)
+        return _accepted(await handlers.request_reprint(reprint, deps=_deps(request)))
+
+    return await _once(request, office, key, body, command)
 
 
 @router.post("/jobs/{job_id}/handover", status_code=201, summary="Serahkan kartu kepada penduduk",
-             responses=_answers(404, 409, 413, 429))
-async def hand_over(job_id: JobId, request: Request, request_id: RequestId,
-                    office: Office = Depends(current_office)) -> JobAcceptedOut:
-    try:
-        return _accepted(await handlers.hand_over(HandOver(office, job_id, request_id), deps=_deps(request)))
-    except PrintingError as error:
-        raise _refusal(error) from None
+             response_model=JobAcceptedOut, responses=_answers(404, 409, 413, 429))
+async def hand_over(job_id: JobId, request: Request, key: IdempotencyKey = None,
+                    office: Office = Depends(current_office)) -> JSONResponse:
+    async def command(event_id: uuid.UUID) -> JobAcceptedOut:
+        return _accepted(await handlers.hand_over(HandOver(office, job_id, event_id), deps=_deps(request)))
+
+    return await _once(request, office, key, None, command)
 
 
 @router.post("/school-deliveries", status_code=201, responses=_answers(400, 403, 404, 409, 413, 429),
-             summary="Kirim kartu siswa ke sekolah dalam satu berkas")
-async def deliver(body: SchoolDeliveryIn, request: Request, request_id: RequestId,
-                  office: Office = Depends(current_office)) -> DeliveryOut:
-    command = SendToSchool(office, body.school_npsn, tuple(body.job_ids), request_id)
-    try:
-        result = await handlers.send_to_school(command, deps=_deps(request))
-    except PrintingError as error:
-        raise _refusal(error) from None
-    return DeliveryOut(delivery_id=result.delivery_id, jumlah=result.count, event_id=str(result.event_id))
+             response_model=DeliveryOut, summary="Kirim kartu siswa ke sekolah dalam satu berkas")
+async def deliver(body: SchoolDeliveryIn, request: Request, key: IdempotencyKey = None,
+                  office: Office = Depends(current_office)) -> JSONResponse:
+    async def command(event_id: uuid.UUID) -> DeliveryOut:
+        delivery = SendToSchool(office, body.school_npsn, tuple(body.job_ids), event_id)
+        result = await handlers.send_to_school(delivery, deps=_deps(request))
+        return DeliveryOut(delivery_id=result.delivery_id, jumlah=result.count, event_id=str(result.event_id))
+
+    return await _once(request, office, key, body, command)
 
 
-@router.post("/school-deliveries/{delivery_id}/acknowledge", status_code=201, responses=_answers(400, 404, 413, 429),
+@router.post("/school-deliveries/{delivery_id}/acknowledge", status_code=201, responses=_answers(400, 404, 409, 413, 429),
              summary="Tanda terima sekolah untuk satu pengiriman kartu")
 async def acknowledge(
     delivery_id: Annotated[str, Path(pattern=ID_PATTERN, description="id pengiriman ke sekolah")],
     body: AcknowledgeIn,
     request: Request,
-    request_id: RequestId,
+    key: IdempotencyKey = None,
     office: Office = Depends(current_office),
-) -> AcknowledgedOut:
-    command = AcknowledgeDelivery(office, delivery_id, body.received_by, request_id)
+) -> JSONResponse:
+    async def command(event_id: uuid.UUID) -> AcknowledgedOut:
+        receipt = AcknowledgeDelivery(office, delivery_id, body.received_by, event_id)
+        result = await handlers.acknowledge_delivery(receipt, deps=_deps(request))
+        return AcknowledgedOut(delivery_id=result.delivery_id, event_id=str(result.event_id) if result.event_id else None,
+                               status="sudah_diterima" if result.already else "diterima")
+
+    return await _once(request, office, key, body, command)
+
+
+async def _once(request: Request, office: Office, key: str | None, body: BaseModel | None,
+                command: Callable[[uuid.UUID], Awaitable[BaseModel]]) -> JSONResponse:
+    """The write under the idempotency convention; the rules' refusals become their status codes."""
     try:
-        result = await handlers.acknowledge_delivery(command, deps=_deps(request))
+        return await answer_once(request, office_id=office.office_id, key=key, body=body, command=command)
     except PrintingError as error:
         raise _refusal(error) from None
-    return AcknowledgedOut(delivery_id=result.delivery_id, status="sudah_diterima" if result.already else "diterima",
-                           event_id=str(result.event_id) if result.event_id else None)
