@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.recording.domain import Stage, VisitState
@@ -46,6 +47,7 @@ from shared.auth import Office, current_office
 from shared.contracts.recording import VisitKind, VisitScheduledPayload
 from shared.http import kafka_unavailable
 from shared.http_types import Date, ValidationProblem
+from shared.idempotency import IdempotencyKey, answer_once
 
 KECAMATAN = r"^\d{2}\.\d{2}\.\d{2}$"
 VISIT_ID = r"^[A-Za-z0-9._-]{3,64}$"
@@ -70,7 +72,7 @@ ANSWERS: dict[int, dict[str, Any]] = {
     401: {"model": Problem, "description": "kunci API belum dikirim, tidak dikenal, atau sudah dicabut"},
     403: {"model": Problem, "description": "peran atau kecamatan kantor ini tidak berwenang"},
     404: {"model": Problem, "description": "tidak ditemukan (atau di luar kecamatan kantor ini)"},
-    409: {"model": Problem, "description": "tidak sesuai keadaan kunjungan"},
+    409: {"model": Problem, "description": "tidak sesuai keadaan kunjungan, atau Idempotency-Key dipakai untuk data lain"},
     413: {"model": Problem, "description": "isi permintaan atau jumlah butir terlalu besar"},
     422: {"model": ValidationProblem, "description": "data tidak valid"},
     429: {"model": Problem, "description": "terlalu banyak penulisan dari kantor ini; lihat Retry-After"},
@@ -86,7 +88,7 @@ def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 READ = answers(401, 404, 422, 503)
-WRITES = (400, 401, 403, 413, 422, 429, 503)
+WRITES = (400, 401, 403, 409, 413, 422, 429, 503)
 WRITE = answers(*WRITES)
 router = APIRouter(tags=["perekaman"])
 
@@ -232,29 +234,49 @@ class StuckOut(BaseModel):
     penduduk: list[StuckRow]
 
 
-@router.post("/visits", status_code=201, response_model=VisitScheduledPayload, responses=answers(*WRITES, 409),
+async def once(request: Request, office: Office, key: str | None, body: BaseModel | None,
+               command: Callable[[], Awaitable[BaseModel]], status_code: int = 200) -> JSONResponse:
+    """A write under the idempotency convention (shared.idempotency): a retry with the same key and
+    body gets the first answer. The visit id and the device's event ids keep their own guarantees."""
+
+    async def action(_: uuid.UUID) -> BaseModel:
+        return await command()
+
+    return await answer_once(request, office_id=office.office_id, key=key, body=body, command=action,
+                             status_code=status_code)
+
+
+@router.post("/visits", status_code=201, response_model=VisitScheduledPayload, responses=answers(*WRITES),
              summary="Jadwalkan kunjungan jemput bola (target dari daftar penduduk)")
-async def post_visit(body: VisitIn, office: Office = Depends(current_office),
-                     deps: RecordingDeps = Depends(deps_of)) -> VisitScheduledPayload:
-    event = await run(schedule_visit, ScheduleVisit(office=office, **body.model_dump()), deps)
-    return event.payload
+async def post_visit(body: VisitIn, request: Request, key: IdempotencyKey = None,
+                     office: Office = Depends(current_office), deps: RecordingDeps = Depends(deps_of)) -> JSONResponse:
+    async def command() -> BaseModel:
+        return (await run(schedule_visit, ScheduleVisit(office=office, **body.model_dump()), deps)).payload
+
+    return await once(request, office, key, body, command, status_code=201)
 
 
-@router.post("/visits/{visit_id}/buka", response_model=VisitStep, responses=answers(*WRITES, 404, 409),
+@router.post("/visits/{visit_id}/buka", response_model=VisitStep, responses=answers(*WRITES, 404),
              summary="Buka kunjungan (mulai perekaman)")
-async def post_open(visit_id: VisitIdPath, office: Office = Depends(current_office),
-                    deps: RecordingDeps = Depends(deps_of)) -> VisitStep:
-    event = await run(open_visit, VisitCommand(office=office, visit_id=visit_id), deps)
-    return VisitStep(visit_id=visit_id, event_id=event.event_id, kecamatan_code=event.payload.kecamatan_code)
+async def post_open(visit_id: VisitIdPath, request: Request, key: IdempotencyKey = None,
+                    office: Office = Depends(current_office), deps: RecordingDeps = Depends(deps_of)) -> JSONResponse:
+    async def command() -> BaseModel:
+        event = await run(open_visit, VisitCommand(office=office, visit_id=visit_id), deps)
+        return VisitStep(visit_id=visit_id, event_id=event.event_id, kecamatan_code=event.payload.kecamatan_code)
+
+    return await once(request, office, key, None, command)
 
 
-@router.post("/visits/{visit_id}/tutup", response_model=VisitStep, responses=answers(*WRITES, 404, 409),
+@router.post("/visits/{visit_id}/tutup", response_model=VisitStep, responses=answers(*WRITES, 404),
              summary="Tutup kunjungan; yang belum direkam pindah ke kunjungan berikutnya")
-async def post_close(visit_id: VisitIdPath, office: Office = Depends(current_office),
-                     deps: RecordingDeps = Depends(deps_of)) -> VisitStep:
-    event = await run(close_visit, VisitCommand(office=office, visit_id=visit_id), deps)
-    return VisitStep(visit_id=visit_id, event_id=event.event_id, kecamatan_code=event.payload.kecamatan_code,
-                     no_shows=event.payload.no_shows)
+async def post_close(visit_id: VisitIdPath, request: Request, key: IdempotencyKey = None,
+                     office: Office = Depends(current_office), deps: RecordingDeps = Depends(deps_of)) -> JSONResponse:
+    async def command() -> BaseModel:
+        event = await run(close_visit, VisitCommand(office=office, visit_id=visit_id), deps)
+        return VisitStep(visit_id=visit_id, event_id=event.event_id, kecamatan_code=event.payload.kecamatan_code,
+                         no_shows=event.payload.no_shows)
+
+    return await once(request, office, key, None, command)
 
 
 @router.get("/visits/{visit_id}", response_model=VisitOut, responses=READ,
@@ -266,18 +288,24 @@ async def get_visit_route(visit_id: VisitIdPath, office: Office = Depends(curren
 
 @router.post("/batches", response_model=BatchOut, responses=WRITE,
              summary="Unggah kejadian lapangan (offline) sekaligus; hasil per kejadian")
-async def post_batch(body: BatchIn, office: Office = Depends(current_office),
-                     deps: RecordingDeps = Depends(deps_of)) -> BatchOut:
-    command = UploadBatch(office=office, device_id=body.device_id, events=list(body.events))
-    return BatchOut.model_validate(await run(upload_batch, command, deps))
+async def post_batch(body: BatchIn, request: Request, key: IdempotencyKey = None,
+                     office: Office = Depends(current_office), deps: RecordingDeps = Depends(deps_of)) -> JSONResponse:
+    async def command() -> BaseModel:
+        upload = UploadBatch(office=office, device_id=body.device_id, events=list(body.events))
+        return BatchOut.model_validate(await run(upload_batch, upload, deps))
+
+    return await once(request, office, key, body, command)
 
 
 @router.post("/siak/status", response_model=StatusOut, responses=WRITE,
              summary="Status SIAK dari pusat (PRR, SFE, DUPLICATE_RECORD, ...); hasil per baris")
-async def post_status(body: StatusBatchIn, office: Office = Depends(current_office),
-                      deps: RecordingDeps = Depends(deps_of)) -> StatusOut:
-    command = ReportStatuses(office=office, updates=list(body.updates))
-    return StatusOut.model_validate(await run(report_siak_statuses, command, deps))
+async def post_status(body: StatusBatchIn, request: Request, key: IdempotencyKey = None,
+                      office: Office = Depends(current_office), deps: RecordingDeps = Depends(deps_of)) -> JSONResponse:
+    async def command() -> BaseModel:
+        report = ReportStatuses(office=office, updates=list(body.updates))
+        return StatusOut.model_validate(await run(report_siak_statuses, report, deps))
+
+    return await once(request, office, key, body, command)
 
 
 @router.post("/siak/import", response_model=FileOut, responses=WRITE,

@@ -10,6 +10,7 @@ the schema must be refused. EKTP_FUZZ_EXAMPLES sets the examples per operation, 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable
 from typing import Any
@@ -59,8 +60,11 @@ RULE_REFUSALS: dict[str, dict[tuple[str, str], str]] = {
 
 
 def fuzz_config(service: str) -> SchemathesisConfig:
-    """Every check with its defaults, except that the operations of RULE_REFUSALS may refuse valid data."""
-    blocks = [f'''[[operations]]
+    """Every check with its defaults, except that the operations of RULE_REFUSALS may refuse valid data,
+    and that invalid data may also be refused with 413 (a list longer than its documented maximum is
+    answered as too large, like a body over the size limit)."""
+    refusals = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
+    blocks = [f"checks.negative_data_rejection.expected-statuses = {json.dumps(refusals)}\n"] + [f'''[[operations]]
 include-path = "{path}"
 include-method = "{method}"
 checks.positive_data_acceptance.expected-statuses = ["2XX", "401", "403", "404", "422"]
