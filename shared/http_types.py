@@ -47,3 +47,14 @@ class ValidationProblem(BaseModel):
 VALIDATION_ANSWER: dict[int | str, dict[str, Any]] = {
     422: {"model": ValidationProblem, "description": "data tidak valid"},
 }
+
+
+class Problem(BaseModel):
+    """A refusal: a sentence for the clerk, or an object with a message and details."""
+
+    detail: str | dict[str, Any] = Field(description="apa yang salah dan apa yang bisa dilakukan")
+
+
+def problem(description: str) -> dict[str, Any]:
+    """A documented refusal (for a route's `responses`): its body is a Problem."""
+    return {"model": Problem, "description": description}

@@ -23,7 +23,7 @@ from services.intake.requests import RequestKey
 from shared.auth import Office, actor_of, current_office
 from shared.contracts.resident import LeaveReason, ResidentData
 from shared.http import kafka_unavailable
-from shared.http_types import VALIDATION_ANSWER, Date, DateTime
+from shared.http_types import VALIDATION_ANSWER, Date, DateTime, problem
 from shared.idempotency import IdempotencyKey, KeyReusedForOtherData, Outcome, StillInProgress
 
 RESIDENT_ID = r"^r[0-9a-f]{32}$"
@@ -32,25 +32,17 @@ ResidentIdPath = Annotated[str, Path(pattern=RESIDENT_ID, description="resident 
 JobIdPath = Annotated[str, Path(min_length=1, max_length=64, description="id of the import job")]
 
 
-class Problem(BaseModel):
-    """An error answer: a sentence for the clerk, or an object with a message and details."""
-
-    detail: str | dict[str, Any] = Field(description="what went wrong and what to do")
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": description}
 
 
 COMMON: dict[int | str, dict[str, Any]] = {
-    400: _problem("isi permintaan tidak dapat dibaca"), 401: _problem("kunci API salah atau tidak ada"),
-    413: _problem("isi permintaan terlalu besar"), **VALIDATION_ANSWER,
-    429: _problem("terlalu banyak permintaan"), 503: _problem("Kafka atau basis data tidak tersedia"),
+    400: problem("isi permintaan tidak dapat dibaca"), 401: problem("kunci API salah atau tidak ada"),
+    413: problem("isi permintaan terlalu besar"), **VALIDATION_ANSWER,
+    429: problem("terlalu banyak permintaan"), 503: problem("Kafka atau basis data tidak tersedia"),
 }
-FORBIDDEN: dict[int | str, dict[str, Any]] = {403: _problem("kantor tidak berwenang untuk kecamatan ini")}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _problem("penduduk tidak ada di daftar (atau sudah keluar)")}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {403: problem("kantor tidak berwenang untuk kecamatan ini")}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem("penduduk tidak ada di daftar (atau sudah keluar)")}
 CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: _problem("NIK sudah terdaftar, atau Idempotency-Key dipakai untuk data lain / masih diproses")}
+    409: problem("NIK sudah terdaftar, atau Idempotency-Key dipakai untuk data lain / masih diproses")}
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
 
 router = APIRouter(tags=["penduduk"], responses=COMMON)
@@ -264,7 +256,7 @@ def _resident_out(resident: ResidentRecord) -> ResidentOut:
 
 
 @router.get("/residents/{resident_id}", response_model=ResidentOut,
-            responses={**FORBIDDEN, 404: _problem("penduduk tidak ada di daftar")},
+            responses={**FORBIDDEN, 404: problem("penduduk tidak ada di daftar")},
             summary="Data satu penduduk (data pribadi: tercatat di log audit)")
 async def get_resident(resident_id: ResidentIdPath, office: CurrentOffice, deps: Deps) -> ResidentOut:
     try:
@@ -352,7 +344,7 @@ async def post_roster_import(file: UploadedFile, office: CurrentOffice, deps: De
 
 
 @router.get("/imports/{job_id}", response_model=ImportJobOut,
-            responses={404: _problem("pekerjaan impor tidak ditemukan")},
+            responses={404: problem("pekerjaan impor tidak ditemukan")},
             summary="Status dan kemajuan impor (Dapodik, daftar penduduk) dan kesalahan per baris")
 async def get_import(job_id: JobIdPath, office: CurrentOffice, deps: Deps) -> ImportJobOut:
     try:

@@ -17,7 +17,7 @@ from services.inventory.domain import Forbidden, NotFound, Refused, RegencyCheck
 from services.inventory.handlers import InventoryDeps, LocationView, Recorded, Suggestion
 from shared.auth import Office, actor_of, current_office
 from shared.contracts.stock import LOCATION, StockSpoilReason
-from shared.http_types import ValidationProblem
+from shared.http_types import ValidationProblem, problem
 from shared.idempotency import IdempotencyKey, answer_once
 from shared.stations import WAREHOUSE
 
@@ -27,30 +27,22 @@ LocationId = Annotated[str, Path(pattern=LOCATION, description="kode lokasi stok
 TransferId = Annotated[str, Path(min_length=1, max_length=100, description="nomor transfer")]
 
 
-class Problem(BaseModel):
-    """A refusal: one sentence for the clerk."""
-
-    detail: str = Field(description="apa yang salah dan apa yang bisa dilakukan")
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"model": Problem, "description": description}
 
 
 READ_ANSWERS: dict[int | str, dict[str, Any]] = {
-    401: _problem("kunci API tidak ada atau tidak dikenal"),
+    401: problem("kunci API tidak ada atau tidak dikenal"),
     422: {"model": ValidationProblem, "description": "data tidak valid"},
-    503: _problem("basis data tidak tersedia"),
+    503: problem("basis data tidak tersedia"),
 }
 WRITE_ANSWERS: dict[int | str, dict[str, Any]] = {
     **READ_ANSWERS,
-    400: _problem("isi permintaan bukan JSON yang dapat dibaca"),
-    403: _problem("kantor ini tidak berwenang"),
-    404: _problem("lokasi, transfer atau usulan tidak ditemukan"),
-    409: _problem("ditolak buku stok (mis. stok tidak cukup), atau Idempotency-Key dipakai untuk data lain"),
-    413: _problem("isi permintaan terlalu besar"),
-    429: _problem("terlalu banyak permintaan dari kantor ini"),
-    503: _problem("Kafka atau basis data tidak tersedia: belum tersimpan"),
+    400: problem("isi permintaan bukan JSON yang dapat dibaca"),
+    403: problem("kantor ini tidak berwenang"),
+    404: problem("lokasi, transfer atau usulan tidak ditemukan"),
+    409: problem("ditolak buku stok (mis. stok tidak cukup), atau Idempotency-Key dipakai untuk data lain"),
+    413: problem("isi permintaan terlalu besar"),
+    429: problem("terlalu banyak permintaan dari kantor ini"),
+    503: problem("Kafka atau basis data tidak tersedia: belum tersimpan"),
 }
 
 router = APIRouter(tags=["blangko"])
@@ -231,7 +223,7 @@ async def list_locations(office: CurrentOffice, deps: Deps) -> list[LocationOut]
 
 
 @router.get("/locations/{location_id}", summary="Stok satu lokasi", response_model=LocationOut,
-            responses={**READ_ANSWERS, 404: _problem("lokasi tidak dikenal")})
+            responses={**READ_ANSWERS, 404: problem("lokasi tidak dikenal")})
 async def one_location(location_id: LocationId, office: CurrentOffice, deps: Deps) -> LocationOut:
     view = await _answer(handlers.show_location(handlers.ShowLocation(location_id), deps=deps))
     return LocationOut.of(view)

@@ -30,7 +30,7 @@ from services.printing.handlers import (
 )
 from shared.auth import Office, current_office
 from shared.contracts.printing import PrintReason, PriorityClass
-from shared.http_types import ValidationProblem
+from shared.http_types import Problem, ValidationProblem
 from shared.idempotency import IdempotencyKey, answer_once
 
 # Job and delivery ids as this service makes them (job-<hex>, kirim-<hex>), at most 64 characters
@@ -39,9 +39,6 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 JobId = Annotated[str, Path(pattern=ID_PATTERN, description="id pekerjaan cetak")]
 STATUS_OF: dict[type[PrintingError], int] = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
 
-
-class Problem(BaseModel):
-    detail: str = Field(description="apa yang salah, untuk petugas")
 
 
 def _answers(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -46,7 +46,7 @@ from services.recording.inputs import RESIDENT_ID, FieldEventIn, StatusIn
 from shared.auth import Office, current_office
 from shared.contracts.recording import VisitKind, VisitScheduledPayload
 from shared.http import kafka_unavailable
-from shared.http_types import Date, ValidationProblem
+from shared.http_types import Date, Problem, ValidationProblem
 from shared.idempotency import IdempotencyKey, answer_once
 
 KECAMATAN = r"^\d{2}\.\d{2}\.\d{2}$"
@@ -60,11 +60,6 @@ VisitIdPath = Annotated[str, Path(pattern=VISIT_ID, description="id chosen by th
 ResidentIdPath = Annotated[str, Path(pattern=RESIDENT_ID, description="resident pseudonym (never the NIK)")]
 T = TypeVar("T")
 
-
-class Problem(BaseModel):
-    """An answer that refuses the request, with a sentence for the clerk."""
-
-    detail: str = Field(description="what is wrong, and what to do")
 
 
 ANSWERS: dict[int, dict[str, Any]] = {
