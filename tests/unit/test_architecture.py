@@ -134,3 +134,14 @@ def test_no_test_code_ships_in_the_product() -> None:
                 modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
                 assert not any(m.split(".")[0] in ("tests", "pytest") for m in modules), \
                     f"{path.relative_to(REPO)}:{node.lineno} imports test code"
+
+
+def test_every_path_the_architecture_docs_name_exists() -> None:
+    import re
+
+    named: set[str] = set()
+    for doc in (REPO / "docs" / "architecture.md", REPO / "README.md"):
+        for path in re.findall(r"`((?:services|shared|tests|deploy|docs)/[^`<>*\s]+)`", doc.read_text(encoding="utf-8")):
+            named.add(path.rstrip("/"))
+    missing = sorted(p for p in named if not (REPO / p).exists())
+    assert len(named) > 20 and not missing, f"named in the docs but not in the code: {missing}"
