@@ -13,6 +13,7 @@ from typing import Any
 
 from services.coverage import planner, queries
 from services.coverage.ports import CoverageDeps
+from services.coverage.views import ListedResident
 from shared.areas import REGENCY_CODE, load_areas
 from shared.clock import WIB
 from shared.contracts.envelope import Role
@@ -167,10 +168,10 @@ async def unrecorded(query: UnrecordedQuery, *, deps: CoverageDeps) -> Table:
     if not reader.may_read_people(scope) or (query.sekolah and outside_dinas and not scope):
         raise Forbidden("Daftar penduduk hanya untuk kantor kecamatan yang bersangkutan dan dinas.")
     projection = deps.projection()
-    docs = await projection.unrecorded(desa_code=query.desa, school_npsn=query.sekolah,
-                                       kecamatan_code=scope if query.sekolah and outside_dinas else None,
-                                       limit=LIST_LIMIT)
-    rows = [person_row(doc) for doc in docs]
+    residents = await projection.unrecorded(desa_code=query.desa, school_npsn=query.sekolah,
+                                            kecamatan_code=scope if query.sekolah and outside_dinas else None,
+                                            limit=LIST_LIMIT)
+    rows = [person_row(resident) for resident in residents]
     await projection.record_read(office_id=reader.office_id, action="baca_belum_rekam",
                                  scope=f"desa:{query.desa}" if query.desa else f"sekolah:{query.sekolah}",
                                  count=len(rows), now=deps.clock())
@@ -209,25 +210,23 @@ async def home_visits(query: HomeVisitQuery, *, deps: CoverageDeps) -> Table:
         raise Forbidden("Daftar kunjungan rumah hanya untuk kantor kecamatan yang bersangkutan dan dinas.")
     elderly_until = add_years(today(deps), -LANSIA_AGE).year
     projection = deps.projection()
-    docs = await projection.home_visit_candidates(born_until=elderly_until, kecamatan_code=scope, limit=LIST_LIMIT)
-    rows = [{**person_row(doc), "lansia": bool(doc["view"].get("birth_year")
-                                               and doc["view"]["birth_year"] <= elderly_until),
-             "disabilitas": bool(doc["view"].get("disabilitas"))} for doc in docs]
+    residents = await projection.home_visit_candidates(born_until=elderly_until, kecamatan_code=scope,
+                                                       limit=LIST_LIMIT)
+    rows = [{**person_row(r), "lansia": bool(r.birth_year and r.birth_year <= elderly_until),
+             "disabilitas": r.disabilitas} for r in residents]
     await projection.record_read(office_id=reader.office_id, action="baca_kunjungan_rumah",
                                  scope=f"kec:{scope}" if scope else "kab", count=len(rows), now=deps.clock())
     return Table({"jumlah": len(rows), "penduduk": rows}, rows, "kunjungan-rumah")
 
 
-def person_row(doc: dict[str, Any]) -> dict[str, Any]:
+def person_row(resident: ListedResident) -> dict[str, Any]:
     """One listed resident as an office sees them."""
-    person = doc.get("person") or {}
-    view = doc["view"]
-    village = load_areas().villages.get(view["desa_code"])
-    return {"resident_id": doc["_id"], "nik": person.get("nik"), "nama": person.get("nama"),
-            "jenis_kelamin": person.get("jenis_kelamin"), "tanggal_lahir": person.get("tanggal_lahir"),
-            "telepon": person.get("telepon"), "desa": view["desa_code"],
-            "desa_nama": village.name if village else None, "sekolah": view.get("school_npsn"),
-            "wajib_ktp_sejak": view.get("wajib_ktp_from"), "gagal_rekam": bool(view.get("last_failure_at"))}
+    village = load_areas().villages.get(resident.desa_code)
+    return {"resident_id": resident.resident_id, "nik": resident.nik, "nama": resident.nama,
+            "jenis_kelamin": resident.jenis_kelamin, "tanggal_lahir": resident.tanggal_lahir,
+            "telepon": resident.telepon, "desa": resident.desa_code,
+            "desa_nama": village.name if village else None, "sekolah": resident.school_npsn,
+            "wajib_ktp_sejak": resident.wajib_ktp_from, "gagal_rekam": resident.failed_recording}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from services.coverage import domain
 from services.coverage.domain import Delta, ResidentView, restore_view
+from services.coverage.views import WEEKLY_FIGURES, AreaCounters, ListedResident, PlaceVisit, StockLocation
 from shared.dead_letter import TransientError
 from shared.mongo import document_from_update, updated_document
 
@@ -101,6 +103,47 @@ async def guarded_bulk(collection: AsyncCollection[dict[str, Any]], ops: list[An
 
 # A listed resident needs the view and the personal data, not the applied event ids and pending changes.
 _LISTED = {"view": 1, "person": 1}
+# Counter names as stored -> the names AreaCounters gives them (the API's where it has one).
+_AREA_COUNTS = {
+    "terdaftar": "terdaftar", "direkam": "direkam", "belum_rekam": "belum_rekam", "prr": "prr",
+    "dicetak": "dicetak", "diserahkan": "diserahkan", "duplikat": "duplikat", "gagal": "gagal",
+    "antre_cetak": "antre_cetak", "belum_rekam_disabilitas": "disabilitas_belum_rekam",
+    "belum_rekam_umum": "belum_rekam_luar_sekolah",
+}
+_STOCK_COUNTS = ("stok", "dipesan", "dalam_perjalanan", "diterima", "terpakai", "rusak")
+# Which resident field groups the residents turning wajib KTP, per level of the coverage table.
+_TURNING_FIELDS = {"kecamatan": "view.kecamatan_code", "desa": "view.desa_code", "sekolah": "view.school_npsn"}
+
+
+def area_counters(doc: dict[str, Any]) -> AreaCounters:
+    """An area counter document as the read use cases see it."""
+    return AreaCounters(
+        kind=doc["kind"], code=doc["code"],
+        **{name: int(doc.get(stored, 0)) for stored, name in _AREA_COUNTS.items()},
+        belum_rekam_per_tahun_lahir={domain.birth_year_of_key(key): int(n)
+                                     for key, n in (doc.get("belum_rekam_lahir") or {}).items()},
+        weekly={figure: dict(doc.get(f"{figure}_minggu") or {}) for figure in WEEKLY_FIGURES},
+        siswa_per_kecamatan={domain.kecamatan_of_key(key): int(n) for key, n in (doc.get("kecamatan") or {}).items()},
+    )
+
+
+def stock_location(doc: dict[str, Any]) -> StockLocation:
+    """A location's stock counter document as the read use cases see it."""
+    return StockLocation(location_id=doc["code"], **{name: int(doc.get(name, 0)) for name in _STOCK_COUNTS},
+                         used_by_day=domain.used_by_day(doc.get("terpakai_hari") or {}))
+
+
+def listed_resident(doc: dict[str, Any]) -> ListedResident:
+    """A resident document (its view and personal data) as an office list shows it."""
+    person = doc.get("person") or {}
+    view = doc["view"]
+    return ListedResident(
+        resident_id=doc["_id"], desa_code=view["desa_code"], school_npsn=view.get("school_npsn"),
+        wajib_ktp_from=view.get("wajib_ktp_from"), failed_recording=bool(view.get("last_failure_at")),
+        birth_year=view.get("birth_year"), disabilitas=bool(view.get("disabilitas")),
+        nik=person.get("nik"), nama=person.get("nama"), jenis_kelamin=person.get("jenis_kelamin"),
+        tanggal_lahir=person.get("tanggal_lahir"), telepon=person.get("telepon"),
+    )
 
 
 class CoverageStore:
@@ -211,14 +254,29 @@ class CoverageStore:
         ops = [UpdateOne({"_id": visit_id}, {"$set": fields}, upsert=True) for visit_id, fields in visits.items()]
         await bulk(self.visits, ops)
 
-    async def area_docs(self, kind: str) -> list[dict[str, Any]]:
-        return [doc async for doc in self.areas.find({"kind": kind})]
-
     async def area(self, area_id: str) -> dict[str, Any]:
+        """The stored counter document with its bookkeeping, for tools and tests (use cases read `counters`)."""
         return (await self.areas.find_one({"_id": area_id})) or {}
 
-    async def turning_between(self, start: dt.date, end: dt.date, *, field: str = "view.kecamatan_code") -> dict[str, int]:
-        """Counted residents per area whose wajib KTP date falls in [start, end]."""
+    async def counters(self, area_id: str) -> AreaCounters:
+        """One area's counters (all zero for an area nothing was counted in)."""
+        doc = await self.areas.find_one({"_id": area_id})
+        if doc is None:
+            kind, code = area_id.split(":", 1)
+            return AreaCounters(kind=kind, code=code)
+        return area_counters(doc)
+
+    async def counters_of(self, kind: str) -> list[AreaCounters]:
+        """The counters of every area of one kind ("kec", "desa", "sekolah") that has a document."""
+        return [area_counters(doc) async for doc in self.areas.find({"kind": kind})]
+
+    async def stock_locations(self) -> list[StockLocation]:
+        """The blangko counters of every location the ledger's events named."""
+        return [stock_location(doc) async for doc in self.areas.find({"kind": "lokasi"})]
+
+    async def turning_between(self, start: dt.date, end: dt.date, *, level: str = "kecamatan") -> dict[str, int]:
+        """Counted residents per area of a level whose wajib KTP date falls in [start, end]."""
+        field = _TURNING_FIELDS.get(level, _TURNING_FIELDS["kecamatan"])
         pipeline: list[dict[str, Any]] = [
             {"$match": {"counted": True,
                         "view.wajib_ktp_from": {"$gte": start.isoformat(), "$lte": end.isoformat()}}},
@@ -227,7 +285,7 @@ class CoverageStore:
         return {row["_id"]: row["n"] async for row in await self.residents.aggregate(pipeline) if row["_id"]}
 
     async def unrecorded(self, *, desa_code: str | None, school_npsn: str | None, kecamatan_code: str | None,
-                         limit: int) -> list[dict[str, Any]]:
+                         limit: int) -> list[ListedResident]:
         """Counted residents not yet recorded of a desa or a school (optionally of one kecamatan)."""
         query: dict[str, Any] = {"belum_rekam": True}
         if desa_code:
@@ -237,7 +295,7 @@ class CoverageStore:
         if kecamatan_code:
             query["view.kecamatan_code"] = kecamatan_code
         cursor = self.residents.find(query, _LISTED).sort("_id", 1).limit(limit)
-        return [doc async for doc in cursor]
+        return [listed_resident(doc) async for doc in cursor]
 
     async def oldest_waiting_by_kecamatan(self, kecamatan_codes: list[str]) -> dict[str, str]:
         """For each of these kecamatan, since when its longest-waiting card waits to be printed."""
@@ -250,17 +308,19 @@ class CoverageStore:
         return {code: since for code, since in zip(kecamatan_codes, found, strict=True) if since is not None}
 
     async def home_visit_candidates(self, *, born_until: int, kecamatan_code: str | None,
-                                    limit: int) -> list[dict[str, Any]]:
+                                    limit: int) -> list[ListedResident]:
         """Unrecorded residents who are elderly or have a disability (optionally of one kecamatan)."""
         query: dict[str, Any] = {"belum_rekam": True,
                                  "$or": [{"view.disabilitas": True}, {"view.birth_year": {"$lte": born_until}}]}
         if kecamatan_code:
             query["view.kecamatan_code"] = kecamatan_code
         cursor = self.residents.find(query, _LISTED).sort("view.desa_code", 1).limit(limit)
-        return [doc async for doc in cursor]
+        return [listed_resident(doc) async for doc in cursor]
 
-    async def all_visits(self) -> list[dict[str, Any]]:
-        return [doc async for doc in self.visits.find({})]
+    async def scheduled_visits(self) -> list[PlaceVisit]:
+        """Every visit whose place and day are known (a visit opened before its schedule arrived is not yet)."""
+        return [PlaceVisit(doc["place_code"], dt.date.fromisoformat(doc["date"]))
+                async for doc in self.visits.find({}) if doc.get("place_code") and doc.get("date")]
 
     async def record_read(self, *, office_id: str, action: str, scope: str, count: int, now: dt.datetime) -> None:
         await self.audit.insert_one({"office_id": office_id, "action": action, "scope": scope,

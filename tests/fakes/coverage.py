@@ -3,65 +3,86 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.coverage.ports import CoverageDeps
+from services.coverage.views import AreaCounters, ListedResident, PlaceVisit, StockLocation
 from shared.clock import WIB
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
 
 
+@dataclass(frozen=True)
+class FakeResident:
+    """A resident as the fake holds it: what a list shows and what the fake filters on."""
+
+    listed: ListedResident
+    kecamatan_code: str
+    recorded: bool = False
+    waiting_since: str | None = None
+
+
 @dataclass
 class FakeProjection:
-    """Area counter documents, listed residents, visits and audit records in lists and dicts."""
+    """Area counters, stock locations, residents, visits and audit records in lists and dicts."""
 
-    areas: dict[str, dict[str, Any]] = field(default_factory=dict)
-    residents: list[dict[str, Any]] = field(default_factory=list)
-    visits: list[dict[str, Any]] = field(default_factory=list)
+    areas: dict[str, AreaCounters] = field(default_factory=dict)
+    locations: dict[str, StockLocation] = field(default_factory=dict)
+    residents: list[FakeResident] = field(default_factory=list)
+    visits: list[PlaceVisit] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
 
     def put_area(self, kind: str, code: str, **counters: Any) -> None:
-        self.areas[f"{kind}:{code}"] = {"_id": f"{kind}:{code}", "kind": kind, "code": code, **counters}
+        """An area with these AreaCounters fields (the rest zero)."""
+        self.areas[f"{kind}:{code}"] = AreaCounters(kind=kind, code=code, **counters)
+
+    def put_location(self, location_id: str, **counters: Any) -> None:
+        """A stock location with these StockLocation fields (the rest zero)."""
+        self.locations[location_id] = StockLocation(location_id=location_id, **counters)
 
     def put_resident(self, resident_id: str, *, desa: str, kecamatan: str, recorded: bool = False,
-                     waiting_since: str | None = None, **view: Any) -> None:
-        self.residents.append({"_id": resident_id, "belum_rekam": not recorded, "waiting_since": waiting_since,
-                               "view": {"desa_code": desa, "kecamatan_code": kecamatan, **view},
-                               "person": {"nik": "1702060000000000", "nama": f"Penduduk {resident_id}"}})
+                     waiting_since: str | None = None, **listed: Any) -> None:
+        """A resident with these ListedResident fields besides its id, desa and personal data."""
+        shown = ListedResident(resident_id=resident_id, desa_code=desa, nik="1702060000000000",
+                               nama=f"Penduduk {resident_id}")
+        self.residents.append(FakeResident(replace(shown, **listed), kecamatan, recorded, waiting_since))
 
-    async def area_docs(self, kind: str) -> list[dict[str, Any]]:
-        return [doc for doc in self.areas.values() if doc["kind"] == kind]
+    async def counters(self, area_id: str) -> AreaCounters:
+        kind, code = area_id.split(":", 1)
+        return self.areas.get(area_id) or AreaCounters(kind=kind, code=code)
 
-    async def area(self, area_id: str) -> dict[str, Any]:
-        return self.areas.get(area_id, {})
+    async def counters_of(self, kind: str) -> list[AreaCounters]:
+        return [area for area in self.areas.values() if area.kind == kind]
 
-    async def turning_between(self, start: dt.date, end: dt.date, *, field: str = "view.kecamatan_code"
-                              ) -> dict[str, int]:
+    async def stock_locations(self) -> list[StockLocation]:
+        return list(self.locations.values())
+
+    async def turning_between(self, start: dt.date, end: dt.date, *, level: str = "kecamatan") -> dict[str, int]:
         return {}
 
     async def unrecorded(self, *, desa_code: str | None, school_npsn: str | None, kecamatan_code: str | None,
-                         limit: int) -> list[dict[str, Any]]:
-        return [r for r in self.residents if r["belum_rekam"]
-                and desa_code in (None, r["view"]["desa_code"])
-                and school_npsn in (None, r["view"].get("school_npsn"))
-                and kecamatan_code in (None, r["view"]["kecamatan_code"])][:limit]
+                         limit: int) -> list[ListedResident]:
+        return [r.listed for r in self.residents if not r.recorded
+                and desa_code in (None, r.listed.desa_code)
+                and school_npsn in (None, r.listed.school_npsn)
+                and kecamatan_code in (None, r.kecamatan_code)][:limit]
 
     async def oldest_waiting_by_kecamatan(self, kecamatan_codes: list[str]) -> dict[str, str]:
         oldest: dict[str, str] = {}
         for r in self.residents:
-            since, kec = r["waiting_since"], r["view"]["kecamatan_code"]
+            since, kec = r.waiting_since, r.kecamatan_code
             if since is not None and kec in kecamatan_codes and (kec not in oldest or since < oldest[kec]):
                 oldest[kec] = since
         return oldest
 
     async def home_visit_candidates(self, *, born_until: int, kecamatan_code: str | None,
-                                    limit: int) -> list[dict[str, Any]]:
-        return [r for r in self.residents if r["belum_rekam"]
-                and (r["view"].get("disabilitas") or (r["view"].get("birth_year") or 9999) <= born_until)
-                and kecamatan_code in (None, r["view"]["kecamatan_code"])][:limit]
+                                    limit: int) -> list[ListedResident]:
+        return [r.listed for r in self.residents if not r.recorded
+                and (r.listed.disabilitas or (r.listed.birth_year or 9999) <= born_until)
+                and kecamatan_code in (None, r.kecamatan_code)][:limit]
 
-    async def all_visits(self) -> list[dict[str, Any]]:
+    async def scheduled_visits(self) -> list[PlaceVisit]:
         return list(self.visits)
 
     async def record_read(self, *, office_id: str, action: str, scope: str, count: int, now: dt.datetime) -> None:

@@ -14,11 +14,14 @@ from services.coverage.domain.counters import (
     Delta,
     area_ids,
     as_counters,
+    birth_year_of_key,
     contributions,
     counted,
     delta,
     difference,
     kecamatan_key,
+    kecamatan_of_key,
+    lansia_among,
     lansia_not_recorded,
     percent,
     subtract,
@@ -34,12 +37,13 @@ from services.coverage.domain.dates import (
     weeks_between,
 )
 from services.coverage.domain.residents import FAILURES, ResidentView, evolve, replace, restore_view
-from services.coverage.domain.stock import daily_use, days_of_stock, stock_delta
+from services.coverage.domain.stock import days_of_stock, stock_cover, stock_delta, used_by_day
 from shared.contracts import ResidentLeft
 
 __all__ = [
     "BEFORE_WEEKLY", "FAILURES", "LANSIA_AGE", "WEEKLY_FROM", "Counted", "Delta", "ResidentLeft", "ResidentView",
-    "area_ids", "as_counters", "contributions", "counted", "cumulative_until", "daily_use", "days_of_stock", "delta",
-    "difference", "evolve", "iso_utc", "kecamatan_key", "lansia_not_recorded", "percent", "replace", "restore_view",
-    "stock_delta", "subtract", "wajib_ktp_on", "week_bucket", "week_of_day", "weeks_between",
+    "area_ids", "as_counters", "birth_year_of_key", "contributions", "counted", "cumulative_until", "days_of_stock",
+    "delta", "difference", "evolve", "iso_utc", "kecamatan_key", "kecamatan_of_key", "lansia_among",
+    "lansia_not_recorded", "percent", "replace", "restore_view", "stock_cover", "stock_delta", "subtract",
+    "used_by_day", "wajib_ktp_on", "week_bucket", "week_of_day", "weeks_between",
 ]

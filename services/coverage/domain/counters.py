@@ -117,6 +117,16 @@ def kecamatan_key(code: str) -> str:
     return "k" + code.replace(".", "")
 
 
+def kecamatan_of_key(key: str) -> str:
+    """The kecamatan code of a `kecamatan_key`: k170206 -> 17.02.06."""
+    return f"{key[1:3]}.{key[3:5]}.{key[5:7]}"
+
+
+def birth_year_of_key(key: str) -> int:
+    """The year of a "belum_rekam_lahir" counter key: y1950 -> 1950."""
+    return int(key[1:])
+
+
 def delta(old: ResidentView | None, new: ResidentView | None) -> Delta:
     """Counter changes that turn the old contributions into the new ones (zeros dropped)."""
     return difference(counted(new), counted(old))
@@ -155,8 +165,13 @@ def _difference(plus: Mapping[str, int] | None, minus: Mapping[str, int] | None)
 
 def lansia_not_recorded(by_birth_year: Mapping[str, int], today: dt.date) -> int:
     """Unrecorded residents who turn 60 or older this year."""
+    return lansia_among({birth_year_of_key(key): n for key, n in by_birth_year.items()}, today)
+
+
+def lansia_among(by_year: Mapping[int, int], today: dt.date) -> int:
+    """Of residents counted per birth year, those who turn 60 or older this year."""
     limit = today.year - LANSIA_AGE
-    return sum(n for key, n in by_birth_year.items() if int(key[1:]) <= limit)
+    return sum(n for year, n in by_year.items() if year <= limit)
 
 
 def percent(part: int, whole: int) -> float | None:

@@ -55,16 +55,16 @@ def stock_delta(event: Any, current: Mapping[str, Any]) -> Delta:
     return {}
 
 
-def daily_use(location: Mapping[str, Any], today: dt.date, days: int = 14) -> float:
-    """Average blanks used per day (printed or spoiled) over the last `days` days."""
-    used = location.get("terpakai_hari") or {}
-    first = today - dt.timedelta(days=days - 1)
-    total = sum(n for key, n in used.items() if f"d{first:%Y%m%d}" <= key <= f"d{today:%Y%m%d}")
-    return total / days
+def used_by_day(buckets: Mapping[str, int]) -> dict[dt.date, int]:
+    """The daily use counters ("terpakai_hari": "d20260301" -> blanks) by day."""
+    return {dt.datetime.strptime(key, "d%Y%m%d").date(): int(n) for key, n in buckets.items()}
+
+
+def stock_cover(on_hand: int, used: Mapping[dt.date, int], today: dt.date) -> blangko.StockCover:
+    """Use per day and days of stock, shown as rounded, by the one rule in shared.blangko."""
+    return blangko.stock_cover(on_hand, used, today=today).rounded()
 
 
 def days_of_stock(location: Mapping[str, Any], today: dt.date) -> blangko.StockCover:
     """Use per day and days of stock of a projected location, shown as rounded, by the one rule in shared.blangko."""
-    used = {dt.datetime.strptime(key, "d%Y%m%d").date(): int(n)
-            for key, n in (location.get("terpakai_hari") or {}).items()}
-    return blangko.stock_cover(int(location.get("stok", 0)), used, today=today).rounded()
+    return stock_cover(int(location.get("stok", 0)), used_by_day(location.get("terpakai_hari") or {}), today)

@@ -20,12 +20,12 @@ OTHER = handlers.Reader("kec-19", Role.KECAMATAN_OFFICE, OTHER_KEC)
 
 def projection() -> FakeProjection:
     fake = FakeProjection()
-    counters = {"terdaftar": 4, "wajib_ktp_minggu": {"lama": 4}, "direkam": 1, "belum_rekam": 3,
-                "antre_cetak": 1, "direkam_minggu": {"w20260223": 1}}
+    counters = {"terdaftar": 4, "direkam": 1, "belum_rekam": 3, "antre_cetak": 1,
+                "weekly": {"wajib_ktp": {"lama": 4}, "direkam": {"w20260223": 1}}}
     fake.put_area("kab", "17.02", **counters)
     fake.put_area("kec", KEC, **counters)
-    fake.put_area("desa", DESA, **counters, belum_rekam_umum=3)
-    fake.put_area("lokasi", "dinas", stok=120, dipesan=2, terpakai_hari={"d20260301": 7})
+    fake.put_area("desa", DESA, **counters, belum_rekam_luar_sekolah=3)
+    fake.put_location("dinas", stok=120, dipesan=2, used_by_day={dt.date(2026, 3, 1): 7})
     fake.put_resident("r1", desa=DESA, kecamatan=KEC, birth_year=1950, waiting_since="2026-02-20T00:00:00+00:00")
     fake.put_resident("r2", desa=DESA, kecamatan=KEC, disabilitas=True)
     fake.put_resident("r3", desa=DESA, kecamatan=KEC, recorded=True)
@@ -105,7 +105,7 @@ async def test_home_visits_list_elderly_and_disabled_residents_and_the_read_is_a
 
 async def test_the_dashboard_pages_render_escaped_from_their_templates() -> None:
     fake = projection()
-    fake.put_area("lokasi", "<script>", stok=1)
+    fake.put_location("<script>", stok=1)
     deps = coverage_deps(fake)
     page = await handlers.overview_page(deps=deps)
     html = TEMPLATES.get_template("overview.html").render(page=page, tiles=TILES, title="Cakupan e-KTP",
