@@ -30,6 +30,7 @@ def journey_models(scale: float, today: dt.date = CORPUS_DAY) -> list[tuple[str,
     )
     from shared.contracts.recording import CapturedPayload, RecordingCaptured, SiakStatusReported, StatusPayload
     from shared.contracts.resident import ResidentEnrolled, ResidentEnrolledPayload
+    from shared.dates import add_years
     from shared.pseudonym import resident_pseudonym
     from shared.topics import PRINT, RECORDING, RESIDENT
 
@@ -42,8 +43,7 @@ def journey_models(scale: float, today: dt.date = CORPUS_DAY) -> list[tuple[str,
     for i, person in enumerate(population.people):
         rid = resident_pseudonym(person.nik, key=key)
         place = {"resident_id": rid, "kecamatan_code": person.kecamatan_code, "desa_code": person.desa_code}
-        wajib = person.birth_date.replace(year=person.birth_date.year + 17) if (
-            person.birth_date.month, person.birth_date.day) != (2, 29) else dt.date(person.birth_date.year + 17, 3, 1)
+        wajib = add_years(person.birth_date, 17)
 
         def env(**extra: Any) -> dict[str, Any]:
             return {"event_id": uuid.UUID(int=rng.getrandbits(128)), "occurred_at": at, "recorded_at": at,
