@@ -127,6 +127,9 @@ def test_no_function_is_longer_than_a_screen() -> None:
 
 def test_no_test_code_ships_in_the_product() -> None:
     assert not (REPO / "shared" / "testing").exists()
+    copied = [line.split()[1] for line in (REPO / "Dockerfile").read_text(encoding="utf-8").splitlines()
+              if line.startswith("COPY ")]
+    assert copied and not any(path.split("/")[0] in ("tests", "bench", ".") for path in copied), copied
     for path in _python_files():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
