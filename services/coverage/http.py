@@ -6,14 +6,13 @@ with format=csv, a table. Aggregates are open; lists of residents need an office
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from services.coverage import handlers
 from services.coverage import http_models as out
+from services.coverage.csv_export import table_csv
 from services.coverage.planner import PlannerSettings
 from services.coverage.ports import CoverageDeps
 from shared.areas import REGENCY_CODE
@@ -53,28 +52,9 @@ CurrentOffice = Annotated[Office, Depends(current_office)]
 
 
 def as_csv(rows: list[dict[str, Any]], filename: str) -> Response:
-    """A table as CSV (`;`-separated, UTF-8 with BOM so spreadsheet programs read it as such)."""
-    flat = [_flatten(row) for row in rows]
-    columns: list[str] = []
-    for row in flat:
-        columns += [c for c in row if c not in columns]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, delimiter=";", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(flat)
-    return Response("\ufeff" + buffer.getvalue(), media_type="text/csv; charset=utf-8",
+    """A table as a CSV download (services/coverage/csv_export.py says how cells are written)."""
+    return Response(table_csv(rows), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
-
-
-def _flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in row.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}_"))
-        else:
-            flat[name] = "" if value is None else value
-    return flat
 
 
 def _refusal(exc: Exception) -> HTTPException:
