@@ -111,6 +111,34 @@ def _parsed(raw: FieldEventIn | dict[str, Any]) -> FieldEventIn | ItemResult:
         return ItemResult(str(event_id) if event_id else None, "ditolak", describe_validation_error(exc))
 
 
+def _repeated(item: FieldEventIn, taken: dict[str, dict[str, Any]]) -> ItemResult | None:
+    """The answer for an event id already taken earlier in the same upload, or None for a first use.
+
+    A device that retries inside one batch sends the same event twice: one effect, answered as a
+    duplicate. Another event under an id already used is refused, so nothing vanishes silently.
+    """
+    event_id = str(item.event_id)
+    first = taken.get(event_id)
+    if first is None:
+        return None
+    if first == item.model_dump(mode="json"):
+        return ItemResult(event_id, "duplikat", "event_id ini muncul lebih dari sekali dalam unggahan ini")
+    return _refused(item, "event_id ini sudah dipakai kejadian lain dalam unggahan ini: buat event_id baru "
+                          "untuk kejadian ini lalu kirim ulang")
+
+
+async def _answer(raw: FieldEventIn | dict[str, Any], office: Office, deps: RecordingDeps, now: dt.datetime,
+                  taken: dict[str, dict[str, Any]]) -> RecordingEvent | ItemResult:
+    """One item's answer, remembering the ids this upload has taken (accepted or kept as walk-ins)."""
+    item = _parsed(raw)
+    if isinstance(item, ItemResult):
+        return item
+    checked = _repeated(item, taken) or await _check(item, office, deps, now)
+    if not isinstance(checked, ItemResult) or checked.hasil == "walk_in":
+        taken.setdefault(str(item.event_id), item.model_dump(mode="json"))
+    return checked
+
+
 async def upload_batch(command: UploadBatch, *, deps: RecordingDeps) -> BatchResult:
     """Check each item; publish the accepted ones, then remember them so a second upload is a duplicate."""
     if command.office.role not in domain.FIELD_ROLES:
@@ -120,9 +148,9 @@ async def upload_batch(command: UploadBatch, *, deps: RecordingDeps) -> BatchRes
     now = deps.clock()
     results: list[ItemResult] = []
     accepted: list[RecordingEvent] = []
+    taken: dict[str, dict[str, Any]] = {}
     for raw in command.events:
-        item = _parsed(raw)
-        checked = item if isinstance(item, ItemResult) else await _check(item, command.office, deps, now)
+        checked = await _answer(raw, command.office, deps, now, taken)
         if isinstance(checked, ItemResult):
             results.append(checked)
         else:

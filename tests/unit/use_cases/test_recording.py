@@ -166,6 +166,20 @@ async def test_an_upload_is_answered_item_by_item_and_a_second_upload_is_a_dupli
     assert second.ringkasan == {"diterima": 0, "duplikat": 3, "walk_in": 0, "ditolak": 2}
 
 
+async def test_an_event_id_repeated_in_one_upload_is_taken_once() -> None:
+    deps = make_deps()
+    [resident] = roster(deps, 1)
+    captured = capture(resident)
+    failed = {**captured, "kind": "failed", "biometrics": [], "reason": "sidik jari tidak terbaca"}
+    walk_in = {**capture(None), "walk_in": {"nik": "1702094507080001", "name": "Warga Sintetis", "desa_code": DESA}}
+    answer = await upload(deps, captured, dict(captured), failed, walk_in, dict(walk_in),
+                          {**walk_in, "operator": "op2"})
+    assert [r.hasil for r in answer.hasil] == ["diterima", "duplikat", "ditolak", "walk_in", "duplikat", "ditolak"]
+    assert "event_id" in (answer.hasil[2].alasan or "") and "lain" in (answer.hasil[2].alasan or "")
+    assert answer.ringkasan == {"diterima": 1, "duplikat": 2, "walk_in": 1, "ditolak": 2}
+    assert [e.event_type for e in publisher_of(deps).events()] == ["recording.captured"]
+
+
 async def test_an_upload_refuses_items_the_rules_do_not_allow() -> None:
     deps = make_deps()
     [resident] = roster(deps, 1)
