@@ -37,6 +37,7 @@ def create_app(settings: RecordingSettings | None = None, *, clock: Clock = syst
     store = RecordingStore(runtime.db)
     deps = RecordingDeps(publisher=runtime.publisher, store=store, clock=clock,
                          visit_size=settings.visit_size, max_batch_events=settings.max_batch_events,
+                         visit_days_back=settings.visit_days_back, visit_days_ahead=settings.visit_days_ahead,
                          pseudonym_key=settings.infra.pseudonym_key.get_secret_value())
     register_consumers(runtime.broker, deps=deps, metrics=runtime.metrics, dead_letters=runtime.dead_letters,
                        stale=stale, recordings=recordings)

@@ -14,6 +14,12 @@ class RecordingSettings(ServiceSettings):
     port: int = Field(SERVICE_PORTS["recording"], description="HTTP port of the recording service")
     visit_size: int = Field(50, description="residents drawn into a visit's target list by default")
     max_batch_events: int = Field(5000, description="most events one offline upload may carry")
+    visit_days_back: int = Field(
+        365, ge=0, description="a visit may be scheduled at most this many days before today (WIB): recording a "
+                               "visit held late is fine, a typo like 2019 is refused")
+    visit_days_ahead: int = Field(
+        365, ge=0, description="a visit may be scheduled at most this many days after today (WIB): outreach is "
+                               "planned for the coming year, a typo like 9999 is refused")
     max_body_bytes: int = Field(4 * 1024 * 1024, description="largest request body accepted")
     stuck_days: int = Field(14, description="default days in one status before a resident counts as stuck")
     stuck_window_days: int = Field(

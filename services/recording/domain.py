@@ -74,6 +74,19 @@ def remedy_for(stage: Stage) -> str | None:
     return REMEDY.get(stage)
 
 
+def visit_date_problem(date: dt.date, *, today: dt.date, days_back: int, days_ahead: int) -> str | None:
+    """A visit date outside the window around today (WIB) is a typo, not a plan: 9999 would never
+    come, and a visit dated years back would count as held and push its desa down the plan."""
+    earliest, latest = today - dt.timedelta(days=days_back), today + dt.timedelta(days=days_ahead)
+    if date < earliest:
+        return (f"tanggal kunjungan terlalu jauh di masa lalu: paling awal {earliest.isoformat()} "
+                f"({days_back} hari sebelum hari ini)")
+    if date > latest:
+        return (f"tanggal kunjungan terlalu jauh di masa depan: paling lambat {latest.isoformat()} "
+                f"({days_ahead} hari sesudah hari ini)")
+    return None
+
+
 def device_time_problem(device_time: dt.datetime, now: dt.datetime) -> str | None:
     """A device clock ahead of the server by more than a few minutes is refused."""
     if device_time > now + FUTURE_TOLERANCE:

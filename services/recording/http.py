@@ -12,12 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.recording.domain import Stage, VisitState
 from services.recording.handlers import (
     Conflict,
+    FieldRefused,
     FindStuck,
     Forbidden,
     ImportSiakFile,
@@ -74,7 +76,7 @@ ANSWERS: dict[int, dict[str, Any]] = {
     503: {"model": Problem, "description": "Kafka atau basis data tidak tersedia; kirim ulang (Retry-After)"},
 }
 STATUS_OF: dict[type[RecordingError], int] = {NotFound: 404, Conflict: 409, Forbidden: 403, TooLarge: 413,
-                                              Unreadable: 422}
+                                              Unreadable: 422, FieldRefused: 422}
 
 
 def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -99,6 +101,10 @@ async def run(use_case: Callable[..., Awaitable[T]], command: Any, deps: Recordi
         return await use_case(command, deps=deps)
     except NotDelivered as exc:
         raise kafka_unavailable(str(exc.detail)) from exc
+    except FieldRefused as exc:
+        # The same 422 as a field pydantic refuses: the field named, the reason in Indonesian.
+        raise RequestValidationError([{"loc": ("body", exc.field), "type": "value_error", "msg": exc.reason}]
+                                     ) from exc
     except RecordingError as exc:
         raise HTTPException(STATUS_OF[type(exc)], exc.detail) from exc
 
@@ -109,7 +115,8 @@ class Answer(BaseModel):
 
 class VisitIn(BaseModel):
     visit_id: str = Field(pattern=VISIT_ID, description="id chosen by the office")
-    date: Date
+    date: Date = Field(description="tanggal kunjungan: at most 365 days before or after today in WIB by default "
+                                   "(EKTP_RECORDING_VISIT_DAYS_BACK / _AHEAD); outside: 422 naming `date`")
     kind: VisitKind
     place_code: str = Field(min_length=1, max_length=20, description="NPSN, desa code or kecamatan code")
     kecamatan_code: str = Field(pattern=KECAMATAN)

@@ -3,6 +3,7 @@
 from services.recording.handlers.common import (
     DERIVED,
     Conflict,
+    FieldRefused,
     Forbidden,
     NotDelivered,
     NotFound,
@@ -38,7 +39,8 @@ from services.recording.handlers.visits import (
 )
 
 __all__ = [
-    "DERIVED", "BatchResult", "Conflict", "FindStuck", "Forbidden", "ImportSiakFile", "ItemResult", "NotDelivered",
+    "DERIVED", "BatchResult", "Conflict", "FieldRefused", "FindStuck", "Forbidden", "ImportSiakFile", "ItemResult",
+    "NotDelivered",
     "NotFound", "RecordingDeps", "RecordingError", "ReportStatuses", "ResidentStatus", "RowResult", "ScheduleVisit",
     "StatusResult", "TooLarge", "Unreadable", "UploadBatch", "VisitCommand", "apply_outreach_event",
     "apply_recording_event", "apply_resident_event", "close_visit", "derived_id", "get_visit", "import_siak_file",

@@ -29,6 +29,8 @@ class RecordingDeps:
     clock: Clock
     visit_size: int = 50
     max_batch_events: int = 5000
+    visit_days_back: int = 365
+    visit_days_ahead: int = 365
     pseudonym_key: str = ""
 
 
@@ -58,6 +60,15 @@ class TooLarge(RecordingError):
 
 class Unreadable(RecordingError):
     """An uploaded file that cannot be read as a whole."""
+
+
+class FieldRefused(RecordingError):
+    """One field of a command breaks a rule; answered like any invalid field (422 naming it)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
 
 
 class NotDelivered(RecordingError):

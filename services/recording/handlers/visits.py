@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from services.recording import domain
 from services.recording.domain import Stage, Visit, VisitState
-from services.recording.handlers.common import DERIVED, Conflict, Forbidden, NotFound, RecordingDeps
+from services.recording.handlers.common import DERIVED, Conflict, FieldRefused, Forbidden, NotFound, RecordingDeps
 from services.recording.handlers.events import apply_outreach_event
 from shared.auth import Office, actor_of
+from shared.clock import WIB
 from shared.contracts.recording import VisitClosed, VisitKind, VisitOpened, VisitScheduled
 from shared.topics import OUTREACH
 
@@ -43,6 +44,10 @@ async def schedule_visit(command: ScheduleVisit, *, deps: RecordingDeps) -> Visi
     if office.role not in domain.SCHEDULING_ROLES or \
             not domain.in_scope(office.role, office.kecamatan_code, command.kecamatan_code):
         raise Forbidden("Hanya kantor kecamatan sendiri atau admin dinas yang menjadwalkan kunjungan.")
+    date_problem = domain.visit_date_problem(command.date, today=deps.clock().astimezone(WIB).date(),
+                                             days_back=deps.visit_days_back, days_ahead=deps.visit_days_ahead)
+    if date_problem is not None:
+        raise FieldRefused("date", date_problem)
     if await deps.store.visit(command.visit_id) is not None:
         raise Conflict(f"kunjungan {command.visit_id} sudah ada")
     carried = await deps.store.carried_over(command.place_code)

@@ -103,6 +103,21 @@ async def test_scheduling_twice_or_for_another_kecamatan_is_refused() -> None:
             await handlers.schedule_visit(schedule("v-2", office=office), deps=deps)
 
 
+@pytest.mark.parametrize("date", [dt.date(9999, 12, 31), dt.date(2019, 6, 1), NOW.date() + dt.timedelta(days=366),
+                                  NOW.date() - dt.timedelta(days=366)])
+async def test_a_visit_dated_outside_the_window_around_today_is_refused_naming_the_date(date: dt.date) -> None:
+    deps = make_deps()
+    with pytest.raises(handlers.FieldRefused) as refused:
+        await handlers.schedule_visit(schedule(date=date), deps=deps)
+    assert refused.value.field == "date" and "tanggal kunjungan" in refused.value.reason
+    assert publisher_of(deps).events() == [] and await deps.store.visit("v-1") is None
+    for edge in (NOW.date() - dt.timedelta(days=365), NOW.date() + dt.timedelta(days=365)):
+        await handlers.schedule_visit(schedule(f"v-{edge.isoformat()}", date=edge), deps=deps)
+    narrow = make_deps(visit_days_ahead=7)
+    with pytest.raises(handlers.FieldRefused):
+        await handlers.schedule_visit(schedule(date=NOW.date() + dt.timedelta(days=8)), deps=narrow)
+
+
 async def test_opening_a_visit_and_the_field_team_of_another_kecamatan_may_not() -> None:
     deps = make_deps()
     await handlers.schedule_visit(schedule(targets=[]), deps=deps)
