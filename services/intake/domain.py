@@ -15,7 +15,7 @@ from stdnum.id import nik as stdnum_nik
 from shared.areas import Areas
 from shared.clock import WIB, Clock
 from shared.contracts.envelope import Role
-from shared.contracts.resident import MaritalStatus, ResidentData, ResidentEnrolledPayload, Sex
+from shared.contracts.resident import LeaveReason, MaritalStatus, ResidentData, ResidentEnrolledPayload, Sex
 from shared.dates import add_years
 from shared.pseudonym import resident_pseudonym
 
@@ -76,6 +76,20 @@ class NikFacts:
     region_code: str
     region_name: str
     from_other_regency: bool
+
+
+NIK_SEPARATORS = frozenset(".-")
+
+
+def normalise_nik(typed: str) -> str:
+    """The 16 digits of a NIK as a clerk types it: dots, spaces and dashes between groups are dropped
+    ("1702.0645.0707.0001", "1702 0645 0707 0001"); anything else is refused with the reason."""
+    digits = "".join(c for c in typed if not (c.isspace() or c in NIK_SEPARATORS))
+    if digits and (not digits.isascii() or not digits.isdigit()):
+        raise nik_error(NikProblem.NOT_DIGITS)
+    if len(digits) != 16:
+        raise nik_error(NikProblem.LENGTH)
+    return digits
 
 
 def check_nik(nik: str, *, birth_date: dt.date, sex: Sex, today: dt.date) -> NikFacts:
@@ -182,6 +196,12 @@ def may_read_personal(role: Role, own_kecamatan: str | None, kecamatan_code: str
     if role == Role.DINAS_ADMIN:
         return True
     return role == Role.KECAMATAN_OFFICE and kecamatan_code == own_kecamatan
+
+
+def blocks_registration(existing: LeaveReason | None, *, active: bool) -> bool:
+    """A NIK in the roster is registered once: an active resident is corrected, not registered again,
+    and a deceased one stays deceased. A resident who moved out (pindah) may come back."""
+    return active or existing == LeaveReason.MENINGGAL
 
 
 def may_import_or_review(role: Role) -> bool:

@@ -29,11 +29,16 @@ today_in_wib = domain.today_in_wib
 
 
 class AlreadyRegistered(Exception):
-    """The NIK is in the roster already: one NIK is one resident."""
+    """The NIK is in the roster already: one NIK is one resident (or a deceased one).
 
-    def __init__(self, resident_id: str) -> None:
-        super().__init__(resident_id)
+    `resident_id` is None when the resident lives outside the office's kecamatan: the office learns
+    that the NIK is taken, not whose pseudonym it is.
+    """
+
+    def __init__(self, resident_id: str | None, *, deceased: bool = False) -> None:
+        super().__init__("deceased" if deceased else "registered")
         self.resident_id = resident_id
+        self.deceased = deceased
 
 
 class NotInRoster(Exception):
@@ -195,10 +200,7 @@ async def _enroll(command: RegisterResident, event_id: UUID, deps: IntakeDeps) -
     today = domain.today_in_wib(deps.clock)
     facts = domain.validate_resident(command.data, today=today, areas=deps.areas)
     payload = domain.enrolled_payload(command.data, facts=facts, key=deps.pseudonym_key, today=today)
-    existing = await deps.roster.get(payload.resident_id)
-    if existing is not None and existing.active and not await deps.roster.has_applied(
-            payload.resident_id, str(event_id)):
-        raise AlreadyRegistered(payload.resident_id)
+    await _refuse_registered(command.office, payload.resident_id, event_id, deps)
     event = ResidentEnrolled(event_id=event_id, occurred_at=command.occurred_at or now, recorded_at=now,
                              actor=command.office.actor, payload=payload)
     await deps.publisher.publish(event, topic=RESIDENT, key=payload.resident_id)
@@ -210,6 +212,17 @@ async def _enroll(command: RegisterResident, event_id: UUID, deps: IntakeDeps) -
         await deps.reviews.flag(resident_id=payload.resident_id, others=others,
                                 kecamatan_code=payload.kecamatan_code, now=now)
     return event, others
+
+
+async def _refuse_registered(office: Office, resident_id: str, event_id: UUID, deps: IntakeDeps) -> None:
+    """Refuse a NIK already in the roster (alive, or deceased); its pseudonym only to offices that may see it."""
+    existing = await deps.roster.get(resident_id)
+    if existing is None or not domain.blocks_registration(existing.left_reason, active=existing.active):
+        return
+    if await deps.roster.has_applied(resident_id, str(event_id)):
+        return
+    visible = domain.may_read_personal(office.actor.role, office.kecamatan_code, existing.kecamatan_code)
+    raise AlreadyRegistered(resident_id if visible else None, deceased=not existing.active)
 
 
 async def correct_resident(command: CorrectResident, *, deps: IntakeDeps) -> Outcome:

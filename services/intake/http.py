@@ -13,11 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from services.intake import handlers
 from services.intake.dapodik import DapodikFileError
-from services.intake.domain import RosterRuleError
+from services.intake.domain import RosterRuleError, normalise_nik
 from services.intake.ports import ImportJob, IntakeDeps, ResidentRecord
 from services.intake.requests import RequestKey
 from shared.auth import Office, actor_of, current_office
@@ -28,6 +29,8 @@ from shared.idempotency import IdempotencyKey, KeyReusedForOtherData, Outcome, S
 
 RESIDENT_ID = r"^r[0-9a-f]{32}$"
 KECAMATAN = r"^\d{2}\.\d{2}\.\d{2}$"
+# A NIK as clerks type it: 16 digits, optionally with dots, spaces or dashes (normalise_nik).
+NIK_AS_TYPED = r"^[\s.-]*(\d[\s.-]*){16}$"
 ResidentIdPath = Annotated[str, Path(pattern=RESIDENT_ID, description="resident pseudonym (never the NIK)")]
 JobIdPath = Annotated[str, Path(min_length=1, max_length=64, description="id of the import job")]
 
@@ -51,6 +54,20 @@ router = APIRouter(tags=["penduduk"], responses=COMMON)
 class ResidentIn(ResidentData):
     """A resident as a kecamatan office submits them."""
 
+    nik: str = Field(description="Nomor Induk Kependudukan, 16 digits; dots, spaces or dashes between the digits "
+                                 "(1702.0645.0707.0001) are removed",
+                     json_schema_extra={"pattern": NIK_AS_TYPED, "maxLength": 40})
+
+    @field_validator("nik", mode="before")
+    @classmethod
+    def _nik_digits(cls, value: Any) -> str:
+        """The NIK's 16 digits, or the reason in Indonesian (never pydantic's English pattern message)."""
+        if not isinstance(value, str) or len(value) > 40:
+            raise PydanticCustomError("nik", "NIK harus 16 digit angka")
+        try:
+            return normalise_nik(value)
+        except RosterRuleError as exc:
+            raise PydanticCustomError("nik", exc.reason) from exc
     birth_date: Date = Field(description="tanggal lahir")
     occurred_at: DateTime | None = Field(None, description="when the data was taken; defaults to now")
 
@@ -167,6 +184,20 @@ def _key(office: Office, route: str, key: str | None, body: BaseModel) -> Reques
     return RequestKey(office_id=office.office_id, route=route, key=key or None, body=body.model_dump(mode="json"))
 
 
+def _registered(exc: handlers.AlreadyRegistered) -> dict[str, str]:
+    """The 409 for a NIK in the roster; the resident's id only when the office may see the resident."""
+    if exc.deceased:
+        message = ("NIK ini sudah terdaftar dan penduduknya tercatat meninggal; NIK ini tidak dapat didaftarkan "
+                   "lagi. Bila data kematian keliru, hubungi Dinas Dukcapil.")
+    elif exc.resident_id is None:
+        message = ("NIK ini sudah terdaftar sebagai penduduk kecamatan lain; hubungi kantor kecamatan tersebut "
+                   "atau Dinas Dukcapil bila penduduk pindah domisili.")
+    else:
+        message = ("NIK ini sudah terdaftar sebagai satu penduduk; untuk mengubah datanya kirim koreksi "
+                   "(PUT /residents/{resident_id}).")
+    return {"message": message} if exc.resident_id is None else {"message": message, "resident_id": exc.resident_id}
+
+
 def _refusal(exc: Exception) -> HTTPException:
     """The answer for a use case's refusal."""
     match exc:
@@ -174,9 +205,7 @@ def _refusal(exc: Exception) -> HTTPException:
             return HTTPException(422, {"message": "Data penduduk ditolak.",
                                        "errors": [{"field": exc.field, "reason": exc.reason, "rule": exc.problem}]})
         case handlers.AlreadyRegistered():
-            return HTTPException(409, {"message": "NIK ini sudah terdaftar sebagai satu penduduk; untuk mengubah "
-                                                  "datanya kirim koreksi (PUT /residents/{resident_id}).",
-                                       "resident_id": exc.resident_id})
+            return HTTPException(409, _registered(exc))
         case KeyReusedForOtherData():
             return HTTPException(409, "Idempotency-Key ini sudah dipakai untuk data lain; "
                                       "gunakan kunci baru untuk data baru.")

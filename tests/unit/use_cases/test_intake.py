@@ -10,7 +10,7 @@ import pytest
 
 from services.intake import handlers
 from services.intake.dapodik import DapodikFileError
-from services.intake.domain import RosterRuleError
+from services.intake.domain import RosterRuleError, normalise_nik
 from services.intake.ports import DONE, IntakeDeps
 from services.intake.requests import RequestKey
 from shared.areas import load_areas
@@ -125,6 +125,51 @@ async def test_marking_left_removes_the_resident_and_a_second_time_finds_nobody(
     assert stored is not None and stored.status == "pindah"
     with pytest.raises(handlers.NotInRoster):
         await handlers.mark_resident_left(leave(today()), deps=deps)
+
+
+async def test_a_deceased_resident_is_not_registered_again_but_one_who_moved_out_may_come_back() -> None:
+    deps = intake_deps()
+    dead = (await register(deps, resident(1)))["resident_id"]
+    moved = (await register(deps, resident(2, name="Penduduk Lain")))["resident_id"]
+    for rid, reason in ((dead, LeaveReason.MENINGGAL), (moved, LeaveReason.PINDAH)):
+        await handlers.mark_resident_left(handlers.MarkResidentLeft(
+            office=OWN, resident_id=rid, reason=reason, effective_date=today(),
+            request=key(f"/residents/{rid}/keluar")), deps=deps)
+    elsewhere = resident(1, kecamatan_code=OTHER_KEC, desa_code="17.02.19.1001")
+    for office, data in ((OWN, resident(1)), (ADMIN, resident(1)), (OTHER, elsewhere)):
+        with pytest.raises(handlers.AlreadyRegistered) as refused:
+            await register(deps, data, office=office)
+        assert refused.value.deceased
+    assert (await register(deps, resident(2, name="Penduduk Lain")))["resident_id"] == moved
+    stored = await deps.roster.get(dead)
+    assert stored is not None and stored.status == "meninggal"
+
+
+async def test_a_refused_registration_names_the_resident_only_to_its_kecamatan_or_the_dinas() -> None:
+    deps = intake_deps()
+    rid = (await register(deps, resident()))["resident_id"]
+    elsewhere = resident(kecamatan_code=OTHER_KEC, desa_code="17.02.19.1001")
+    seen = {}
+    for name, office, data in (("own", OWN, resident()), ("dinas", ADMIN, resident()), ("other", OTHER, elsewhere)):
+        with pytest.raises(handlers.AlreadyRegistered) as refused:
+            await register(deps, data, office=office)
+        seen[name] = refused.value.resident_id
+    assert seen == {"own": rid, "dinas": rid, "other": None}
+
+
+@pytest.mark.parametrize("typed", ["1702064507070001", "1702.0645.0707.0001", "1702 0645 0707 0001",
+                                   "1702-0645-0707-0001", " 1702.0645 0707-0001 "])
+def test_a_nik_typed_with_dots_spaces_or_dashes_is_its_sixteen_digits(typed: str) -> None:
+    assert normalise_nik(typed) == "1702064507070001"
+
+
+@pytest.mark.parametrize(("typed", "reason"), [("1702.0645.0707.000A", "angka"), ("1702/0645/0707/0001", "angka"),
+                                               ("17020645070700011", "16 digit"), ("", "16 digit"),
+                                               ("\uff11702064507070001", "angka")])
+def test_any_other_malformed_nik_is_refused_in_indonesian_naming_the_nik(typed: str, reason: str) -> None:
+    with pytest.raises(RosterRuleError) as refused:
+        normalise_nik(typed)
+    assert refused.value.field == "nik" and reason in refused.value.reason
 
 
 async def test_reading_a_resident_is_audited_and_only_for_the_own_kecamatan() -> None:
