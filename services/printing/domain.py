@@ -190,6 +190,26 @@ def check_may_request_reprint(viewer: Viewer, reason: PrintReason) -> None:
         raise Invalid("Alasan cetak ulang: hilang, rusak atau perubahan_data.")
 
 
+# How long a reprint claim whose job never reached the queue holds (its request died before publishing).
+REPRINT_CLAIM_HOLDS = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class ReprintClaim:
+    """The reprint a resident's card is claimed for: one queued replacement at a time."""
+
+    job_id: str
+    claimed_at: dt.datetime
+
+
+def reprint_claim_replaceable(claim: ReprintClaim, claimed_job: PrintJob | None, now: dt.datetime) -> bool:
+    """Whether a new reprint may take over a resident's claim: its card left the queue (printed or
+    further), or it never reached the queue and the claim is older than REPRINT_CLAIM_HOLDS."""
+    if claimed_job is None:
+        return now - claim.claimed_at > REPRINT_CLAIM_HOLDS
+    return claimed_job.status not in OPEN_STATUSES
+
+
 def reprint_source(history: Sequence[PrintJob]) -> PrintJob:
     """The printed job a reprint copies its area and needs from; refused if never printed or still queued."""
     printed = [job for job in history if job.status in PRINTED_STATUSES]

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
-from services.printing.domain import JobStatus, PendingReservation, PrintJob, SchoolDelivery, StationState
+from services.printing.domain import JobStatus, PendingReservation, PrintJob, ReprintClaim, SchoolDelivery, StationState
 
 
 class JobReader(Protocol):
@@ -75,5 +75,21 @@ class Deliveries(Protocol):
     async def record_acknowledgement(self, delivery_id: str, *, at: dt.datetime, received_by: str) -> bool: ...
 
 
-class PrintingStorage(PrintJobs, Stations, Deliveries, Protocol):
+class ReprintClaims(Protocol):
+    """One claimed reprint per resident, taken atomically before its event is published."""
+
+    async def claim_reprint(self, resident_id: str, job_id: str, *, now: dt.datetime) -> ReprintClaim | None:
+        """Claim the resident's reprint for `job_id`; None when it is ours now, else the claim that holds."""
+        ...
+
+    async def replace_reprint_claim(self, resident_id: str, *, held_by: str, job_id: str, now: dt.datetime) -> bool:
+        """Take over the claim `held_by` holds; False when another request changed it first."""
+        ...
+
+    async def release_reprint_claim(self, resident_id: str, job_id: str) -> None:
+        """Give back a claim whose event was not published."""
+        ...
+
+
+class PrintingStorage(PrintJobs, Stations, Deliveries, ReprintClaims, Protocol):
     """Everything the printing use cases read and write."""

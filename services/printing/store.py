@@ -22,6 +22,7 @@ from services.printing.domain import (
     JobStatus,
     PendingReservation,
     PrintJob,
+    ReprintClaim,
     SchoolDelivery,
     SpoiledAttempt,
     StationState,
@@ -93,6 +94,7 @@ class PrintingStore:
         self.jobs = db["print_jobs"]
         self.stations = db["print_stations"]
         self.deliveries = db["print_school_deliveries"]
+        self.reprint_claims = db["print_reprint_claims"]
 
     async def ensure_indexes(self) -> None:
         await self.jobs.create_index([("station_id", ASCENDING), ("status", ASCENDING), *QUEUE_ORDER[:2]])
@@ -244,3 +246,25 @@ class PrintingStore:
         result = await self.deliveries.update_one({"_id": delivery_id, "acknowledged_at": None},
                                                   {"$set": {"acknowledged_at": at, "received_by": received_by}})
         return result.matched_count == 1
+
+    # Reprint claims: one document per resident, taken by insert and handed over by compare-and-set.
+
+    async def claim_reprint(self, resident_id: str, job_id: str, *, now: dt.datetime) -> ReprintClaim | None:
+        try:
+            await self.reprint_claims.insert_one({"_id": resident_id, "job_id": job_id, "claimed_at": now})
+            return None
+        except DuplicateKeyError:
+            doc = await self.reprint_claims.find_one({"_id": resident_id})
+        if doc is None:  # released in between: claim again
+            return await self.claim_reprint(resident_id, job_id, now=now)
+        if doc["job_id"] == job_id:
+            return None
+        return ReprintClaim(job_id=doc["job_id"], claimed_at=doc["claimed_at"])
+
+    async def replace_reprint_claim(self, resident_id: str, *, held_by: str, job_id: str, now: dt.datetime) -> bool:
+        result = await self.reprint_claims.update_one({"_id": resident_id, "job_id": held_by},
+                                                      {"$set": {"job_id": job_id, "claimed_at": now}})
+        return result.modified_count == 1
+
+    async def release_reprint_claim(self, resident_id: str, job_id: str) -> None:
+        await self.reprint_claims.delete_one({"_id": resident_id, "job_id": job_id})

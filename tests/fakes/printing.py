@@ -12,6 +12,7 @@ from services.printing.domain import (
     JobStatus,
     PendingReservation,
     PrintJob,
+    ReprintClaim,
     SchoolDelivery,
     SpoiledAttempt,
     StationState,
@@ -51,6 +52,7 @@ class FakePrintingStore:
         self.jobs: dict[str, PrintJob] = {}
         self.stations: dict[str, StationState] = {}
         self.deliveries: dict[str, SchoolDelivery] = {}
+        self.reprint_claims: dict[str, ReprintClaim] = {}
 
     # Jobs
 
@@ -184,3 +186,19 @@ class FakePrintingStore:
             return False
         self.deliveries[delivery_id] = dataclasses.replace(delivery, acknowledged_at=at, received_by=received_by)
         return True
+
+    # Reprint claims
+
+    async def claim_reprint(self, resident_id: str, job_id: str, *, now: dt.datetime) -> ReprintClaim | None:
+        held = self.reprint_claims.setdefault(resident_id, ReprintClaim(job_id=job_id, claimed_at=now))
+        return None if held.job_id == job_id else held
+
+    async def replace_reprint_claim(self, resident_id: str, *, held_by: str, job_id: str, now: dt.datetime) -> bool:
+        if self.reprint_claims.get(resident_id, None) is None or self.reprint_claims[resident_id].job_id != held_by:
+            return False
+        self.reprint_claims[resident_id] = ReprintClaim(job_id=job_id, claimed_at=now)
+        return True
+
+    async def release_reprint_claim(self, resident_id: str, job_id: str) -> None:
+        if resident_id in self.reprint_claims and self.reprint_claims[resident_id].job_id == job_id:
+            del self.reprint_claims[resident_id]

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from services.printing.domain import (
+    Conflict,
     JobStatus,
     NotFound,
     PrintJob,
@@ -19,6 +20,7 @@ from services.printing.domain import (
     delivery_station,
     handover_route,
     may_see,
+    reprint_claim_replaceable,
     reprint_source,
 )
 from services.printing.handlers.common import PrintingDeps, derived_id, queued_event
@@ -166,7 +168,10 @@ async def list_stations(*, deps: PrintingDeps) -> list[StationView]:
 
 
 async def request_reprint(command: RequestReprint, *, deps: PrintingDeps) -> JobAccepted:
-    """A new card for a resident printed before (lost, damaged, changed data), without recording again."""
+    """A new card for a resident printed before (lost, damaged, changed data), without recording again.
+
+    The resident's reprint is claimed atomically before the event goes out, so two requests at once
+    (a double click, a retry after a timeout) queue one card; the other is refused with the reason."""
     office = command.office
     check_may_request_reprint(office, command.reason)
     job_id = "job-" + derived_id(command.request_id, "reprint").hex[:24]
@@ -176,14 +181,32 @@ async def request_reprint(command: RequestReprint, *, deps: PrintingDeps) -> Job
     history = [job for job in await deps.store.jobs_of_resident(command.resident_id)
                if may_see(office, station_id=job.station_id, kecamatan_code=job.kecamatan_code)]
     last = reprint_source(history)
+    await _claim_reprint(command.resident_id, job_id, deps=deps)
     queued = queued_event(
         job_id=job_id, source_event_id=str(command.request_id), resident_id=command.resident_id,
         kecamatan_code=last.kecamatan_code, desa_code=last.desa_code, reason=command.reason, wajib_ktp_from=None,
         lansia=last.lansia, disabilitas=last.disabilitas, occurred_at=deps.clock(), actor=actor_of(office),
         deps=deps)
-    await deps.publisher.publish(queued, topic=PRINT, key=queued.payload.station_id)
+    try:
+        await deps.publisher.publish(queued, topic=PRINT, key=queued.payload.station_id)
+    except BaseException:
+        await deps.store.release_reprint_claim(command.resident_id, job_id)
+        raise
     return JobAccepted(job_id=job_id, status=JobStatus.MENUNGGU_BLANGKO, station_id=queued.payload.station_id,
                        event_id=queued.event_id)
+
+
+async def _claim_reprint(resident_id: str, job_id: str, *, deps: PrintingDeps) -> None:
+    """Hold the resident's one reprint for `job_id`, or refuse while another is on its way."""
+    now = deps.clock()
+    held = await deps.store.claim_reprint(resident_id, job_id, now=now)
+    if held is None:
+        return
+    if reprint_claim_replaceable(held, await deps.store.job(held.job_id), now) and \
+            await deps.store.replace_reprint_claim(resident_id, held_by=held.job_id, job_id=job_id, now=now):
+        return
+    raise Conflict("Cetak ulang untuk penduduk ini sudah diminta dan masih dalam antrean cetak; "
+                   "tidak perlu meminta lagi.")
 
 
 async def hand_over(command: HandOver, *, deps: PrintingDeps) -> JobAccepted:

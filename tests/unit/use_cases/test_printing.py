@@ -9,9 +9,19 @@ import uuid
 from typing import Any
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 
 from services.printing import domain, handlers
-from services.printing.domain import Conflict, Forbidden, Invalid, JobStatus, NotFound, PrintJob, reservation_for
+from services.printing.domain import (
+    REPRINT_CLAIM_HOLDS,
+    Conflict,
+    Forbidden,
+    Invalid,
+    JobStatus,
+    NotFound,
+    PrintJob,
+    reservation_for,
+)
 from services.printing.handlers import (
     AcknowledgeDelivery,
     HandOver,
@@ -285,6 +295,47 @@ async def test_a_reprint_queues_a_replacement_for_a_printed_card_once_per_reques
     assert (again.job_id, again.event_id) == (accepted.job_id, None)
     with pytest.raises(Conflict, match="masih dalam antrean"):
         await handlers.request_reprint(dataclasses.replace(command, request_id=uuid.uuid4()), deps=world.deps)
+
+
+async def test_two_reprint_requests_at_once_queue_one_card_and_the_claim_passes_on_once_it_is_printed(
+        world: World) -> None:
+    who = resident()
+    await stored(world, job(JobStatus.DISERAHKAN, who=who))
+    first = RequestReprint(KECAMATAN, who, PrintReason.HILANG, uuid.uuid4())
+    accepted = await handlers.request_reprint(first, deps=world.deps)
+    # The second click arrives before the first job reached the queue (its event not yet consumed).
+    with pytest.raises(Conflict, match="sudah diminta dan masih dalam antrean"):
+        await handlers.request_reprint(RequestReprint(KECAMATAN, who, PrintReason.HILANG, uuid.uuid4()),
+                                       deps=world.deps)
+    assert len(world.sent(JobQueued)) == 1
+    await world.deliver_print_events()
+    await world.store.mark_reserved(accepted.job_id, attempt=1, reservation_id="res-1")
+    await world.store.mark_printed(accepted.job_id, attempt=1, reservation_id="res-1", at=START, printer="uji")
+    later = await handlers.request_reprint(RequestReprint(KECAMATAN, who, PrintReason.RUSAK, uuid.uuid4()),
+                                           deps=world.deps)
+    assert later.job_id != accepted.job_id  # the first one's event was consumed above
+    assert [event.payload.job_id for event in world.sent(JobQueued)] == [later.job_id]
+
+
+async def test_a_reprint_claim_is_given_back_when_kafka_refuses_and_expires_when_its_job_never_came(
+        world: World) -> None:
+    who = resident()
+    await stored(world, job(JobStatus.DISERAHKAN, who=who))
+
+    async def refuse(event: Any, *, topic: Any, key: str) -> None:
+        raise KafkaConnectionError("Kafka away")
+
+    publish, world.publisher.publish = world.publisher.publish, refuse  # type: ignore[method-assign]
+    with pytest.raises(KafkaConnectionError):
+        await handlers.request_reprint(RequestReprint(KECAMATAN, who, PrintReason.HILANG, uuid.uuid4()),
+                                       deps=world.deps)
+    world.publisher.publish = publish  # type: ignore[method-assign]
+    assert world.store.reprint_claims == {}
+    await handlers.request_reprint(RequestReprint(KECAMATAN, who, PrintReason.HILANG, uuid.uuid4()), deps=world.deps)
+    world.publisher.sent.clear()  # that job's event is lost: it never reaches the queue
+    world.clock.now = START + REPRINT_CLAIM_HOLDS + dt.timedelta(seconds=1)
+    await handlers.request_reprint(RequestReprint(KECAMATAN, who, PrintReason.HILANG, uuid.uuid4()), deps=world.deps)
+    assert len(world.sent(JobQueued)) == 1
 
 
 async def test_a_reprint_is_refused_for_a_card_never_printed_a_wrong_role_or_a_first_card(world: World) -> None:
