@@ -8,7 +8,7 @@ read is recorded.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.coverage import planner, queries
@@ -21,6 +21,18 @@ from shared.dates import add_years
 
 DINAS_ROLES = frozenset({Role.DINAS_ADMIN, Role.SYSTEM})
 LIST_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which part of a long list: page `number` (from 1) of `size` people."""
+
+    number: int = 1
+    size: int = LIST_LIMIT
+
+    @property
+    def skip(self) -> int:
+        return (self.number - 1) * self.size
 LANSIA_AGE = 60
 
 
@@ -57,6 +69,7 @@ class Table:
     body: dict[str, Any]
     rows: list[dict[str, Any]]
     filename: str
+    next_page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,7 @@ class UnrecordedQuery:
     desa: str | None = None
     sekolah: str | None = None
     kecamatan: str | None = None
+    page: Page = field(default_factory=lambda: Page())
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,7 @@ class PlanQuery:
 class HomeVisitQuery:
     reader: Reader
     kecamatan: str | None = None
+    page: Page = field(default_factory=lambda: Page())
 
 
 def today(deps: CoverageDeps) -> dt.date:
@@ -168,14 +183,14 @@ async def unrecorded(query: UnrecordedQuery, *, deps: CoverageDeps) -> Table:
     if not reader.may_read_people(scope) or (query.sekolah and outside_dinas and not scope):
         raise Forbidden("Daftar penduduk hanya untuk kantor kecamatan yang bersangkutan dan dinas.")
     projection = deps.projection()
-    residents = await projection.unrecorded(desa_code=query.desa, school_npsn=query.sekolah,
-                                            kecamatan_code=scope if query.sekolah and outside_dinas else None,
-                                            limit=LIST_LIMIT)
-    rows = [person_row(resident) for resident in residents]
+    found = await projection.unrecorded(desa_code=query.desa, school_npsn=query.sekolah,
+                                        kecamatan_code=scope if query.sekolah and outside_dinas else None,
+                                        skip=query.page.skip, limit=query.page.size + 1)
+    rows = [person_row(resident) for resident in found[:query.page.size]]
     await projection.record_read(office_id=reader.office_id, action="baca_belum_rekam",
                                  scope=f"desa:{query.desa}" if query.desa else f"sekolah:{query.sekolah}",
                                  count=len(rows), now=deps.clock())
-    return Table({"jumlah": len(rows), "penduduk": rows}, rows, "belum-rekam")
+    return people_table(rows, query.page, more=len(found) > query.page.size, filename="belum-rekam")
 
 
 async def plan_visits(query: PlanQuery, *, deps: CoverageDeps) -> Table:
@@ -210,13 +225,23 @@ async def home_visits(query: HomeVisitQuery, *, deps: CoverageDeps) -> Table:
         raise Forbidden("Daftar kunjungan rumah hanya untuk kantor kecamatan yang bersangkutan dan dinas.")
     elderly_until = add_years(today(deps), -LANSIA_AGE).year
     projection = deps.projection()
-    residents = await projection.home_visit_candidates(born_until=elderly_until, kecamatan_code=scope,
-                                                       limit=LIST_LIMIT)
+    found = await projection.home_visit_candidates(born_until=elderly_until, kecamatan_code=scope,
+                                                   skip=query.page.skip, limit=query.page.size + 1)
     rows = [{**person_row(r), "lansia": bool(r.birth_year and r.birth_year <= elderly_until),
-             "disabilitas": r.disabilitas} for r in residents]
+             "disabilitas": r.disabilitas} for r in found[:query.page.size]]
     await projection.record_read(office_id=reader.office_id, action="baca_kunjungan_rumah",
                                  scope=f"kec:{scope}" if scope else "kab", count=len(rows), now=deps.clock())
-    return Table({"jumlah": len(rows), "penduduk": rows}, rows, "kunjungan-rumah")
+    return people_table(rows, query.page, more=len(found) > query.page.size, filename="kunjungan-rumah")
+
+
+def people_table(rows: list[dict[str, Any]], page: Page, *, more: bool, filename: str) -> Table:
+    """A page of a list of people, saying whether more follow (a list is never cut silently)."""
+    body: dict[str, Any] = {"jumlah": len(rows), "halaman": page.number, "per_halaman": page.size,
+                            "ada_halaman_berikutnya": more, "penduduk": rows}
+    if more:
+        body["catatan"] = (f"Daftar ini belum lengkap: ambil halaman {page.number + 1} untuk "
+                           f"{page.size} orang berikutnya.")
+    return Table(body, rows, filename, next_page=page.number + 1 if more else None)
 
 
 def person_row(resident: ListedResident) -> dict[str, Any]:

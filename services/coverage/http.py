@@ -67,7 +67,16 @@ REFUSALS = (handlers.AreaNotFound, handlers.QueryRefused, handlers.Forbidden)
 
 
 def _table(table: handlers.Table, fmt: str) -> Any:
-    return as_csv(table.rows, table.filename) if fmt == "csv" else table.body
+    if fmt != "csv":
+        return table.body
+    answer = as_csv(table.rows, table.filename)
+    if table.next_page is not None:  # the CSV cannot say it, so the answer's header does
+        answer.headers["X-Halaman-Berikutnya"] = str(table.next_page)
+    return answer
+
+
+PageNumber = Annotated[int, Query(ge=1, le=100_000, description="halaman ke berapa (mulai 1)")]
+PageSize = Annotated[int, Query(ge=1, le=handlers.LIST_LIMIT, description="orang per halaman")]
 
 
 @router.get("/coverage", response_model=out.CoverageAnswer, summary="Cakupan wajib KTP per kecamatan (dan kabupaten)")
@@ -138,9 +147,10 @@ async def unrecorded(
     sekolah: Annotated[str | None, Query(pattern=r"^\d{8}$", description="NPSN of a school")] = None,
     kecamatan: Annotated[str | None, Query(pattern=KECAMATAN, description="with sekolah: the kecamatan whose "
                                                                           "students are listed")] = None,
-    format: Format = "json",
+    format: Format = "json", halaman: PageNumber = 1, per_halaman: PageSize = handlers.LIST_LIMIT,
 ) -> Any:
-    query = handlers.UnrecordedQuery(_reader(office), desa=desa, sekolah=sekolah, kecamatan=kecamatan)
+    query = handlers.UnrecordedQuery(_reader(office), desa=desa, sekolah=sekolah, kecamatan=kecamatan,
+                                     page=handlers.Page(halaman, per_halaman))
     try:
         return _table(await handlers.unrecorded(query, deps=deps), format)
     except REFUSALS as exc:
@@ -172,9 +182,10 @@ async def plan(
 async def home_visits(
     deps: Deps, office: CurrentOffice,
     kecamatan: Annotated[str | None, Query(pattern=KECAMATAN)] = None, format: Format = "json",
+    halaman: PageNumber = 1, per_halaman: PageSize = handlers.LIST_LIMIT,
 ) -> Any:
+    query = handlers.HomeVisitQuery(_reader(office), kecamatan, handlers.Page(halaman, per_halaman))
     try:
-        return _table(await handlers.home_visits(handlers.HomeVisitQuery(_reader(office), kecamatan), deps=deps),
-                      format)
+        return _table(await handlers.home_visits(query, deps=deps), format)
     except REFUSALS as exc:
         raise _refusal(exc) from exc

@@ -137,7 +137,11 @@ class Person(BaseModel):
 
 
 class People(BaseModel):
-    jumlah: int
+    jumlah: int = Field(description="orang di halaman ini")
+    halaman: int = Field(description="nomor halaman (mulai 1)")
+    per_halaman: int
+    ada_halaman_berikutnya: bool = Field(description="true: daftar belum lengkap, ambil halaman berikutnya")
+    catatan: str | None = Field(None, description="ada bila daftar belum lengkap")
     penduduk: list[Person]
 
 

@@ -285,7 +285,7 @@ class CoverageStore:
         return {row["_id"]: row["n"] async for row in await self.residents.aggregate(pipeline) if row["_id"]}
 
     async def unrecorded(self, *, desa_code: str | None, school_npsn: str | None, kecamatan_code: str | None,
-                         limit: int) -> list[ListedResident]:
+                         skip: int, limit: int) -> list[ListedResident]:
         """Counted residents not yet recorded of a desa or a school (optionally of one kecamatan)."""
         query: dict[str, Any] = {"belum_rekam": True}
         if desa_code:
@@ -294,7 +294,7 @@ class CoverageStore:
             query["view.school_npsn"] = school_npsn
         if kecamatan_code:
             query["view.kecamatan_code"] = kecamatan_code
-        cursor = self.residents.find(query, _LISTED).sort("_id", 1).limit(limit)
+        cursor = self.residents.find(query, _LISTED).sort("_id", 1).skip(skip).limit(limit)
         return [listed_resident(doc) async for doc in cursor]
 
     async def oldest_waiting_by_kecamatan(self, kecamatan_codes: list[str]) -> dict[str, str]:
@@ -308,13 +308,13 @@ class CoverageStore:
         return {code: since for code, since in zip(kecamatan_codes, found, strict=True) if since is not None}
 
     async def home_visit_candidates(self, *, born_until: int, kecamatan_code: str | None,
-                                    limit: int) -> list[ListedResident]:
+                                    skip: int, limit: int) -> list[ListedResident]:
         """Unrecorded residents who are elderly or have a disability (optionally of one kecamatan)."""
         query: dict[str, Any] = {"belum_rekam": True,
                                  "$or": [{"view.disabilitas": True}, {"view.birth_year": {"$lte": born_until}}]}
         if kecamatan_code:
             query["view.kecamatan_code"] = kecamatan_code
-        cursor = self.residents.find(query, _LISTED).sort("view.desa_code", 1).limit(limit)
+        cursor = self.residents.find(query, _LISTED).sort([("view.desa_code", 1), ("_id", 1)]).skip(skip).limit(limit)
         return [listed_resident(doc) async for doc in cursor]
 
     async def scheduled_visits(self) -> list[PlaceVisit]:

@@ -62,11 +62,12 @@ class FakeProjection:
         return {}
 
     async def unrecorded(self, *, desa_code: str | None, school_npsn: str | None, kecamatan_code: str | None,
-                         limit: int) -> list[ListedResident]:
-        return [r.listed for r in self.residents if not r.recorded
-                and desa_code in (None, r.listed.desa_code)
-                and school_npsn in (None, r.listed.school_npsn)
-                and kecamatan_code in (None, r.kecamatan_code)][:limit]
+                         skip: int, limit: int) -> list[ListedResident]:
+        found = [r.listed for r in self.residents if not r.recorded
+                 and desa_code in (None, r.listed.desa_code)
+                 and school_npsn in (None, r.listed.school_npsn)
+                 and kecamatan_code in (None, r.kecamatan_code)]
+        return sorted(found, key=lambda r: r.resident_id)[skip:skip + limit]
 
     async def oldest_waiting_by_kecamatan(self, kecamatan_codes: list[str]) -> dict[str, str]:
         oldest: dict[str, str] = {}
@@ -77,10 +78,11 @@ class FakeProjection:
         return oldest
 
     async def home_visit_candidates(self, *, born_until: int, kecamatan_code: str | None,
-                                    limit: int) -> list[ListedResident]:
-        return [r.listed for r in self.residents if not r.recorded
-                and (r.listed.disabilitas or (r.listed.birth_year or 9999) <= born_until)
-                and kecamatan_code in (None, r.kecamatan_code)][:limit]
+                                    skip: int, limit: int) -> list[ListedResident]:
+        found = [r.listed for r in self.residents if not r.recorded
+                 and (r.listed.disabilitas or (r.listed.birth_year or 9999) <= born_until)
+                 and kecamatan_code in (None, r.kecamatan_code)]
+        return sorted(found, key=lambda r: (r.desa_code, r.resident_id))[skip:skip + limit]
 
     async def scheduled_visits(self) -> list[PlaceVisit]:
         return list(self.visits)

@@ -115,3 +115,19 @@ async def test_the_dashboard_pages_render_escaped_from_their_templates() -> None
     assert detail.desa[0]["nama"] == "Jumlah kecamatan"
     with pytest.raises(handlers.AreaNotFound):
         await handlers.kecamatan_page("17.02.99", deps=deps)
+
+
+async def test_a_long_list_of_people_comes_in_pages_and_says_when_more_follow() -> None:
+    fake = projection()
+    for n in range(3):
+        fake.put_resident(f"r9{n}", desa=DESA, kecamatan=KEC, disabilitas=True)
+    deps = coverage_deps(fake)
+    first = await handlers.unrecorded(handlers.UnrecordedQuery(OWN, desa=DESA, page=handlers.Page(1, 3)), deps=deps)
+    second = await handlers.unrecorded(handlers.UnrecordedQuery(OWN, desa=DESA, page=handlers.Page(2, 3)), deps=deps)
+    assert (first.body["jumlah"], first.body["ada_halaman_berikutnya"], first.next_page) == (3, True, 2)
+    assert "halaman 2" in first.body["catatan"]
+    assert (second.body["jumlah"], second.body["ada_halaman_berikutnya"], second.next_page) == (2, False, None)
+    listed = {row["resident_id"] for row in first.rows + second.rows}
+    assert len(listed) == 5 and "r3" not in listed  # every unrecorded resident once; the recorded one never
+    visits = await handlers.home_visits(handlers.HomeVisitQuery(OWN, page=handlers.Page(1, 2)), deps=deps)
+    assert visits.body["ada_halaman_berikutnya"] and visits.body["jumlah"] == 2
