@@ -7,11 +7,13 @@ the infrastructure settings read the EKTP_ prefix. Defaults are the local embedd
 from __future__ import annotations
 
 import os
+import string
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pymongo import uri_parser
 
 SERVICE_PORTS: dict[str, int] = {
     "intake": 8101,
@@ -27,6 +29,30 @@ PROMETHEUS_PORT = 9090
 
 LOCAL_PSEUDONYM_KEY = "rejang-lebong-local-development-only"
 SECRET_FIELDS = ("kafka_sasl_password", "mongo_url", "pseudonym_key")
+MIN_PSEUDONYM_KEY_BYTES = 32
+_HEX = frozenset(string.hexdigits)
+_BASE64 = frozenset(string.ascii_letters + string.digits + "+/-_=")
+
+
+def key_bytes(key: str) -> int:
+    """How many random bytes a key written as hex, base64 or plain text can hold at most; a key of
+    few distinct characters (e.g. "aaaa…") counts as none."""
+    if len(set(key)) < 8:
+        return 0
+    if set(key) <= _HEX:
+        return len(key) // 2
+    if set(key) <= _BASE64:
+        return len(key.rstrip("=")) * 3 // 4
+    return len(key.encode())
+
+
+def mongo_url_has_credentials(url: str) -> bool:
+    """Whether a MongoDB URL names a user and a password (an `@` elsewhere in it does not count)."""
+    try:
+        parsed = uri_parser.parse_uri(url, validate=False, warn=True)
+    except Exception:  # noqa: BLE001 - an unreadable URL carries no credentials either
+        return False
+    return bool(parsed.get("username")) and bool(parsed.get("password"))
 
 
 class InfraSettings(BaseSettings):
@@ -78,11 +104,14 @@ class InfraSettings(BaseSettings):
             problems.append("EKTP_KAFKA_SECURITY_PROTOCOL must be SASL_SSL in production")
         if not self.kafka_sasl_username or not self.kafka_sasl_password.get_secret_value():
             problems.append("EKTP_KAFKA_SASL_USERNAME and EKTP_KAFKA_SASL_PASSWORD are required")
-        url = self.mongo_url.get_secret_value()
-        if "@" not in url.split("//", 1)[-1]:
+        if not mongo_url_has_credentials(self.mongo_url.get_secret_value()):
             problems.append("EKTP_MONGO_URL must carry credentials (mongodb://user:password@host/)")
-        if self.pseudonym_key.get_secret_value() == LOCAL_PSEUDONYM_KEY:
+        key = self.pseudonym_key.get_secret_value()
+        if key == LOCAL_PSEUDONYM_KEY:
             problems.append("EKTP_PSEUDONYM_KEY must be set to a secret of the office")
+        elif key_bytes(key) < MIN_PSEUDONYM_KEY_BYTES:
+            problems.append(f"EKTP_PSEUDONYM_KEY must hold at least {MIN_PSEUDONYM_KEY_BYTES} random bytes "
+                            "(e.g. `openssl rand -hex 32`)")
         if problems:
             raise ValueError("production profile refused: " + "; ".join(problems))
         return self

@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 REFUSED = "production profile refused:"
 PROTECTED = {"EKTP_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "EKTP_KAFKA_SASL_USERNAME": "ektp-services",
-             "EKTP_KAFKA_SASL_PASSWORD": "rahasia-uji", "EKTP_PSEUDONYM_KEY": "kunci-uji-yang-bukan-bawaan",
+             "EKTP_KAFKA_SASL_PASSWORD": "rahasia-uji",
+             "EKTP_PSEUDONYM_KEY": "5f0c2a9e7b41d8e63c1a0f9b2e7d4c58a1b3f6e9d2c7a4b1e8f5c2d9a6b3e0f7",
              "EKTP_MONGO_URL": "mongodb://ektp:rahasia-uji@127.0.0.1:1/"}
 
 
@@ -49,6 +50,11 @@ def test_plaintext_kafka_and_a_mongodb_url_without_credentials_are_refused(servi
     ({"EKTP_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT"}, "EKTP_KAFKA_SECURITY_PROTOCOL must be SASL_SSL"),
     ({"EKTP_MONGO_URL": "mongodb://mongo-1:27017,mongo-2:27017/?replicaSet=rs0"}, "EKTP_MONGO_URL must carry"),
     ({"EKTP_KAFKA_SASL_PASSWORD": ""}, "EKTP_KAFKA_SASL_USERNAME and EKTP_KAFKA_SASL_PASSWORD are required"),
+    ({"EKTP_MONGO_URL": "mongodb://mongo-1:27017/ektp?appName=kantor@dinas"}, "EKTP_MONGO_URL must carry"),
+    ({"EKTP_MONGO_URL": "mongodb://ektp@mongo-1:27017/"}, "EKTP_MONGO_URL must carry"),
+    ({"EKTP_PSEUDONYM_KEY": ""}, "EKTP_PSEUDONYM_KEY must hold at least 32 random bytes"),
+    ({"EKTP_PSEUDONYM_KEY": "kunci-uji-yang-bukan-bawaan"}, "EKTP_PSEUDONYM_KEY must hold at least 32 random bytes"),
+    ({"EKTP_PSEUDONYM_KEY": "a" * 64}, "EKTP_PSEUDONYM_KEY must hold at least 32 random bytes"),
 ])
 def test_each_unprotected_setting_alone_is_refused_and_named(changed: dict[str, str], reason: str) -> None:
     code, output, _ = start("intake", **{**PROTECTED, **changed})
