@@ -51,6 +51,9 @@ RULE_REFUSALS: dict[str, dict[tuple[str, str], str]] = {
         ("POST", "/imports/dapodik"): "the file is a CSV with the required columns",
         ("POST", "/imports/penduduk"): "the file is a CSV with the required columns",
     },
+    "recording": {
+        ("POST", "/visits"): "the visit date lies within the window around today (EKTP_RECORDING_VISIT_DAYS_*)",
+    },
     "coverage": {
         ("GET", "/coverage/areas"): "akan_wajib_sampai is not before tanggal",
         ("GET", "/unrecorded"): "exactly one of desa or sekolah",
@@ -65,9 +68,8 @@ def fuzz_config(service: str) -> SchemathesisConfig:
     answered as too large, like a body over the size limit)."""
     refusals = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"]
     blocks = [f"checks.negative_data_rejection.expected-statuses = {json.dumps(refusals)}\n"] + [f'''[[operations]]
-include-path = "{path}"
-include-method = "{method}"
-checks.positive_data_acceptance.expected-statuses = ["2XX", "401", "403", "404", "422"]
+include-name = "{method} {path}"
+checks.positive_data_acceptance.expected-statuses = ["2XX", "401", "403", "404", "409", "422", "429"]
 ''' for method, path in RULE_REFUSALS.get(service, {})]
     return SchemathesisConfig.from_str("\n".join(blocks))
 
