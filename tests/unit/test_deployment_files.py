@@ -116,7 +116,7 @@ def test_production_profile_refuses_plaintext(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("EKTP_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     monkeypatch.setenv("EKTP_KAFKA_SASL_USERNAME", "svc")
     monkeypatch.setenv("EKTP_KAFKA_SASL_PASSWORD", "pw")
-    monkeypatch.setenv("EKTP_PSEUDONYM_KEY", "office-secret")
+    monkeypatch.setenv("EKTP_PSEUDONYM_KEY", "5f0c2a9e7b41d8e63c1a0f9b2e7d4c58a1b3f6e9d2c7a4b1e8f5c2d9a6b3e0f7")
     with pytest.raises(ValueError, match="credentials"):
         InfraSettings()
     monkeypatch.setenv("EKTP_MONGO_URL", "mongodb://svc:pw@mongo:27017/?replicaSet=rs0")
