@@ -33,8 +33,8 @@ test: install ## Run the whole suite against real Kafka, FerretDB and Prometheus
 test-faults: install ## The long fault and security runs: 25 SIGKILLs, 20 s outages, 2,000-resident redelivery, longer fuzzing
 	@EKTP_FAULTS=long EKTP_FUZZ_EXAMPLES=$${EKTP_FUZZ_EXAMPLES:-80} $(PY) -m pytest tests/faults tests/security $(PYTEST_ARGS)
 
-test-fast: install ## Use-case tests of all five services on in-memory fakes, and every other test without infrastructure (< 1 min)
-	@$(PY) -m pytest -m "not infra" -p no:cacheprovider $(PYTEST_ARGS)
+test-fast: install ## Use-case tests of all five services on in-memory fakes, and the other unit tests: no infrastructure (< 1 min)
+	@$(PY) -m pytest tests/unit -m "not infra" -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: install ## Benchmarks against raw baselines on real Kafka and FerretDB (BENCH_ARGS="--scale 1"; results in bench/results/)
 	@$(PY) -m bench $(BENCH_ARGS)
