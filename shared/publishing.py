@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, KafkaError, OutOfOrderSequenceNumber, ProducerFenced
 
 from shared.broker import PublishedEvents, producer_options
 from shared.contracts.envelope import Envelope
 from shared.kafka_backoff import install_metadata_backoff
 from shared.settings import InfraSettings
 from shared.topics import Topic
+
+log = logging.getLogger("ektp.publishing")
+
+STOP_BROKEN_PRODUCER_SECONDS = 5.0
+
+
+def producer_is_broken(error: BaseException) -> bool:
+    """Whether `error` means the producer will refuse every later send until it is replaced.
+
+    aiokafka's sender stops for good on these (an idempotent producer whose sequence the broker
+    lost after a restart answers OutOfOrderSequenceNumber) and then fails every new send at once
+    with the same error. Timeouts and connection errors are not among them: the same producer
+    recovers when the broker is back.
+    """
+    return isinstance(error, (OutOfOrderSequenceNumber, ProducerFenced)) or type(error) is KafkaError
 
 
 class EventPublisher(Protocol):
@@ -39,37 +57,77 @@ class KafkaEventPublisher:
     use (bench publish scenario). Each event is counted in `ektp_events_published_total` with the
     broker's own publishes (`counted`). Started and stopped with the service (shared.runtime);
     before `start` or after `stop`, `publish` raises KafkaConnectionError (answered 503).
+    A producer that stopped working for good (`producer_is_broken`) is replaced by a new one, so
+    one failed send after a broker restart does not turn every later write into a 503.
     """
 
-    def __init__(self, infra: InfraSettings, *, service: str, counted: PublishedEvents | None = None) -> None:
+    def __init__(self, infra: InfraSettings, *, service: str, counted: PublishedEvents | None = None,
+                 make_producer: Callable[..., Any] = AIOKafkaProducer) -> None:
         self.options = producer_options(infra, service=service)
         self.counted = counted
-        self.producer: AIOKafkaProducer | None = None
+        self.make_producer = make_producer
+        self.producer: Any = None
+        self.running = False
+        self.replacing = asyncio.Lock()
 
     async def start(self) -> None:
         install_metadata_backoff()
-        producer = AIOKafkaProducer(**self.options)
-        await producer.start()
-        self.producer = producer
+        await self._start_producer()
+        self.running = True
 
     async def stop(self) -> None:
+        self.running = False
         producer, self.producer = self.producer, None
         if producer is not None:
             await producer.stop()
 
     async def publish(self, event: Envelope, *, topic: Topic, key: str) -> None:
-        producer = self.producer
-        if producer is None:
-            raise KafkaConnectionError("the event producer is not running")
+        producer = self.producer or await self._restart_if_running()
         headers = [(name, text.encode()) for name, text in event_headers(event).items()]
         try:
             delivered = await producer.send(topic.name, event.model_dump_json().encode(), key=key.encode(),
                                             headers=headers)
             await delivered
-        except Exception:
+        except Exception as error:
             self._count(topic.name, "failed")
+            if producer_is_broken(error):
+                await self._replace(producer, error)
             raise
         self._count(topic.name, "sent")
+
+    async def _start_producer(self) -> Any:
+        producer = self.make_producer(**self.options)
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self.producer = producer
+        return producer
+
+    async def _restart_if_running(self) -> Any:
+        """The producer, started again if a replacement could not reach the broker; an error when stopped."""
+        if not self.running:
+            raise KafkaConnectionError("the event producer is not running")
+        async with self.replacing:
+            return self.producer or await self._start_producer()
+
+    async def _replace(self, broken: Any, error: BaseException) -> None:
+        """Swap a producer that refuses every send for a new one (once, however many sends saw it)."""
+        async with self.replacing:
+            if self.producer is not broken:
+                return
+            self.producer = None
+            log.error("event producer stopped working (%s): replacing it", type(error).__name__)
+            try:
+                await asyncio.wait_for(broken.stop(), STOP_BROKEN_PRODUCER_SECONDS)
+            except Exception:  # noqa: BLE001 - the broken producer is dropped whatever its stop says
+                log.warning("the broken event producer did not stop cleanly")
+            if self.running:
+                try:
+                    await self._start_producer()
+                except KafkaError:
+                    log.warning("new event producer cannot reach Kafka yet: started again on the next event")
 
     def _count(self, topic: str, outcome: str) -> None:
         if self.counted is not None:
