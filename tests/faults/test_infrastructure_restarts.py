@@ -34,6 +34,7 @@ LONG = os.environ.get("EKTP_FAULTS") == "long"
 OUTAGE_SECONDS = 20.0 if LONG else 8.0
 CLERKS = 6
 RESUME_WITHIN_SECONDS = 60.0
+REFUSALS: Counter[str] = Counter()  # the start of each 503's message, so a failure says which part refused
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +95,7 @@ async def _register_until(stop: asyncio.Event, url: str, key: str, seed: int,
                 accepted_at.append(time.monotonic())
             if answer.status_code == 503:
                 assert answer.headers.get("Retry-After"), answer.headers
+                REFUSALS[str(body.get("detail", ""))[:40]] += 1
                 await asyncio.sleep(0.5)
     return answers
 
@@ -162,7 +164,7 @@ def _assert_recovered(outcome: dict[str, Any], missing: set[str], on_topic: int,
     assert not missing, f"{len(missing)} residents answered 201 are not on the topic"
     assert set(statuses) <= {201, 503}, statuses
     # Registrations resume once the part is back: no client left refusing every write.
-    assert accepted_after_back > 0, statuses
+    assert accepted_after_back > 0, (statuses, REFUSALS)
     assert not any(outcome["lag"].values()), outcome["lag"]
     assert counts["roster"] == on_topic and counts["terdaftar"] == on_topic
     # Waiting, not spinning: no service burns more than a fifth of a core or floods its log.
