@@ -8,7 +8,7 @@ from services.intake.background import BackgroundTasks
 from services.intake.config import IntakeSettings
 from services.intake.consumers import register_consumers
 from services.intake.http import router
-from services.intake.ports import IntakeDeps
+from services.intake.ports import ImportLimits, IntakeDeps
 from services.intake.store import REQUESTS, AuditLog, ImportJobs, Reviews, Roster
 from shared.areas import load_areas
 from shared.clock import Clock, system_clock
@@ -32,6 +32,8 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
         publisher=runtime.publisher, clock=clock, areas=load_areas(),
         pseudonym_key=settings.infra.pseudonym_key.get_secret_value(), roster=roster, reviews=Reviews(db),
         audit=AuditLog(db), requests=MongoRequestClaims(db[REQUESTS]), jobs=jobs, background=background,
+        import_limits=ImportLimits(errors_kept=settings.import_errors_kept,
+                                   stop_after_refused=settings.import_stop_after_refused),
     )
 
     async def prepare(_: FastAPI) -> None:

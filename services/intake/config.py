@@ -14,3 +14,7 @@ class IntakeSettings(ServiceSettings):
     port: int = Field(SERVICE_PORTS["intake"], description="HTTP port of the intake API")
     max_body_bytes: int = Field(64 * 1024, description="largest JSON request body accepted")
     max_upload_bytes: int = Field(8 * 1024 * 1024, description="largest Dapodik CSV accepted")
+    import_errors_kept: int = Field(1_000, ge=1, description="row errors an import job keeps (all are counted per "
+                                                              "reason)")
+    import_stop_after_refused: int = Field(10_000, ge=1, description="refused rows after which an import stops "
+                                                                      "reading the file and imports none of it")

@@ -55,6 +55,9 @@ SCIENTIFIC = re.compile(r"\d[.,]\d+[eE]\+?\d+")
 CODE_LIKE = re.compile(r"[\d.]+")
 INVISIBLE = "\ufeff\u200b\u200c\u200d\u2060"
 EMPTY_FILE = "File kosong: ekspor ulang data dari Dapodik."
+AREA_RULES = {"unknown_desa": "kode desa/kelurahan tidak dikenal",
+              "desa_outside_kecamatan": "desa/kelurahan tidak berada di kecamatan yang ditulis"}
+WRONG_WIDTH = "jumlah kolom tidak sama dengan judul (periksa pemisah ; atau , di dalam isi sel)"
 
 
 class DapodikFileError(ValueError):
@@ -84,29 +87,42 @@ class RowError:
     line: int
     column: str
     reason: str
+    group: str = ""
+    """The reason without this row's particulars (a line number, a count), for counting; empty: the reason."""
 
 
 @dataclass(frozen=True)
 class DapodikParse:
-    """The outcome of a file: valid rows, row errors and the number of non-blank data rows."""
+    """The outcome of a file: valid rows, row errors, the number of non-blank data rows read and refused,
+    and the line reading stopped at when too many rows were refused (None: the whole file was read)."""
 
     rows: list[DapodikRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     total_rows: int = 0
+    refused_rows: int = 0
+    stopped_at_line: int | None = None
 
 
-def parse_dapodik(data: bytes, *, areas: Areas, today: dt.date) -> DapodikParse:
-    """Parse a Dapodik export; file-level problems raise DapodikFileError, row problems are listed."""
+def parse_dapodik(data: bytes, *, areas: Areas, today: dt.date, stop_after_refused: int | None = None) -> DapodikParse:
+    """Parse a Dapodik export; file-level problems raise DapodikFileError, row problems are listed.
+
+    Reading stops at the first row past `stop_after_refused` refused rows (a file that bad is
+    fixed and uploaded again, not imported in part)."""
     records = _records(_decode(data))
     header_line, header = next(records, (0, []))
     if not header:
         raise DapodikFileError(EMPTY_FILE)
     collector = _Collector(_Columns.from_header(header), _Places(areas), today)
+    stopped_at = None
     for line, cells in records:
+        if stop_after_refused is not None and collector.refused >= stop_after_refused:
+            stopped_at = line
+            break
         collector.add(line, cells)
     if collector.total == 0:
         raise DapodikFileError(f"File hanya berisi judul kolom (baris {header_line}), tanpa baris data.")
-    return DapodikParse(rows=collector.rows, errors=collector.errors, total_rows=collector.total)
+    return DapodikParse(rows=collector.rows, errors=collector.errors, total_rows=collector.total,
+                        refused_rows=collector.refused, stopped_at_line=stopped_at)
 
 
 def parse_date(text: str) -> dt.date | None:
@@ -241,8 +257,8 @@ class _Row:
         position = self.columns.index.get(kind)
         return "" if position is None else self.cells[position]
 
-    def fail(self, kind: str, reason: str) -> None:
-        self.errors.append(RowError(self.line, self.columns.label(kind), reason))
+    def fail(self, kind: str, reason: str, group: str = "") -> None:
+        self.errors.append(RowError(self.line, self.columns.label(kind), reason, group))
 
 
 class _Collector:
@@ -254,19 +270,22 @@ class _Collector:
         self.errors: list[RowError] = []
         self.seen: dict[str, int] = {}
         self.total = 0
+        self.refused = 0
 
     def add(self, line: int, cells: list[str]) -> None:
         self.total += 1
         if len(cells) != self.columns.width:
             reason = (f"jumlah kolom tidak sama dengan judul: baris ini {len(cells)} kolom, "
                       f"judul {self.columns.width} kolom (periksa pemisah ; atau , di dalam isi sel)")
-            self.errors.append(RowError(line, ROW_COLUMN, reason))
+            self.errors.append(RowError(line, ROW_COLUMN, reason, WRONG_WIDTH))
+            self.refused += 1
             return
         row = _Row(line, [_clean(c) for c in cells], self.columns)
         result = _read_row(row, self.places, self.today)
         self._check_duplicate(row)
         if row.errors or result is None:
             self.errors.extend(row.errors)
+            self.refused += 1
         else:
             self.rows.append(result)
 
@@ -275,7 +294,7 @@ class _Collector:
         if len(nik) != 16 or not nik.isdigit():
             return
         if nik in self.seen:
-            row.fail("nik", f"NIK ini sudah muncul di baris {self.seen[nik]}")
+            row.fail("nik", f"NIK ini sudah muncul di baris {self.seen[nik]}", "NIK muncul lebih dari sekali di file")
         else:
             self.seen[nik] = row.line
 
@@ -388,7 +407,8 @@ def _read_desa(row: _Row, places: _Places, kecamatan: Kecamatan | None) -> str |
     desa = places.desa_named(text, kecamatan)
     if desa is None:
         row.fail("desa", f"desa/kelurahan tidak ditemukan di kecamatan {kecamatan.name}: "
-                         "tulis nama sesuai daftar wilayah atau kode desa")
+                         "tulis nama sesuai daftar wilayah atau kode desa",
+                 "desa/kelurahan tidak ditemukan di kecamatannya: tulis nama sesuai daftar wilayah atau kode desa")
     return desa
 
 
@@ -435,4 +455,4 @@ def _check_area_rules(row: _Row, kecamatan_code: str, desa_code: str, areas: Are
     try:
         domain.check_area(kecamatan_code, desa_code, areas)
     except domain.RosterRuleError as exc:
-        row.fail(RULE_FIELD_TO_KIND.get(exc.field, exc.field), exc.reason)
+        row.fail(RULE_FIELD_TO_KIND.get(exc.field, exc.field), exc.reason, AREA_RULES.get(exc.problem, ""))

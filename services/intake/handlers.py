@@ -11,8 +11,8 @@ from uuid import UUID
 
 from services.intake import domain
 from services.intake.dapodik import parse_dapodik
-from services.intake.imports import in_scope, job_id_for, run_import
-from services.intake.ports import DONE, RUNNING, ImportJob, IntakeDeps, ResidentRecord, ReviewItem
+from services.intake.imports import error_page, in_scope, job_id_for, run_import, stopped_message
+from services.intake.ports import DONE, FAILED, RUNNING, ImportJob, IntakeDeps, ResidentRecord, ReviewItem, RowProblem
 from services.intake.requests import RequestKey, once
 from shared.contracts import Actor, ResidentEnrolled, ResidentLeft, ResidentUpdated, Role
 from shared.contracts.resident import (
@@ -135,11 +135,20 @@ class StartImport:
 
 
 @dataclass(frozen=True)
+class ErrorsPage:
+    """Which page of an import's row errors to show: number (from 1) and size."""
+
+    number: int = 1
+    size: int = 100
+
+
+@dataclass(frozen=True)
 class ReadImport:
-    """An office asks for the state of an import job."""
+    """An office asks for the state of an import job, with one page of its row errors."""
 
     office: Office
     job_id: str
+    page: ErrorsPage = ErrorsPage()
 
 
 @dataclass(frozen=True)
@@ -154,11 +163,30 @@ class Cohort:
 
 
 @dataclass(frozen=True)
-class ImportStarted:
-    """An import job, and whether the same file was imported (or is importing) already."""
+class ImportView:
+    """An import job with one page of its kept row errors, and whether another page follows."""
 
     job: ImportJob
+    errors: tuple[RowProblem, ...]
+    page: ErrorsPage
+    more: bool
+
+
+def import_view(job: ImportJob, page: ErrorsPage = ErrorsPage()) -> ImportView:
+    errors, more = error_page(job, number=page.number, size=page.size)
+    return ImportView(job, errors, page, more)
+
+
+@dataclass(frozen=True)
+class ImportStarted:
+    """An import job (first page of its errors), and whether the same file was imported (or is importing) already."""
+
+    view: ImportView
     replay: bool = False
+
+    @property
+    def job(self) -> ImportJob:
+        return self.view.job
 
 
 def accepted(event_id: UUID, resident_id: str, *, wajib_ktp_from: dt.date | None = None,
@@ -323,31 +351,38 @@ async def open_reviews(command: ListReviews, *, deps: IntakeDeps) -> list[Review
 
 
 async def start_import(command: StartImport, *, deps: IntakeDeps) -> ImportStarted:
-    """Parse the file, record the job with its row errors and import the valid rows in the background."""
+    """Parse the file, record the job with its row errors and import the valid rows in the background.
+
+    A file with too many refused rows is read no further and nothing of it is imported."""
     office = command.office
     if not domain.may_import_or_review(office.actor.role):
         raise Forbidden(office, office.kecamatan_code)
     job_id = job_id_for(office.actor.office_id, command.content)
     earlier = await deps.jobs.get(job_id)
     if earlier is not None and earlier.status in (RUNNING, DONE):
-        return ImportStarted(earlier, replay=True)
-    parsed = await asyncio.to_thread(parse_dapodik, command.content, areas=deps.areas,
-                                     today=domain.today_in_wib(deps.clock))
+        return ImportStarted(import_view(earlier), replay=True)
+    today = domain.today_in_wib(deps.clock)
+    limits = deps.import_limits
+    parsed = await asyncio.to_thread(parse_dapodik, command.content, areas=deps.areas, today=today,
+                                     stop_after_refused=limits.stop_after_refused)
     scope = domain.own_scope(office.actor.role, office.kecamatan_code)
-    rows, row_errors = in_scope(parsed, scope)
+    rows, report = in_scope(parsed, scope, keep=limits.errors_kept)
     await deps.jobs.create(job_id, office_id=office.actor.office_id, kecamatan_code=scope,
-                           total_rows=parsed.total_rows, valid_rows=len(rows), errors=row_errors, now=deps.clock())
-    deps.background.start(run_import(job_id, rows, actor=office.actor, deps=deps, jobs=deps.jobs))
+                           total_rows=parsed.total_rows, valid_rows=len(rows), errors=report, now=deps.clock())
+    if report.stopped_at_line is not None:
+        await deps.jobs.finish(job_id, FAILED, deps.clock(), stopped_message(report, limit=limits.stop_after_refused))
+    else:
+        deps.background.start(run_import(job_id, rows, today=today, actor=office.actor, deps=deps, jobs=deps.jobs))
     job = await deps.jobs.get(job_id)
     if job is None:
         raise ImportNotFound(job_id)
-    return ImportStarted(job)
+    return ImportStarted(import_view(job))
 
 
-async def read_import(command: ReadImport, *, deps: IntakeDeps) -> ImportJob:
-    """An import job, for the office that uploaded it or a dinas admin."""
+async def read_import(command: ReadImport, *, deps: IntakeDeps) -> ImportView:
+    """An import job with one page of its row errors, for the office that uploaded it or a dinas admin."""
     job = await deps.jobs.get(command.job_id)
     actor = command.office.actor
     if job is None or (actor.role != Role.DINAS_ADMIN and job.office_id != actor.office_id):
         raise ImportNotFound(command.job_id)
-    return job
+    return import_view(job, command.page)

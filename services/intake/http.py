@@ -146,8 +146,27 @@ class RowErrorOut(BaseModel):
     reason: str = Field(description="why the row was refused")
 
 
+class ReasonCountOut(BaseModel):
+    kolom: str = Field(description="column as the file spells it")
+    alasan: str = Field(description="the reason, without a single row's particulars")
+    jumlah: int = Field(description="row errors with this column and reason")
+
+
+class ImportSummaryOut(BaseModel):
+    """What the file held: rows read, accepted and refused, and the row errors per reason."""
+
+    baris_dibaca: int = Field(description="non-blank data rows read")
+    diterima: int = Field(description="rows without error (in the office's kecamatan)")
+    ditolak: int = Field(description="rows refused for at least one error")
+    kesalahan: int = Field(description="row errors found (a row may have several)")
+    kesalahan_disimpan: int = Field(description="row errors kept for listing (the first ones by line)")
+    per_alasan: list[ReasonCountOut] = Field(description="row errors per column and reason, most first")
+    berhenti_di_baris: int | None = Field(
+        None, description="the line reading stopped at because too many rows were refused (nothing was imported)")
+
+
 class ImportJobOut(BaseModel):
-    """An import job as the clerk sees it: status, progress, counts and row errors."""
+    """An import job as the clerk sees it: status, progress, a summary and one page of row errors."""
 
     job_id: str
     office_id: str
@@ -159,7 +178,11 @@ class ImportJobOut(BaseModel):
     imported: int
     already_registered: int
     flagged_for_review: int
-    errors: list[RowErrorOut]
+    ringkasan: ImportSummaryOut
+    errors: list[RowErrorOut] = Field(description="one page of the kept row errors, by line")
+    halaman: int = Field(description="page of the row errors (from 1)")
+    per_halaman: int
+    ada_halaman_berikutnya: bool = Field(description="true: more row errors on the next page")
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     message: str | None = None
@@ -327,12 +350,22 @@ async def reviews(office: CurrentOffice, deps: Deps) -> list[ReviewOut]:
                       possible_duplicates=list(i.possible_duplicates), flagged_at=i.flagged_at) for i in items]
 
 
-def _job_out(job: ImportJob) -> ImportJobOut:
+def _summary_out(job: ImportJob) -> ImportSummaryOut:
+    return ImportSummaryOut(
+        baris_dibaca=job.total_rows, diterima=job.valid_rows, ditolak=job.refused_rows, kesalahan=job.error_count,
+        kesalahan_disimpan=len(job.errors), berhenti_di_baris=job.stopped_at_line,
+        per_alasan=[ReasonCountOut(kolom=r.column, alasan=r.reason, jumlah=r.count) for r in job.reasons])
+
+
+def _job_out(view: handlers.ImportView) -> ImportJobOut:
+    job = view.job
     return ImportJobOut(
         job_id=job.job_id, office_id=job.office_id, kecamatan_code=job.kecamatan_code, status=job.status,
         total_rows=job.total_rows, valid_rows=job.valid_rows, processed=job.processed, imported=job.imported,
         already_registered=job.already_registered, flagged_for_review=job.flagged_for_review,
-        errors=[RowErrorOut(line=e.line, column=e.column, reason=e.reason) for e in job.errors],
+        ringkasan=_summary_out(job),
+        errors=[RowErrorOut(line=e.line, column=e.column, reason=e.reason) for e in view.errors],
+        halaman=view.page.number, per_halaman=view.page.size, ada_halaman_berikutnya=view.more,
         started_at=job.started_at, finished_at=job.finished_at, message=job.message,
         progress_percent=job.progress_percent, status_url=f"/imports/{job.job_id}")
 
@@ -343,7 +376,7 @@ async def _start_import(file: UploadFile, office: Office, deps: IntakeDeps) -> J
         started = await handlers.start_import(command, deps=deps)
     except REFUSALS as exc:
         raise _refusal(exc) from exc
-    body = _job_out(started.job).model_dump(mode="json")
+    body = _job_out(started.view).model_dump(mode="json")
     if started.replay:
         return JSONResponse(body, status_code=200, headers=REPLAY_HEADERS)
     return JSONResponse(body, status_code=202)
@@ -375,9 +408,13 @@ async def post_roster_import(file: UploadedFile, office: CurrentOffice, deps: De
 @router.get("/imports/{job_id}", response_model=ImportJobOut,
             responses={404: problem("pekerjaan impor tidak ditemukan")},
             summary="Status dan kemajuan impor (Dapodik, daftar penduduk) dan kesalahan per baris")
-async def get_import(job_id: JobIdPath, office: CurrentOffice, deps: Deps) -> ImportJobOut:
+async def get_import(job_id: JobIdPath, office: CurrentOffice, deps: Deps,
+                     halaman: Annotated[int, Query(ge=1, le=100_000, description="page of the row errors (from 1)")] = 1,
+                     per_halaman: Annotated[int, Query(ge=1, le=1_000, description="row errors per page")] = 100,
+                     ) -> ImportJobOut:
+    command = handlers.ReadImport(_office(office), job_id, handlers.ErrorsPage(halaman, per_halaman))
     try:
-        job = await handlers.read_import(handlers.ReadImport(_office(office), job_id), deps=deps)
+        view = await handlers.read_import(command, deps=deps)
     except REFUSALS as exc:
         raise _refusal(exc) from exc
-    return _job_out(job)
+    return _job_out(view)

@@ -8,20 +8,33 @@ residents already in the roster.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import logging
 import uuid
+from collections import Counter
 
 from services.intake import domain
 from services.intake.dapodik import DapodikParse, DapodikRow
 from services.intake.domain import enrolled_payload
-from services.intake.ports import DONE, FAILED, INTERRUPTED, ImportJobsPort, IntakeDeps, RowProblem
+from services.intake.ports import (
+    DONE,
+    FAILED,
+    INTERRUPTED,
+    ErrorReport,
+    ImportJob,
+    ImportJobsPort,
+    IntakeDeps,
+    ReasonCount,
+    RowProblem,
+)
 from shared.contracts import Actor, ResidentEnrolled
 from shared.topics import RESIDENT
 
 log = logging.getLogger("ektp.intake.imports")
 JOB_NAMESPACE = uuid.UUID("0c6b7a52-1f4e-4d7a-a8f3-5e9c2d1b0a44")
 CHUNK = 250
+REASONS_KEPT = 100
 
 
 def job_id_for(office_id: str, content: bytes) -> str:
@@ -29,9 +42,9 @@ def job_id_for(office_id: str, content: bytes) -> str:
     return str(uuid.uuid5(JOB_NAMESPACE, f"{office_id}:{hashlib.sha256(content).hexdigest()}"))
 
 
-def in_scope(parsed: DapodikParse, kecamatan_code: str | None) -> tuple[list[DapodikRow], list[RowProblem]]:
-    """Rows the office may import, and every row error (including rows of another kecamatan)."""
-    errors = [RowProblem(e.line, e.column, e.reason) for e in parsed.errors]
+def in_scope(parsed: DapodikParse, kecamatan_code: str | None, *, keep: int) -> tuple[list[DapodikRow], ErrorReport]:
+    """Rows the office may import, and the report of every row error (including rows of another kecamatan)."""
+    errors = [RowProblem(e.line, e.column, e.reason, e.group) for e in parsed.errors]
     rows = []
     for row in parsed.rows:
         if kecamatan_code is None or row.data.kecamatan_code == kecamatan_code:
@@ -39,17 +52,51 @@ def in_scope(parsed: DapodikParse, kecamatan_code: str | None) -> tuple[list[Dap
         else:
             errors.append(RowProblem(row.line, "kecamatan",
                                      f"baris ini milik kecamatan {row.data.kecamatan_code}; kantor ini "
-                                     f"hanya boleh mengimpor kecamatan {kecamatan_code}"))
-    return rows, sorted(errors, key=lambda e: e.line)
+                                     f"hanya boleh mengimpor kecamatan {kecamatan_code}",
+                                     f"baris milik kecamatan lain; kantor ini hanya boleh mengimpor kecamatan "
+                                     f"{kecamatan_code}"))
+    refused = parsed.refused_rows + len(parsed.rows) - len(rows)
+    return rows, error_report(errors, keep=keep, refused_rows=refused, stopped_at_line=parsed.stopped_at_line)
+
+
+def error_report(errors: list[RowProblem], *, keep: int, refused_rows: int,
+                 stopped_at_line: int | None = None) -> ErrorReport:
+    """The first `keep` errors by line, and how many errors share each column and reason (most first, at most
+    REASONS_KEPT of them)."""
+    counts = Counter((e.column, e.group or e.reason) for e in errors)
+    reasons = tuple(ReasonCount(column, reason, n) for (column, reason), n in counts.most_common(REASONS_KEPT))
+    kept = tuple(sorted(errors, key=lambda e: e.line)[:keep])
+    return ErrorReport(kept=kept, total=len(errors), refused_rows=refused_rows, reasons=reasons,
+                       stopped_at_line=stopped_at_line)
+
+
+def stopped_message(report: ErrorReport, *, limit: int) -> str:
+    """Why an import read no further, and what the clerk does next."""
+    return (f"Impor dihentikan di baris {_number(report.stopped_at_line or 0)}: sudah {_number(limit)} baris "
+            "salah, jadi tidak ada baris yang didaftarkan. Lihat ringkasan kesalahan per alasan, perbaiki "
+            "kolom yang disebut di file, lalu unggah ulang file.")
+
+
+def _number(value: int) -> str:
+    """A count as Indonesians write it (1.000)."""
+    return f"{value:,}".replace(",", ".")
+
+
+def error_page(job: ImportJob, *, number: int, size: int) -> tuple[tuple[RowProblem, ...], bool]:
+    """One page of a job's kept row errors, and whether another page follows."""
+    start = (number - 1) * size
+    return job.errors[start:start + size], len(job.errors) > start + size
 
 
 async def run_import(
-    job_id: str, rows: list[DapodikRow], *, actor: Actor, deps: IntakeDeps, jobs: ImportJobsPort
+    job_id: str, rows: list[DapodikRow], *, today: dt.date, actor: Actor, deps: IntakeDeps, jobs: ImportJobsPort
 ) -> None:
-    """Register every row in chunks; rows already in the roster are counted, not re-sent."""
+    """Register every row in chunks; rows already in the roster are counted, not re-sent.
+
+    `today` is the WIB day the file was read on: every row is judged on that one day."""
     try:
         for start in range(0, len(rows), CHUNK):
-            await _import_chunk(job_id, rows[start:start + CHUNK], actor=actor, deps=deps, jobs=jobs)
+            await _import_chunk(job_id, rows[start:start + CHUNK], today=today, actor=actor, deps=deps, jobs=jobs)
         await jobs.finish(job_id, DONE, deps.clock())
     except asyncio.CancelledError:
         await jobs.finish(job_id, INTERRUPTED, deps.clock(), "layanan berhenti; unggah ulang file yang sama")
@@ -61,10 +108,9 @@ async def run_import(
 
 
 async def _import_chunk(
-    job_id: str, rows: list[DapodikRow], *, actor: Actor, deps: IntakeDeps, jobs: ImportJobsPort
+    job_id: str, rows: list[DapodikRow], *, today: dt.date, actor: Actor, deps: IntakeDeps, jobs: ImportJobsPort
 ) -> None:
     now = deps.clock()
-    today = now.date()
     events = []
     for row in rows:
         facts = domain.check_nik(row.data.nik, birth_date=row.data.birth_date, sex=row.data.sex, today=today)

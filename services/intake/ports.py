@@ -60,16 +60,37 @@ class ReviewItem:
 
 @dataclass(frozen=True)
 class RowProblem:
-    """One refused row of an import file."""
+    """One refused row of an import file; `group` is the reason without the row's particulars (empty: the reason)."""
 
     line: int
     column: str
     reason: str
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    """How many row errors of an import share a column and a reason."""
+
+    column: str
+    reason: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    """The row errors of an import as a job keeps them: the first ones, and counts of all of them."""
+
+    kept: tuple[RowProblem, ...] = ()
+    total: int = 0
+    refused_rows: int = 0
+    reasons: tuple[ReasonCount, ...] = ()
+    stopped_at_line: int | None = None
 
 
 @dataclass(frozen=True)
 class ImportJob:
-    """An import job: status, progress counters and per-row errors."""
+    """An import job: status, progress counters and per-row errors (the first ones kept, all counted)."""
 
     job_id: str
     office_id: str
@@ -82,6 +103,10 @@ class ImportJob:
     already_registered: int = 0
     flagged_for_review: int = 0
     errors: tuple[RowProblem, ...] = ()
+    error_count: int = 0
+    refused_rows: int = 0
+    reasons: tuple[ReasonCount, ...] = ()
+    stopped_at_line: int | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     message: str | None = None
@@ -128,7 +153,7 @@ class ImportJobsPort(Protocol):
 
     async def get(self, job_id: str) -> ImportJob | None: ...
     async def create(self, job_id: str, *, office_id: str, kecamatan_code: str | None, total_rows: int,
-                     valid_rows: int, errors: list[RowProblem], now: dt.datetime) -> None: ...
+                     valid_rows: int, errors: ErrorReport, now: dt.datetime) -> None: ...
     async def progress(self, job_id: str, **increments: int) -> None: ...
     async def finish(self, job_id: str, status: str, now: dt.datetime, message: str | None = None) -> None: ...
 
@@ -137,6 +162,14 @@ class BackgroundPort(Protocol):
     """Runs work after the answer is sent (an import's rows)."""
 
     def start(self, work: Coroutine[Any, Any, None]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """How many row errors an import job keeps, and after how many refused rows it stops reading the file."""
+
+    errors_kept: int = 1_000
+    stop_after_refused: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -153,3 +186,4 @@ class IntakeDeps:
     requests: RequestClaims
     jobs: ImportJobsPort
     background: BackgroundPort
+    import_limits: ImportLimits = ImportLimits()

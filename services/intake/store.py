@@ -11,7 +11,17 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from services.intake.ports import ACTIVE, INTERRUPTED, RUNNING, ImportJob, ResidentRecord, ReviewItem, RowProblem
+from services.intake.ports import (
+    ACTIVE,
+    INTERRUPTED,
+    RUNNING,
+    ErrorReport,
+    ImportJob,
+    ReasonCount,
+    ResidentRecord,
+    ReviewItem,
+    RowProblem,
+)
 from shared.contracts import ResidentEnrolled, ResidentLeft, ResidentUpdated
 from shared.contracts.resident import LeaveReason
 from shared.mongo import versioned_write
@@ -229,12 +239,19 @@ def _job(doc: Mapping[str, Any]) -> ImportJob:
         already_registered=int(doc.get("already_registered", 0)),
         flagged_for_review=int(doc.get("flagged_for_review", 0)),
         errors=tuple(RowProblem(int(e["line"]), str(e["column"]), str(e["reason"])) for e in doc.get("errors", [])),
+        error_count=int(doc.get("error_count", len(doc.get("errors", [])))),
+        refused_rows=int(doc.get("refused_rows", 0)),
+        reasons=tuple(ReasonCount(str(r["column"]), str(r["reason"]), int(r["count"])) for r in doc.get("reasons", [])),
+        stopped_at_line=doc.get("stopped_at_line"),
         started_at=doc.get("started_at"), finished_at=doc.get("finished_at"), message=doc.get("message"),
     )
 
 
 class ImportJobs:
-    """The import job documents: status, progress counters and per-row errors."""
+    """The import job documents: status, progress counters, the first row errors and counts of all of them.
+
+    Only `ImportLimits.errors_kept` errors are stored, so a job document stays far below MongoDB's
+    16 MB whatever the file."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db[IMPORTS]
@@ -245,15 +262,18 @@ class ImportJobs:
         return None if doc is None else _job(doc)
 
     async def create(self, job_id: str, *, office_id: str, kecamatan_code: str | None, total_rows: int,
-                     valid_rows: int, errors: list[RowProblem], now: dt.datetime) -> None:
+                     valid_rows: int, errors: ErrorReport, now: dt.datetime) -> None:
         """Start (or restart) a job with its row errors."""
         await self.collection.update_one(
             {"_id": job_id},
             {"$set": {"office_id": office_id, "kecamatan_code": kecamatan_code, "status": RUNNING,
                       "total_rows": total_rows, "valid_rows": valid_rows,
                       "processed": 0, "imported": 0, "already_registered": 0, "flagged_for_review": 0,
-                      "errors": [{"line": e.line, "column": e.column, "reason": e.reason} for e in errors],
-                      "started_at": now, "finished_at": None}},
+                      "errors": [{"line": e.line, "column": e.column, "reason": e.reason} for e in errors.kept],
+                      "error_count": errors.total, "refused_rows": errors.refused_rows,
+                      "reasons": [{"column": r.column, "reason": r.reason, "count": r.count} for r in errors.reasons],
+                      "stopped_at_line": errors.stopped_at_line,
+                      "started_at": now, "finished_at": None, "message": None}},
             upsert=True,
         )
 

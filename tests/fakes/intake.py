@@ -11,12 +11,12 @@ from typing import Any
 from services.intake.domain import today_in_wib
 from services.intake.ports import (
     RUNNING,
+    ErrorReport,
     ImportJob,
     IntakeDeps,
     ResidentEvent,
     ResidentRecord,
     ReviewItem,
-    RowProblem,
 )
 from services.intake.store import person_key
 from shared.areas import load_areas
@@ -127,9 +127,11 @@ class FakeImportJobs:
         return self.jobs.get(job_id)
 
     async def create(self, job_id: str, *, office_id: str, kecamatan_code: str | None, total_rows: int,
-                     valid_rows: int, errors: list[RowProblem], now: dt.datetime) -> None:
+                     valid_rows: int, errors: ErrorReport, now: dt.datetime) -> None:
         self.jobs[job_id] = ImportJob(job_id, office_id, kecamatan_code, RUNNING, total_rows, valid_rows,
-                                      errors=tuple(errors), started_at=now)
+                                      errors=errors.kept, error_count=errors.total, refused_rows=errors.refused_rows,
+                                      reasons=errors.reasons, stopped_at_line=errors.stopped_at_line,
+                                      started_at=now)
 
     async def progress(self, job_id: str, **increments: int) -> None:
         job = self.jobs[job_id]

@@ -11,7 +11,7 @@ import pytest
 from services.intake import handlers
 from services.intake.dapodik import DapodikFileError
 from services.intake.domain import RosterRuleError, normalise_nik
-from services.intake.ports import DONE, IntakeDeps
+from services.intake.ports import DONE, FAILED, ImportLimits, IntakeDeps
 from services.intake.requests import RequestKey
 from shared.areas import load_areas
 from shared.contracts import Actor, ResidentEnrolled, ResidentLeft, ResidentUpdated, Role
@@ -222,7 +222,7 @@ async def test_an_import_registers_valid_rows_in_the_background_and_a_reupload_a
     background = deps.background
     assert isinstance(background, InlineBackground)
     await background.run_all()
-    job = await handlers.read_import(handlers.ReadImport(OWN, started.job.job_id), deps=deps)
+    job = (await handlers.read_import(handlers.ReadImport(OWN, started.job.job_id), deps=deps)).job
     assert (job.status, job.imported, job.progress_percent) == (DONE, 1, 100.0)
     again = await handlers.start_import(handlers.StartImport(OWN, content), deps=deps)
     assert again.replay and again.job.imported == 1 and len(published(deps)) == 1
@@ -235,7 +235,7 @@ async def test_an_import_job_is_seen_only_by_its_office_and_dinas() -> None:
     birth = dt.date(2009, 5, 12)
     content = dapodik((resident(9, birth=birth).nik, "Siswa", birth, KEC))
     started = await handlers.start_import(handlers.StartImport(OWN, content), deps=deps)
-    assert (await handlers.read_import(handlers.ReadImport(ADMIN, started.job.job_id), deps=deps)).job_id
+    assert (await handlers.read_import(handlers.ReadImport(ADMIN, started.job.job_id), deps=deps)).job.job_id
     with pytest.raises(handlers.ImportNotFound):
         await handlers.read_import(handlers.ReadImport(OTHER, started.job.job_id), deps=deps)
     field_team = dataclasses.replace(OWN, actor=Actor(office_id="t", role=Role.FIELD_TEAM, operator="t"))
@@ -244,3 +244,25 @@ async def test_an_import_job_is_seen_only_by_its_office_and_dinas() -> None:
     background = deps.background
     assert isinstance(background, InlineBackground)
     await background.run_all()
+
+
+async def test_an_import_keeps_the_first_errors_counts_them_per_reason_and_stops_past_the_threshold() -> None:
+    deps = dataclasses.replace(intake_deps(), import_limits=ImportLimits(errors_kept=2, stop_after_refused=4))
+    birth = dt.date(2009, 5, 12)
+    good = (resident(11, birth=birth).nik, "Siswa", birth, KEC)
+    bad = [(resident(20 + i, birth=birth).nik, "", birth, KEC) for i in range(3)]
+    started = await handlers.start_import(handlers.StartImport(OWN, dapodik(good, *bad)), deps=deps)
+    job = started.job
+    assert (job.total_rows, job.valid_rows, job.refused_rows, job.error_count) == (4, 1, 3, 3)
+    assert [e.line for e in job.errors] == [3, 4]
+    assert [(r.column, r.reason, r.count) for r in job.reasons] == [("Nama Peserta Didik", "nama kosong", 3)]
+    page = await handlers.read_import(handlers.ReadImport(OWN, job.job_id, handlers.ErrorsPage(2, 1)), deps=deps)
+    assert [e.line for e in page.errors] == [4] and not page.more
+    too_bad = [(resident(40 + i, birth=birth).nik, "", birth, KEC) for i in range(6)]
+    stopped = (await handlers.start_import(handlers.StartImport(OWN, dapodik(*too_bad)), deps=deps)).job
+    assert (stopped.status, stopped.total_rows, stopped.stopped_at_line) == (FAILED, 4, 6)
+    assert stopped.message and "unggah ulang" in stopped.message
+    background = deps.background
+    assert isinstance(background, InlineBackground)
+    await background.run_all()
+    assert not [e for e in published(deps) if e.payload.name == ""]
