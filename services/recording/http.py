@@ -314,7 +314,11 @@ async def post_status(body: StatusBatchIn, request: Request, key: IdempotencyKey
              summary="Impor file status SIAK (CSV: NIK;STATUS;TANGGAL); hasil per baris")
 async def post_status_file(
     file: Annotated[UploadFile, File(description="CSV dari SIAK, UTF-8, dengan baris judul NIK;STATUS;TANGGAL "
-                                                 "(atau dipisah koma) lalu minimal satu baris status, TANGGAL ISO",
+                                                 "(atau dipisah koma) lalu minimal satu baris status; TANGGAL dd/mm/yyyy "
+                                                 "atau yyyy-mm-dd (jam boleh menyusul, tanpa zona waktu berarti WIB). "
+                                                 "Setiap baris data dijawab: baris yang tidak terbaca (tanda kutip "
+                                                 "tidak ditutup, sel berlebih, tanggal salah) ditolak dengan "
+                                                 "nomor baris dan alasannya",
                                      json_schema_extra={"pattern": SIAK_FILE, "minLength": 20})],
     office: Office = Depends(current_office), deps: RecordingDeps = Depends(deps_of),
 ) -> FileOut:

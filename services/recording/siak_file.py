@@ -1,16 +1,30 @@
-"""Reading a SIAK status file (CSV with NIK, STATUS, TANGGAL): pure, no I/O."""
+"""Reading a SIAK status file (CSV with NIK, STATUS, TANGGAL): pure, no I/O.
+
+Every non-blank line after the header is answered: a line that cannot be read (a stray quote, a
+bad date, extra cells) is answered with its line number and the reason, naming the column as the
+file spells it, so one broken line never hides the lines after it.
+"""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from shared.clock import WIB
+from shared.contracts.recording import SiakStatus
 
-REQUIRED_COLUMNS = frozenset({"nik", "status", "tanggal"})
+REQUIRED_COLUMNS = ("nik", "status", "tanggal")
+QUOTE = '"'
+NIK_SEPARATORS = re.compile(r"[.\s-]")
+SCIENTIFIC = re.compile(r"\d[.,]\d+[eE]\+?\d+")
+DAY_FIRST = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+# Python's csv module refuses a cell longer than this; such a file is refused whole.
+MAX_CELL = csv.field_size_limit()
+STATUS_CODES = ", ".join(SiakStatus.__members__)
+DATE_FORM = "tulis dd/mm/yyyy (mis. 05/07/2024) atau yyyy-mm-dd"
 
 
 class SiakFileError(Exception):
@@ -23,68 +37,178 @@ class SiakFileError(Exception):
 
 @dataclass(frozen=True)
 class SiakRow:
-    """One row of the file: `line` is its line number in the file (the header is line 1)."""
+    """One readable line: `line` is its line number in the file (the header is line 1)."""
 
     line: int
     nik: str
-    status: str
-    status_at: str
+    status: SiakStatus
+    status_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class SiakLineProblem:
+    """A line that cannot be read, and why (for the clerk, naming the file's column)."""
+
+    line: int
+    reason: str
 
 
 @dataclass(frozen=True)
 class SiakFile:
-    """The rows read and the lines refused because their NIK is not 16 digits."""
+    """The lines read and the lines refused, each with its line number."""
 
     rows: list[SiakRow]
-    bad_nik_lines: list[int]
+    problems: list[SiakLineProblem]
+
+    @property
+    def data_lines(self) -> int:
+        return len(self.rows) + len(self.problems)
 
 
-def siak_time(text: str) -> str:
-    """SIAK dates come as ISO date or date-time; a date alone means midnight WIB."""
+@dataclass(frozen=True)
+class _Header:
+    """Where the three columns are, how the file spells them, and how many columns it has."""
+
+    index: dict[str, int]
+    names: dict[str, str]
+    width: int
+
+
+def parse_siak_time(text: str) -> dt.datetime | None:
+    """A SIAK date or date-time: ISO (yyyy-mm-dd, with or without a time) or day first (dd/mm/yyyy,
+    dd-mm-yyyy, dd.mm.yyyy, optionally with HH:MM[:SS]); without a zone it is WIB. None if unreadable."""
     try:
-        moment = dt.datetime.fromisoformat(text)
+        if match := DAY_FIRST.fullmatch(text):
+            moment = dt.datetime(int(match[4]), int(match[3]), int(match[1]), int(match[5] or 0),
+                                 int(match[6] or 0), int(match[7] or 0))
+        elif text[:1].isdigit() and not _is_number(text):
+            moment = dt.datetime.fromisoformat(text)
+        else:
+            return None
     except ValueError:
-        return text
-    return (moment if moment.tzinfo else moment.replace(tzinfo=WIB)).isoformat()
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=WIB)
 
 
-def _records(data: bytes) -> tuple[list[dict[str | None, Any]], set[str]]:
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _date_reason(column: str, text: str) -> str:
+    if not text:
+        return f"kolom {column} kosong: {DATE_FORM}"
+    if _is_number(text):
+        return f"kolom {column} harus tanggal, bukan angka: {DATE_FORM}"
+    if DAY_FIRST.fullmatch(text) or re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}.*", text):
+        return f"kolom {column}: tanggal {text} tidak ada di kalender"
+    return f"kolom {column} tidak terbaca sebagai tanggal: {DATE_FORM}"
+
+
+def _nik_reason(column: str, text: str) -> str | None:
+    """Why a NIK cell (separators removed) is not a NIK, or None."""
+    if not text:
+        return f"kolom {column} kosong"
+    if SCIENTIFIC.fullmatch(text):
+        return (f"kolom {column} tertulis sebagai angka ilmiah (mis. 1,7E+15): format kolom {column} sebagai Teks "
+                "di Excel lalu ekspor ulang")
+    if not (text.isascii() and text.isdigit() and len(text) == 16):
+        return f"kolom {column}: NIK harus 16 digit angka"
+    return None
+
+
+def _decode(data: bytes) -> list[str]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SiakFileError("File bukan UTF-8: simpan ulang sebagai CSV UTF-8.") from exc
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        raise SiakFileError("File kosong.")
-    delimiter = ";" if lines[0].count(";") >= lines[0].count(",") else ","
-    reader = csv.DictReader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _separator(header_line: str) -> str:
+    outside = re.sub(r'"[^"]*"', "", header_line)
+    return ";" if outside.count(";") >= outside.count(",") else ","
+
+
+def _cells(line: str, number: int, separator: str) -> list[str]:
+    """The cells of one line, read on its own (a SIAK record never spans lines)."""
     try:
-        rows = list(reader)
+        return [cell.strip() for cell in next(csv.reader([line], delimiter=separator, strict=False))]
     except csv.Error as exc:
-        raise SiakFileError(f"File CSV rusak sekitar baris {reader.line_num + 1}: periksa tanda kutip (\") "
-                            "atau isi sel yang sangat panjang, lalu ekspor ulang.") from exc
-    # A row longer than the header puts its extra cells under the key None.
-    header = {h.strip().lower() for h in (rows[0].keys() if rows else lines[0].split(delimiter)) if h}
-    return rows, header  # type: ignore[return-value]
+        raise SiakFileError(f"File CSV rusak di baris {number}: isi sel lebih dari {MAX_CELL} karakter. "
+                            "Periksa baris itu lalu ekspor ulang.") from exc
+
+
+def _header(cells: list[str]) -> _Header:
+    index: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for position, cell in enumerate(cells):
+        key = cell.lower()
+        if key in REQUIRED_COLUMNS and key not in index:
+            index[key], names[key] = position, cell
+    missing = [c.upper() for c in REQUIRED_COLUMNS if c not in index]
+    if missing:
+        raise SiakFileError({"message": f"Kolom wajib tidak ada: {', '.join(missing)}. Baris judul harus berisi "
+                                        "NIK;STATUS;TANGGAL.", "missing_columns": missing})
+    return _Header(index, names, len(cells))
+
+
+def _read_line(number: int, cells: list[str], header: _Header) -> SiakRow | SiakLineProblem:
+    """One data line as a status, or the reasons it cannot be taken."""
+    def cell(column: str) -> str:
+        position = header.index[column]
+        return cells[position] if position < len(cells) else ""
+
+    names = header.names
+    problems: list[str] = []
+    extra = [c for c in cells[header.width:] if c]
+    if extra:
+        problems.append(f"baris ini berisi {header.width + len(extra)} sel, padahal judul hanya {header.width} kolom: "
+                        "periksa pemisah di dalam isi sel, lalu kirim ulang baris ini")
+    nik = cell("nik") if SCIENTIFIC.fullmatch(cell("nik")) else NIK_SEPARATORS.sub("", cell("nik"))
+    if (nik_problem := _nik_reason(names["nik"], nik)) is not None:
+        problems.append(nik_problem)
+    code = cell("status").upper()
+    if code not in SiakStatus.__members__:
+        problems.append(f"kolom {names['status']} kosong; isi salah satu: {STATUS_CODES}" if not code else
+                        f"kolom {names['status']}: kode {code!r} tidak dikenal; gunakan salah satu: {STATUS_CODES}")
+    status_at = parse_siak_time(cell("tanggal"))
+    if status_at is None:
+        problems.append(_date_reason(names["tanggal"], cell("tanggal")))
+    if problems:
+        return SiakLineProblem(number, "; ".join(problems))
+    return SiakRow(line=number, nik=nik, status=SiakStatus(code), status_at=status_at)  # type: ignore[arg-type]
+
+
+def _unclosed_quote(line: str) -> bool:
+    return line.count(QUOTE) % 2 == 1
 
 
 def read_siak_file(data: bytes) -> SiakFile:
-    """The rows of a SIAK file; raises SiakFileError for a file that is not UTF-8 CSV with the three columns
-    and at least one row."""
-    rows, header = _records(data)
-    missing = REQUIRED_COLUMNS - header
-    if missing:
-        raise SiakFileError({"message": "Kolom wajib tidak ada.", "missing_columns": sorted(missing)})
-    if not rows:
+    """Every data line of a SIAK file, read or refused; raises SiakFileError for a file that is not UTF-8
+    CSV with the three columns and at least one data line."""
+    lines = _decode(data)
+    numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+    if not numbered:
+        raise SiakFileError("File kosong.")
+    (header_number, header_line), body = numbered[0], numbered[1:]
+    separator = _separator(header_line)
+    header = _header(_cells(header_line, header_number, separator))
+    if not body:
         raise SiakFileError("File hanya berisi baris judul: tambahkan minimal satu baris status.")
-    read: list[SiakRow] = []
-    bad: list[int] = []
-    for line, row in enumerate(rows, start=2):
-        cells = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-        nik = cells.get("nik", "")
-        if not (nik.isdigit() and len(nik) == 16):
-            bad.append(line)
+    rows: list[SiakRow] = []
+    problems: list[SiakLineProblem] = []
+    for number, line in body:
+        if _unclosed_quote(line):
+            problems.append(SiakLineProblem(number, 'baris ini berisi tanda kutip (") yang tidak ditutup: hapus '
+                                                    "atau tutup tanda kutip itu, lalu kirim ulang baris ini"))
             continue
-        read.append(SiakRow(line=line, nik=nik, status=cells.get("status", ""),
-                            status_at=siak_time(cells.get("tanggal", ""))))
-    return SiakFile(rows=read, bad_nik_lines=bad)
+        read = _read_line(number, _cells(line, number, separator), header)
+        if isinstance(read, SiakRow):
+            rows.append(read)
+        else:
+            problems.append(read)
+    return SiakFile(rows=rows, problems=problems)

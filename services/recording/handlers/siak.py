@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from services.recording.handlers.common import Forbidden, RecordingDeps, TooLarge, Unreadable, publish_all
 from services.recording.inputs import StatusIn
-from services.recording.siak_file import SiakFileError, read_siak_file
+from services.recording.siak_file import SiakFileError, SiakRow, read_siak_file
 from shared.auth import Office, actor_of
 from shared.contracts import Role
 from shared.contracts.recording import SiakStatus, SiakStatusReported
@@ -60,6 +60,9 @@ def _admin_only(office: Office) -> None:
         raise Forbidden("Hanya admin dinas yang memasukkan status SIAK.")
 
 
+UNKNOWN_RESIDENT = "penduduk tidak dikenal di perekaman"
+
+
 async def _checked(raw: StatusIn | dict[str, Any], office: Office, deps: RecordingDeps, now: dt.datetime
                    ) -> SiakStatusReported | RowResult:
     try:
@@ -70,7 +73,7 @@ async def _checked(raw: StatusIn | dict[str, Any], office: Office, deps: Recordi
         return RowResult(update.resident_id, "ditolak", f"kode status {update.status!r} tidak dikenal")
     resident = await deps.store.resident(update.resident_id)
     if resident is None or not resident.place.kecamatan_code:
-        return RowResult(update.resident_id, "ditolak", "penduduk tidak dikenal di perekaman")
+        return RowResult(update.resident_id, "ditolak", UNKNOWN_RESIDENT)
     event_id = uuid.uuid5(SIAK_NAMESPACE, f"{update.resident_id}:{update.status}:{update.status_at.isoformat()}")
     return SiakStatusReported(
         event_id=event_id, occurred_at=update.status_at, recorded_at=now, actor=actor_of(office),
@@ -102,19 +105,28 @@ async def report_siak_statuses(command: ReportStatuses, *, deps: RecordingDeps) 
     return await _apply(command.updates, command.office, deps)
 
 
+def _file_answer(row: SiakRow, result: RowResult) -> RowResult:
+    """A row's answer with its line; an unknown resident is named by the file's NIK column."""
+    if result.alasan == UNKNOWN_RESIDENT:
+        result = replace(result, alasan="NIK ini belum ada di daftar penduduk perekaman: daftarkan dulu penduduknya, "
+                                        "lalu kirim ulang baris ini")
+    return replace(result, baris=row.line)
+
+
 async def import_siak_file(command: ImportSiakFile, *, deps: RecordingDeps) -> StatusResult:
-    """Read SIAK's CSV, turn each NIK into its pseudonym, and report the statuses; answers carry file lines."""
+    """Read SIAK's CSV, turn each NIK into its pseudonym, and report the statuses; every data line of the
+    file is answered with its line number, read or not."""
     _admin_only(command.office)
     try:
         siak = read_siak_file(command.data)
     except SiakFileError as exc:
         raise Unreadable(exc.detail) from exc
-    if len(siak.rows) + len(siak.bad_nik_lines) > deps.max_batch_events:
+    if siak.data_lines > deps.max_batch_events:
         raise TooLarge(f"Paling banyak {deps.max_batch_events} baris per file.")
     updates: list[StatusIn | dict[str, Any]] = [
-        {"resident_id": resident_pseudonym(row.nik, key=deps.pseudonym_key), "status": row.status,
-         "status_at": row.status_at} for row in siak.rows]
+        StatusIn(resident_id=resident_pseudonym(row.nik, key=deps.pseudonym_key), status=row.status.value,
+                 status_at=row.status_at) for row in siak.rows]
     answer = await _apply(updates, command.office, deps)
-    lines = [replace(result, baris=row.line) for row, result in zip(siak.rows, answer.hasil, strict=True)]
-    refused = [RowResult(None, "ditolak", "NIK harus 16 digit", baris=line) for line in siak.bad_nik_lines]
+    lines = [_file_answer(row, result) for row, result in zip(siak.rows, answer.hasil, strict=True)]
+    refused = [RowResult(None, "ditolak", problem.reason, baris=problem.line) for problem in siak.problems]
     return StatusResult(diterima=answer.diterima, hasil=sorted([*lines, *refused], key=lambda r: r.baris or 0))

@@ -256,7 +256,7 @@ async def test_a_siak_file_is_read_by_nik_and_answered_by_line() -> None:
     text = f"NIK;STATUS;TANGGAL\n{nik};SFE;2026-05-01\n12345;SFE;2026-05-01\n{nik};PRR;1700000000\n"
     answer = await handlers.import_siak_file(handlers.ImportSiakFile(ADMIN, text.encode()), deps=deps)
     assert [(r.baris, r.hasil) for r in answer.hasil] == [(2, "diterima"), (3, "ditolak"), (4, "ditolak")]
-    assert "bukan angka" in (answer.hasil[2].alasan or "")
+    assert "bukan angka" in (answer.hasil[2].alasan or "") and "TANGGAL" in (answer.hasil[2].alasan or "")
     [event] = publisher_of(deps).events()
     assert event.payload.resident_id == resident and event.payload.status_at.utcoffset() == dt.timedelta(hours=7)
     for broken in (b"", b"\xff\xfe", b"h/w\n1;2;3\n"):
@@ -266,11 +266,43 @@ async def test_a_siak_file_is_read_by_nik_and_answered_by_line() -> None:
         await handlers.import_siak_file(handlers.ImportSiakFile(OWN, text.encode()), deps=deps)
 
 
+async def test_a_stray_quote_hides_no_later_line_and_every_line_is_answered() -> None:
+    deps = make_deps()
+    niks = [f"17020945070800{n:02d}" for n in range(1, 7)]
+    for nik in niks:
+        store_of(deps).add_resident(resident_pseudonym(nik, key=KEY), kecamatan=KEC, desa=DESA)
+    text = ("nik;Status;TANGGAL\n\n"
+            f'{niks[0]};"PRR;04/05/2026\n'
+            f"{niks[1]};prr;4/5/2026\n"
+            f"{niks[2]};SFE;2026-05-01;catatan\n"
+            f"{niks[3]};SFE;31/02/2026\n"
+            f"{niks[4]};CETAK;\n"
+            f"1702.0945.0708.0006;SFE;04-05-2026 10:30\n"
+            f"{niks[5][:15]};SFE;2026-05-01;\n"
+            "1.70209E+15;SFE;2026-05-01\n"
+            f"{'9' * 16};SFE;2026-05-01\n")
+    answer = await handlers.import_siak_file(handlers.ImportSiakFile(ADMIN, text.encode()), deps=deps)
+    assert [(r.baris, r.hasil) for r in answer.hasil] == [
+        (3, "ditolak"), (4, "diterima"), (5, "ditolak"), (6, "ditolak"), (7, "ditolak"), (8, "diterima"),
+        (9, "ditolak"), (10, "ditolak"), (11, "ditolak")]
+    reasons = {r.baris: r.alasan or "" for r in answer.hasil}
+    assert "kutip" in reasons[3] and "4 sel" in reasons[5] and "judul hanya 3 kolom" in reasons[5]
+    assert "TANGGAL" in reasons[6] and "kalender" in reasons[6]
+    assert "Status" in reasons[7] and "CETAK" in reasons[7] and "TANGGAL kosong" in reasons[7]
+    assert "nik" in reasons[9] and "16 digit" in reasons[9] and "sel" not in reasons[9]
+    assert "Teks" in reasons[10] and "daftar penduduk" in reasons[11]
+    prr, sfe = publisher_of(deps).events()
+    assert prr.payload.status == SiakStatus.PRR
+    assert prr.payload.status_at == dt.datetime(2026, 5, 4, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    assert sfe.payload.status_at == dt.datetime(2026, 5, 4, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+
+
 def test_a_siak_file_names_its_missing_columns_and_a_huge_cell() -> None:
     with pytest.raises(SiakFileError) as missing:
         read_siak_file(b"NIK;STATUS\n1702094507080001;SFE\n")
-    assert missing.value.detail == {"message": "Kolom wajib tidak ada.", "missing_columns": ["tanggal"]}
-    with pytest.raises(SiakFileError, match="rusak"):
+    assert isinstance(missing.value.detail, dict) and missing.value.detail["missing_columns"] == ["TANGGAL"]
+    assert "TANGGAL" in missing.value.detail["message"]
+    with pytest.raises(SiakFileError, match="rusak di baris 2"):
         read_siak_file(b"NIK;STATUS;TANGGAL\n" + b"1" * 200_000 + b";SFE;2024-01-01\n")
 
 
