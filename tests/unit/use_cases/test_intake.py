@@ -266,3 +266,39 @@ async def test_an_import_keeps_the_first_errors_counts_them_per_reason_and_stops
     assert isinstance(background, InlineBackground)
     await background.run_all()
     assert not [e for e in published(deps) if e.payload.name == ""]
+
+
+ONE_AM_WIB = dt.datetime(2026, 3, 1, 18, 30, tzinfo=dt.UTC)  # 01:30 WIB on 2 March: still 1 March in UTC
+
+
+def roster_file(*rows: tuple[str, dt.date, str]) -> bytes:
+    lines = ["NIK;Nama;Jenis Kelamin;Tanggal Lahir;Status Perkawinan;Kecamatan;Desa/Kelurahan"]
+    village = load_areas().kecamatan[KEC].villages[0].name
+    lines += [f"{nik};Penduduk Sintetis;L;{birth:%d/%m/%Y};{marital};{load_areas().kecamatan[KEC].name};{village}"
+              for nik, birth, marital in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def test_an_import_between_midnight_and_seven_wib_judges_every_row_on_the_wib_day() -> None:
+    deps = intake_deps(ONE_AM_WIB)
+    today_wib = dt.date(2026, 3, 2)
+    born_today = resident(31, birth=today_wib).nik
+    started = await handlers.start_import(handlers.StartImport(OWN, roster_file((born_today, today_wib, ""))),
+                                          deps=deps)
+    background = deps.background
+    assert isinstance(background, InlineBackground)
+    await background.run_all()
+    job = (await handlers.read_import(handlers.ReadImport(OWN, started.job.job_id), deps=deps)).job
+    assert (job.status, job.imported, job.message) == (DONE, 1, None)
+
+
+async def test_a_married_resident_imported_at_one_am_wib_is_wajib_ktp_from_the_wib_day() -> None:
+    deps = intake_deps(ONE_AM_WIB)
+    birth = dt.date(2010, 6, 15)
+    nik = resident(32, birth=birth).nik
+    await handlers.start_import(handlers.StartImport(OWN, roster_file((nik, birth, "Kawin"))), deps=deps)
+    background = deps.background
+    assert isinstance(background, InlineBackground)
+    await background.run_all()
+    [event] = published(deps)
+    assert event.payload.wajib_ktp_from == dt.date(2026, 3, 2)
