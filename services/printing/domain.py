@@ -9,11 +9,12 @@ to a school first (dikirim_ke_sekolah, then diterima_sekolah once the school sig
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from shared.clock import WIB
 from shared.contracts.envelope import Role
 from shared.contracts.printing import PrintReason, PriorityClass
 
@@ -105,6 +106,10 @@ class PrintJob:
     handed_over_via: str | None = None
     delivery_id: str | None = None
     spoiled: tuple[SpoiledAttempt, ...] = ()
+    handover_claim: str | None = None
+    replaced_by: str | None = None
+    replaced_at: dt.datetime | None = None
+    replaced_reason: PrintReason | None = None
 
     def waits_for(self, attempt: int, reservation_id: str) -> bool:
         """Whether this job is ready to print exactly this attempt with this reserved blank."""
@@ -124,6 +129,7 @@ class SchoolDelivery:
     sent_at: dt.datetime | None = None
     acknowledged_at: dt.datetime | None = None
     received_by: str | None = None
+    sent_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -221,10 +227,24 @@ def reprint_source(history: Sequence[PrintJob]) -> PrintJob:
     return printed[-1]
 
 
-def handover_route(job: PrintJob) -> str | None:
-    """How a card reaches its owner: 'langsung' or 'sekolah'; None when it was already handed over."""
-    if job.status == JobStatus.DISERAHKAN:
-        return None
+def _day(at: dt.datetime | None) -> str:
+    """A moment as the clerk reads it: its date in WIB."""
+    if at is None:
+        return ""
+    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return f" pada {at.astimezone(WIB):%d-%m-%Y}"
+
+
+def handover_route(job: PrintJob) -> str:
+    """How a card reaches its owner: 'langsung' or 'sekolah'; refused for a card handed over already,
+    replaced by a reprint, still at school unsigned, or not printed."""
+    if job.replaced_by is not None:
+        reason = f" ({job.replaced_reason.value})" if job.replaced_reason else ""
+        raise Conflict(f"Kartu ini tidak berlaku lagi: sudah diganti cetak ulang{reason}{_day(job.replaced_at)} "
+                       f"dengan pekerjaan {job.replaced_by}. Serahkan kartu pengganti itu setelah dicetak.")
+    if job.status == JobStatus.DISERAHKAN or job.handover_claim is not None:
+        raise Conflict(f"Kartu ini sudah diserahkan kepada pemiliknya{_day(job.handed_over_at)}; satu kartu "
+                       "diserahkan sekali saja. Bila kartu hilang atau rusak, ajukan cetak ulang.")
     if job.status == JobStatus.DIKIRIM_KE_SEKOLAH:
         raise Conflict("Kartu sudah dikirim ke sekolah: catat dulu tanda terima sekolah.")
     if not may_move(job.status, JobStatus.DISERAHKAN):
@@ -241,7 +261,12 @@ def check_may_send_to_school(viewer: Viewer) -> None:
 def delivery_station(jobs: Iterable[PrintJob]) -> str:
     """The one station whose printed cards go to a school together; refused for cards not just printed."""
     jobs = list(jobs)
-    not_ready = [job.job_id for job in jobs if not may_move(job.status, JobStatus.DIKIRIM_KE_SEKOLAH)]
+    replaced = [job.job_id for job in jobs if job.replaced_by is not None]
+    if replaced:
+        raise Conflict(f"{len(replaced)} kartu sudah diganti cetak ulang dan tidak berlaku lagi: "
+                       f"{', '.join(replaced[:10])}. Keluarkan dari pengiriman.")
+    not_ready = [job.job_id for job in jobs
+                 if job.handover_claim is not None or not may_move(job.status, JobStatus.DIKIRIM_KE_SEKOLAH)]
     if not_ready:
         raise Conflict(f"{len(not_ready)} kartu belum dicetak atau sudah dikirim/diserahkan: "
                        f"{', '.join(not_ready[:10])}")
@@ -251,9 +276,60 @@ def delivery_station(jobs: Iterable[PrintJob]) -> str:
     return stations.pop()
 
 
+def check_students_of(school_npsn: str, jobs: Iterable[PrintJob], schools: Mapping[str, str | None]) -> None:
+    """Every card of a school delivery belongs to a student of that school (`schools`: resident -> NPSN)."""
+    elsewhere = [job.job_id for job in jobs if schools.get(job.resident_id) != school_npsn]
+    if elsewhere:
+        raise Conflict(f"{len(elsewhere)} kartu bukan milik siswa sekolah NPSN {school_npsn} menurut data "
+                       f"penduduk: {', '.join(elsewhere[:10])}. Kirim kartu itu ke sekolah pemiliknya atau "
+                       "serahkan langsung.")
+
+
+def check_may_acknowledge(viewer: Viewer, delivery: SchoolDelivery) -> None:
+    """The school's receipt is recorded by the kecamatan office or the dinas, never by the office that sent it."""
+    if viewer.role == Role.PRINT_STATION or viewer.office_id == delivery.sent_by:
+        raise Forbidden("Tanda terima sekolah dicatat oleh kantor kecamatan atau admin dinas yang tidak mengirim "
+                        "kartu itu, setelah sekolah menandatangani; stasiun cetak yang mengirim tidak boleh "
+                        "mencatatnya sendiri.")
+
+
 def seconds_queued_to_printed(job: PrintJob, printed_at: dt.datetime) -> float | None:
     """Seconds from the print request to the printed card (stored times without a zone are UTC)."""
     if job.queued_at is None:
         return None
     queued_at = job.queued_at if job.queued_at.tzinfo else job.queued_at.replace(tzinfo=dt.UTC)
     return max(0.0, (printed_at - queued_at).total_seconds())
+
+
+def card_is_valid(job: PrintJob) -> bool:
+    """A printed card no reprint replaced: the one the resident may carry."""
+    return job.status in PRINTED_STATUSES and job.replaced_by is None
+
+
+def where_is(job: PrintJob, delivery: SchoolDelivery | None) -> str:
+    """Where one card is, in a sentence for the clerk: printed when and where, at school, handed over, replaced."""
+    if job.status in OPEN_STATUSES:
+        spoiled = f" ({len(job.spoiled)} blangko rusak sebelumnya)" if job.spoiled else ""
+        return f"Dalam antrean cetak di stasiun {job.station_id}, status {job.status.value}{spoiled}."
+    steps = [f"Dicetak{_day(job.printed_at)} di stasiun {job.station_id}"]
+    if delivery is not None:
+        steps.append(f"dikirim ke sekolah NPSN {delivery.school_npsn}{_day(delivery.sent_at)}")
+        if delivery.acknowledged_at is not None:
+            steps.append(f"diterima sekolah{_day(delivery.acknowledged_at)} ({delivery.received_by})")
+    if job.status == JobStatus.DISERAHKAN:
+        via = "melalui sekolah" if job.handed_over_via == "sekolah" else "langsung"
+        steps.append(f"diserahkan {via}{_day(job.handed_over_at)}")
+    elif job.replaced_by is None:
+        steps.append("belum diserahkan")
+    if job.replaced_by is not None:
+        steps.append(f"tidak berlaku: diganti cetak ulang{_day(job.replaced_at)} dengan {job.replaced_by}")
+    return ", ".join(steps) + "."
+
+
+def check_may_read_cards(viewer: Viewer, kecamatan_code: str) -> None:
+    """A resident's cards are read by the office of the resident's kecamatan or the dinas."""
+    if viewer.role == Role.DINAS_ADMIN:
+        return
+    if viewer.role != Role.KECAMATAN_OFFICE or viewer.kecamatan_code != kecamatan_code:
+        raise Forbidden("Riwayat kartu penduduk hanya dapat dibaca kantor kecamatan tempat penduduk terdaftar "
+                        "atau admin dinas.")

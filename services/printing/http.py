@@ -102,6 +102,33 @@ class JobOut(BaseModel):
     rusak: list[str] = Field(description="alasan setiap percobaan yang rusak")
 
 
+class CardOut(BaseModel):
+    job_id: str
+    alasan: PrintReason = Field(description="pertama, atau alasan cetak ulang")
+    status: JobStatus
+    berlaku: bool = Field(description="kartu tercetak yang belum diganti cetak ulang")
+    posisi: str = Field(description="di mana kartu ini: dicetak kapan dan di mana, dikirim, diserahkan, diganti")
+    stasiun: str
+    masuk_antrean: dt.datetime | None
+    dicetak: dt.datetime | None
+    blangko_rusak: int = Field(description="percobaan cetak yang merusak blangko")
+    pengiriman_sekolah: str | None
+    sekolah_npsn: str | None
+    dikirim_ke_sekolah: dt.datetime | None
+    diterima_sekolah: dt.datetime | None
+    diserahkan: dt.datetime | None
+    diserahkan_melalui: str | None
+    diganti_oleh: str | None = Field(description="pekerjaan cetak ulang yang menggantikan kartu ini")
+    diganti_pada: dt.datetime | None
+
+
+class ResidentCardsOut(BaseModel):
+    resident_id: str
+    kecamatan: str
+    kartu_berlaku: str | None = Field(description="job_id kartu yang berlaku; kosong bila belum ada yang tercetak")
+    kartu: list[CardOut] = Field(description="setiap kartu penduduk ini, terbaru dahulu")
+
+
 class JobAcceptedOut(BaseModel):
     job_id: str
     stasiun: str
@@ -146,6 +173,18 @@ def _job(job: PrintJob) -> JobOut:
                   rusak=[s.reason for s in job.spoiled])
 
 
+def _card(card: handlers.CardView) -> CardOut:
+    job, delivery = card.job, card.delivery
+    return CardOut(job_id=job.job_id, alasan=job.reason, status=job.status, berlaku=card.valid, posisi=card.where,
+                   stasiun=job.station_id, masuk_antrean=job.queued_at, dicetak=job.printed_at,
+                   blangko_rusak=len(job.spoiled), pengiriman_sekolah=job.delivery_id,
+                   sekolah_npsn=delivery.school_npsn if delivery else None,
+                   dikirim_ke_sekolah=delivery.sent_at if delivery else None,
+                   diterima_sekolah=delivery.acknowledged_at if delivery else None,
+                   diserahkan=job.handed_over_at, diserahkan_melalui=job.handed_over_via,
+                   diganti_oleh=job.replaced_by, diganti_pada=job.replaced_at)
+
+
 def _accepted(result: JobAccepted) -> JobAcceptedOut:
     return JobAcceptedOut(job_id=result.job_id, stasiun=result.station_id, status=result.status,
                           event_id=str(result.event_id) if result.event_id else None)
@@ -178,6 +217,21 @@ async def one_job(job_id: JobId, request: Request, office: Office = Depends(curr
         return _job(await handlers.show_job(ShowJob(office, job_id), deps=_deps(request)))
     except PrintingError as error:
         raise _refusal(error) from None
+
+
+@router.get("/residents/{resident_id}/cards", response_model=ResidentCardsOut, responses=_answers(403, 404),
+            summary="Di mana kartu KTP-el seorang penduduk: dicetak, dikirim, diserahkan, diganti "
+                    "(data penduduk: tercatat di log audit)")
+async def resident_cards(
+    resident_id: Annotated[str, Path(pattern=r"^r[0-9a-f]{32}$", description="pseudonim penduduk")],
+    request: Request, office: Office = Depends(current_office),
+) -> ResidentCardsOut:
+    try:
+        found = await handlers.show_cards(handlers.ShowCards(office, resident_id), deps=_deps(request))
+    except PrintingError as error:
+        raise _refusal(error) from None
+    return ResidentCardsOut(resident_id=found.resident_id, kecamatan=found.kecamatan_code,
+                            kartu_berlaku=found.valid_job_id, kartu=[_card(card) for card in found.cards])
 
 
 @router.post("/reprints", status_code=201, responses=_answers(400, 403, 409, 413, 429),

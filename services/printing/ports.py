@@ -50,6 +50,18 @@ class PrintJobs(JobReader, Protocol):
 
     async def rerank(self, order: Sequence[str]) -> None: ...
 
+    async def claim_handover(self, job_id: str, event_id: str) -> bool:
+        """Take a printed, valid card for one hand-over (`event_id`); False when it was taken or voided."""
+        ...
+
+    async def release_handover(self, job_id: str, event_id: str) -> None:
+        """Give back a hand-over claim whose event was not published."""
+        ...
+
+    async def void_cards(self, resident_id: str, *, replaced_by: str, reason: str, at: dt.datetime) -> int:
+        """Mark the resident's printed cards other than `replaced_by` as replaced (no longer valid)."""
+        ...
+
 
 class Stations(Protocol):
     """Each station's one reservation in flight and whether it waits for stock."""
@@ -75,6 +87,21 @@ class Deliveries(Protocol):
     async def record_acknowledgement(self, delivery_id: str, *, at: dt.datetime, received_by: str) -> bool: ...
 
 
+class ResidentSchools(Protocol):
+    """The school each resident attends, as the resident topic says (None for a non-student)."""
+
+    async def remember_school(self, resident_id: str, school_npsn: str | None) -> None: ...
+
+    async def schools_of(self, resident_ids: Sequence[str]) -> dict[str, str | None]: ...
+
+
+class ReadAudit(Protocol):
+    """One record per read of a resident's data."""
+
+    async def record_read(self, *, office_id: str, action: str, kecamatan_code: str | None, residents: int,
+                          now: dt.datetime) -> None: ...
+
+
 class ReprintClaims(Protocol):
     """One claimed reprint per resident, taken atomically before its event is published."""
 
@@ -91,5 +118,5 @@ class ReprintClaims(Protocol):
         ...
 
 
-class PrintingStorage(PrintJobs, Stations, Deliveries, ReprintClaims, Protocol):
+class PrintingStorage(PrintJobs, Stations, Deliveries, ReprintClaims, ResidentSchools, ReadAudit, Protocol):
     """Everything the printing use cases read and write."""

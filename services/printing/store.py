@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.printing.domain import (
     OPEN_STATUSES,
+    PRINTED_STATUSES,
     JobStatus,
     PendingReservation,
     PrintJob,
@@ -30,6 +31,7 @@ from services.printing.domain import (
 )
 from shared.contracts.printing import PrintReason, PriorityClass
 
+AUDIT = "audit_log"  # the one record of personal-data reads, shared with intake (`service` tells them apart)
 QUEUE_ORDER = [("rank", ASCENDING), ("queued_at", ASCENDING), ("_id", ASCENDING)]
 OPEN = {"$in": [s.value for s in OPEN_STATUSES]}
 NEW_STATION = {"pending": None, "waiting_for_stock": False, "stock_epoch": 0, "seq": 0}
@@ -52,6 +54,9 @@ def job_from_document(doc: dict[str, Any]) -> PrintJob:
         source_event_id=doc.get("source_event_id"), queued_at=doc.get("queued_at"), printed_at=doc.get("printed_at"),
         printer=doc.get("printer"), handed_over_at=doc.get("handed_over_at"),
         handed_over_via=doc.get("handed_over_via"), delivery_id=doc.get("delivery_id"),
+        handover_claim=doc.get("handover_claim"), replaced_by=doc.get("replaced_by"),
+        replaced_at=doc.get("replaced_at"),
+        replaced_reason=PrintReason(doc["replaced_reason"]) if doc.get("replaced_reason") else None,
         spoiled=tuple(SpoiledAttempt(attempt=s["attempt"], reason=s["reason"], at=s.get("at"))
                       for s in doc.get("spoiled", [])))
 
@@ -84,7 +89,7 @@ def _delivery(doc: dict[str, Any]) -> SchoolDelivery:
     return SchoolDelivery(delivery_id=doc["_id"], station_id=doc["station_id"], school_npsn=doc["school_npsn"],
                           kecamatan_code=doc["kecamatan_code"], job_ids=tuple(doc.get("job_ids", [])),
                           sent_at=doc.get("sent_at"), acknowledged_at=doc.get("acknowledged_at"),
-                          received_by=doc.get("received_by"))
+                          received_by=doc.get("received_by"), sent_by=doc.get("sent_by"))
 
 
 class PrintingStore:
@@ -95,6 +100,8 @@ class PrintingStore:
         self.stations = db["print_stations"]
         self.deliveries = db["print_school_deliveries"]
         self.reprint_claims = db["print_reprint_claims"]
+        self.schools = db["print_resident_schools"]
+        self.audit = db[AUDIT]
 
     async def ensure_indexes(self) -> None:
         await self.jobs.create_index([("station_id", ASCENDING), ("status", ASCENDING), *QUEUE_ORDER[:2]])
@@ -190,6 +197,25 @@ class PrintingStore:
             await self.jobs.update_many({"priority_class": priority_class, "status": OPEN, "rank": {"$ne": rank}},
                                         {"$set": {"rank": rank}})
 
+    async def claim_handover(self, job_id: str, event_id: str) -> bool:
+        """Take a printed, valid card for one hand-over; the same hand-over may take it again."""
+        return await self._move(job_id, {"status": _statuses(JobStatus.DISERAHKAN), "replaced_by": None,
+                                         "handover_claim": {"$in": [None, event_id]}},
+                                {"$set": {"handover_claim": event_id}})
+
+    async def release_handover(self, job_id: str, event_id: str) -> None:
+        await self._move(job_id, {"handover_claim": event_id, "status": {"$ne": JobStatus.DISERAHKAN.value}},
+                         {"$set": {"handover_claim": None}})
+
+    async def void_cards(self, resident_id: str, *, replaced_by: str, reason: str, at: dt.datetime) -> int:
+        """The resident's printed cards other than `replaced_by` are replaced by it (once)."""
+        printed = [s.value for s in PRINTED_STATUSES]
+        result = await self.jobs.update_many(
+            {"resident_id": resident_id, "_id": {"$ne": replaced_by}, "status": {"$in": printed},
+             "replaced_by": None},
+            {"$set": {"replaced_by": replaced_by, "replaced_at": at, "replaced_reason": reason}})
+        return result.modified_count
+
     # Stations: the one reservation in flight, whether the station waits for stock.
 
     async def station(self, station_id: str) -> StationState:
@@ -233,7 +259,7 @@ class PrintingStore:
             await self.deliveries.insert_one({
                 "_id": delivery.delivery_id, "station_id": delivery.station_id, "school_npsn": delivery.school_npsn,
                 "kecamatan_code": delivery.kecamatan_code, "job_ids": list(delivery.job_ids),
-                "sent_at": delivery.sent_at, "acknowledged_at": None})
+                "sent_at": delivery.sent_at, "acknowledged_at": None, "sent_by": delivery.sent_by})
             return True
         except DuplicateKeyError:
             return False
@@ -246,6 +272,21 @@ class PrintingStore:
         result = await self.deliveries.update_one({"_id": delivery_id, "acknowledged_at": None},
                                                   {"$set": {"acknowledged_at": at, "received_by": received_by}})
         return result.matched_count == 1
+
+    # Residents' schools (from the resident topic) and the audit record of reads
+
+    async def remember_school(self, resident_id: str, school_npsn: str | None) -> None:
+        await self.schools.update_one({"_id": resident_id}, {"$set": {"school_npsn": school_npsn}}, upsert=True)
+
+    async def schools_of(self, resident_ids: Sequence[str]) -> dict[str, str | None]:
+        found = {doc["_id"]: doc.get("school_npsn")
+                 async for doc in self.schools.find({"_id": {"$in": list(resident_ids)}})}
+        return {resident_id: found.get(resident_id) for resident_id in resident_ids}
+
+    async def record_read(self, *, office_id: str, action: str, kecamatan_code: str | None, residents: int,
+                          now: dt.datetime) -> None:
+        await self.audit.insert_one({"office_id": office_id, "action": action, "kecamatan_code": kecamatan_code,
+                                     "residents": residents, "service": "printing", "at": now})
 
     # Reprint claims: one document per resident, taken by insert and handed over by compare-and-set.
 

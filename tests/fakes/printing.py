@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from services.printing.domain import (
     OPEN_STATUSES,
+    PRINTED_STATUSES,
     JobStatus,
     PendingReservation,
     PrintJob,
@@ -19,6 +20,7 @@ from services.printing.domain import (
     sources_of,
 )
 from shared.contracts.envelope import Envelope
+from shared.contracts.printing import PrintReason
 from shared.topics import Topic
 
 EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -53,6 +55,8 @@ class FakePrintingStore:
         self.stations: dict[str, StationState] = {}
         self.deliveries: dict[str, SchoolDelivery] = {}
         self.reprint_claims: dict[str, ReprintClaim] = {}
+        self.schools: dict[str, str | None] = {}
+        self.reads: list[dict[str, object]] = []
 
     # Jobs
 
@@ -138,6 +142,39 @@ class FakePrintingStore:
         for job in list(self.jobs.values()):
             if job.status in OPEN_STATUSES:
                 self.jobs[job.job_id] = dataclasses.replace(job, rank=list(order).index(job.priority_class.value))
+
+    async def claim_handover(self, job_id: str, event_id: str) -> bool:
+        job = self.jobs.get(job_id)
+        if job is None or job.status not in sources_of(JobStatus.DISERAHKAN) or job.replaced_by is not None \
+                or job.handover_claim not in (None, event_id):
+            return False
+        return self._set(job_id, handover_claim=event_id)
+
+    async def release_handover(self, job_id: str, event_id: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is not None and job.handover_claim == event_id and job.status != JobStatus.DISERAHKAN:
+            self._set(job_id, handover_claim=None)
+
+    async def void_cards(self, resident_id: str, *, replaced_by: str, reason: str, at: dt.datetime) -> int:
+        voided = [job for job in self.jobs.values()
+                  if job.resident_id == resident_id and job.job_id != replaced_by
+                  and job.status in PRINTED_STATUSES and job.replaced_by is None]
+        for job in voided:
+            self._set(job.job_id, replaced_by=replaced_by, replaced_at=at, replaced_reason=PrintReason(reason))
+        return len(voided)
+
+    # Residents' schools and the read audit
+
+    async def remember_school(self, resident_id: str, school_npsn: str | None) -> None:
+        self.schools[resident_id] = school_npsn
+
+    async def schools_of(self, resident_ids: Sequence[str]) -> dict[str, str | None]:
+        return {resident_id: self.schools.get(resident_id) for resident_id in resident_ids}
+
+    async def record_read(self, *, office_id: str, action: str, kecamatan_code: str | None, residents: int,
+                          now: dt.datetime) -> None:
+        self.reads.append({"office_id": office_id, "action": action, "kecamatan_code": kecamatan_code,
+                           "residents": residents, "at": now})
 
     # Stations
 

@@ -1,9 +1,12 @@
-"""Printing tried as a clerk in a hurry would: a double click on "cetak ulang", on the running service."""
+"""Printing tried as a clerk in a hurry would, on the running service: a double click on "cetak ulang",
+a card handed over twice or after it was reported lost, school deliveries to the wrong school or signed
+by the station that sent them, and the question "where is this resident's card"."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +19,8 @@ from services.printing.store import job_document
 from shared.clock import WIB
 from shared.contracts import Role
 from shared.contracts.printing import PrintReason, PriorityClass
-from tests.integration.helpers import create_office_key, eventually
+from shared.topics import RESIDENT
+from tests.integration.helpers import create_office_key, enrolled_event, eventually
 
 pytestmark = pytest.mark.infra
 
@@ -52,3 +56,133 @@ async def test_two_reprint_requests_at_once_queue_one_card(printing: Any, mongo_
         await eventually(jobs, lambda found: queued in found)
         await asyncio.sleep(1.0)  # a second card, had one been queued, arrives with the first
         assert await jobs() == sorted([handed_over.job_id, queued])
+
+
+KECAMATAN = "17.02.09"
+
+
+def printed_card(resident: str, station: str, status: JobStatus = JobStatus.DICETAK) -> PrintJob:
+    """A printed card of `resident` at `station` as the store keeps it."""
+    at = dt.datetime(2025, 3, 1, 9, tzinfo=WIB)
+    return PrintJob(job_id="job-" + uuid.uuid4().hex[:24], station_id=station, resident_id=resident,
+                    kecamatan_code=KECAMATAN, desa_code=f"{KECAMATAN}.1012", reason=PrintReason.PERTAMA,
+                    priority_class=PriorityClass.PEMILIH_PEMULA, status=status, queued_at=at, printed_at=at,
+                    attempt=1, reservation_id="res-uji")
+
+
+async def student_of(school: str, kafka_producer: Any, mongo_db: Any) -> str:
+    """A student of `school` enrolled on the resident topic, once printing has taken note of the school."""
+    event = enrolled_event(random.Random(), kecamatan=KECAMATAN, desa=f"{KECAMATAN}.1012", school=school)
+    resident = event.payload.resident_id
+    await kafka_producer.send_and_wait(RESIDENT.name, event.model_dump_json().encode(), key=resident.encode())
+    await eventually(lambda: mongo_db["print_resident_schools"].find_one({"_id": resident}),
+                     lambda found: found is not None and found.get("school_npsn") == school, timeout=60)
+    return resident
+
+
+async def stored(mongo_db: Any, *jobs: PrintJob) -> None:
+    await mongo_db["print_jobs"].insert_many([{**job_document(job), "printed_at": job.printed_at} for job in jobs])
+
+
+def post(client: httpx.AsyncClient, path: str, key: str, body: dict[str, Any] | None = None) -> Any:
+    return client.post(path, json=body, headers={"X-API-Key": key, "Idempotency-Key": uuid.uuid4().hex})
+
+
+async def test_two_school_deliveries_whose_keys_share_twelve_leading_hex_digits_are_two_deliveries(
+        printing: Any, mongo_db: Any, kafka_producer: Any) -> None:
+    station = f"uji-{uuid.uuid4().hex[:8]}"
+    key = await create_office_key(mongo_db, role=Role.PRINT_STATION, office_id=station)
+    school = f"{random.randint(10_000_000, 99_999_999)}"
+    cards = [printed_card(await student_of(school, kafka_producer, mongo_db), station) for _ in range(2)]
+    await stored(mongo_db, *cards)
+    same_millisecond = ["0192f3a4-b5c6-7d8e-9f00-00000000000" + str(n) for n in (1, 2)]  # UUIDv7, one ms
+    async with httpx.AsyncClient(base_url=printing.url, timeout=30) as client:
+        answers = [await client.post("/school-deliveries", json={"school_npsn": school, "job_ids": [card.job_id]},
+                                     headers={"X-API-Key": key, "Idempotency-Key": idem})
+                   for card, idem in zip(cards, same_millisecond, strict=True)]
+    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+    deliveries = [a.json()["delivery_id"] for a in answers]
+    assert deliveries[0] != deliveries[1]
+
+    async def sent() -> dict[str, Any]:
+        return {doc["_id"]: (doc["status"], doc.get("delivery_id"))
+                async for doc in mongo_db["print_jobs"].find({"_id": {"$in": [c.job_id for c in cards]}})}
+
+    expected = {card.job_id: ("dikirim_ke_sekolah", delivery) for card, delivery in zip(cards, deliveries, strict=True)}
+    await eventually(sent, lambda found: found == expected, timeout=30)
+
+
+async def test_a_card_is_handed_over_once_and_a_reprint_voids_the_card_it_replaces(
+        printing: Any, mongo_db: Any) -> None:
+    key = await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KECAMATAN)
+    once, lost = printed_card("r" + uuid.uuid4().hex, "dinas-curup"), printed_card("r" + uuid.uuid4().hex, "dinas-curup")
+    await stored(mongo_db, once, lost)
+    async with httpx.AsyncClient(base_url=printing.url, timeout=30) as client:
+        first = await post(client, f"/jobs/{once.job_id}/handover", key)
+        assert first.status_code == 201, first.text
+        again = await post(client, f"/jobs/{once.job_id}/handover", key)
+        assert again.status_code == 409, again.text
+        assert "sudah diserahkan" in again.json()["detail"]
+        reprint = await post(client, "/reprints", key, {"resident_id": lost.resident_id, "reason": "hilang"})
+        assert reprint.status_code == 201, reprint.text
+        replaced = await post(client, f"/jobs/{lost.job_id}/handover", key)
+        assert replaced.status_code == 409, replaced.text
+        assert "tidak berlaku lagi" in replaced.json()["detail"]
+        assert reprint.json()["job_id"] in replaced.json()["detail"]
+
+
+async def test_cards_go_only_to_their_students_school_and_the_sending_station_cannot_sign_for_it(
+        printing: Any, mongo_db: Any, kafka_producer: Any) -> None:
+    station = f"uji-{uuid.uuid4().hex[:8]}"
+    station_key = await create_office_key(mongo_db, role=Role.PRINT_STATION, office_id=station)
+    kecamatan_key = await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KECAMATAN)
+    school, other_school = (f"{random.randint(10_000_000, 99_999_999)}" for _ in range(2))
+    card = printed_card(await student_of(school, kafka_producer, mongo_db), station)
+    await stored(mongo_db, card)
+    async with httpx.AsyncClient(base_url=printing.url, timeout=30) as client:
+        wrong = await post(client, "/school-deliveries", station_key,
+                           {"school_npsn": other_school, "job_ids": [card.job_id]})
+        assert wrong.status_code == 409, wrong.text
+        assert f"bukan milik siswa sekolah NPSN {other_school}" in wrong.json()["detail"]
+        sent = await post(client, "/school-deliveries", station_key, {"school_npsn": school, "job_ids": [card.job_id]})
+        assert sent.status_code == 201, sent.text
+        delivery = sent.json()["delivery_id"]
+        await eventually(lambda: mongo_db["print_school_deliveries"].find_one({"_id": delivery}),
+                         lambda found: found is not None, timeout=30)
+        own = await post(client, f"/school-deliveries/{delivery}/acknowledge", station_key,
+                         {"received_by": "Kepala Sekolah"})
+        assert own.status_code == 403, own.text
+        assert "Tanda terima sekolah" in own.json()["detail"]
+        signed = await post(client, f"/school-deliveries/{delivery}/acknowledge", kecamatan_key,
+                            {"received_by": "Kepala Sekolah"})
+        assert signed.status_code == 201, signed.text
+
+
+async def test_a_clerk_sees_where_a_residents_card_is_and_the_read_is_audited(printing: Any, mongo_db: Any) -> None:
+    office = f"kec-uji-{uuid.uuid4().hex[:8]}"
+    key = await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KECAMATAN, office_id=office)
+    elsewhere = await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan="17.02.07")
+    card = printed_card("r" + uuid.uuid4().hex, "dinas-curup")
+    await stored(mongo_db, card)
+    async with httpx.AsyncClient(base_url=printing.url, timeout=30) as client:
+        assert (await post(client, f"/jobs/{card.job_id}/handover", key)).status_code == 201
+        await eventually(lambda: mongo_db["print_jobs"].find_one({"_id": card.job_id}),
+                         lambda found: found["status"] == "diserahkan", timeout=30)
+        reprint = await post(client, "/reprints", key, {"resident_id": card.resident_id, "reason": "rusak"})
+        assert reprint.status_code == 201, reprint.text
+        path = f"/residents/{card.resident_id}/cards"
+        answer = await client.get(path, headers={"X-API-Key": key})
+        assert answer.status_code == 200, answer.text
+        refused = await client.get(path, headers={"X-API-Key": elsewhere})
+        unknown = await client.get(f"/residents/r{uuid.uuid4().hex}/cards", headers={"X-API-Key": key})
+    body = answer.json()
+    assert body["kartu_berlaku"] is None  # the replacement waits for its blank
+    newest, first = body["kartu"]
+    assert (newest["job_id"], newest["alasan"], first["job_id"]) == (reprint.json()["job_id"], "rusak", card.job_id)
+    assert (first["berlaku"], first["diserahkan_melalui"], first["diganti_oleh"]) == (False, "langsung",
+                                                                                       newest["job_id"])
+    assert first["posisi"].startswith("Dicetak pada 01-03-2025 di stasiun dinas-curup, diserahkan langsung")
+    assert refused.status_code == 403 and unknown.status_code == 404
+    audit = [doc async for doc in mongo_db["audit_log"].find({"office_id": office, "service": "printing"})]
+    assert [(doc["action"], doc["kecamatan_code"], doc["residents"]) for doc in audit] == [
+        ("baca_riwayat_kartu", KECAMATAN, 1)]

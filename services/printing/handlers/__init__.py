@@ -4,12 +4,15 @@
 from services.printing.handlers.common import SYSTEM, PrintingDeps, derived_id, queued_event
 from services.printing.handlers.office import (
     AcknowledgeDelivery,
+    CardView,
     DeliveryAccepted,
     DeliveryAcknowledged,
     HandOver,
     JobAccepted,
     RequestReprint,
+    ResidentCards,
     SendToSchool,
+    ShowCards,
     ShowJob,
     ShowQueue,
     StationView,
@@ -18,6 +21,7 @@ from services.printing.handlers.office import (
     list_stations,
     request_reprint,
     send_to_school,
+    show_cards,
     show_job,
     show_queue,
     visible_job,
@@ -25,6 +29,7 @@ from services.printing.handlers.office import (
 from services.printing.handlers.queue import (
     apply_print_event,
     apply_priority_order,
+    apply_resident_event,
     apply_stock_event,
     dispatch,
     queue_print_request,
@@ -32,9 +37,10 @@ from services.printing.handlers.queue import (
 )
 
 __all__ = [
-    "SYSTEM", "AcknowledgeDelivery", "DeliveryAccepted", "DeliveryAcknowledged", "HandOver", "JobAccepted",
-    "PrintingDeps", "RequestReprint", "SendToSchool", "ShowJob", "ShowQueue", "StationView", "acknowledge_delivery",
-    "apply_print_event", "apply_priority_order", "apply_stock_event", "derived_id", "dispatch", "hand_over",
-    "list_stations", "queue_print_request", "queued_event", "request_reprint", "send_to_school", "show_job",
-    "show_queue", "sweep", "visible_job",
+    "AcknowledgeDelivery", "CardView", "DeliveryAccepted", "DeliveryAcknowledged", "HandOver", "JobAccepted",
+    "PrintingDeps", "RequestReprint", "ResidentCards", "SYSTEM", "SendToSchool", "ShowCards", "ShowJob", "ShowQueue",
+    "StationView", "acknowledge_delivery", "apply_print_event", "apply_priority_order", "apply_resident_event",
+    "apply_stock_event", "derived_id", "dispatch", "hand_over", "list_stations", "queue_print_request",
+    "queued_event", "request_reprint", "send_to_school", "show_cards", "show_job", "show_queue", "sweep",
+    "visible_job",
 ]

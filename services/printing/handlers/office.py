@@ -15,13 +15,19 @@ from services.printing.domain import (
     JobStatus,
     NotFound,
     PrintJob,
+    SchoolDelivery,
+    card_is_valid,
+    check_may_acknowledge,
+    check_may_read_cards,
     check_may_request_reprint,
     check_may_send_to_school,
+    check_students_of,
     delivery_station,
     handover_route,
     may_see,
     reprint_claim_replaceable,
     reprint_source,
+    where_is,
 )
 from services.printing.handlers.common import PrintingDeps, derived_id, queued_event
 from shared.auth import Office, actor_of
@@ -82,6 +88,36 @@ class ShowQueue:
 class ShowJob:
     office: Office
     job_id: str
+
+
+@dataclass(frozen=True)
+class ShowCards:
+    """Where a resident's cards are: every print job of the resident, newest first."""
+
+    office: Office
+    resident_id: str
+
+
+@dataclass(frozen=True)
+class CardView:
+    """One card of a resident: its job, its school delivery, whether it is valid, and where it is."""
+
+    job: PrintJob
+    delivery: SchoolDelivery | None
+    valid: bool
+    where: str
+
+
+@dataclass(frozen=True)
+class ResidentCards:
+    resident_id: str
+    kecamatan_code: str
+    cards: tuple[CardView, ...]
+
+    @property
+    def valid_job_id(self) -> str | None:
+        """The card the resident may carry (None while none is printed)."""
+        return next((card.job.job_id for card in self.cards if card.valid), None)
 
 
 @dataclass(frozen=True)
@@ -148,6 +184,23 @@ async def show_queue(command: ShowQueue, *, deps: PrintingDeps) -> list[PrintJob
             if may_see(command.office, station_id=job.station_id, kecamatan_code=job.kecamatan_code)]
 
 
+async def show_cards(command: ShowCards, *, deps: PrintingDeps) -> ResidentCards:
+    """Every card of a resident and where it is; the read goes to the audit log."""
+    jobs = await deps.store.jobs_of_resident(command.resident_id)
+    if not jobs:
+        raise NotFound("Belum ada kartu KTP-el penduduk ini di pencetakan: cetak pertama menunggu status PRR "
+                       "dari perekaman.")
+    kecamatan_code = jobs[-1].kecamatan_code
+    check_may_read_cards(command.office, kecamatan_code)
+    cards = []
+    for job in reversed(jobs):
+        delivery = await deps.store.delivery(job.delivery_id) if job.delivery_id else None
+        cards.append(CardView(job=job, delivery=delivery, valid=card_is_valid(job), where=where_is(job, delivery)))
+    await deps.store.record_read(office_id=command.office.office_id, action="baca_riwayat_kartu",
+                                 kecamatan_code=kecamatan_code, residents=1, now=deps.clock())
+    return ResidentCards(command.resident_id, kecamatan_code, tuple(cards))
+
+
 async def list_stations(*, deps: PrintingDeps) -> list[StationView]:
     """Every station: its queue, whether it waits for stock, the job its blank request is for."""
     depths = await deps.store.queue_depths()
@@ -192,6 +245,8 @@ async def request_reprint(command: RequestReprint, *, deps: PrintingDeps) -> Job
     except BaseException:
         await deps.store.release_reprint_claim(command.resident_id, job_id)
         raise
+    await deps.store.void_cards(command.resident_id, replaced_by=job_id, reason=command.reason.value,
+                                at=queued.occurred_at)
     return JobAccepted(job_id=job_id, status=JobStatus.MENUNGGU_BLANGKO, station_id=queued.payload.station_id,
                        event_id=queued.event_id)
 
@@ -210,31 +265,41 @@ async def _claim_reprint(resident_id: str, job_id: str, *, deps: PrintingDeps) -
 
 
 async def hand_over(command: HandOver, *, deps: PrintingDeps) -> JobAccepted:
-    """A printed card (directly, or from a school that signed for it) reaches its owner."""
+    """A printed card (directly, or from a school that signed for it) reaches its owner, once.
+
+    The card is claimed for this hand-over before its event goes out, so a second hand-over (or a
+    hand-over of a card a reprint replaced) is refused with the reason, also when both come at once."""
     job = await visible_job(command.office, command.job_id, deps=deps)
     via = handover_route(job)
-    if via is None:
-        return JobAccepted(job_id=job.job_id, status=job.status, station_id=job.station_id)
+    event_id = command.request_id
+    if not await deps.store.claim_handover(job.job_id, str(event_id)):
+        handover_route(await visible_job(command.office, command.job_id, deps=deps))
+        raise Conflict("Kartu ini sedang diserahkan oleh permintaan lain; periksa statusnya sebentar lagi.")
     now = deps.clock()
     event = CardHandedOver(
-        event_id=command.request_id, occurred_at=now, recorded_at=now, actor=actor_of(command.office),
+        event_id=event_id, occurred_at=now, recorded_at=now, actor=actor_of(command.office),
         payload=HandedOverPayload(job_id=job.job_id, station_id=job.station_id, resident_id=job.resident_id,
                                   kecamatan_code=job.kecamatan_code, desa_code=job.desa_code, via=via,
                                   delivery_id=job.delivery_id))
-    await deps.publisher.publish(event, topic=PRINT, key=job.station_id)
+    try:
+        await deps.publisher.publish(event, topic=PRINT, key=job.station_id)
+    except BaseException:
+        await deps.store.release_handover(job.job_id, str(event_id))
+        raise
     return JobAccepted(job_id=job.job_id, status=JobStatus.DISERAHKAN, station_id=job.station_id,
                        event_id=event.event_id)
 
 
 async def send_to_school(command: SendToSchool, *, deps: PrintingDeps) -> DeliveryAccepted:
-    """Printed cards of one station taken to a school in one delivery."""
+    """Printed cards of one station taken to their students' school in one delivery."""
     check_may_send_to_school(command.office)
     jobs = [await visible_job(command.office, job_id, deps=deps) for job_id in dict.fromkeys(command.job_ids)]
     station_id = delivery_station(jobs)
+    check_students_of(command.school_npsn, jobs, await deps.store.schools_of([job.resident_id for job in jobs]))
     now = deps.clock()
     event = SchoolDeliverySent(
         event_id=command.request_id, occurred_at=now, recorded_at=now, actor=actor_of(command.office),
-        payload=SchoolDeliveryPayload(delivery_id=f"kirim-{command.request_id.hex[:12]}", station_id=station_id,
+        payload=SchoolDeliveryPayload(delivery_id=f"kirim-{command.request_id.hex}", station_id=station_id,
                                       school_npsn=command.school_npsn, kecamatan_code=jobs[0].kecamatan_code,
                                       job_ids=[job.job_id for job in jobs]))
     await deps.publisher.publish(event, topic=PRINT, key=station_id)
@@ -247,6 +312,7 @@ async def acknowledge_delivery(command: AcknowledgeDelivery, *, deps: PrintingDe
     if delivery is None or not may_see(command.office, station_id=delivery.station_id,
                                        kecamatan_code=delivery.kecamatan_code):
         raise NotFound(f"Pengiriman {command.delivery_id!r} tidak ditemukan.")
+    check_may_acknowledge(command.office, delivery)
     if delivery.acknowledged_at is not None:
         return DeliveryAcknowledged(delivery_id=delivery.delivery_id, already=True)
     now = deps.clock()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from services.printing import policy
 from services.printing.domain import (
+    REPRINT_REASONS,
     PendingReservation,
     PrintJob,
     SchoolDelivery,
@@ -15,7 +16,7 @@ from services.printing.domain import (
 from services.printing.handlers.common import SYSTEM, PrintingDeps, derived_id, log, queued_event
 from services.printing.handlers.office import StationView, list_stations
 from services.printing.ports import PrintingStorage
-from shared.contracts import PrintEvent, StockEvent
+from shared.contracts import PrintEvent, ResidentEvent, StockEvent
 from shared.contracts.printing import (
     CardHandedOver,
     CardPrinted,
@@ -28,6 +29,7 @@ from shared.contracts.printing import (
     SchoolDeliverySent,
 )
 from shared.contracts.recording import PrintRequested
+from shared.contracts.resident import ResidentEnrolled, ResidentUpdated
 from shared.contracts.stock import (
     BlankReserved,
     CountCorrected,
@@ -54,6 +56,14 @@ async def queue_print_request(event: PrintRequested, *, deps: PrintingDeps) -> s
     return "applied"
 
 
+async def apply_resident_event(event: ResidentEvent, *, deps: PrintingDeps) -> str:
+    """Remember each resident's school (a school delivery carries only its own students' cards)."""
+    if isinstance(event, ResidentEnrolled | ResidentUpdated):
+        await deps.store.remember_school(event.payload.resident_id, event.payload.school_npsn)
+        return "applied"
+    return "ignored"
+
+
 async def apply_print_event(event: PrintEvent, *, deps: PrintingDeps) -> str:
     """Move jobs by the print topic; every move is guarded by the state it expects."""
     if isinstance(event, JobQueued):
@@ -77,6 +87,8 @@ async def _add_job(event: JobQueued, deps: PrintingDeps) -> str:
         desa_code=p.desa_code, reason=p.reason, priority_class=p.priority_class,
         rank=policy.rank(p.priority_class, deps.priority_order), wajib_ktp_from=p.wajib_ktp_from, lansia=p.lansia,
         disabilitas=p.disabilitas, queued_at=event.occurred_at, source_event_id=p.source_event_id))
+    if added and p.reason in REPRINT_REASONS:
+        await deps.store.void_cards(p.resident_id, replaced_by=p.job_id, reason=p.reason.value, at=event.occurred_at)
     await dispatch(p.station_id, deps=deps)
     return "applied" if added else "duplicate"
 
@@ -103,7 +115,8 @@ async def _send_to_school(event: SchoolDeliverySent, store: PrintingStorage) -> 
     p = event.payload
     added = await store.add_delivery(SchoolDelivery(
         delivery_id=p.delivery_id, station_id=p.station_id, school_npsn=p.school_npsn,
-        kecamatan_code=p.kecamatan_code, job_ids=tuple(p.job_ids), sent_at=event.occurred_at))
+        kecamatan_code=p.kecamatan_code, job_ids=tuple(p.job_ids), sent_at=event.occurred_at,
+        sent_by=event.actor.office_id))
     await store.mark_sent_to_school(list(p.job_ids), p.delivery_id)
     return "applied" if added else "duplicate"
 

@@ -120,8 +120,8 @@ def envelope(cls: Any, payload: Any, at: dt.datetime = START) -> Any:
 
 
 def print_request(kecamatan: str = "17.02.09", desa: str = "17.02.09.1012", **fields: Any) -> PrintRequested:
-    payload = PrintRequestedPayload(resident_id=resident(), kecamatan_code=kecamatan, desa_code=desa,
-                                    **{"reason": "pertama", **fields})
+    payload = PrintRequestedPayload(kecamatan_code=kecamatan, desa_code=desa,
+                                    **{"resident_id": resident(), "reason": "pertama", **fields})
     return envelope(PrintRequested, payload)  # type: ignore[no-any-return]
 
 
@@ -361,8 +361,52 @@ async def test_a_printed_card_is_handed_over_directly_once(world: World) -> None
     assert (accepted.status, event.payload.via) == (JobStatus.DISERAHKAN, "langsung")
     await world.deliver_print_events()
     assert world.store.jobs[one.job_id].status == JobStatus.DISERAHKAN
-    again = await handlers.hand_over(HandOver(KECAMATAN, one.job_id, uuid.uuid4()), deps=world.deps)
-    assert again.event_id is None and world.publisher.sent == []
+    with pytest.raises(Conflict, match="sudah diserahkan"):
+        await handlers.hand_over(HandOver(KECAMATAN, one.job_id, uuid.uuid4()), deps=world.deps)
+    assert world.publisher.sent == []
+
+
+async def test_a_second_hand_over_before_the_first_is_applied_is_refused_and_a_failed_one_gives_the_card_back(
+        world: World) -> None:
+    [one] = await stored(world, job(JobStatus.DICETAK))
+
+    async def refuse(event: Any, *, topic: Any, key: str) -> None:
+        raise KafkaConnectionError("Kafka away")
+
+    publish, world.publisher.publish = world.publisher.publish, refuse  # type: ignore[method-assign]
+    with pytest.raises(KafkaConnectionError):
+        await handlers.hand_over(HandOver(KECAMATAN, one.job_id, uuid.uuid4()), deps=world.deps)
+    world.publisher.publish = publish  # type: ignore[method-assign]
+    await handlers.hand_over(HandOver(KECAMATAN, one.job_id, uuid.uuid4()), deps=world.deps)
+    with pytest.raises(Conflict, match="sudah diserahkan"):  # the first event is not consumed yet
+        await handlers.hand_over(HandOver(ADMIN, one.job_id, uuid.uuid4()), deps=world.deps)
+    assert len(world.sent(CardHandedOver)) == 1
+
+
+async def test_a_reprint_voids_the_card_it_replaces_which_can_no_longer_be_handed_over_or_sent(world: World) -> None:
+    who = resident()
+    original, at_school = await stored(world, job(JobStatus.DICETAK, who=who), job(JobStatus.DISERAHKAN, who=who))
+    accepted = await handlers.request_reprint(RequestReprint(KECAMATAN, who, PrintReason.HILANG, uuid.uuid4()),
+                                              deps=world.deps)
+    for card in (original, at_school):
+        assert world.store.jobs[card.job_id].replaced_by == accepted.job_id
+    with pytest.raises(Conflict, match=f"diganti cetak ulang \\(hilang\\).*{accepted.job_id}"):
+        await handlers.hand_over(HandOver(KECAMATAN, original.job_id, uuid.uuid4()), deps=world.deps)
+    world.store.schools[who] = "10700123"
+    with pytest.raises(Conflict, match="tidak berlaku lagi"):
+        await handlers.send_to_school(SendToSchool(ADMIN, "10700123", (original.job_id,), uuid.uuid4()),
+                                      deps=world.deps)
+    await world.deliver_print_events()  # the queued reprint voids nothing more and is itself valid
+    assert world.store.jobs[accepted.job_id].replaced_by is None
+
+
+async def test_a_reprint_arriving_from_the_topic_voids_the_earlier_cards_once(world: World) -> None:
+    who = resident()
+    [printed] = await stored(world, job(JobStatus.DICETAK, who=who))
+    await handlers.queue_print_request(print_request(reason="rusak", resident_id=who), deps=world.deps)
+    await world.deliver_print_events()
+    [reprint] = [one for one in world.store.jobs.values() if one.job_id != printed.job_id]
+    assert world.store.jobs[printed.job_id].replaced_by == reprint.job_id
 
 
 async def test_hand_over_is_refused_before_printing_and_while_the_card_is_at_school_unsigned(world: World) -> None:
@@ -378,6 +422,7 @@ async def test_hand_over_is_refused_before_printing_and_while_the_card_is_at_sch
 async def test_cards_go_to_a_school_which_signs_and_then_each_is_handed_over_via_the_school(world: World) -> None:
     cards = await stored(world, job(JobStatus.DICETAK), job(JobStatus.DICETAK))
     ids = tuple(c.job_id for c in cards)
+    world.store.schools.update({c.resident_id: "10700123" for c in cards})
     sent = await handlers.send_to_school(SendToSchool(STATION_OFFICE, "10700123", ids + ids[:1], uuid.uuid4()),
                                          deps=world.deps)
     assert sent.count == 2
@@ -417,11 +462,63 @@ async def test_an_unknown_or_unseen_delivery_is_not_found(world: World) -> None:
         await handlers.acknowledge_delivery(AcknowledgeDelivery(ADMIN, "kirim-000000000000", "Kepala", uuid.uuid4()),
                                             deps=world.deps)
     [card] = await stored(world, job(JobStatus.DICETAK))
+    world.store.schools[card.resident_id] = "10700123"
     sent = await handlers.send_to_school(SendToSchool(ADMIN, "10700123", (card.job_id,), uuid.uuid4()), deps=world.deps)
     await world.deliver_print_events()
     with pytest.raises(NotFound):
         await handlers.acknowledge_delivery(
             AcknowledgeDelivery(OTHER_KECAMATAN, sent.delivery_id, "Kepala", uuid.uuid4()), deps=world.deps)
+
+
+async def test_a_school_delivery_carries_only_that_schools_students_and_gets_an_id_of_its_own(world: World) -> None:
+    mine, other, unknown = await stored(world, job(JobStatus.DICETAK), job(JobStatus.DICETAK), job(JobStatus.DICETAK))
+    world.store.schools.update({mine.resident_id: "10700123", other.resident_id: "10700999"})
+    for card in (other, unknown):
+        with pytest.raises(Conflict, match=f"bukan milik siswa sekolah NPSN 10700123.*{card.job_id}"):
+            await handlers.send_to_school(SendToSchool(STATION_OFFICE, "10700123", (mine.job_id, card.job_id),
+                                                       uuid.uuid4()), deps=world.deps)
+    first, second = uuid.UUID(int=1 << 80), uuid.UUID(int=(1 << 80) + 1)  # the same first 12 hex digits
+    ids = {(await handlers.send_to_school(SendToSchool(STATION_OFFICE, "10700123", (mine.job_id,), request),
+                                          deps=world.deps)).delivery_id for request in (first, second)}
+    assert len(ids) == 2
+
+
+async def test_the_sending_station_cannot_sign_the_schools_receipt(world: World) -> None:
+    [card] = await stored(world, job(JobStatus.DICETAK))
+    world.store.schools[card.resident_id] = "10700123"
+    sent = await handlers.send_to_school(SendToSchool(ADMIN, "10700123", (card.job_id,), uuid.uuid4()),
+                                         deps=world.deps)
+    await world.deliver_print_events()
+    for office in (STATION_OFFICE, ADMIN):  # a print station, or the very office that sent the cards
+        with pytest.raises(Forbidden, match="Tanda terima sekolah"):
+            await handlers.acknowledge_delivery(AcknowledgeDelivery(office, sent.delivery_id, "Kepala", uuid.uuid4()),
+                                                deps=world.deps)
+    signed = await handlers.acknowledge_delivery(
+        AcknowledgeDelivery(KECAMATAN, sent.delivery_id, "Kepala Sekolah", uuid.uuid4()), deps=world.deps)
+    assert not signed.already
+
+
+async def test_a_residents_cards_tell_where_each_is_for_the_residents_kecamatan_and_the_read_is_audited(
+        world: World) -> None:
+    who = resident()
+    first = job(JobStatus.DISERAHKAN, who=who, printed_at=START, handed_over_at=START, handed_over_via="langsung")
+    await stored(world, first)
+    accepted = await handlers.request_reprint(RequestReprint(KECAMATAN, who, PrintReason.HILANG, uuid.uuid4()),
+                                              deps=world.deps)
+    await world.deliver_print_events()
+    cards = await handlers.show_cards(handlers.ShowCards(KECAMATAN, who), deps=world.deps)
+    assert [c.job.job_id for c in cards.cards] == [accepted.job_id, first.job_id]
+    assert cards.valid_job_id is None  # the replacement is not printed yet
+    assert "Dicetak pada 01-03-2025" in cards.cards[1].where and "diserahkan langsung" in cards.cards[1].where
+    assert f"diganti cetak ulang pada 01-03-2025 dengan {accepted.job_id}" in cards.cards[1].where
+    assert "antrean cetak" in cards.cards[0].where
+    assert world.store.reads == [{"office_id": KECAMATAN.office_id, "action": "baca_riwayat_kartu",
+                                  "kecamatan_code": "17.02.09", "residents": 1, "at": START}]
+    with pytest.raises(Forbidden):
+        await handlers.show_cards(handlers.ShowCards(OTHER_KECAMATAN, who), deps=world.deps)
+    with pytest.raises(NotFound):
+        await handlers.show_cards(handlers.ShowCards(ADMIN, resident()), deps=world.deps)
+    assert len(world.store.reads) == 1
 
 
 # The lifecycle itself
