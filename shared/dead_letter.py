@@ -26,6 +26,7 @@ from shared.metrics import ConsumerMetrics
 
 log = logging.getLogger("ektp.dead_letter")
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class TransientError(Exception):
@@ -143,9 +144,42 @@ class DeadLetterPolicy:
         """`call()` for consumed `records`, under this policy: a poison error parks every record (and
         returns None), another handler error is retried and then parked, a transient one is retried
         with backoff until it passes or `stopping` is set (then it is raised: nothing is committed)."""
+        topic = getattr(records[0], "topic", "?") if records else "?"
+        try:
+            return await self._until_done(call, topic, stopping=stopping, handler_attempts=self.handler_error_attempts)
+        except PoisonMessage as poison:
+            for record in records:
+                await self.dead_letter_record(record, poison)
+            return None
+
+    async def run_isolating(self, call: Callable[[Sequence[R]], Awaitable[Any]], items: Sequence[R], *,
+                            record_of: Callable[[R], Any], stopping: asyncio.Event) -> None:
+        """`call(items)` under this policy, parking only the item that fails.
+
+        When a batch fails with poison or a handler error, its two halves are applied apart, in
+        order, and so on down to the one item that fails: that item alone is retried as `run`
+        retries and then parked (`record_of` gives its consumed record); the others are applied.
+        `call` must be safe to repeat for items a failed attempt half applied (apply-once writes).
+        """
+        if len(items) <= 1:
+            await self.run(lambda: call(items), [record_of(item) for item in items], stopping=stopping)
+            return
+        topic = getattr(record_of(items[0]), "topic", "?")
+        try:
+            await self._until_done(lambda: call(items), topic, stopping=stopping, handler_attempts=1)
+        except PoisonMessage as poison:
+            log.warning("a batch of %d records on %s failed (%s); applying its halves apart",
+                        len(items), topic, poison.reason)
+            middle = len(items) // 2
+            await self.run_isolating(call, items[:middle], record_of=record_of, stopping=stopping)
+            await self.run_isolating(call, items[middle:], record_of=record_of, stopping=stopping)
+
+    async def _until_done(self, call: Callable[[], Awaitable[T]], topic: str, *, stopping: asyncio.Event,
+                          handler_attempts: int) -> T:
+        """`call()` until it passes. A transient error backs off (raised once `stopping` is set); another
+        error is tried `handler_attempts` times in all, then raised as a PoisonMessage."""
         attempt = 0
         handler_errors = 0
-        topic = getattr(records[0], "topic", "?") if records else "?"
         while True:
             try:
                 return await call()
@@ -155,16 +189,16 @@ class DeadLetterPolicy:
                 poison = classify(exc)
                 if poison is None and not isinstance(exc, TRANSIENT_ERRORS):
                     handler_errors += 1
-                    if handler_errors >= self.handler_error_attempts:
-                        poison = PoisonMessage("handler_error", type(exc).__name__)
-                    else:
-                        log.exception("handler error on %s, will retry", topic)
-                        await asyncio.sleep(self.delay(handler_errors))
-                        continue
+                    if handler_errors >= handler_attempts:
+                        log.exception("handler error on %s, not retried", topic)
+                        raise PoisonMessage("handler_error", type(exc).__name__) from exc
+                    log.exception("handler error on %s, will retry", topic)
+                    await asyncio.sleep(self.delay(handler_errors))
+                    continue
+                if poison is exc:
+                    raise
                 if poison is not None:
-                    for record in records:
-                        await self.dead_letter_record(record, poison)
-                    return None
+                    raise poison from exc
                 if stopping.is_set():
                     raise
                 attempt += 1

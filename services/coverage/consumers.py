@@ -54,8 +54,12 @@ async def parse_batch(records: Sequence[ConsumerRecord], dead_letters: DeadLette
     for record in records:
         event = await parse_record(record, ADAPTERS[record.topic].validate_json, dead_letters)
         if event is not None:
-            parsed.append(Positioned(event, position_key(record.topic, record.partition), record.offset))
+            parsed.append(Positioned(event, position_key(record.topic, record.partition), record.offset, record))
     return parsed
+
+
+def _record_of(item: Positioned) -> Any:
+    return item.record
 
 
 class Applier:
@@ -126,12 +130,17 @@ class Applier:
                 await committing
 
     async def _apply_until_done(self, records: list[ConsumerRecord[Any, Any]]) -> bool:
-        """Apply (or park) the records; anything else is retried, as later records must wait for them."""
+        """Apply the records, parking any that can never be applied (alone: the others are applied);
+        a transient failure is retried, as later records must wait for these."""
         attempt = 0
+        batch: list[Positioned] | None = None
         while True:
             try:
                 started = time.perf_counter()
-                await self.dead_letters.run(lambda: self._apply(records), records, stopping=self.closing)
+                if batch is None:
+                    batch = await parse_batch(records, self.dead_letters)
+                await self.dead_letters.run_isolating(self._apply, batch, record_of=_record_of,
+                                                      stopping=self.closing)
                 self.batch_seconds.observe(time.perf_counter() - started)
                 return True
             except Exception:
@@ -144,8 +153,7 @@ class Applier:
                 except TimeoutError:
                     pass
 
-    async def _apply(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        batch = await parse_batch(records, self.dead_letters)
+    async def _apply(self, batch: Sequence[Positioned]) -> None:
         result = await self.projector.apply(batch)
         for (event_type, outcome), n in result.outcomes.items():
             self.metrics.record(event_type, outcome, n)

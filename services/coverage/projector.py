@@ -62,11 +62,13 @@ RESIDENT_FACTS = (ResidentEnrolled, ResidentUpdated, domain.ResidentLeft, Record
 
 @dataclass(frozen=True)
 class Positioned:
-    """A parsed event and where it was read: `source` names the topic partition."""
+    """A parsed event and where it was read: `source` names the topic partition (or a replay of a
+    parked message, see `services.coverage.dead_letters`); `record` is the consumed record, if any."""
 
     event: Any
     source: str
     position: int
+    record: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass

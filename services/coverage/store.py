@@ -24,6 +24,7 @@ from shared.mongo import document_from_update, updated_document
 
 META = "coverage_meta"
 AUDIT = "coverage_audit_log"
+REPLAYS = "coverage_dead_letter_replays"
 # The local FerretDB stops answering a write command that carries 100 or more statements;
 # MongoDB takes any size. Bulk writes go in chunks below that.
 BULK_CHUNK = 50
@@ -376,3 +377,21 @@ class Meta:
             upsert=True,
         )
         return old
+
+
+class ReplayLog:
+    """Which parked messages were replayed into the projection, and when (`services.coverage.dead_letters`)."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.collection = db[REPLAYS]
+
+    async def replayed(self, ref: str) -> dt.datetime | None:
+        doc = await self.collection.find_one({"_id": ref})
+        return doc["at"] if doc else None
+
+    async def all_replayed(self) -> dict[str, dt.datetime]:
+        return {doc["_id"]: doc["at"] async for doc in self.collection.find({})}
+
+    async def record(self, ref: str, *, event_id: str, applied: bool, now: dt.datetime) -> None:
+        await self.collection.update_one({"_id": ref}, {"$setOnInsert": {"event_id": event_id, "applied": applied,
+                                                                          "at": now}}, upsert=True)
