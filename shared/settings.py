@@ -46,13 +46,29 @@ def key_bytes(key: str) -> int:
     return len(key.encode())
 
 
+def _parsed_mongo_url(url: str) -> dict[str, Any]:
+    """The parts of a MongoDB URL, read without a DNS lookup (a mongodb+srv URL is read as its one host)."""
+    plain = "mongodb://" + url.removeprefix("mongodb+srv://") if url.startswith("mongodb+srv://") else url
+    try:
+        return dict(uri_parser.parse_uri(plain, validate=False, warn=True))
+    except Exception:  # noqa: BLE001 - an unreadable URL carries no credentials and no TLS either
+        return {}
+
+
 def mongo_url_has_credentials(url: str) -> bool:
     """Whether a MongoDB URL names a user and a password (an `@` elsewhere in it does not count)."""
-    try:
-        parsed = uri_parser.parse_uri(url, validate=False, warn=True)
-    except Exception:  # noqa: BLE001 - an unreadable URL carries no credentials either
-        return False
+    parsed = _parsed_mongo_url(url)
     return bool(parsed.get("username")) and bool(parsed.get("password"))
+
+
+def mongo_url_uses_tls(url: str) -> bool:
+    """Whether a MongoDB URL asks for TLS: `tls=true` (or `ssl=true`), or a mongodb+srv URL, where TLS is
+    the default, that does not turn it off."""
+    options = _parsed_mongo_url(url).get("options") or {}
+    tls = options.get("tls", options.get("ssl"))
+    if tls is None:
+        return url.startswith("mongodb+srv://")
+    return tls is True or str(tls).lower() in ("true", "1", "yes")
 
 
 class InfraSettings(BaseSettings):
@@ -106,6 +122,8 @@ class InfraSettings(BaseSettings):
             problems.append("EKTP_KAFKA_SASL_USERNAME and EKTP_KAFKA_SASL_PASSWORD are required")
         if not mongo_url_has_credentials(self.mongo_url.get_secret_value()):
             problems.append("EKTP_MONGO_URL must carry credentials (mongodb://user:password@host/)")
+        if not mongo_url_uses_tls(self.mongo_url.get_secret_value()):
+            problems.append("EKTP_MONGO_URL must use TLS (tls=true and, for a private CA, tlsCAFile=...)")
         key = self.pseudonym_key.get_secret_value()
         if key == LOCAL_PSEUDONYM_KEY:
             problems.append("EKTP_PSEUDONYM_KEY must be set to a secret of the office")

@@ -21,7 +21,7 @@ REFUSED = "production profile refused:"
 PROTECTED = {"EKTP_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "EKTP_KAFKA_SASL_USERNAME": "ektp-services",
              "EKTP_KAFKA_SASL_PASSWORD": "rahasia-uji",
              "EKTP_PSEUDONYM_KEY": "5f0c2a9e7b41d8e63c1a0f9b2e7d4c58a1b3f6e9d2c7a4b1e8f5c2d9a6b3e0f7",
-             "EKTP_MONGO_URL": "mongodb://ektp:rahasia-uji@127.0.0.1:1/"}
+             "EKTP_MONGO_URL": "mongodb://ektp:rahasia-uji@127.0.0.1:1/?tls=true"}
 
 
 def start(service: str, **env: str) -> tuple[int, str, float]:
@@ -48,10 +48,12 @@ def test_plaintext_kafka_and_a_mongodb_url_without_credentials_are_refused(servi
 @pytest.mark.parametrize(("changed", "reason"), [
     ({"EKTP_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}, "EKTP_KAFKA_SECURITY_PROTOCOL must be SASL_SSL"),
     ({"EKTP_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT"}, "EKTP_KAFKA_SECURITY_PROTOCOL must be SASL_SSL"),
-    ({"EKTP_MONGO_URL": "mongodb://mongo-1:27017,mongo-2:27017/?replicaSet=rs0"}, "EKTP_MONGO_URL must carry"),
+    ({"EKTP_MONGO_URL": "mongodb://mongo-1:27017,mongo-2:27017/?replicaSet=rs0&tls=true"}, "EKTP_MONGO_URL must carry"),
     ({"EKTP_KAFKA_SASL_PASSWORD": ""}, "EKTP_KAFKA_SASL_USERNAME and EKTP_KAFKA_SASL_PASSWORD are required"),
-    ({"EKTP_MONGO_URL": "mongodb://mongo-1:27017/ektp?appName=kantor@dinas"}, "EKTP_MONGO_URL must carry"),
-    ({"EKTP_MONGO_URL": "mongodb://ektp@mongo-1:27017/"}, "EKTP_MONGO_URL must carry"),
+    ({"EKTP_MONGO_URL": "mongodb://mongo-1:27017/ektp?appName=kantor@dinas&tls=true"}, "EKTP_MONGO_URL must carry"),
+    ({"EKTP_MONGO_URL": "mongodb://ektp@mongo-1:27017/?tls=true"}, "EKTP_MONGO_URL must carry"),
+    ({"EKTP_MONGO_URL": "mongodb://ektp:rahasia-uji@mongo-1:27017/"}, "EKTP_MONGO_URL must use TLS"),
+    ({"EKTP_MONGO_URL": "mongodb://ektp:rahasia-uji@mongo-1:27017/?tls=false"}, "EKTP_MONGO_URL must use TLS"),
     ({"EKTP_PSEUDONYM_KEY": ""}, "EKTP_PSEUDONYM_KEY must hold at least 32 random bytes"),
     ({"EKTP_PSEUDONYM_KEY": "kunci-uji-yang-bukan-bawaan"}, "EKTP_PSEUDONYM_KEY must hold at least 32 random bytes"),
     ({"EKTP_PSEUDONYM_KEY": "a" * 64}, "EKTP_PSEUDONYM_KEY must hold at least 32 random bytes"),
@@ -101,3 +103,7 @@ def test_compose_brokers_listen_only_on_sasl_ssl_and_mongodb_requires_authentica
     assert "--keyFile" in mongo["command"], "replica set members authenticate each other"
     assert {"MONGO_INITDB_ROOT_USERNAME_FILE", "MONGO_INITDB_ROOT_PASSWORD_FILE"} <= set(mongo["environment"])
     assert "MONGO_INITDB_ROOT_PASSWORD" not in mongo["environment"]
+    command = mongo["command"]
+    assert command[command.index("--tlsMode") + 1] == "requireTLS", "MongoDB takes TLS connections only"
+    for secret in ("mongo_tls", "mongo_ca"):
+        assert secret in mongo["secrets"] and COMPOSE["secrets"][secret]["file"].startswith("./secrets/")

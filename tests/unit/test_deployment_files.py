@@ -120,6 +120,9 @@ def test_production_profile_refuses_plaintext(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ValueError, match="credentials"):
         InfraSettings()
     monkeypatch.setenv("EKTP_MONGO_URL", "mongodb://svc:pw@mongo:27017/?replicaSet=rs0")
+    with pytest.raises(ValueError, match="TLS"):
+        InfraSettings()
+    monkeypatch.setenv("EKTP_MONGO_URL", "mongodb://svc:pw@mongo:27017/?replicaSet=rs0&tls=true")
     assert InfraSettings().profile == "production"
 
 
