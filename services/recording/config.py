@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.contracts.recording import MAX_VISIT_TARGETS
 from shared.settings import SERVICE_PORTS, ServiceSettings
 
 
@@ -12,7 +13,10 @@ class RecordingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="EKTP_RECORDING_", extra="ignore")
 
     port: int = Field(SERVICE_PORTS["recording"], description="HTTP port of the recording service")
-    visit_size: int = Field(50, description="residents drawn into a visit's target list by default")
+    visit_size: int = Field(
+        50, ge=1, le=MAX_VISIT_TARGETS,
+        description=f"residents drawn into a visit's target list by default (at most {MAX_VISIT_TARGETS}, the most "
+                    "one visit event may carry, carried-over residents included)")
     max_batch_events: int = Field(5000, description="most events one offline upload may carry")
     visit_days_back: int = Field(
         365, ge=0, description="a visit may be scheduled at most this many days before today (WIB): recording a "

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from shared.contracts import Role
-from shared.contracts.recording import SiakStatus
+from shared.contracts.recording import MAX_VISIT_TARGETS, SiakStatus
 from shared.dates import add_years
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -85,6 +85,18 @@ def visit_date_problem(date: dt.date, *, today: dt.date, days_back: int, days_ah
         return (f"tanggal kunjungan terlalu jauh di masa depan: paling lambat {latest.isoformat()} "
                 f"({days_ahead} hari sesudah hari ini)")
     return None
+
+
+def too_many_targets(count: int, *, carried: int) -> str | None:
+    """A visit has at most MAX_VISIT_TARGETS targets, carried-over residents included: more would make
+    an event larger than the consumers take."""
+    if count <= MAX_VISIT_TARGETS:
+        return None
+    if carried:
+        return (f"paling banyak {MAX_VISIT_TARGETS} target per kunjungan, termasuk {carried} penduduk yang terbawa "
+                f"dari kunjungan sebelumnya di tempat ini (jumlahnya kini {count}): kurangi targets atau bagi menjadi "
+                "beberapa kunjungan")
+    return f"paling banyak {MAX_VISIT_TARGETS} target per kunjungan (terkirim {count}): bagi menjadi beberapa kunjungan"
 
 
 def device_time_problem(device_time: dt.datetime, now: dt.datetime) -> str | None:

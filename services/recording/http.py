@@ -44,9 +44,17 @@ from services.recording.handlers import (
     stuck_residents,
     upload_batch,
 )
-from services.recording.inputs import RESIDENT_ID, FieldEventIn, StatusIn
+from services.recording.inputs import (
+    RESIDENT_ID,
+    FieldEventIn,
+    Name64,
+    StatusIn,
+    at_most_chars,
+    at_most_items,
+    chars,
+)
 from shared.auth import Office, current_office
-from shared.contracts.recording import VisitKind, VisitScheduledPayload
+from shared.contracts.recording import MAX_VISIT_TARGETS, VisitKind, VisitScheduledPayload
 from shared.http import kafka_unavailable
 from shared.http_types import Date, Problem, ValidationProblem
 from shared.idempotency import IdempotencyKey, answer_once
@@ -118,11 +126,15 @@ class VisitIn(BaseModel):
     date: Date = Field(description="tanggal kunjungan: at most 365 days before or after today in WIB by default "
                                    "(EKTP_RECORDING_VISIT_DAYS_BACK / _AHEAD); outside: 422 naming `date`")
     kind: VisitKind
-    place_code: str = Field(min_length=1, max_length=20, description="NPSN, desa code or kecamatan code")
+    place_code: Annotated[str, at_most_chars(20, 1), chars(20, 1)] = Field(
+        description="NPSN, desa code or kecamatan code")
     kecamatan_code: str = Field(pattern=KECAMATAN)
-    team: str = Field(min_length=1, max_length=64)
-    targets: list[Annotated[str, Field(pattern=RESIDENT_ID)]] | None = Field(
-        None, description="resident ids; omitted: drawn from the roster", max_length=2000)
+    team: Annotated[str, at_most_chars(64, 1), chars(64, 1)]
+    targets: Annotated[list[Annotated[str, Field(pattern=RESIDENT_ID)]],
+                       at_most_items(MAX_VISIT_TARGETS, "bagi menjadi beberapa kunjungan")] | None = Field(
+        None, description=f"resident ids; omitted: drawn from the roster. At most {MAX_VISIT_TARGETS} together with "
+                          "the residents carried over from the last visit at the place (the most one event may "
+                          "carry); more: 422 naming `targets`", json_schema_extra={"maxItems": MAX_VISIT_TARGETS})
 
 
 class VisitStep(Answer):
@@ -154,7 +166,7 @@ StatusItem = Annotated[StatusIn | dict[str, Any], Field(union_mode="left_to_righ
 
 
 class BatchIn(BaseModel):
-    device_id: str = Field(max_length=64)
+    device_id: Name64
     events: list[FieldItem] = Field(
         description="field events; each is checked on its own, and an item that is not a valid field event is "
                     f"answered 'ditolak' with the reason. More than {MAX_ITEMS} items: 413.",

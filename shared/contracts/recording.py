@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -12,6 +12,14 @@ from shared.contracts.envelope import Envelope, Frozen
 
 AREA = r"^\d{2}\.\d{2}\.\d{2}$"
 DESA = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$"
+# Bounds that keep every event these contracts allow under MAX_EVENT_BYTES (64 KiB), the most a
+# consumer takes: a visit.scheduled with MAX_VISIT_TARGETS targets, all of them carried over, is
+# about 58 KB.
+MAX_VISIT_TARGETS = 800
+RESIDENT_ID_LENGTH = 33  # "r" and 32 hex digits (shared.pseudonym)
+MAX_QUALITY_FLAGS = 10
+MAX_FLAG_LENGTH = 64
+ResidentIds = Annotated[list[Annotated[str, Field(max_length=RESIDENT_ID_LENGTH)]], Field(max_length=MAX_VISIT_TARGETS)]
 
 
 class VisitKind(StrEnum):
@@ -28,8 +36,8 @@ class VisitScheduledPayload(Frozen):
     place_code: str = Field(description="NPSN of the school, desa code, or kecamatan code", max_length=20)
     kecamatan_code: str = Field(pattern=AREA)
     team: str = Field(description="field team id", max_length=64)
-    targets: list[str] = Field(description="resident ids to record", max_length=2000)
-    carried_over: list[str] = Field(default_factory=list, description="targets carried over from earlier no-shows")
+    targets: ResidentIds = Field(description="resident ids to record")
+    carried_over: ResidentIds = Field(default_factory=list, description="targets carried over from earlier no-shows")
 
 
 class VisitScheduled(Envelope):
@@ -54,7 +62,7 @@ class VisitOpened(Envelope):
 
 
 class VisitClosedPayload(VisitRef):
-    no_shows: list[str] = Field(description="targets neither recorded nor failed: carried over", max_length=2000)
+    no_shows: ResidentIds = Field(description="targets neither recorded nor failed: carried over")
 
 
 class VisitClosed(Envelope):
@@ -84,15 +92,17 @@ class SiakStatus(StrEnum):
 
 
 class ResidentPlace(Frozen):
-    resident_id: str = Field(description="pseudonym of the resident")
+    resident_id: str = Field(description="pseudonym of the resident", max_length=64)
     kecamatan_code: str = Field(pattern=AREA)
     desa_code: str = Field(pattern=DESA)
 
 
 class CapturedPayload(ResidentPlace):
     visit_id: str | None = Field(None, max_length=64)
-    biometrics: list[Biometric] = Field(description="what was captured (no biometric data is stored)")
-    quality_flags: list[str] = Field(default_factory=list, max_length=10)
+    biometrics: list[Biometric] = Field(description="what was captured (no biometric data is stored)",
+                                        max_length=len(Biometric))
+    quality_flags: list[Annotated[str, Field(max_length=MAX_FLAG_LENGTH)]] = Field(
+        default_factory=list, max_length=MAX_QUALITY_FLAGS)
     device_id: str = Field(max_length=64)
     operator: str = Field(max_length=64)
     device_time: AwareDatetime = Field(description="the device's clock at capture")

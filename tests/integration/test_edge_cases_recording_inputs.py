@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 from shared.clock import WIB
 from shared.contracts import Role
+from shared.contracts.recording import MAX_FLAG_LENGTH, MAX_QUALITY_FLAGS, MAX_VISIT_TARGETS
 from shared.topics import RESIDENT
 from tests.integration.helpers import create_office_key, enrolled_event, eventually
 
@@ -90,3 +92,71 @@ async def test_a_siak_file_with_an_unclosed_quote_answers_every_data_line(
     status = await eventually(lambda: recording.get(f"/residents/{ids[2]}/status", headers=admin),
                               lambda r: r.json()["stage"] == "prr")
     assert dt.datetime.fromisoformat(status.json()["since"]) == dt.datetime.combine(today, dt.time(), WIB)
+
+
+# -- item 5: nothing accepted that the consumers would dead-letter ------------------------------------
+
+async def metric(recording: httpx.AsyncClient, name: str, **labels: str) -> float:
+    """The sum of a counter's samples whose labels contain these values."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = (await recording.get("/metrics")).text
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == name and all(value in sample.labels.get(key, "") for key, value in labels.items()))
+
+
+def visit_body(targets: list[str], *, place: str = DESA, kecamatan: str = KEC) -> dict[str, Any]:
+    return {"visit_id": f"v21-{uuid.uuid4().hex[:10]}", "date": dt.date.today().isoformat(), "kind": "desa",
+            "place_code": place, "kecamatan_code": kecamatan, "team": "tim-21", "targets": targets}
+
+
+async def test_a_visit_with_more_targets_than_the_consumers_take_is_refused_and_one_at_the_bound_is_consumed(
+    recording: httpx.AsyncClient, mongo_db: Any, kafka_producer: Any
+) -> None:
+    office = {"X-API-Key": await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KEC)}
+    events = await enrolled(kafka_producer, MAX_VISIT_TARGETS, desa="17.02.23.2002")
+    ids = [e.payload.resident_id for e in events]
+    dead_before = await metric(recording, "ektp_dead_letters_total", topic="outreach")
+    too_many = visit_body([f"r{uuid.uuid4().hex}" for _ in range(2000)], place="17.02.23.2002")
+    refused = await recording.post("/visits", json=too_many, headers=office)
+    assert refused.status_code == 422, refused.text[:500]
+    [error] = refused.json()["errors"]
+    assert error["field"] == "targets" and str(MAX_VISIT_TARGETS) in error["reason"]
+    assert not _english(error["reason"])
+    assert (await recording.get(f"/visits/{too_many['visit_id']}", headers=office)).status_code == 404
+    await in_roster(mongo_db, ids)
+    consumed_before = await metric(recording, "ektp_events_duplicate_total", event_type="visit.scheduled")
+    at_bound = visit_body(ids, place="17.02.23.2002")
+    accepted = await recording.post("/visits", json=at_bound, headers=office)
+    assert accepted.status_code == 201, accepted.text
+    assert len(accepted.json()["targets"]) == MAX_VISIT_TARGETS
+    await eventually(lambda: metric(recording, "ektp_events_duplicate_total", event_type="visit.scheduled"),
+                     lambda n: n > consumed_before)
+    assert await metric(recording, "ektp_dead_letters_total", topic="outreach") == dead_before
+
+
+async def test_a_field_event_with_an_overlong_quality_flag_is_refused_and_can_be_sent_again(
+    recording: httpx.AsyncClient, mongo_db: Any, kafka_producer: Any
+) -> None:
+    field = {"X-API-Key": await create_office_key(mongo_db, role=Role.FIELD_TEAM, kecamatan=KEC)}
+    [first, second] = await enrolled(kafka_producer, 2)
+    await in_roster(mongo_db, [first.payload.resident_id, second.payload.resident_id])
+    dead_before = await metric(recording, "ektp_dead_letters_total", topic="recording")
+    at = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)).isoformat()
+    event = {"event_id": str(uuid.uuid4()), "kind": "captured", "resident_id": first.payload.resident_id,
+             "device_id": "tab-21", "operator": "op1", "device_time": at, "biometrics": ["foto", "sidik_jari"],
+             "quality_flags": ["x" * 100_000]}
+    answer = await recording.post("/batches", headers=field, json={"device_id": "tab-21", "events": [event]})
+    assert answer.status_code == 200, answer.text
+    [item] = answer.json()["hasil"]
+    assert item["hasil"] == "ditolak" and "quality_flags" in item["alasan"] and "64" in item["alasan"]
+    assert not _english(item["alasan"])
+    longest = {**event, "quality_flags": ["q" * MAX_FLAG_LENGTH] * MAX_QUALITY_FLAGS}
+    widest = {"event_id": str(uuid.uuid4()), "kind": "failed", "resident_id": second.payload.resident_id,
+              "device_id": "d" * 64, "operator": "o" * 64, "device_time": at, "reason": "r" * 200}
+    again = await recording.post("/batches", headers=field, json={"device_id": "tab-21", "events": [longest, widest]})
+    assert [r["hasil"] for r in again.json()["hasil"]] == ["diterima", "diterima"], again.text
+    for resident, stage in ((first, "rekam"), (second, "gagal_rekam")):
+        await eventually(lambda r=resident: recording.get(f"/residents/{r.payload.resident_id}/status", headers=field),
+                         lambda s, want=stage: s.json()["stage"] == want)
+    assert await metric(recording, "ektp_dead_letters_total", topic="recording") == dead_before

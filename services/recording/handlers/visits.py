@@ -12,7 +12,7 @@ from services.recording.handlers.common import DERIVED, Conflict, FieldRefused, 
 from services.recording.handlers.events import apply_outreach_event
 from shared.auth import Office, actor_of
 from shared.clock import WIB
-from shared.contracts.recording import VisitClosed, VisitKind, VisitOpened, VisitScheduled
+from shared.contracts.recording import MAX_VISIT_TARGETS, VisitClosed, VisitKind, VisitOpened, VisitScheduled
 from shared.topics import OUTREACH
 
 
@@ -38,8 +38,7 @@ class VisitCommand:
     visit_id: str
 
 
-async def schedule_visit(command: ScheduleVisit, *, deps: RecordingDeps) -> VisitScheduled:
-    """Schedule a visit; carried-over residents of the place come first in its targets."""
+def _check_may_schedule(command: ScheduleVisit, deps: RecordingDeps) -> None:
     office = command.office
     if office.role not in domain.SCHEDULING_ROLES or \
             not domain.in_scope(office.role, office.kecamatan_code, command.kecamatan_code):
@@ -48,23 +47,42 @@ async def schedule_visit(command: ScheduleVisit, *, deps: RecordingDeps) -> Visi
                                              days_back=deps.visit_days_back, days_ahead=deps.visit_days_ahead)
     if date_problem is not None:
         raise FieldRefused("date", date_problem)
+
+
+async def _targets(command: ScheduleVisit, carried: list[str], deps: RecordingDeps) -> list[str]:
+    """The visit's targets: carried-over residents first, then the explicit targets or those drawn from the
+    roster; never more than one event may carry."""
+    if command.targets is None:
+        room = min(deps.visit_size, MAX_VISIT_TARGETS - len(carried))
+        drawn = await deps.store.unrecorded_at(kind=command.kind, place_code=command.place_code,
+                                               kecamatan_code=command.kecamatan_code, limit=room) if room > 0 else []
+        return list(dict.fromkeys([*carried, *drawn]))
+    targets = list(dict.fromkeys([*carried, *command.targets]))
+    problem = domain.too_many_targets(len(targets), carried=len(carried))
+    if problem is not None:
+        raise FieldRefused("targets", problem)
+    return targets
+
+
+async def schedule_visit(command: ScheduleVisit, *, deps: RecordingDeps) -> VisitScheduled:
+    """Schedule a visit; carried-over residents of the place come first in its targets."""
+    _check_may_schedule(command, deps)
     if await deps.store.visit(command.visit_id) is not None:
         raise Conflict(f"kunjungan {command.visit_id} sudah ada")
-    carried = await deps.store.carried_over(command.place_code)
-    drawn = command.targets if command.targets is not None else await deps.store.unrecorded_at(
-        kind=command.kind, place_code=command.place_code, kecamatan_code=command.kecamatan_code,
-        limit=deps.visit_size)
+    waiting = await deps.store.carried_over(command.place_code)
+    carried, still_waiting = waiting[:MAX_VISIT_TARGETS], waiting[MAX_VISIT_TARGETS:]
+    targets = await _targets(command, carried, deps)
     now = deps.clock()
     event = VisitScheduled(
         event_id=uuid.uuid5(DERIVED, f"visit:{command.visit_id}:scheduled"), occurred_at=now, recorded_at=now,
-        actor=actor_of(office), payload={  # type: ignore[arg-type]
+        actor=actor_of(command.office), payload={  # type: ignore[arg-type]
             "visit_id": command.visit_id, "date": command.date, "kind": command.kind,
             "place_code": command.place_code, "kecamatan_code": command.kecamatan_code, "team": command.team,
-            "targets": list(dict.fromkeys([*carried, *drawn])), "carried_over": carried})
+            "targets": targets, "carried_over": carried})
     await deps.publisher.publish(event, topic=OUTREACH, key=command.visit_id)
     await apply_outreach_event(event, store=deps.store)
     if carried:
-        await deps.store.set_carried_over(command.place_code, [])
+        await deps.store.set_carried_over(command.place_code, still_waiting)
     return event
 
 

@@ -16,8 +16,18 @@ from services.recording.domain import Stage, VisitState
 from services.recording.handlers import RecordingDeps
 from services.recording.siak_file import SiakFileError, read_siak_file
 from shared.auth import Office
-from shared.contracts import Actor, Role
-from shared.contracts.recording import SiakStatus, SiakStatusReported, VisitKind
+from shared.contracts import MAX_EVENT_BYTES, Actor, Role
+from shared.contracts.recording import (
+    MAX_FLAG_LENGTH,
+    MAX_QUALITY_FLAGS,
+    MAX_VISIT_TARGETS,
+    Biometric,
+    RecordingCaptured,
+    SiakStatus,
+    SiakStatusReported,
+    VisitKind,
+    VisitScheduled,
+)
 from shared.contracts.resident import LeaveReason, ResidentLeft, ResidentLeftPayload
 from shared.pseudonym import resident_pseudonym
 from tests.fakes.recording import FakePublisher, FakeRecordingStore
@@ -160,6 +170,42 @@ async def test_a_visit_is_read_in_its_own_kecamatan_only() -> None:
         await handlers.get_visit(handlers.VisitCommand(OTHER, "v-1"), deps=deps)
 
 
+async def test_a_visit_has_at_most_the_targets_one_event_may_carry_carried_over_included() -> None:
+    deps = make_deps(visit_size=MAX_VISIT_TARGETS)
+    waiting = [rid(10_000 + i) for i in range(MAX_VISIT_TARGETS + 5)]
+    store_of(deps).carry[DESA] = waiting
+    ids = roster(deps, 3)
+    with pytest.raises(handlers.FieldRefused) as refused:
+        await handlers.schedule_visit(schedule(targets=ids), deps=deps)
+    assert refused.value.field == "targets" and str(MAX_VISIT_TARGETS) in refused.value.reason
+    assert "terbawa" in refused.value.reason and publisher_of(deps).events() == []
+    drawn = await handlers.schedule_visit(schedule(), deps=deps)
+    assert drawn.payload.targets == waiting[:MAX_VISIT_TARGETS] and len(drawn.payload.carried_over) == MAX_VISIT_TARGETS
+    assert await deps.store.carried_over(DESA) == waiting[MAX_VISIT_TARGETS:]
+    assert len(drawn.model_dump_json()) <= MAX_EVENT_BYTES
+
+
+def test_the_largest_events_recording_inputs_allow_fit_what_the_consumers_take() -> None:
+    actor = Actor(office_id="o" * 64, role=Role.DINAS_ADMIN, operator="p" * 64)
+    ids = [rid(i) for i in range(MAX_VISIT_TARGETS)]
+    common: dict[str, Any] = {"event_id": uuid.uuid4(), "occurred_at": NOW, "recorded_at": NOW, "actor": actor}
+    visit = VisitScheduled(**common, payload={  # type: ignore[arg-type]
+        "visit_id": "v" * 64, "date": NOW.date(), "kind": "sekolah", "place_code": "p" * 20, "kecamatan_code": KEC,
+        "team": "t" * 64, "targets": ids, "carried_over": ids})
+    place = {"resident_id": rid(1), "kecamatan_code": KEC, "desa_code": DESA, "visit_id": "v" * 64,
+             "device_id": "d" * 64, "device_time": NOW}
+    captured = RecordingCaptured(**common, payload={  # type: ignore[arg-type]
+        **place, "biometrics": list(Biometric), "operator": "p" * 64,
+        "quality_flags": ["q" * MAX_FLAG_LENGTH] * MAX_QUALITY_FLAGS})
+    for event in (visit, captured):
+        assert len(event.model_dump_json().encode()) <= MAX_EVENT_BYTES
+    with pytest.raises(ValueError):
+        VisitScheduled(**{**visit.model_dump(), "payload": {**visit.payload.model_dump(), "targets": [*ids, rid(0)]}})
+    flags = {**captured.payload.model_dump(), "quality_flags": ["q" * (MAX_FLAG_LENGTH + 1)]}
+    with pytest.raises(ValueError):
+        RecordingCaptured(**{**captured.model_dump(), "payload": flags})
+
+
 # Field uploads
 
 async def test_an_upload_is_answered_item_by_item_and_a_second_upload_is_a_duplicate() -> None:
@@ -209,6 +255,20 @@ async def test_an_upload_refuses_items_the_rules_do_not_allow() -> None:
     other = await upload(deps, capture(resident), office=Office(office_id="tim-06", name="Tim", role=Role.FIELD_TEAM,
                                                                   kecamatan_code=OTHER_KEC))
     assert other.hasil[0].alasan == "penduduk dari kecamatan lain"
+
+
+async def test_an_item_over_a_bound_is_refused_naming_the_field_and_may_be_sent_again_fixed() -> None:
+    deps = make_deps()
+    [resident] = roster(deps, 1)
+    long_flag = capture(resident, quality_flags=["x" * 100_000])
+    answer = await upload(deps, long_flag, capture(resident, operator="o" * 65), capture(resident, biometrics=["foto"] * 5))
+    assert [r.hasil for r in answer.hasil] == ["ditolak"] * 3
+    reasons = [r.alasan or "" for r in answer.hasil]
+    assert reasons[0].startswith("quality_flags.0: paling panjang 64 karakter")
+    assert reasons[1].startswith("operator: paling panjang 64") and reasons[2].startswith("biometrics: paling banyak 4")
+    assert publisher_of(deps).events() == []
+    fixed = await upload(deps, {**long_flag, "quality_flags": ["q" * 64] * 10})
+    assert fixed.hasil[0].hasil == "diterima"
 
 
 async def test_an_upload_is_refused_whole_for_a_print_station_too_many_items_or_kafka_down() -> None:
