@@ -22,6 +22,8 @@ from shared.pseudonym import resident_pseudonym
 REGENCY_NIK_PREFIX = "1702"
 WAJIB_KTP_AGE = 17
 OLDEST_PLAUSIBLE_AGE = 125
+OLDEST_UNREVIEWED_AGE = 100
+STUDENT_AGES = range(5, 31)
 
 
 class NikProblem(StrEnum):
@@ -133,6 +135,30 @@ def check_birth_date(birth_date: dt.date, *, today: dt.date) -> None:
         raise nik_error(NikProblem.TOO_OLD, "birth_date")
 
 
+def age_on(birth_date: dt.date, today: dt.date) -> int:
+    """Completed years of age on `today`."""
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+def age_doubt(birth_date: dt.date, *, today: dt.date, school_npsn: str | None) -> str | None:
+    """Why an age needs a person to look at it before anything is derived from it (None: it is plausible).
+
+    The NIK holds two digits of the birth year, so a year typed a century off passes its rules: 1907
+    for a student born 2007 makes a 119-year-old lansia. Older than OLDEST_UNREVIEWED_AGE, or a
+    student (a school's NPSN) outside school ages, is doubted."""
+    age = age_on(birth_date, today)
+    year = f"{birth_date:%d/%m/%Y}"
+    check = (f"periksa tahun lahir (NIK hanya memuat 2 digit tahun: {birth_date.year + 100} bisa tertulis "
+             f"{birth_date.year}). Data masuk daftar tinjauan; sampai ditinjau, umur ini tidak dipakai untuk "
+             "prioritas lansia. Bila tahun lahir salah kirim koreksi; bila benar kirim koreksi dengan "
+             "umur_sudah_diperiksa: true.")
+    if age > OLDEST_UNREVIEWED_AGE:
+        return f"Umur {age} tahun menurut tanggal lahir {year}: {check}"
+    if school_npsn and age not in STUDENT_AGES:
+        return f"Tercatat sebagai siswa (NPSN {school_npsn}) tetapi berumur {age} tahun menurut tanggal lahir {year}: {check}"
+    return None
+
+
 def check_area(kecamatan_code: str, desa_code: str, areas: Areas) -> None:
     """The kecamatan exists in Rejang Lebong and the desa lies in it."""
     if kecamatan_code not in areas.kecamatan:
@@ -174,13 +200,16 @@ def validate_resident(data: ResidentData, *, today: dt.date, areas: Areas) -> Ni
     return facts
 
 
-def enrolled_payload(data: ResidentData, *, facts: NikFacts, key: str, today: dt.date) -> ResidentEnrolledPayload:
-    """The resident.enrolled payload for valid data: pseudonym, wajib KTP date, origin of the NIK."""
+def enrolled_payload(data: ResidentData, *, facts: NikFacts, key: str, today: dt.date,
+                     age_under_review: bool = False) -> ResidentEnrolledPayload:
+    """The resident.enrolled payload for valid data: pseudonym, wajib KTP date, origin of the NIK, and
+    whether the age waits for review (see `age_doubt`)."""
     return ResidentEnrolledPayload(
         **data.model_dump(),
         resident_id=resident_pseudonym(data.nik, key=key),
         wajib_ktp_from=wajib_ktp_from(data.birth_date, data.marital_status, registered_on=today),
         nik_from_other_regency=facts.from_other_regency,
+        age_under_review=age_under_review,
     )
 
 

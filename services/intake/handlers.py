@@ -89,6 +89,8 @@ class CorrectResident:
     reason: str
     request: RequestKey
     occurred_at: dt.datetime | None = None
+    age_confirmed: bool = False
+    """A person checked an implausible age (e.g. over 100) and it is right: it no longer waits for review."""
 
 
 @dataclass(frozen=True)
@@ -190,12 +192,13 @@ class ImportStarted:
 
 
 def accepted(event_id: UUID, resident_id: str, *, wajib_ktp_from: dt.date | None = None,
-             nik_from_other_regency: bool | None = None, possible_duplicates: list[str] | None = None
-             ) -> Mapping[str, Any]:
+             nik_from_other_regency: bool | None = None, possible_duplicates: list[str] | None = None,
+             age_doubt: str | None = None) -> Mapping[str, Any]:
     """The answer to an accepted command, as JSON-ready data."""
     return {"event_id": str(event_id), "resident_id": resident_id, "status": "diterima",
             "wajib_ktp_from": wajib_ktp_from.isoformat() if wajib_ktp_from else None,
-            "nik_from_other_regency": nik_from_other_regency, "perlu_tinjauan": possible_duplicates or []}
+            "nik_from_other_regency": nik_from_other_regency, "perlu_tinjauan": possible_duplicates or [],
+            "tinjauan_umur": age_doubt}
 
 
 def _require_write(office: Office, kecamatan_code: str) -> None:
@@ -215,19 +218,24 @@ async def register_resident(command: RegisterResident, *, deps: IntakeDeps) -> O
     _require_write(command.office, command.data.kecamatan_code)
 
     async def act(event_id: UUID) -> Answer:
-        event, others = await _enroll(command, event_id, deps)
+        event, others, doubt = await _enroll(command, event_id, deps)
         p = event.payload
         return Answer(201, accepted(event_id, p.resident_id, wajib_ktp_from=p.wajib_ktp_from,
-                                    nik_from_other_regency=p.nik_from_other_regency, possible_duplicates=others))
+                                    nik_from_other_regency=p.nik_from_other_regency, possible_duplicates=others,
+                                    age_doubt=doubt))
 
     return await once(command.request, act, claims=deps.requests, clock=deps.clock)
 
 
-async def _enroll(command: RegisterResident, event_id: UUID, deps: IntakeDeps) -> tuple[ResidentEnrolled, list[str]]:
+async def _enroll(command: RegisterResident, event_id: UUID, deps: IntakeDeps
+                  ) -> tuple[ResidentEnrolled, list[str], str | None]:
     now = deps.clock()
     today = domain.today_in_wib(deps.clock)
-    facts = domain.validate_resident(command.data, today=today, areas=deps.areas)
-    payload = domain.enrolled_payload(command.data, facts=facts, key=deps.pseudonym_key, today=today)
+    data = command.data
+    facts = domain.validate_resident(data, today=today, areas=deps.areas)
+    doubt = domain.age_doubt(data.birth_date, today=today, school_npsn=data.school_npsn)
+    payload = domain.enrolled_payload(data, facts=facts, key=deps.pseudonym_key, today=today,
+                                      age_under_review=doubt is not None)
     await _refuse_registered(command.office, payload.resident_id, event_id, deps)
     event = ResidentEnrolled(event_id=event_id, occurred_at=command.occurred_at or now, recorded_at=now,
                              actor=command.office.actor, payload=payload)
@@ -236,10 +244,10 @@ async def _enroll(command: RegisterResident, event_id: UUID, deps: IntakeDeps) -
     others = await deps.roster.same_person_elsewhere(
         resident_id=payload.resident_id, name=payload.name, birth_date=payload.birth_date,
         desa_code=payload.desa_code)
-    if others:
+    if others or doubt:
         await deps.reviews.flag(resident_id=payload.resident_id, others=others,
-                                kecamatan_code=payload.kecamatan_code, now=now)
-    return event, others
+                                kecamatan_code=payload.kecamatan_code, now=now, age_reason=doubt)
+    return event, others, doubt
 
 
 async def _refuse_registered(office: Office, resident_id: str, event_id: UUID, deps: IntakeDeps) -> None:
@@ -261,14 +269,15 @@ async def correct_resident(command: CorrectResident, *, deps: IntakeDeps) -> Out
         _require_write(command.office, command.data.kecamatan_code)
 
     async def act(event_id: UUID) -> Answer:
-        event = await _correct(command, event_id, deps)
+        event, doubt = await _correct(command, event_id, deps)
         return Answer(200, accepted(event_id, command.resident_id, wajib_ktp_from=event.payload.wajib_ktp_from,
-                                    nik_from_other_regency=event.payload.nik_from_other_regency))
+                                    nik_from_other_regency=event.payload.nik_from_other_regency, age_doubt=doubt))
 
     return await once(command.request, act, claims=deps.requests, clock=deps.clock)
 
 
-async def _correct(command: CorrectResident, event_id: UUID, deps: IntakeDeps) -> ResidentUpdated:
+async def _correct(command: CorrectResident, event_id: UUID, deps: IntakeDeps) -> tuple[ResidentUpdated, str | None]:
+    """Publish the corrected record; its age waits for review unless plausible or confirmed by the office."""
     now = deps.clock()
     today = domain.today_in_wib(deps.clock)
     await _active(command.resident_id, deps)
@@ -277,15 +286,24 @@ async def _correct(command: CorrectResident, event_id: UUID, deps: IntakeDeps) -
             "nik", "nik_changed",
             "NIK tidak dapat diubah lewat koreksi: daftarkan NIK baru dan tandai data lama keluar",
         )
-    facts = domain.validate_resident(command.data, today=today, areas=deps.areas)
-    base = domain.enrolled_payload(command.data, facts=facts, key=deps.pseudonym_key, today=today)
+    data = command.data
+    facts = domain.validate_resident(data, today=today, areas=deps.areas)
+    doubt = None if command.age_confirmed else domain.age_doubt(data.birth_date, today=today,
+                                                                  school_npsn=data.school_npsn)
+    base = domain.enrolled_payload(data, facts=facts, key=deps.pseudonym_key, today=today,
+                                   age_under_review=doubt is not None)
     event = ResidentUpdated(
         event_id=event_id, occurred_at=command.occurred_at or now, recorded_at=now,
         actor=command.office.actor, payload=ResidentUpdatedPayload(**base.model_dump(), reason=command.reason),
     )
     await deps.publisher.publish(event, topic=RESIDENT, key=command.resident_id)
     await deps.roster.apply(event)
-    return event
+    if doubt:
+        await deps.reviews.flag(resident_id=command.resident_id, others=[], kecamatan_code=data.kecamatan_code,
+                                now=now, age_reason=doubt)
+    else:
+        await deps.reviews.clear_age(resident_id=command.resident_id, now=now)
+    return event, doubt
 
 
 async def mark_resident_left(command: MarkResidentLeft, *, deps: IntakeDeps) -> Outcome:

@@ -74,6 +74,9 @@ class ResidentIn(ResidentData):
 
 class CorrectionIn(ResidentIn):
     reason: str = Field(description="why the data is corrected", min_length=3, max_length=200)
+    umur_sudah_diperiksa: bool = Field(
+        False, description="true: an implausible age (over 100, or a student outside school ages) was checked and "
+                           "is right; it no longer waits for review")
 
 
 class LeaveIn(BaseModel):
@@ -93,6 +96,9 @@ class Accepted(BaseModel):
         default_factory=list,
         description="residents with the same name, birth date and desa under another NIK (flagged for review)",
     )
+    tinjauan_umur: str | None = Field(
+        None, description="why the age looks wrong and was flagged for review (no lansia priority until "
+                          "reviewed), and what to do; null: the age is plausible or was confirmed")
 
 
 class ResidentOut(BaseModel):
@@ -138,6 +144,7 @@ class ReviewOut(BaseModel):
     kecamatan_code: str
     possible_duplicates: list[str]
     flagged_at: dt.datetime
+    alasan_umur: str | None = Field(None, description="why the age waits for review (null: it does not)")
 
 
 class RowErrorOut(BaseModel):
@@ -277,8 +284,9 @@ async def put_resident(resident_id: ResidentIdPath, body: CorrectionIn, office: 
                        idempotency_key: IdempotencyKey = None) -> JSONResponse:
     command = handlers.CorrectResident(
         office=_office(office), resident_id=resident_id,
-        data=ResidentData(**body.model_dump(exclude={"occurred_at", "reason"})), reason=body.reason,
-        occurred_at=body.occurred_at, request=_key(office, f"/residents/{resident_id}", idempotency_key, body))
+        data=ResidentData(**body.model_dump(exclude={"occurred_at", "reason", "umur_sudah_diperiksa"})),
+        reason=body.reason, occurred_at=body.occurred_at, age_confirmed=body.umur_sudah_diperiksa,
+        request=_key(office, f"/residents/{resident_id}", idempotency_key, body))
     try:
         return _answer(await handlers.correct_resident(command, deps=deps))
     except REFUSALS as exc:
@@ -347,7 +355,8 @@ async def reviews(office: CurrentOffice, deps: Deps) -> list[ReviewOut]:
     except REFUSALS as exc:
         raise _refusal(exc) from exc
     return [ReviewOut(resident_id=i.resident_id, kecamatan_code=i.kecamatan_code,
-                      possible_duplicates=list(i.possible_duplicates), flagged_at=i.flagged_at) for i in items]
+                      possible_duplicates=list(i.possible_duplicates), flagged_at=i.flagged_at,
+                      alasan_umur=i.age_reason) for i in items]
 
 
 def _summary_out(job: ImportJob) -> ImportSummaryOut:

@@ -111,10 +111,15 @@ async def _import_chunk(
     job_id: str, rows: list[DapodikRow], *, today: dt.date, actor: Actor, deps: IntakeDeps, jobs: ImportJobsPort
 ) -> None:
     now = deps.clock()
-    events = []
+    events, doubts = [], {}
     for row in rows:
-        facts = domain.check_nik(row.data.nik, birth_date=row.data.birth_date, sex=row.data.sex, today=today)
-        payload = enrolled_payload(row.data, facts=facts, key=deps.pseudonym_key, today=today)
+        data = row.data
+        facts = domain.check_nik(data.nik, birth_date=data.birth_date, sex=data.sex, today=today)
+        doubt = domain.age_doubt(data.birth_date, today=today, school_npsn=data.school_npsn)
+        payload = enrolled_payload(data, facts=facts, key=deps.pseudonym_key, today=today,
+                                   age_under_review=doubt is not None)
+        if doubt:
+            doubts[payload.resident_id] = doubt
         events.append(ResidentEnrolled(
             event_id=uuid.uuid5(JOB_NAMESPACE, f"{job_id}:{row.line}"), occurred_at=now, recorded_at=now,
             actor=actor, payload=payload,
@@ -124,14 +129,22 @@ async def _import_chunk(
     await asyncio.gather(*(deps.publisher.publish(e, topic=RESIDENT, key=e.payload.resident_id) for e in fresh))
     for event in await deps.roster.insert_new(fresh):
         await deps.roster.apply(event)
+    flagged = await _flag_for_review(fresh, doubts, deps=deps, now=now)
+    await jobs.progress(job_id, processed=len(rows), imported=len(fresh),
+                        already_registered=len(events) - len(fresh), flagged_for_review=flagged)
+
+
+async def _flag_for_review(fresh: list[ResidentEnrolled], doubts: dict[str, str], *, deps: IntakeDeps,
+                           now: dt.datetime) -> int:
+    """Flag possible duplicates and implausible ages of the new residents; returns how many were flagged."""
     matches = await asyncio.gather(*(deps.roster.same_person_elsewhere(
         resident_id=e.payload.resident_id, name=e.payload.name, birth_date=e.payload.birth_date,
         desa_code=e.payload.desa_code) for e in fresh))
     flagged = 0
     for event, others in zip(fresh, matches, strict=True):
-        if others:
+        doubt = doubts.get(event.payload.resident_id)
+        if others or doubt:
             flagged += 1
             await deps.reviews.flag(resident_id=event.payload.resident_id, others=others,
-                                    kecamatan_code=event.payload.kecamatan_code, now=now)
-    await jobs.progress(job_id, processed=len(rows), imported=len(fresh),
-                        already_registered=len(events) - len(fresh), flagged_for_review=flagged)
+                                    kecamatan_code=event.payload.kecamatan_code, now=now, age_reason=doubt)
+    return flagged

@@ -50,12 +50,14 @@ class ResidentRecord:
 
 @dataclass(frozen=True)
 class ReviewItem:
-    """A resident flagged as possibly the same person as others under another NIK."""
+    """A resident flagged for a person to look at: possibly the same person as others under another NIK,
+    and/or an implausible age (`age_reason` says why and what to do)."""
 
     resident_id: str
     kecamatan_code: str
     possible_duplicates: tuple[str, ...]
     flagged_at: dt.datetime
+    age_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,11 @@ class RosterPort(Protocol):
 
 
 class ReviewsPort(Protocol):
-    """Possible duplicates waiting for a person to decide."""
+    """Possible duplicates and implausible ages waiting for a person to decide."""
 
-    async def flag(self, *, resident_id: str, others: list[str], kecamatan_code: str, now: dt.datetime) -> None: ...
+    async def flag(self, *, resident_id: str, others: list[str], kecamatan_code: str, now: dt.datetime,
+                   age_reason: str | None = None) -> None: ...
+    async def clear_age(self, *, resident_id: str, now: dt.datetime) -> None: ...
     async def open(self, kecamatan_code: str | None) -> list[ReviewItem]: ...
 
 

@@ -32,6 +32,7 @@ REVIEWS = "intake_reviews"
 PERSON_KEYS = "intake_person_keys"
 AUDIT = "audit_log"
 IMPORTS = "intake_imports"
+OPEN_REVIEW, REVIEWED = "perlu_tinjauan", "ditinjau"
 
 
 def name_key(name: str) -> str:
@@ -190,28 +191,42 @@ class Roster:
 
 
 class Reviews:
-    """Possible duplicates (the same person under two NIKs) waiting for a person to decide."""
+    """Possible duplicates (the same person under two NIKs) and implausible ages waiting for a person to decide."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db[REVIEWS]
 
-    async def flag(self, *, resident_id: str, others: list[str], kecamatan_code: str, now: dt.datetime) -> None:
+    async def flag(self, *, resident_id: str, others: list[str], kecamatan_code: str, now: dt.datetime,
+                   age_reason: str | None = None) -> None:
         def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
             known = set((current or {}).get("possible_duplicates", []))
-            if current is not None and set(others) <= known:
+            reason = age_reason or (current or {}).get("age_reason")
+            if current is not None and set(others) <= known and reason == current.get("age_reason") \
+                    and current.get("status") == OPEN_REVIEW:
                 return None
-            return {"$set": {"kecamatan_code": kecamatan_code, "status": "perlu_tinjauan", "flagged_at": now,
-                             "possible_duplicates": sorted(known | set(others))}}
+            return {"$set": {"kecamatan_code": kecamatan_code, "status": OPEN_REVIEW, "flagged_at": now,
+                             "possible_duplicates": sorted(known | set(others)), "age_reason": reason}}
+
+        await versioned_write(self.collection, resident_id, decide)
+
+    async def clear_age(self, *, resident_id: str, now: dt.datetime) -> None:
+        """The age was reviewed (confirmed or corrected); the flag stays open only for possible duplicates."""
+        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            if current is None or current.get("age_reason") is None:
+                return None
+            status = OPEN_REVIEW if current.get("possible_duplicates") else REVIEWED
+            return {"$set": {"age_reason": None, "status": status, "age_reviewed_at": now}}
 
         await versioned_write(self.collection, resident_id, decide)
 
     async def open(self, kecamatan_code: str | None) -> list[ReviewItem]:
         """Flags waiting for review, oldest first."""
-        query: dict[str, Any] = {"status": "perlu_tinjauan"}
+        query: dict[str, Any] = {"status": OPEN_REVIEW}
         if kecamatan_code:
             query["kecamatan_code"] = kecamatan_code
         return [ReviewItem(resident_id=doc["_id"], kecamatan_code=doc["kecamatan_code"],
-                           possible_duplicates=tuple(doc.get("possible_duplicates", [])), flagged_at=doc["flagged_at"])
+                           possible_duplicates=tuple(doc.get("possible_duplicates", [])), flagged_at=doc["flagged_at"],
+                           age_reason=doc.get("age_reason"))
                 async for doc in self.collection.find(query).sort("flagged_at", 1)]
 
 

@@ -53,6 +53,10 @@ class ResidentEnrolledPayload(ResidentData):
     nik_from_other_regency: bool = Field(
         False, description="the NIK was issued outside Rejang Lebong (the resident moved in)"
     )
+    age_under_review: bool = Field(
+        False, description="the age is implausible (over 100, or a student outside school ages) and waits for a "
+                           "person's review at intake; until then no priority (lansia) is derived from the birth "
+                           "date. False: plausible, or confirmed by a review")
 
 
 class ResidentEnrolled(Envelope):

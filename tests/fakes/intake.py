@@ -101,9 +101,22 @@ class FakeReviews:
     def __init__(self) -> None:
         self.items: dict[str, ReviewItem] = {}
 
-    async def flag(self, *, resident_id: str, others: list[str], kecamatan_code: str, now: dt.datetime) -> None:
-        known = set(self.items[resident_id].possible_duplicates) if resident_id in self.items else set()
-        self.items[resident_id] = ReviewItem(resident_id, kecamatan_code, tuple(sorted(known | set(others))), now)
+    async def flag(self, *, resident_id: str, others: list[str], kecamatan_code: str, now: dt.datetime,
+                   age_reason: str | None = None) -> None:
+        current = self.items.get(resident_id)
+        known = set(current.possible_duplicates) if current else set()
+        reason = age_reason or (current.age_reason if current else None)
+        self.items[resident_id] = ReviewItem(resident_id, kecamatan_code, tuple(sorted(known | set(others))), now,
+                                             reason)
+
+    async def clear_age(self, *, resident_id: str, now: dt.datetime) -> None:
+        current = self.items.get(resident_id)
+        if current is None:
+            return
+        if current.possible_duplicates:
+            self.items[resident_id] = dataclasses.replace(current, age_reason=None)
+        else:
+            del self.items[resident_id]
 
     async def open(self, kecamatan_code: str | None) -> list[ReviewItem]:
         return [i for i in self.items.values() if kecamatan_code in (None, i.kecamatan_code)]

@@ -1,6 +1,7 @@
-"""Edge cases of intake's imports and registrations (issue 21): a file full of bad rows, dates
-around midnight WIB, implausible ages and the school names of a Dapodik file. The services are
-started once for the module; intake keeps few row errors and stops early, so the files stay small."""
+"""Edge cases of intake's imports and registrations (issue 21): a file full of bad rows, implausible
+ages and the school names of a Dapodik file (dates around midnight WIB are use-case tests: the
+running service has no clock setting). Intake, recording and coverage are started once for the
+module; intake keeps few row errors and stops early, so the files stay small."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from shared.areas import load_areas
-from shared.contracts import Role
-from tests.integration.helpers import create_office_key
+from shared.contracts import RECORDING_EVENTS, Role
+from shared.topics import RECORDING
+from tests.integration.helpers import coverage_of, create_office_key, eventually, synthetic_resident
 
 pytestmark = pytest.mark.infra
 HEADER = "NISN;NIK;Nama Peserta Didik;JK;Tempat Lahir;Tanggal Lahir;NPSN;Nama Sekolah;Kecamatan;Desa/Kelurahan"
@@ -27,7 +30,8 @@ ERRORS_KEPT, STOP_AFTER = 100, 2_000
 @pytest.fixture(scope="module")
 def services(start_service: Any) -> Iterator[dict[str, Any]]:
     running = {"intake": start_service("intake", EKTP_INTAKE_IMPORT_ERRORS_KEPT=str(ERRORS_KEPT),
-                                      EKTP_INTAKE_IMPORT_STOP_AFTER_REFUSED=str(STOP_AFTER))}
+                                      EKTP_INTAKE_IMPORT_STOP_AFTER_REFUSED=str(STOP_AFTER)),
+               "recording": start_service("recording"), "coverage": start_service("coverage")}
     yield running
     for service in running.values():
         service.stop()
@@ -36,6 +40,18 @@ def services(start_service: Any) -> Iterator[dict[str, Any]]:
 @pytest.fixture
 async def intake(services: dict[str, Any]) -> Any:
     async with httpx.AsyncClient(base_url=services["intake"].url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+async def recording(services: dict[str, Any]) -> Any:
+    async with httpx.AsyncClient(base_url=services["recording"].url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+async def coverage(services: dict[str, Any]) -> Any:
+    async with httpx.AsyncClient(base_url=services["coverage"].url, timeout=60) as client:
         yield client
 
 
@@ -122,3 +138,73 @@ async def test_parsing_stops_past_the_threshold_of_refused_rows_and_says_so(
     assert job["status"] == "gagal" and job["imported"] == 0
     assert f"{STOP_AFTER:,}".replace(",", ".") in job["message"] and "perbaiki" in job["message"].lower()
     assert len(job["errors"]) <= 100
+
+
+# -- item 12: an implausible age ----------------------------------------------------------------------
+
+async def _home_visit_ids(coverage: httpx.AsyncClient, headers: dict[str, str]) -> set[str]:
+    answer = await coverage.get("/planner/home-visits", params={"kecamatan": AGE_KEC, "per_halaman": 500},
+                                headers=headers)
+    assert answer.status_code == 200, answer.text
+    return {row["resident_id"] for row in answer.json()["penduduk"]}
+
+
+async def _print_requests(bootstrap: str, resident_ids: set[str]) -> dict[str, Any]:
+    consumer = AIOKafkaConsumer(RECORDING.name, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False)
+    await consumer.start()
+    found: dict[str, Any] = {}
+
+    async def scan() -> dict[str, Any]:
+        for records in (await consumer.getmany(timeout_ms=500)).values():
+            for record in records:
+                event = RECORDING_EVENTS.validate_json(record.value)
+                if event.event_type == "recording.print_requested" and event.payload.resident_id in resident_ids:
+                    found[event.payload.resident_id] = event.payload
+        return found
+
+    try:
+        return await eventually(scan, lambda f: len(f) == len(resident_ids))
+    finally:
+        await consumer.stop()
+
+
+AGE_KEC, AGE_DESA = "17.02.23", load_areas().kecamatan["17.02.23"].villages[0].code
+
+
+async def test_an_implausible_age_is_flagged_for_review_and_drives_no_lansia_priority_until_reviewed(
+    intake: httpx.AsyncClient, recording: httpx.AsyncClient, coverage: httpx.AsyncClient, mongo_db: Any,
+    stack: Any,
+) -> None:
+    office = {"X-API-Key": await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=AGE_KEC)}
+    admin = {"X-API-Key": await create_office_key(mongo_db, role=Role.DINAS_ADMIN)}
+    rng = random.Random()
+    typo = {**synthetic_resident(rng, kecamatan=AGE_KEC, desa=AGE_DESA, birth=dt.date(1907, 8, 17)),
+            "school_npsn": "10700123"}
+    student_of_66 = {**synthetic_resident(rng, kecamatan=AGE_KEC, desa=AGE_DESA, birth=dt.date(1960, 1, 5)),
+                     "school_npsn": "10700123"}
+    elder = synthetic_resident(rng, kecamatan=AGE_KEC, desa=AGE_DESA, birth=dt.date(1950, 3, 1))
+    before = await coverage_of(coverage, AGE_KEC)
+    answers = [await intake.post("/residents", json=r, headers=office) for r in (typo, student_of_66, elder)]
+    assert [a.status_code for a in answers] == [201, 201, 201], answers[0].text
+    typo_id, student_id, elder_id = (a.json()["resident_id"] for a in answers)
+    message = answers[0].json()["tinjauan_umur"]
+    assert "119 tahun" in message and "tahun lahir" in message and "2007" in message
+    assert "siswa" in answers[1].json()["tinjauan_umur"] and answers[2].json()["tinjauan_umur"] is None
+    reviews = {r["resident_id"]: r for r in (await intake.get("/reviews", headers=office)).json()}
+    assert reviews[typo_id]["alasan_umur"] == message and elder_id not in reviews
+    await eventually(lambda: coverage_of(coverage, AGE_KEC), lambda r: r["terdaftar"] >= before["terdaftar"] + 3)
+    listed = await eventually(lambda: _home_visit_ids(coverage, admin), lambda ids: elder_id in ids)
+    assert typo_id not in listed and student_id not in listed
+    reviewed = await intake.put(f"/residents/{typo_id}", headers=office,
+                                json={**typo, "reason": "umur diperiksa pada kartu keluarga",
+                                      "umur_sudah_diperiksa": True})
+    assert reviewed.status_code == 200 and reviewed.json()["tinjauan_umur"] is None, reviewed.text
+    assert typo_id not in {r["resident_id"] for r in (await intake.get("/reviews", headers=office)).json()}
+    await eventually(lambda: _home_visit_ids(coverage, admin), lambda ids: typo_id in ids)
+    now = dt.datetime.now(dt.UTC).isoformat()
+    updates = [{"resident_id": r, "status": "PRR", "status_at": now} for r in (student_id, elder_id)]
+    await eventually(lambda: recording.post("/siak/status", json={"updates": updates}, headers=admin),
+                     lambda a: a.status_code == 200 and a.json()["diterima"] == 2)
+    requests = await _print_requests(f"127.0.0.1:{stack.ports.kafka}", {student_id, elder_id})
+    assert (requests[student_id].lansia, requests[elder_id].lansia) == (False, True)

@@ -39,6 +39,7 @@ class ResidentView:
     school_npsn: str | None = None
     wajib_ktp_from: dt.date | None = None
     birth_year: int | None = None
+    """None while intake's review of an implausible age is open: no lansia list or count uses it until then."""
     disabilitas: bool = False
     enrolled: bool = False
     active: bool = False
@@ -129,7 +130,8 @@ def _roster(current: ResidentView | None, event: ResidentEnrolled | ResidentUpda
     active = base.left_at is None or at > base.left_at
     return replace(
         base, kecamatan_code=p.kecamatan_code, desa_code=p.desa_code, school_npsn=p.school_npsn,
-        wajib_ktp_from=p.wajib_ktp_from, birth_year=p.birth_date.year, disabilitas=p.disabilitas,
+        wajib_ktp_from=p.wajib_ktp_from, birth_year=None if p.age_under_review else p.birth_date.year,
+        disabilitas=p.disabilitas,
         enrolled=True, active=active, roster_at=at,
     )
 

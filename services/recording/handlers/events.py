@@ -27,14 +27,16 @@ SYSTEM = Actor(office_id="recording", role="system", operator="recording")
 
 
 async def apply_resident_event(event: ResidentEvent, *, store: RecordingStorage) -> bool:
-    """Keep the roster facts recording needs (place, school, wajib KTP and lansia dates)."""
+    """Keep the roster facts recording needs (place, school, wajib KTP and lansia dates); an age waiting for
+    review at intake gives no lansia date (no lansia priority) until it is reviewed."""
     if isinstance(event, ResidentLeft):
         facts = RosterFacts(in_roster=False)
     else:
         p = event.payload
         facts = RosterFacts(in_roster=True, kecamatan_code=p.kecamatan_code, desa_code=p.desa_code,
                             school_npsn=p.school_npsn, wajib_ktp_from=p.wajib_ktp_from,
-                            lansia_from=domain.lansia_from(p.birth_date), disabilitas=p.disabilitas)
+                            lansia_from=None if p.age_under_review else domain.lansia_from(p.birth_date),
+                            disabilitas=p.disabilitas)
     return await store.set_roster_facts(event.payload.resident_id, str(event.event_id), facts)
 
 

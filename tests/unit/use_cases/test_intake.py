@@ -302,3 +302,39 @@ async def test_a_married_resident_imported_at_one_am_wib_is_wajib_ktp_from_the_w
     await background.run_all()
     [event] = published(deps)
     assert event.payload.wajib_ktp_from == dt.date(2026, 3, 2)
+
+
+async def test_an_implausible_age_is_flagged_for_review_until_an_office_confirms_or_corrects_it() -> None:
+    deps = intake_deps()
+    typo = resident(41, birth=dt.date(1907, 8, 17), school_npsn="10700123")
+    answer = await register(deps, typo)
+    assert "118 tahun" in answer["tinjauan_umur"] and "2007" in answer["tinjauan_umur"]
+    [event] = published(deps)
+    assert event.payload.age_under_review
+    [review] = await handlers.open_reviews(handlers.ListReviews(OWN), deps=deps)
+    assert review.age_reason == answer["tinjauan_umur"] and review.possible_duplicates == ()
+    student = await register(deps, resident(42, birth=dt.date(1961, 1, 5), school_npsn="10700123"))
+    assert "siswa" in student["tinjauan_umur"]
+    assert (await register(deps, resident(43, birth=dt.date(1950, 1, 5))))["tinjauan_umur"] is None
+    confirmed = await handlers.correct_resident(handlers.CorrectResident(
+        OWN, answer["resident_id"], typo, "umur diperiksa", key(f"/residents/{answer['resident_id']}"),
+        age_confirmed=True), deps=deps)
+    assert confirmed.answer.body["tinjauan_umur"] is None and not published(deps)[-1].payload.age_under_review
+    assert [r.resident_id for r in await handlers.open_reviews(handlers.ListReviews(OWN), deps=deps)] == [
+        student["resident_id"]]
+
+
+async def test_an_imported_row_with_an_implausible_age_is_flagged_for_review() -> None:
+    deps = intake_deps()
+    birth = dt.date(1907, 8, 17)
+    started = await handlers.start_import(handlers.StartImport(OWN, dapodik((resident(44, birth=birth).nik, "Siswa",
+                                                                             birth, KEC))), deps=deps)
+    background = deps.background
+    assert isinstance(background, InlineBackground)
+    await background.run_all()
+    job = (await handlers.read_import(handlers.ReadImport(OWN, started.job.job_id), deps=deps)).job
+    assert (job.imported, job.flagged_for_review) == (1, 1)
+    [event] = published(deps)
+    assert event.payload.age_under_review
+    [review] = await handlers.open_reviews(handlers.ListReviews(OWN), deps=deps)
+    assert review.age_reason and "tahun lahir" in review.age_reason
