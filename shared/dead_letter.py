@@ -22,6 +22,7 @@ from faststream import BaseMiddleware
 from pydantic import ValidationError
 from pymongo.errors import AutoReconnect, ConnectionFailure, ExecutionTimeout, ServerSelectionTimeoutError
 
+from shared.logs import mask_personal
 from shared.metrics import ConsumerMetrics
 
 log = logging.getLogger("ektp.dead_letter")
@@ -120,7 +121,7 @@ class DeadLetterPolicy:
         topic = record.topic
         headers = {
             "x-dlq-reason": poison.reason,
-            "x-dlq-detail": poison.detail[:1000],
+            "x-dlq-detail": mask_personal(poison.detail)[:1000],
             "x-dlq-source-topic": topic,
             "x-dlq-source-partition": str(record.partition),
             "x-dlq-source-offset": str(record.offset),

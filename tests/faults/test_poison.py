@@ -27,6 +27,7 @@ CONSUMED_BY = {
     "stock.events": {"printing", "inventory", "coverage"},
 }
 RESIDENT = "r-poison-0001"
+PERSONAL_FIELD = "1702064507070009 lahir 2007-07-05"
 PLACE = {"resident_id": RESIDENT, "kecamatan_code": "17.02.06", "desa_code": "17.02.06.2001"}
 
 
@@ -75,6 +76,8 @@ def poison_corpus(good: bytes) -> dict[str, bytes]:
             b'"schema_version":1', b'"schema_version":NaN'),
         "deeply nested": b'{"event_type": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
         "oversized": _edited(good, lambda d: d.__setitem__("padding", "x" * (MAX_EVENT_BYTES + 1))),
+        # A NIK and a birth date where a field name should be: the error names the field, the header must not.
+        "personal data as field": _edited(good, lambda d: d["payload"].__setitem__(PERSONAL_FIELD, "Siti")),
     }
     assert b"NaN" in corpus["NaN"]
     return corpus
@@ -125,6 +128,7 @@ async def test_every_poison_class_is_dead_lettered_once_per_consumer_and_the_par
                   int(headers["x-dlq-source-offset"]))
         assert source in sent, f"a valid message was dead-lettered: {headers}"
         assert headers["x-dlq-reason"], headers
+        assert "1702064507070009" not in headers["x-dlq-detail"] and "2007-07-05" not in headers["x-dlq-detail"]
         copies[(*source, headers["x-dlq-service"])] += 1
         reasons.setdefault(sent[source], set()).add(headers["x-dlq-reason"])
     missing = [(source, service) for source in sent for service in CONSUMED_BY[source[0].removeprefix(system.prefix)]
