@@ -155,6 +155,45 @@ def admin_only(actor: Actor, message: str) -> None:
         raise Forbidden(message)
 
 
+@dataclass(frozen=True)
+class CountProposal:
+    """A station's stock count that differs from the ledger, waiting for a dinas office to approve it."""
+
+    count_id: str
+    location_id: str
+    counted: int
+    reason: str
+    proposed_by: str
+    proposed_at: dt.datetime | None
+    ledger_total: int
+    approved_by: str | None = None
+    approving_office: str | None = None
+    event_id: str | None = None
+
+    @property
+    def difference(self) -> int:
+        """Counted less what the ledger held when the count was made (+ surplus, - shortfall)."""
+        return self.counted - self.ledger_total
+
+
+def good_blanks(b: Balance) -> int:
+    """Good blanks a count finds at a location: free and reserved."""
+    return b.on_hand + b.reserved
+
+
+def count_needs_approval(actor: Actor, b: Balance, counted: int) -> bool:
+    """A count that changes the stock needs a dinas office's approval unless a dinas admin books it."""
+    return actor.role != Role.DINAS_ADMIN and counted != good_blanks(b)
+
+
+def check_still_counts(proposal: CountProposal, b: Balance) -> None:
+    """A count is approved against the stock it was made on; refused when the ledger moved since."""
+    if good_blanks(b) != proposal.ledger_total:
+        raise Refused(f"Stok di {b.location_id} berubah sejak hitungan diajukan (buku stok sekarang "
+                      f"{good_blanks(b)}, saat dihitung {proposal.ledger_total}); minta stasiun menghitung ulang "
+                      "dan mengajukan hitungan baru.")
+
+
 def sent_transfer(ledgers: Iterable[Ledger], transfer_id: str) -> SentTransfer | None:
     """The transfer with this id as its sender recorded it, or None."""
     for ledger in ledgers:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.inventory import handlers
-from services.inventory.domain import Forbidden, NotFound, Refused, RegencyCheck, Usulan
+from services.inventory.domain import CountProposal, Forbidden, NotFound, Refused, RegencyCheck, Usulan
 from services.inventory.handlers import InventoryDeps, LocationView, Recorded, Suggestion
 from shared.auth import Office, actor_of, current_office
 from shared.contracts.stock import LOCATION, StockSpoilReason
@@ -71,7 +71,34 @@ class CountIn(BaseModel):
     location_id: str = Field(pattern=LOCATION)
     counted: int = Field(ge=0, le=1_000_000, description="blangko baik yang ada secara fisik, termasuk yang sudah dipesan")
     reason: str = Field(min_length=5, max_length=300, description="alasan koreksi (wajib)")
-    approved_by: str = Field(min_length=2, max_length=120, description="jabatan pejabat yang menyetujui (wajib)")
+    approved_by: str | None = Field(
+        None, min_length=2, max_length=120,
+        description="jabatan pejabat dinas yang menyetujui (hanya untuk hitungan oleh admin dinas); hitungan "
+                    "stasiun yang mengubah stok menunggu persetujuan admin dinas lewat /counts/{count_id}/approve")
+
+
+class ApprovalIn(BaseModel):
+    approved_by: str = Field(min_length=2, max_length=120, description="jabatan pejabat dinas yang menyetujui")
+
+
+class CountWaitingOut(BaseModel):
+    count_id: str
+    status: Literal["menunggu_persetujuan"] = "menunggu_persetujuan"
+    lokasi: str
+    dihitung: int
+    buku_stok: int = Field(description="blangko baik (bebas dan dipesan) menurut buku stok saat dihitung")
+    selisih: int
+    alasan: str
+    diajukan_oleh: str
+    diajukan: dt.datetime | None
+    pesan: str
+
+    @classmethod
+    def of(cls, p: CountProposal) -> CountWaitingOut:
+        return cls(count_id=p.count_id, lokasi=p.location_id, dihitung=p.counted, buku_stok=p.ledger_total,
+                   selisih=p.difference, alasan=p.reason, diajukan_oleh=p.proposed_by, diajukan=p.proposed_at,
+                   pesan=f"Hitungan berbeda {p.difference:+d} dari buku stok; stok belum diubah. Koreksi ini "
+                         f"menunggu persetujuan admin dinas (POST /counts/{p.count_id}/approve).")
 
 
 class ReturnIn(BaseModel):
@@ -287,14 +314,36 @@ async def spoil(body: SpoilageIn, request: Request, office: CurrentOffice, deps:
     return await _once(request, office, key, body, command)
 
 
-@router.post("/counts", status_code=201, summary="Koreksi stok setelah stock opname (alasan dan penyetuju wajib)",
-             response_model=RecordedOut, responses=RECORDED)
+@router.post("/counts", status_code=201, response_model=RecordedOut,
+             responses={**RECORDED, 202: {"model": CountWaitingOut, "description": "hitungan stasiun yang mengubah "
+                                                                             "stok: menunggu persetujuan dinas"}},
+             summary="Stock opname: hitungan admin dinas langsung dicatat; hitungan stasiun yang mengubah stok "
+                     "menunggu persetujuan dinas")
 async def count(body: CountIn, request: Request, office: CurrentOffice, deps: Deps,
                 key: IdempotencyKey = None) -> JSONResponse:
-    async def command(event_id: uuid.UUID) -> tuple[int, RecordedOut]:
+    async def command(event_id: uuid.UUID) -> tuple[int, BaseModel]:
         correction = handlers.CorrectCount(actor_of(office), event_id, body.location_id, body.counted, body.reason,
                                            body.approved_by)
-        return RecordedOut.of(await handlers.correct_count(correction, deps=deps))
+        result = await handlers.correct_count(correction, deps=deps)
+        return (202, CountWaitingOut.of(result)) if isinstance(result, CountProposal) else RecordedOut.of(result)
+
+    return await _once(request, office, key, body, command)
+
+
+@router.get("/counts", summary="Hitungan stok stasiun yang menunggu persetujuan dinas",
+            response_model=list[CountWaitingOut], responses=READ_ANSWERS)
+async def waiting_counts(office: CurrentOffice, deps: Deps) -> list[CountWaitingOut]:
+    return [CountWaitingOut.of(p) for p in await handlers.pending_counts(deps=deps)]
+
+
+@router.post("/counts/{count_id}/approve", status_code=201, response_model=RecordedOut, responses=RECORDED,
+             summary="Admin dinas menyetujui hitungan stasiun: stok diset ke hitungan itu")
+async def approve(count_id: Annotated[str, Path(pattern=r"^opname-[0-9a-f]{32}$", description="nomor hitungan")],
+                  body: ApprovalIn, request: Request, office: CurrentOffice, deps: Deps,
+                  key: IdempotencyKey = None) -> JSONResponse:
+    async def command(event_id: uuid.UUID) -> tuple[int, RecordedOut]:
+        approval = handlers.ApproveCount(actor_of(office), event_id, count_id, body.approved_by)
+        return RecordedOut.of(await handlers.approve_count(approval, deps=deps))
 
     return await _once(request, office, key, body, command)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from services.inventory.domain import Balance, Ledger, LedgerEvent, Outcome, Usulan
+from services.inventory.domain import Balance, CountProposal, Ledger, LedgerEvent, Outcome, Usulan
 from shared.contracts.stock import ReplenishmentRequested
 
 
@@ -49,4 +49,24 @@ class LedgerStore(Protocol):
 
     async def backlog_total(self) -> int:
         """Cards waiting to be printed, regency-wide."""
+        ...
+
+    async def propose_count(self, proposal: CountProposal) -> CountProposal:
+        """Keep a count waiting for approval once; the stored one when its id was proposed before."""
+        ...
+
+    async def count_proposal(self, count_id: str) -> CountProposal | None:
+        """One count proposal, or None."""
+        ...
+
+    async def pending_counts(self) -> list[CountProposal]:
+        """Counts waiting for a dinas approval, oldest first."""
+        ...
+
+    async def claim_count_approval(self, count_id: str, *, event_id: str, approved_by: str, office_id: str) -> bool:
+        """Mark a waiting count approved by `office_id` for the event `event_id`; False when it was decided."""
+        ...
+
+    async def release_count_approval(self, count_id: str, event_id: str) -> None:
+        """Put an approval whose event was refused or not published back to waiting."""
         ...

@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.inventory import domain
-from services.inventory.domain import Balance, Ledger, LedgerEvent, Outcome, Refused, Usulan
+from services.inventory.domain import Balance, CountProposal, Ledger, LedgerEvent, Outcome, Refused, Usulan
 from shared.clock import WIB
 from shared.contracts.stock import BlankConsumed, ReplenishmentRequested, TransferReceived
 from shared.mongo import apply_at_position, apply_once, versioned_write
@@ -58,6 +58,7 @@ class InventoryStore:
         self.requests = db["blangko_usulan"]
         self.backlog = db["blangko_backlog"]
         self.backlog_events = db["blangko_backlog_events"]
+        self.counts = db["blangko_count_proposals"]
 
     async def ensure_indexes(self) -> None:
         """Every lookup is by _id."""
@@ -157,8 +158,46 @@ class InventoryStore:
             pass
         return changed
 
+    # Stock counts waiting for a dinas approval
+
+    async def propose_count(self, proposal: CountProposal) -> CountProposal:
+        try:
+            await self.counts.insert_one({
+                "_id": proposal.count_id, "location_id": proposal.location_id, "counted": proposal.counted,
+                "reason": proposal.reason, "proposed_by": proposal.proposed_by, "proposed_at": proposal.proposed_at,
+                "ledger_total": proposal.ledger_total, "approved_by": None, "approving_office": None,
+                "event_id": None})
+            return proposal
+        except DuplicateKeyError:
+            stored = await self.count_proposal(proposal.count_id)
+            return stored if stored is not None else proposal
+
+    async def count_proposal(self, count_id: str) -> CountProposal | None:
+        doc = await self.counts.find_one({"_id": count_id})
+        return None if doc is None else _proposal(doc)
+
+    async def pending_counts(self) -> list[CountProposal]:
+        return [_proposal(doc) async for doc in self.counts.find({"event_id": None}).sort("proposed_at", 1)]
+
+    async def claim_count_approval(self, count_id: str, *, event_id: str, approved_by: str, office_id: str) -> bool:
+        result = await self.counts.update_one(
+            {"_id": count_id, "event_id": {"$in": [None, event_id]}},
+            {"$set": {"event_id": event_id, "approved_by": approved_by, "approving_office": office_id}})
+        return result.matched_count == 1
+
+    async def release_count_approval(self, count_id: str, event_id: str) -> None:
+        await self.counts.update_one({"_id": count_id, "event_id": event_id},
+                                     {"$set": {"event_id": None, "approved_by": None, "approving_office": None}})
+
     async def backlog_total(self) -> int:
         return sum([int(doc.get("waiting", 0)) async for doc in self.backlog.find({}, {"waiting": 1})])
+
+
+def _proposal(doc: dict[str, Any]) -> CountProposal:
+    return CountProposal(count_id=doc["_id"], location_id=doc["location_id"], counted=int(doc["counted"]),
+                         reason=doc["reason"], proposed_by=doc["proposed_by"], proposed_at=doc.get("proposed_at"),
+                         ledger_total=int(doc["ledger_total"]), approved_by=doc.get("approved_by"),
+                         approving_office=doc.get("approving_office"), event_id=doc.get("event_id"))
 
 
 def _count_day(days: dict[str, int], event: BlankConsumed) -> dict[str, int]:

@@ -147,6 +147,8 @@ class CountPayload(Frozen):
     counted: int = Field(ge=0, le=1_000_000, description="good blanks physically present, reserved ones included")
     reason: str = Field(min_length=5, max_length=300, description="why the count differs")
     approved_by: str = Field(min_length=2, max_length=120, description="jabatan of the approving official")
+    approving_office: str | None = Field(
+        None, max_length=64, description="the dinas office that approved a count changing the stock (its office id)")
 
 
 class CountCorrected(Envelope):
@@ -170,3 +172,4 @@ class SpoiledReturned(Envelope):
     event_type: Literal["stock.returned"] = "stock.returned"
     schema_version: Literal[1] = 1
     payload: ReturnPayload
+

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.inventory import domain
-from services.inventory.domain import Balance, Ledger, LedgerEvent, Outcome, Refused, Usulan
+from services.inventory.domain import Balance, CountProposal, Ledger, LedgerEvent, Outcome, Refused, Usulan
 from shared.clock import WIB
 from shared.contracts.envelope import Envelope
 from shared.contracts.stock import BlankConsumed, ReplenishmentRequested, TransferReceived
@@ -27,6 +27,7 @@ class FakeLedgerStore:
     receipts: set[str] = field(default_factory=set)
     backlog: dict[str, int] = field(default_factory=dict)
     backlog_events: set[str] = field(default_factory=set)
+    counts: dict[str, CountProposal] = field(default_factory=dict)
 
     async def balance(self, location_id: str) -> Balance:
         return self.balances.get(location_id, Balance(location_id))
@@ -87,6 +88,28 @@ class FakeLedgerStore:
 
     async def backlog_total(self) -> int:
         return sum(self.backlog.values())
+
+    async def propose_count(self, proposal: CountProposal) -> CountProposal:
+        return self.counts.setdefault(proposal.count_id, proposal)
+
+    async def count_proposal(self, count_id: str) -> CountProposal | None:
+        return self.counts.get(count_id)
+
+    async def pending_counts(self) -> list[CountProposal]:
+        return [p for p in self.counts.values() if p.event_id is None]
+
+    async def claim_count_approval(self, count_id: str, *, event_id: str, approved_by: str, office_id: str) -> bool:
+        proposal = self.counts.get(count_id)
+        if proposal is None or proposal.event_id not in (None, event_id):
+            return False
+        self.counts[count_id] = replace(proposal, event_id=event_id, approved_by=approved_by,
+                                        approving_office=office_id)
+        return True
+
+    async def release_count_approval(self, count_id: str, event_id: str) -> None:
+        proposal = self.counts.get(count_id)
+        if proposal is not None and proposal.event_id == event_id:
+            self.counts[count_id] = replace(proposal, event_id=None, approved_by=None, approving_office=None)
 
 
 @dataclass

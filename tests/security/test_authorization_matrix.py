@@ -71,7 +71,9 @@ ALLOWED: dict[tuple[str, str, str], set[str]] = {
     ("printing", "POST", "/reprints"): ADMIN | {"kec:own"},
     ("printing", "POST", "/jobs/{job_id}/handover"): ADMIN | {"kec:own", "station:own"},
     ("printing", "POST", "/school-deliveries"): ADMIN | {"station:own"},
-    ("printing", "POST", "/school-deliveries/{delivery_id}/acknowledge"): ADMIN | {"kec:own", "station:own"},
+    # the school's receipt: never by a print station (the sender), by the kecamatan's office or the admin
+    ("printing", "POST", "/school-deliveries/{delivery_id}/acknowledge"): ADMIN | {"kec:own"},
+    ("printing", "GET", "/residents/{resident_id}/cards"): ADMIN | {"kec:own"},
     # inventory: stock figures for any office; the ledger moved by the admin, a station at its own location
     ("inventory", "GET", "/locations"): AUTHENTICATED,
     ("inventory", "GET", "/locations/{location_id}"): AUTHENTICATED,
@@ -85,7 +87,9 @@ ALLOWED: dict[tuple[str, str, str], set[str]] = {
     ("inventory", "POST", "/transfers"): ADMIN | {"station:own"},
     ("inventory", "POST", "/transfers/{transfer_id}/receive"): ADMIN | {"station:own"},
     ("inventory", "POST", "/spoilage"): ADMIN | {"station:own"},
-    ("inventory", "POST", "/counts"): ADMIN | {"station:own"},
+    ("inventory", "POST", "/counts"): ADMIN | {"station:own"},  # a station's changing count waits (202)
+    ("inventory", "GET", "/counts"): AUTHENTICATED,
+    ("inventory", "POST", "/counts/{count_id}/approve"): ADMIN,
     # coverage: counts are public; lists of people for dinas and the kecamatan's own office and team
     ("coverage", "GET", "/coverage"): EVERYONE,
     ("coverage", "GET", "/coverage/areas"): EVERYONE,
@@ -158,10 +162,12 @@ class World:
         return visit_id
 
     async def printed_job(self) -> str:
-        """A printed card of a resident of A at the station serving A (put straight into the printing store)."""
-        job_id, now = f"job-mx{uuid.uuid4().hex[:20]}", system_clock()
+        """A printed card of a student (of school 10700123) of A at the station serving A (put straight into the
+        printing store)."""
+        job_id, now, resident = f"job-mx{uuid.uuid4().hex[:20]}", system_clock(), "r" + uuid.uuid4().hex
+        await self.db["print_resident_schools"].insert_one({"_id": resident, "school_npsn": "10700123"})
         await self.db["print_jobs"].insert_one({
-            "_id": job_id, "station_id": STATION_A, "resident_id": "r" + uuid.uuid4().hex, "kecamatan_code": A,
+            "_id": job_id, "station_id": STATION_A, "resident_id": resident, "kecamatan_code": A,
             "desa_code": DESA_A, "reason": "pertama", "priority_class": "pertama_lainnya", "rank": 2,
             "wajib_ktp_from": None, "lansia": False, "disabilitas": False, "queued_at": now, "status": "dicetak",
             "attempt": 1, "reservation_id": None, "source_event_id": str(uuid.uuid4()), "printed_at": now})
@@ -173,6 +179,20 @@ class World:
             "_id": delivery_id, "station_id": STATION_A, "school_npsn": "10700123", "kecamatan_code": A,
             "job_ids": [await self.printed_job()], "sent_at": system_clock(), "acknowledged_at": None})
         return delivery_id
+
+    async def resident_with_card(self) -> str:
+        job = await self.db["print_jobs"].find_one({"_id": await self.printed_job()})
+        return str(job["resident_id"])
+
+    async def waiting_count(self) -> str:
+        """A station count at A that changes the stock by one, waiting for a dinas approval."""
+        ledger = await self.db["blangko_locations"].find_one({"_id": STATION_A}) or {}
+        total, count_id = int(ledger.get("on_hand", 0)) + int(ledger.get("reserved", 0)), f"opname-{uuid.uuid4().hex}"
+        await self.db["blangko_count_proposals"].insert_one({
+            "_id": count_id, "location_id": STATION_A, "counted": total + 1, "reason": "stock opname uji",
+            "proposed_by": STATION_A, "proposed_at": system_clock(), "ledger_total": total, "approved_by": None,
+            "approving_office": None, "event_id": None})
+        return count_id
 
     async def transfer_to_a(self) -> str:
         answer = await self.clients["inventory"].post(
@@ -263,6 +283,10 @@ async def call_for(world: World, service: str, method: str, path: str) -> Call:
             return Call(path, json={"school_npsn": "10700123", "job_ids": [await w.printed_job()]})
         case ("printing", "POST", "/school-deliveries/{delivery_id}/acknowledge"):
             return Call(f"/school-deliveries/{await w.delivery()}/acknowledge", json={"received_by": "Kepala Sekolah"})
+        case ("printing", "GET", "/residents/{resident_id}/cards"):
+            return Call(f"/residents/{await w.resident_with_card()}/cards")
+        case ("inventory", "POST", "/counts/{count_id}/approve"):
+            return Call(f"/counts/{await w.waiting_count()}/approve", json={"approved_by": "Kepala Bidang"})
         case ("inventory", "GET", "/locations/{location_id}"):
             return Call(f"/locations/{STATION_A}")
         case ("inventory", "POST", "/receipts"):

@@ -1,6 +1,7 @@
 """Use cases of the inventory service: the consumers' (ledger), the clerks' writes (commands) and reads (views)."""
 
 from services.inventory.handlers.commands import (
+    ApproveCount,
     CorrectCount,
     ReceiveBlanks,
     ReceiveTransfer,
@@ -10,7 +11,9 @@ from services.inventory.handlers.commands import (
     ReturnSpoiled,
     SendTransfer,
     UsulanSent,
+    approve_count,
     correct_count,
+    pending_counts,
     receive_blanks,
     receive_transfer,
     record_spoilage,
@@ -35,6 +38,7 @@ from services.inventory.handlers.views import (
 )
 
 __all__ = [
+    "ApproveCount", "approve_count", "pending_counts",
     "CorrectCount", "InventoryDeps", "LocationView", "ReceiveBlanks", "ReceiveTransfer", "RecordSpoilage", "Recorded",
     "RequestUsulan", "ReturnSpoiled", "SendTransfer", "ShowLocation", "Suggestion", "UsulanSent", "apply_print_event",
     "apply_stock_event", "check_ledger", "correct_count", "list_locations", "list_usulan", "location_views",

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from services.inventory import domain
-from services.inventory.domain import LedgerEvent, NotFound, Outcome, Refused
+from services.inventory.domain import CountProposal, LedgerEvent, NotFound, Outcome, Refused
 from services.inventory.handlers.deps import InventoryDeps
 from services.inventory.handlers.views import LocationView, Suggestion, known, list_locations, suggest_usulan
-from shared.contracts import Actor
+from shared.contracts import Actor, Role
 from shared.contracts.stock import (
     BlankSpoiled,
     CountCorrected,
@@ -85,6 +85,16 @@ class CorrectCount:
     location_id: str
     counted: int
     reason: str
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ApproveCount:
+    """A dinas office approves a station's count that changes the stock (dinas admin only)."""
+
+    actor: Actor
+    event_id: uuid.UUID
+    count_id: str
     approved_by: str
 
 
@@ -207,13 +217,50 @@ async def record_spoilage(command: RecordSpoilage, *, deps: InventoryDeps) -> Re
     return await submit(BlankSpoiled(**_envelope(command.actor, command.event_id, deps), payload=payload), deps=deps)
 
 
-async def correct_count(command: CorrectCount, *, deps: InventoryDeps) -> Recorded:
-    """Set a location's good blanks to the physical count, with the reason and who approved it."""
+async def correct_count(command: CorrectCount, *, deps: InventoryDeps) -> Recorded | CountProposal:
+    """Set a location's good blanks to the physical count. A dinas admin's count is booked at once (its
+    office is the approval); a station's count that changes the stock waits for a dinas approval."""
     known(command.location_id, deps)
     domain.authorize(command.actor, command.location_id)
+    balance = await deps.store.balance(command.location_id)
+    if domain.count_needs_approval(command.actor, balance, command.counted):
+        return await deps.store.propose_count(CountProposal(
+            count_id=f"opname-{command.event_id.hex}", location_id=command.location_id, counted=command.counted,
+            reason=command.reason, proposed_by=command.actor.office_id, proposed_at=deps.clock(),
+            ledger_total=domain.good_blanks(balance)))
+    dinas = command.actor.role == Role.DINAS_ADMIN
     payload = CountPayload(location_id=command.location_id, counted=command.counted, reason=command.reason,
-                           approved_by=command.approved_by)
+                           approved_by=command.approved_by or command.actor.office_id,
+                           approving_office=command.actor.office_id if dinas else None)
     return await submit(CountCorrected(**_envelope(command.actor, command.event_id, deps), payload=payload), deps=deps)
+
+
+async def approve_count(command: ApproveCount, *, deps: InventoryDeps) -> Recorded:
+    """Book a station's waiting count with the approving dinas office, unless the stock moved since it was made."""
+    domain.admin_only(command.actor, "Koreksi stok yang mengubah jumlah disetujui oleh admin dinas.")
+    proposal = await deps.store.count_proposal(command.count_id)
+    if proposal is None:
+        raise NotFound(f"Hitungan {command.count_id!r} tidak ditemukan; lihat GET /counts untuk yang menunggu.")
+    event_id = str(command.event_id)
+    if proposal.event_id not in (None, event_id):
+        raise Refused(f"Hitungan {proposal.count_id} sudah disetujui oleh {proposal.approving_office}.")
+    domain.check_still_counts(proposal, await deps.store.balance(proposal.location_id))
+    if not await deps.store.claim_count_approval(proposal.count_id, event_id=event_id,
+                                                 approved_by=command.approved_by, office_id=command.actor.office_id):
+        raise Refused(f"Hitungan {proposal.count_id} baru saja disetujui oleh permintaan lain.")
+    payload = CountPayload(location_id=proposal.location_id, counted=proposal.counted, reason=proposal.reason,
+                           approved_by=command.approved_by, approving_office=command.actor.office_id)
+    try:
+        return await submit(CountCorrected(**_envelope(command.actor, command.event_id, deps), payload=payload),
+                            deps=deps)
+    except BaseException:
+        await deps.store.release_count_approval(proposal.count_id, event_id)
+        raise
+
+
+async def pending_counts(*, deps: InventoryDeps) -> list[CountProposal]:
+    """Station counts waiting for a dinas approval."""
+    return await deps.store.pending_counts()
 
 
 async def return_spoiled(command: ReturnSpoiled, *, deps: InventoryDeps) -> Recorded:

@@ -10,7 +10,7 @@ import pytest
 
 from services.coverage import domain as coverage_domain
 from services.inventory import handlers
-from services.inventory.domain import Forbidden, NotFound, Refused
+from services.inventory.domain import CountProposal, Forbidden, NotFound, Refused
 from services.inventory.handlers import InventoryDeps
 from shared import blangko
 from shared.clock import WIB
@@ -18,6 +18,7 @@ from shared.contracts import Actor, Role
 from shared.contracts.printing import CardPrinted, JobQueued, PrintSpoiled
 from shared.contracts.stock import (
     BlankReserved,
+    CountCorrected,
     ReplenishmentRequested,
     ReservationPayload,
     ReservationRefused,
@@ -174,6 +175,42 @@ async def test_a_stock_count_sets_the_good_blanks_to_what_was_counted() -> None:
                                                                  "Kepala Dinas"), deps=deps)
     assert counted.location is not None and counted.location.balance.on_hand == 8
     assert counted.location.balance.spoiled == 2 and (await handlers.check_ledger(deps=deps)).balanced
+
+
+async def test_a_stations_count_that_changes_the_stock_waits_for_a_dinas_approval() -> None:
+    deps = world()
+    await receive(deps, 10, "pusat")
+    same = await handlers.correct_count(handlers.CorrectCount(PUSAT, uuid.uuid4(), "pusat", 10, "stock opname Mei"),
+                                        deps=deps)
+    assert isinstance(same, handlers.Recorded)  # a count that agrees with the ledger changes nothing: booked
+    surplus = await handlers.correct_count(
+        handlers.CorrectCount(PUSAT, uuid.uuid4(), "pusat", 25, "stock opname Mei", "Kepala Dinas"), deps=deps)
+    assert isinstance(surplus, CountProposal) and surplus.difference == 15
+    assert (await store_of(deps).balance("pusat")).on_hand == 10
+    assert [p.count_id for p in await handlers.pending_counts(deps=deps)] == [surplus.count_id]
+    with pytest.raises(Forbidden, match="admin dinas"):
+        await handlers.approve_count(handlers.ApproveCount(PUSAT, uuid.uuid4(), surplus.count_id, "Kepala"), deps=deps)
+    approved = await handlers.approve_count(handlers.ApproveCount(ADMIN, uuid.uuid4(), surplus.count_id, "Kabid"),
+                                            deps=deps)
+    assert approved.location is not None and approved.location.balance.on_hand == 25
+    [booked] = [e for e in publisher_of(deps).events(CountCorrected) if e.payload.counted == 25]
+    assert (booked.actor.office_id, booked.payload.approving_office, booked.payload.approved_by) == (
+        "dinas", "dinas", "Kabid")
+    with pytest.raises(Refused, match="sudah disetujui"):
+        await handlers.approve_count(handlers.ApproveCount(ADMIN, uuid.uuid4(), surplus.count_id, "Kabid"), deps=deps)
+    assert await handlers.pending_counts(deps=deps) == []
+
+
+async def test_a_waiting_count_is_not_approved_once_the_stock_moved_since_it_was_made() -> None:
+    deps = world()
+    await receive(deps, 10, "pusat")
+    short = await handlers.correct_count(handlers.CorrectCount(PUSAT, uuid.uuid4(), "pusat", 7, "stock opname Mei"),
+                                         deps=deps)
+    assert isinstance(short, CountProposal)
+    await receive(deps, 5, "pusat")
+    with pytest.raises(Refused, match="berubah sejak hitungan diajukan"):
+        await handlers.approve_count(handlers.ApproveCount(ADMIN, uuid.uuid4(), short.count_id, "Kabid"), deps=deps)
+    assert [p.count_id for p in await handlers.pending_counts(deps=deps)] == [short.count_id]
 
 
 async def test_an_usulan_asks_for_the_suggested_quantity_and_receipts_count_against_it() -> None:
