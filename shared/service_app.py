@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from shared.audit import AuditTrail
+from shared.audit_http import router as audit_router
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory
 from shared.clock import Clock, system_clock
 from shared.http import BodySizeLimit, WriteRateLimit, install_error_handlers, reject_unknown_query_parameters
@@ -33,18 +35,22 @@ def assemble_app(
     after_start: Sequence[Hook] = (),
     before_stop: Sequence[Hook] = (),
     clock: Clock = system_clock,
+    audit: AuditTrail | None = None,
 ) -> FastAPI:
     """A service's app. `before_start` hooks (indexes, recovery) run before the runtime starts,
     `after_start` hooks (work that may publish) once Kafka is connected, and `before_stop` hooks
     (cancel background work) before it stops. `state` goes on `app.state` next to the office
     `directory` and `write_limit` that `shared.auth.current_office` reads, and the
-    `request_claims` and `clock` that `shared.idempotency.answer_once` uses."""
+    `request_claims` and `clock` that `shared.idempotency.answer_once` uses. A service that shows
+    personal data passes its `audit` trail: the dinas then asks it who read a resident."""
     directory = OfficeDirectory(runtime.db[OFFICES_COLLECTION])
     claims = MongoRequestClaims(runtime.db[f"{runtime.service}_idempotency"])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await directory.ensure_indexes()
+        if audit is not None:
+            await audit.ensure_indexes()
         for hook in before_start:
             await hook(app)
         await runtime.start()
@@ -69,6 +75,9 @@ def assemble_app(
     install_error_handlers(app)
     for router in routers:
         app.include_router(router)
+    if audit is not None:
+        app.state.audit_trail = audit
+        app.include_router(audit_router)
     app.include_router(observability_router(runtime.registry, service=runtime.service, checks=runtime.checks()))
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, overrides=body_overrides)
     return app

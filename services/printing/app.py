@@ -78,4 +78,4 @@ def create_app(settings: PrintingSettings | None = None, *, clock: Clock = syste
         description="Antrean cetak per stasiun dengan prioritas, cetak ulang, pengiriman ke sekolah dan "
                     "penyerahan kartu. Pekerja stasiun: `python -m services.printing.station --station <id>`.",
         routers=[router], rate_limit=settings.rate_limit, max_body_bytes=settings.max_body_bytes,
-        state={"deps": deps}, before_start=[prepare])
+        state={"deps": deps}, before_start=[prepare], audit=store.audit)

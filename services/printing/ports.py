@@ -98,8 +98,8 @@ class ResidentSchools(Protocol):
 class ReadAudit(Protocol):
     """One record per read of a resident's data."""
 
-    async def record_read(self, *, office_id: str, action: str, kecamatan_code: str | None, residents: int,
-                          now: dt.datetime) -> None: ...
+    async def record_read(self, *, office_id: str, action: str, kecamatan_code: str | None,
+                          resident_ids: Sequence[str], now: dt.datetime) -> None: ...
 
 
 class ReprintClaims(Protocol):

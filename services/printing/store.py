@@ -29,9 +29,10 @@ from services.printing.domain import (
     StationState,
     sources_of,
 )
+from shared.audit import AuditTrail
 from shared.contracts.printing import PrintReason, PriorityClass
 
-AUDIT = "audit_log"  # the one record of personal-data reads, shared with intake (`service` tells them apart)
+AUDIT = "print_audit_log"  # reads of residents' personal data (shared/audit.py)
 QUEUE_ORDER = [("rank", ASCENDING), ("queued_at", ASCENDING), ("_id", ASCENDING)]
 OPEN = {"$in": [s.value for s in OPEN_STATUSES]}
 NEW_STATION = {"pending": None, "waiting_for_stock": False, "stock_epoch": 0, "seq": 0}
@@ -101,7 +102,7 @@ class PrintingStore:
         self.deliveries = db["print_school_deliveries"]
         self.reprint_claims = db["print_reprint_claims"]
         self.schools = db["print_resident_schools"]
-        self.audit = db[AUDIT]
+        self.audit = AuditTrail(db[AUDIT], service="printing")
 
     async def ensure_indexes(self) -> None:
         await self.jobs.create_index([("station_id", ASCENDING), ("status", ASCENDING), *QUEUE_ORDER[:2]])
@@ -283,10 +284,10 @@ class PrintingStore:
                  async for doc in self.schools.find({"_id": {"$in": list(resident_ids)}})}
         return {resident_id: found.get(resident_id) for resident_id in resident_ids}
 
-    async def record_read(self, *, office_id: str, action: str, kecamatan_code: str | None, residents: int,
-                          now: dt.datetime) -> None:
-        await self.audit.insert_one({"office_id": office_id, "action": action, "kecamatan_code": kecamatan_code,
-                                     "residents": residents, "service": "printing", "at": now})
+    async def record_read(self, *, office_id: str, action: str, kecamatan_code: str | None,
+                          resident_ids: Sequence[str], now: dt.datetime) -> None:
+        await self.audit.record(office_id=office_id, action=action, scope=kecamatan_code,
+                                resident_ids=resident_ids, now=now)
 
     # Reprint claims: one document per resident, taken by insert and handed over by compare-and-set.
 

@@ -171,10 +171,10 @@ class FakePrintingStore:
     async def schools_of(self, resident_ids: Sequence[str]) -> dict[str, str | None]:
         return {resident_id: self.schools.get(resident_id) for resident_id in resident_ids}
 
-    async def record_read(self, *, office_id: str, action: str, kecamatan_code: str | None, residents: int,
-                          now: dt.datetime) -> None:
+    async def record_read(self, *, office_id: str, action: str, kecamatan_code: str | None,
+                          resident_ids: Sequence[str], now: dt.datetime) -> None:
         self.reads.append({"office_id": office_id, "action": action, "kecamatan_code": kecamatan_code,
-                           "residents": residents, "at": now})
+                           "residents": len(resident_ids), "resident_ids": list(resident_ids), "at": now})
 
     # Stations
 

@@ -175,6 +175,11 @@ async def test_a_clerk_sees_where_a_residents_card_is_and_the_read_is_audited(pr
         assert answer.status_code == 200, answer.text
         refused = await client.get(path, headers={"X-API-Key": elsewhere})
         unknown = await client.get(f"/residents/r{uuid.uuid4().hex}/cards", headers={"X-API-Key": key})
+        dinas = await create_office_key(mongo_db, role=Role.DINAS_ADMIN)
+        who_read = await client.get("/audit/pembacaan", params={"resident_id": card.resident_id},
+                                    headers={"X-API-Key": dinas})
+        not_for_offices = await client.get("/audit/pembacaan", params={"resident_id": card.resident_id},
+                                           headers={"X-API-Key": key})
     body = answer.json()
     assert body["kartu_berlaku"] is None  # the replacement waits for its blank
     newest, first = body["kartu"]
@@ -183,6 +188,8 @@ async def test_a_clerk_sees_where_a_residents_card_is_and_the_read_is_audited(pr
                                                                                        newest["job_id"])
     assert first["posisi"].startswith("Dicetak pada 01-03-2025 di stasiun dinas-curup, diserahkan langsung")
     assert refused.status_code == 403 and unknown.status_code == 404
-    audit = [doc async for doc in mongo_db["audit_log"].find({"office_id": office, "service": "printing"})]
-    assert [(doc["action"], doc["kecamatan_code"], doc["residents"]) for doc in audit] == [
-        ("baca_riwayat_kartu", KECAMATAN, 1)]
+    # Whose data was read is on record: the dinas asks who read this resident; an office may not ask.
+    assert who_read.status_code == 200, who_read.text
+    assert [(r["kantor"], r["tindakan"], r["cakupan"], r["jumlah_penduduk"]) for r in who_read.json()["pembacaan"]] == [
+        (office, "baca_riwayat_kartu", KECAMATAN, 1)]
+    assert not_for_offices.status_code == 403 and "dinas" in not_for_offices.json()["detail"]

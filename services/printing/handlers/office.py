@@ -197,7 +197,7 @@ async def show_cards(command: ShowCards, *, deps: PrintingDeps) -> ResidentCards
         delivery = await deps.store.delivery(job.delivery_id) if job.delivery_id else None
         cards.append(CardView(job=job, delivery=delivery, valid=card_is_valid(job), where=where_is(job, delivery)))
     await deps.store.record_read(office_id=command.office.office_id, action="baca_riwayat_kartu",
-                                 kecamatan_code=kecamatan_code, residents=1, now=deps.clock())
+                                 kecamatan_code=kecamatan_code, resident_ids=[command.resident_id], now=deps.clock())
     return ResidentCards(command.resident_id, kecamatan_code, tuple(cards))
 
 

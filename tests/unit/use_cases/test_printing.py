@@ -513,7 +513,7 @@ async def test_a_residents_cards_tell_where_each_is_for_the_residents_kecamatan_
     assert f"diganti cetak ulang pada 01-03-2025 dengan {accepted.job_id}" in cards.cards[1].where
     assert "antrean cetak" in cards.cards[0].where
     assert world.store.reads == [{"office_id": KECAMATAN.office_id, "action": "baca_riwayat_kartu",
-                                  "kecamatan_code": "17.02.09", "residents": 1, "at": START}]
+                                  "kecamatan_code": "17.02.09", "residents": 1, "resident_ids": [who], "at": START}]
     with pytest.raises(Forbidden):
         await handlers.show_cards(handlers.ShowCards(OTHER_KECAMATAN, who), deps=world.deps)
     with pytest.raises(NotFound):
