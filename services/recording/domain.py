@@ -6,6 +6,7 @@ Pure rules: no broker, no database.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -210,3 +211,44 @@ class StuckResident:
     since: dt.datetime
     kecamatan_code: str | None
     desa_code: str | None
+
+
+# Where a visit may be: its place and its targets lie in its kecamatan.
+
+DESA_CODE = re.compile(r"\d{2}\.\d{2}\.\d{2}\.\d{4}")
+NPSN = re.compile(r"\d{8}")
+
+
+def place_problem(kind: str, place_code: str, kecamatan_code: str) -> str | None:
+    """Why a visit's place does not lie in its kecamatan, or None.
+
+    Desa codes are hierarchical (17.02.06.2001 lies in 17.02.06); a kantor_kecamatan visit is at the
+    kecamatan itself. A school's NPSN says nothing of its kecamatan, so a school visit is checked by
+    its targets instead (`outside_kecamatan`).
+    """
+    if kind in ("desa", "rumah"):
+        if not DESA_CODE.fullmatch(place_code):
+            return "untuk kunjungan desa atau rumah, isi kode desa/kelurahan (mis. 17.02.06.2001)"
+        if not place_code.startswith(kecamatan_code + "."):
+            return (f"desa/kelurahan {place_code} tidak berada di kecamatan {kecamatan_code}: jadwalkan di desa "
+                    f"kecamatan ini, atau minta kecamatan {place_code[:8]} yang menjadwalkannya")
+    if kind == "kantor_kecamatan" and place_code != kecamatan_code:
+        return f"untuk kunjungan kantor_kecamatan, isi kode kecamatan itu sendiri ({kecamatan_code})"
+    if kind == "sekolah" and not NPSN.fullmatch(place_code):
+        return "untuk kunjungan sekolah, isi NPSN sekolah (8 digit angka)"
+    return None
+
+
+def residents_of(kecamatan_code: str, ids: list[str], records: dict[str, ResidentRecord]) -> list[str]:
+    """The ids of roster residents living in the kecamatan, in the order given."""
+    return [r for r in ids if (record := records.get(r)) is not None and record.in_roster
+            and record.place.kecamatan_code == kecamatan_code]
+
+
+def outside_problem(kecamatan_code: str, outside: list[str]) -> str | None:
+    """Why explicit targets cannot be taken: some are not roster residents of the visit's kecamatan."""
+    if not outside:
+        return None
+    shown = ", ".join(outside[:3]) + (", ..." if len(outside) > 3 else "")
+    return (f"{len(outside)} target bukan penduduk kecamatan {kecamatan_code} di daftar perekaman ({shown}): hapus "
+            "dari targets; penduduk kecamatan lain dijadwalkan oleh kecamatannya sendiri")

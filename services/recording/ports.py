@@ -24,6 +24,10 @@ class RecordingStorage(Protocol):
         """A resident as recording knows them, or None."""
         ...
 
+    async def residents_by_id(self, resident_ids: list[str]) -> dict[str, ResidentRecord]:
+        """The residents recording knows among these ids, by id (unknown ids are left out)."""
+        ...
+
     async def set_roster_facts(self, resident_id: str, event_id: str, facts: RosterFacts) -> bool:
         """Keep a roster event's facts once; False if the event was applied before."""
         ...

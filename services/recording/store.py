@@ -85,6 +85,11 @@ class RecordingStore:
         doc = await self.residents.find_one({"_id": resident_id})
         return None if doc is None else resident_of(doc)
 
+    async def residents_by_id(self, resident_ids: list[str]) -> dict[str, ResidentRecord]:
+        if not resident_ids:
+            return {}
+        return {doc["_id"]: resident_of(doc) async for doc in self.residents.find({"_id": {"$in": resident_ids}})}
+
     async def set_roster_facts(self, resident_id: str, event_id: str, facts: RosterFacts) -> bool:
         def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
             if current is not None and event_id in current.get("applied_events", []):

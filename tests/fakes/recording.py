@@ -61,6 +61,9 @@ class FakeRecordingStore:
     async def resident(self, resident_id: str) -> ResidentRecord | None:
         return self.residents.get(resident_id)
 
+    async def residents_by_id(self, resident_ids: list[str]) -> dict[str, ResidentRecord]:
+        return {r: self.residents[r] for r in resident_ids if r in self.residents}
+
     async def set_roster_facts(self, resident_id: str, event_id: str, facts: RosterFacts) -> bool:
         current = self.residents.get(resident_id) or ResidentRecord(
             resident_id=resident_id, in_roster=False, place=Place(None, None), stage=Stage.BELUM_REKAM, since=None)

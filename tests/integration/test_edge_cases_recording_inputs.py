@@ -160,3 +160,39 @@ async def test_a_field_event_with_an_overlong_quality_flag_is_refused_and_can_be
         await eventually(lambda r=resident: recording.get(f"/residents/{r.payload.resident_id}/status", headers=field),
                          lambda s, want=stage: s.json()["stage"] == want)
     assert await metric(recording, "ektp_dead_letters_total", topic="recording") == dead_before
+
+
+# -- item 20: a visit's place and targets lie in the office's kecamatan ---------------------------------
+
+async def test_an_office_schedules_only_at_places_and_for_residents_of_its_own_kecamatan(
+    recording: httpx.AsyncClient, mongo_db: Any, kafka_producer: Any
+) -> None:
+    own = {"X-API-Key": await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KEC)}
+    other = {"X-API-Key": await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=OTHER_KEC)}
+    place = "17.02.24.2003"
+    theirs = await enrolled(kafka_producer, 2, kecamatan=OTHER_KEC, desa=place)
+    mine = await enrolled(kafka_producer, 1, desa="17.02.23.2003")
+    their_ids, [my_id] = [e.payload.resident_id for e in theirs], [e.payload.resident_id for e in mine]
+    await in_roster(mongo_db, [*their_ids, my_id])
+    visit = {**visit_body([], place=place, kecamatan=OTHER_KEC), "targets": None}
+    assert (await recording.post("/visits", json=visit, headers=other)).status_code == 201
+    assert (await recording.post(f"/visits/{visit['visit_id']}/buka", headers=other)).status_code == 200
+    closed = await recording.post(f"/visits/{visit['visit_id']}/tutup", headers=other)
+    assert sorted(closed.json()["no_shows"]) == sorted(their_ids)
+
+    for body, field in ((visit_body([my_id], place=place), "place_code"),
+                        ({**visit_body([], place=OTHER_KEC), "kind": "kantor_kecamatan"}, "place_code"),
+                        (visit_body([my_id, their_ids[0]], place="17.02.23.2003"), "targets"),
+                        ({**visit_body([their_ids[1]], place="10799901"), "kind": "sekolah"}, "targets")):
+        answer = await recording.post("/visits", json=body, headers=own)
+        assert answer.status_code == 422, answer.text
+        [error] = answer.json()["errors"]
+        assert error["field"] == field and not _english(error["reason"]), error
+        assert (await recording.get(f"/visits/{body['visit_id']}", headers=own)).status_code == 404
+    assert "17.02.24" in answer.json()["errors"][0]["reason"] or "kecamatan" in answer.json()["errors"][0]["reason"]
+    school = {**visit_body([my_id], place="10799901"), "kind": "sekolah"}
+    assert (await recording.post("/visits", json=school, headers=own)).status_code == 201
+    again = {**visit_body([], place=place, kecamatan=OTHER_KEC), "targets": None}
+    taken_back = await recording.post("/visits", json=again, headers=other)
+    assert taken_back.status_code == 201, taken_back.text
+    assert sorted(taken_back.json()["carried_over"]) == sorted(their_ids)

@@ -54,8 +54,16 @@ async def apply_outreach_event(event: OutreachEvent, *, store: RecordingStorage)
     known = await store.visit(closed.visit_id)
     applied = await store.mark_visit(closed.visit_id, str(event.event_id), VisitState.DITUTUP, list(closed.no_shows))
     if applied:
-        await store.set_carried_over(known.place_code if known else closed.visit_id, list(closed.no_shows))
+        place = known.place_code if known else closed.visit_id
+        await store.set_carried_over(place, await _waiting_after(store, place, known, list(closed.no_shows)))
     return applied
+
+
+async def _waiting_after(store: RecordingStorage, place: str, visit: Visit | None, no_shows: list[str]) -> list[str]:
+    """Who waits at a place once a visit there closed: its no-shows, then those already waiting who were
+    not its targets (another kecamatan's no-shows at a school they share), so no one is dropped."""
+    targets = set(visit.targets if visit else ()) | set(no_shows)
+    return [*no_shows, *(r for r in await store.carried_over(place) if r not in targets)]
 
 
 def stage_of(event: RecordingEvent) -> tuple[Stage | None, dt.datetime]:

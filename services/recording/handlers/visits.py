@@ -47,6 +47,20 @@ def _check_may_schedule(command: ScheduleVisit, deps: RecordingDeps) -> None:
                                              days_back=deps.visit_days_back, days_ahead=deps.visit_days_ahead)
     if date_problem is not None:
         raise FieldRefused("date", date_problem)
+    place_problem = domain.place_problem(command.kind, command.place_code, command.kecamatan_code)
+    if place_problem is not None:
+        raise FieldRefused("place_code", place_problem)
+
+
+async def _carried_over(command: ScheduleVisit, deps: RecordingDeps) -> tuple[list[str], list[str]]:
+    """The residents of the visit's kecamatan waiting at the place since its last visit (as many as one
+    event may carry), and those left waiting: another kecamatan's residents stay for its own visit, and
+    residents who left the roster wait no more."""
+    waiting = await deps.store.carried_over(command.place_code)
+    records = await deps.store.residents_by_id(waiting)
+    taken = domain.residents_of(command.kecamatan_code, waiting, records)[:MAX_VISIT_TARGETS]
+    chosen = set(taken)
+    return taken, [r for r in waiting if r not in chosen and r in records and records[r].in_roster]
 
 
 async def _targets(command: ScheduleVisit, carried: list[str], deps: RecordingDeps) -> list[str]:
@@ -57,7 +71,12 @@ async def _targets(command: ScheduleVisit, carried: list[str], deps: RecordingDe
         drawn = await deps.store.unrecorded_at(kind=command.kind, place_code=command.place_code,
                                                kecamatan_code=command.kecamatan_code, limit=room) if room > 0 else []
         return list(dict.fromkeys([*carried, *drawn]))
-    targets = list(dict.fromkeys([*carried, *command.targets]))
+    explicit = list(dict.fromkeys(command.targets))
+    ours = set(domain.residents_of(command.kecamatan_code, explicit, await deps.store.residents_by_id(explicit)))
+    outside = domain.outside_problem(command.kecamatan_code, [r for r in explicit if r not in ours])
+    if outside is not None:
+        raise FieldRefused("targets", outside)
+    targets = list(dict.fromkeys([*carried, *explicit]))
     problem = domain.too_many_targets(len(targets), carried=len(carried))
     if problem is not None:
         raise FieldRefused("targets", problem)
@@ -69,8 +88,7 @@ async def schedule_visit(command: ScheduleVisit, *, deps: RecordingDeps) -> Visi
     _check_may_schedule(command, deps)
     if await deps.store.visit(command.visit_id) is not None:
         raise Conflict(f"kunjungan {command.visit_id} sudah ada")
-    waiting = await deps.store.carried_over(command.place_code)
-    carried, still_waiting = waiting[:MAX_VISIT_TARGETS], waiting[MAX_VISIT_TARGETS:]
+    carried, still_waiting = await _carried_over(command, deps)
     targets = await _targets(command, carried, deps)
     now = deps.clock()
     event = VisitScheduled(

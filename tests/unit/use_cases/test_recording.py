@@ -173,6 +173,8 @@ async def test_a_visit_is_read_in_its_own_kecamatan_only() -> None:
 async def test_a_visit_has_at_most_the_targets_one_event_may_carry_carried_over_included() -> None:
     deps = make_deps(visit_size=MAX_VISIT_TARGETS)
     waiting = [rid(10_000 + i) for i in range(MAX_VISIT_TARGETS + 5)]
+    for resident_id in waiting:
+        store_of(deps).add_resident(resident_id, kecamatan=KEC, desa=DESA)
     store_of(deps).carry[DESA] = waiting
     ids = roster(deps, 3)
     with pytest.raises(handlers.FieldRefused) as refused:
@@ -183,6 +185,42 @@ async def test_a_visit_has_at_most_the_targets_one_event_may_carry_carried_over_
     assert drawn.payload.targets == waiting[:MAX_VISIT_TARGETS] and len(drawn.payload.carried_over) == MAX_VISIT_TARGETS
     assert await deps.store.carried_over(DESA) == waiting[MAX_VISIT_TARGETS:]
     assert len(drawn.model_dump_json()) <= MAX_EVENT_BYTES
+
+
+@pytest.mark.parametrize(("kind", "place"), [("desa", "17.02.06.2001"), ("rumah", "17.02.06.2001"), ("desa", KEC),
+                                             ("kantor_kecamatan", OTHER_KEC), ("sekolah", DESA)])
+async def test_a_visit_at_a_place_outside_its_kecamatan_is_refused_naming_the_place(kind: str, place: str) -> None:
+    deps = make_deps()
+    for office in (OWN, ADMIN):
+        with pytest.raises(handlers.FieldRefused) as refused:
+            await handlers.schedule_visit(schedule(office=office, kind=VisitKind(kind), place_code=place), deps=deps)
+        assert refused.value.field == "place_code"
+    assert publisher_of(deps).events() == []
+    for kind, place in (("desa", DESA), ("kantor_kecamatan", KEC), ("sekolah", "10700123")):
+        await handlers.schedule_visit(schedule(f"v-{kind}", kind=VisitKind(kind), place_code=place), deps=deps)
+
+
+async def test_explicit_targets_are_residents_of_the_kecamatan_and_no_shows_of_another_stay_its_own() -> None:
+    deps = make_deps()
+    [mine] = roster(deps, 1)
+    store_of(deps).add_resident(rid(50), kecamatan=OTHER_KEC, desa="17.02.06.2001", school="10700123")
+    store_of(deps).add_resident(rid(51), kecamatan=KEC, desa=DESA, school="10700123")
+    for targets in ([mine, rid(50)], [mine, rid(77)]):
+        with pytest.raises(handlers.FieldRefused) as refused:
+            await handlers.schedule_visit(schedule(targets=targets), deps=deps)
+        assert refused.value.field == "targets" and KEC in refused.value.reason and "1 target" in refused.value.reason
+    store_of(deps).carry["10700123"] = [rid(50), rid(51), rid(78)]
+    school = await handlers.schedule_visit(schedule(kind=VisitKind("sekolah"), place_code="10700123", targets=[]),
+                                           deps=deps)
+    assert school.payload.carried_over == [rid(51)] and school.payload.targets == [rid(51)]
+    assert await deps.store.carried_over("10700123") == [rid(50)]
+    await handlers.open_visit(handlers.VisitCommand(OWN, "v-1"), deps=deps)
+    await handlers.close_visit(handlers.VisitCommand(OWN, "v-1"), deps=deps)
+    assert await deps.store.carried_over("10700123") == [rid(51), rid(50)]
+    theirs = Office(office_id="kec-06", name="Lain", role=Role.KECAMATAN_OFFICE, kecamatan_code=OTHER_KEC)
+    own_visit = await handlers.schedule_visit(schedule("v-2", office=theirs, kind=VisitKind("sekolah"),
+                                                       place_code="10700123", kecamatan_code=OTHER_KEC), deps=deps)
+    assert own_visit.payload.carried_over == [rid(50)] and await deps.store.carried_over("10700123") == [rid(51)]
 
 
 def test_the_largest_events_recording_inputs_allow_fit_what_the_consumers_take() -> None:
