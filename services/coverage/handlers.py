@@ -201,7 +201,7 @@ async def plan_visits(query: PlanQuery, *, deps: CoverageDeps) -> Table:
     day = today(deps)
     if query.start and abs(query.start - day) > dt.timedelta(days=366):
         raise QueryRefused("mulai paling jauh satu tahun sebelum atau sesudah hari ini.")
-    ranked = planner.rank(await queries.planner_places(deps.projection()), day)
+    ranked = planner.rank(await queries.planner_places(deps.projection(), day), day)
     visits = planner.propose(ranked, start=query.start or day, settings=query.settings)
     kecamatan = load_areas().kecamatan
     rows = [{"tanggal": v.date.isoformat(), "kecamatan": v.kecamatan_code,
@@ -285,7 +285,7 @@ async def overview_page(*, deps: CoverageDeps) -> OverviewPage:
     projection = deps.projection()
     table = await queries.coverage_table(projection, level="kecamatan", parent=None, day=day,
                                          cohort_until=cohort_until)
-    ranked = planner.rank(await queries.planner_places(projection), day)
+    ranked = planner.rank(await queries.planner_places(projection, day), day)
     proposed = planner.propose(ranked, start=day, settings=planner.PlannerSettings(weeks=2))
     kecamatan = load_areas().kecamatan
     visits = [{"tanggal": v.date, "kecamatan": kecamatan[v.kecamatan_code].name,

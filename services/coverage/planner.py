@@ -4,6 +4,8 @@ Pure functions over counters and visit history, so the rules can be read and tes
 
 - A place's priority is its residents not yet recorded, lowered for a place visited recently
   (a team that was there last week found who could come) and raised for one never visited.
+  Only visits held count: opened or closed by a team on a day up to today. A visit merely
+  scheduled (in the future, or never opened) says nothing about who could come.
 - Each visit takes 30 to 50 residents (configurable). A place with more than the maximum gets
   several visits; a place with fewer than the minimum is joined by the next places of the same
   kecamatan, so a team's day is worth the trip.
@@ -71,13 +73,22 @@ class ProposedVisit:
         return sum(n for _, n in self.places)
 
 
+def held_days(held_on: Iterable[dt.date | None], today: dt.date) -> list[dt.date]:
+    """The days of a place's visits held by `today` (opened or closed by a team on or before today);
+    visits never held (None) are left out."""
+    return [day for day in held_on if day is not None and day <= today]
+
+
 def score(place: Place, today: dt.date) -> RankedPlace:
-    """Outstanding residents, weighed by how recently the place was visited."""
-    if place.last_visit is None:
+    """Outstanding residents, weighed by how recently the place was visited (a visit dated after
+    `today` counts as never held)."""
+    if place.last_visit is None or place.last_visit > today:
         return RankedPlace(place, place.outstanding * 1.2, "belum pernah dikunjungi")
     days = (today - place.last_visit).days
+    if days == 0:
+        return RankedPlace(place, place.outstanding * 0.5, "dikunjungi hari ini")
     if days < RECENT_DAYS:
-        factor = 0.5 + 0.5 * max(days, 0) / RECENT_DAYS
+        factor = 0.5 + 0.5 * days / RECENT_DAYS
         return RankedPlace(place, place.outstanding * factor, f"dikunjungi {days} hari lalu")
     return RankedPlace(place, float(place.outstanding), f"terakhir dikunjungi {days} hari lalu")
 

@@ -153,12 +153,13 @@ def _stock_row(location: StockLocation, today: dt.date) -> dict[str, Any]:
     }
 
 
-async def planner_places(store: ProjectionReads) -> list[planner.Place]:
-    """Desa and schools with their outstanding residents and visit history."""
+async def planner_places(store: ProjectionReads, today: dt.date) -> list[planner.Place]:
+    """Desa and schools with their outstanding residents and the visits held there (by `today`)."""
     areas = load_areas()
-    visits: dict[str, list[dt.date]] = {}
-    for visit in await store.scheduled_visits():
-        visits.setdefault(visit.place_code, []).append(visit.day)
+    by_place: dict[str, list[dt.date | None]] = {}
+    for visit in await store.place_visits():
+        by_place.setdefault(visit.place_code, []).append(visit.held_on)
+    visits = {place: planner.held_days(days, today) for place, days in by_place.items()}
     places = []
     for desa in await store.counters_of("desa"):
         village = areas.villages.get(desa.code)

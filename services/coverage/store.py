@@ -19,6 +19,7 @@ from pymongo.errors import BulkWriteError
 from services.coverage import domain
 from services.coverage.domain import Delta, ResidentView, restore_view
 from services.coverage.views import WEEKLY_FIGURES, AreaCounters, ListedResident, PlaceVisit, StockLocation
+from shared.clock import WIB
 from shared.dead_letter import TransientError
 from shared.mongo import document_from_update, updated_document
 
@@ -318,9 +319,10 @@ class CoverageStore:
         cursor = self.residents.find(query, _LISTED).sort([("view.desa_code", 1), ("_id", 1)]).skip(skip).limit(limit)
         return [listed_resident(doc) async for doc in cursor]
 
-    async def scheduled_visits(self) -> list[PlaceVisit]:
-        """Every visit whose place and day are known (a visit opened before its schedule arrived is not yet)."""
-        return [PlaceVisit(doc["place_code"], dt.date.fromisoformat(doc["date"]))
+    async def place_visits(self) -> list[PlaceVisit]:
+        """Every visit whose place and day are known (a visit opened before its schedule arrived is not
+        yet), with the day it was held, if it was."""
+        return [PlaceVisit(doc["place_code"], dt.date.fromisoformat(doc["date"]), _held_on(doc))
                 async for doc in self.visits.find({}) if doc.get("place_code") and doc.get("date")]
 
     async def record_read(self, *, office_id: str, action: str, scope: str, count: int, now: dt.datetime) -> None:
@@ -340,6 +342,12 @@ class CoverageStore:
 
 
 _AREA_IDENTITY = frozenset({"_id", "kind", "code"})
+
+
+def _held_on(visit: dict[str, Any]) -> dt.date | None:
+    """The day in Rejang Lebong (WIB) a visit was first opened or closed; None if neither happened."""
+    moments = [visit[name] for name in ("opened_at", "closed_at") if visit.get(name)]
+    return dt.datetime.fromisoformat(min(moments)).astimezone(WIB).date() if moments else None
 
 
 def _without_zeros(value: Any) -> Any:

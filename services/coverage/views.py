@@ -79,7 +79,9 @@ class ListedResident:
 
 @dataclass(frozen=True)
 class PlaceVisit:
-    """An outreach visit scheduled at a desa or school on a day."""
+    """An outreach visit scheduled at a desa or school on a day; `held_on` is the day (WIB) the team
+    opened or closed it, None while it was never held."""
 
     place_code: str
     day: dt.date
+    held_on: dt.date | None = None

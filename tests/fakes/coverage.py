@@ -84,7 +84,7 @@ class FakeProjection:
                  and kecamatan_code in (None, r.kecamatan_code)]
         return sorted(found, key=lambda r: (r.desa_code, r.resident_id))[skip:skip + limit]
 
-    async def scheduled_visits(self) -> list[PlaceVisit]:
+    async def place_visits(self) -> list[PlaceVisit]:
         return list(self.visits)
 
     async def record_read(self, *, office_id: str, action: str, scope: str, count: int, now: dt.datetime) -> None:

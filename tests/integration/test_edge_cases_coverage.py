@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import random
+import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from shared.clock import WIB
 from shared.contracts import Role
-from tests.integration.helpers import create_office_key, eventually, synthetic_resident
+from shared.topics import OUTREACH, RESIDENT
+from tests.integration.helpers import (
+    create_office_key,
+    enrolled_event,
+    eventually,
+    isolated_env,
+    synthetic_resident,
+    topic_in,
+)
+from tests.support import events as make_events
 
 pytestmark = pytest.mark.infra
 KECAMATAN, DESA = "17.02.20", "17.02.20.2001"
@@ -73,3 +86,61 @@ async def test_a_list_of_people_longer_than_a_page_says_so_and_the_next_page_has
     niks = {p["nik"] for p in first.json()["penduduk"] + second["penduduk"]}
     assert niks == {r["nik"] for r in residents}
     assert as_csv.headers["X-Halaman-Berikutnya"] == "2"
+
+
+@pytest.fixture(scope="module")
+def own_coverage(start_service: Any, infra_env: dict[str, str]) -> Iterator[tuple[Any, dict[str, str]]]:
+    """A coverage service on topics and a database of this module alone: the planner ranks only its places."""
+    env = isolated_env(infra_env, "planner")
+    service = start_service("coverage", **env)
+    yield service, env
+    service.stop()
+
+
+async def _publish(producer: Any, env: dict[str, str], topic: str, event: Any, key: str) -> None:
+    await producer.send_and_wait(topic_in(env, topic), event.model_dump_json().encode(), key=key.encode())
+
+
+async def test_the_planner_ranks_on_visits_held_never_on_scheduled_ones_and_never_counts_days_back_negative(
+    own_coverage: tuple[Any, dict[str, str]], kafka_producer: Any,
+) -> None:
+    """Desa A has a visit scheduled 300 days ahead, desa C one 5 days ago that was never opened, desa B
+    one opened 10 days ago: only B counts as visited."""
+    service, env = own_coverage
+    rng = random.Random()
+    kecamatan = "17.02.21"
+    future, held, not_held = "17.02.21.2001", "17.02.21.2002", "17.02.21.2003"
+    now = dt.datetime.now(WIB)
+    today = now.date()
+    for desa in (future, held, not_held):
+        for _ in range(3):
+            event = enrolled_event(rng, kecamatan=kecamatan, desa=desa)
+            await _publish(kafka_producer, env, RESIDENT.name, event, event.payload.resident_id)
+    plans = {future: today + dt.timedelta(days=300), held: today - dt.timedelta(days=10),
+             not_held: today - dt.timedelta(days=5)}
+    for desa, day in plans.items():
+        visit_id = f"v-{uuid.uuid4().hex[:10]}"
+        scheduled = make_events.make("visit.scheduled", visit_id=visit_id, date=day, place_code=desa, kind="desa",
+                                     kecamatan_code=kecamatan, targets=[])
+        await _publish(kafka_producer, env, OUTREACH.name, scheduled, visit_id)
+        if desa == held:
+            opened = make_events.make("visit.opened", at=now - dt.timedelta(days=10), visit_id=visit_id,
+                                      kecamatan_code=kecamatan)
+            await _publish(kafka_producer, env, OUTREACH.name, opened, visit_id)
+    async with httpx.AsyncClient(base_url=service.url) as coverage:
+        async def ranking() -> dict[str, dict[str, Any]]:
+            answer = await coverage.get("/planner/visits", params={"minggu": 1})
+            assert answer.status_code == 200, answer.text
+            return {row["kode"]: row for row in answer.json()["peringkat"]}
+
+        rows = await eventually(ranking, lambda r: all(r.get(d, {}).get("belum_rekam") == 3 for d in plans)
+                                and r[held]["kunjungan"] == 1, timeout=60)
+        as_csv = (await coverage.get("/planner/visits", params={"minggu": 1, "format": "csv"})).text
+    for desa in (future, not_held):
+        assert (rows[desa]["kunjungan"], rows[desa]["terakhir"]) == (0, None), rows[desa]
+        assert rows[desa]["alasan"] == "belum pernah dikunjungi"
+    assert rows[held]["terakhir"] == (today - dt.timedelta(days=10)).isoformat()
+    assert rows[held]["alasan"] == "dikunjungi 10 hari lalu"
+    assert rows[future]["skor"] > rows[held]["skor"]
+    assert not [row for row in rows.values() if re.search(r"-\d", row["alasan"])]
+    assert not re.search(r"dikunjungi -\d", as_csv)

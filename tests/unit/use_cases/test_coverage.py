@@ -131,3 +131,28 @@ async def test_a_long_list_of_people_comes_in_pages_and_says_when_more_follow() 
     assert len(listed) == 5 and "r3" not in listed  # every unrecorded resident once; the recorded one never
     visits = await handlers.home_visits(handlers.HomeVisitQuery(OWN, page=handlers.Page(1, 2)), deps=deps)
     assert visits.body["ada_halaman_berikutnya"] and visits.body["jumlah"] == 2
+
+
+async def test_the_planner_counts_only_visits_held_by_today_never_a_scheduled_or_future_one() -> None:
+    from services.coverage.views import PlaceVisit
+    from shared.clock import WIB
+
+    fake = projection()
+    held_desa, future_desa = "17.02.06.2002", "17.02.06.2003"
+    fake.put_area("desa", held_desa, belum_rekam_luar_sekolah=3)
+    fake.put_area("desa", future_desa, belum_rekam_luar_sekolah=3)
+    deps = coverage_deps(fake)
+    today = deps.clock().astimezone(WIB).date()
+    fake.visits += [
+        PlaceVisit(held_desa, today - dt.timedelta(days=9), held_on=today - dt.timedelta(days=9)),
+        PlaceVisit(future_desa, today + dt.timedelta(days=300)),  # scheduled, not held
+        PlaceVisit(future_desa, today + dt.timedelta(days=2), held_on=today + dt.timedelta(days=2)),  # a clock ahead
+        PlaceVisit(DESA, today - dt.timedelta(days=3)),  # scheduled in the past, never opened
+    ]
+    plan = await handlers.plan_visits(handlers.PlanQuery(PlannerSettings(3, 1, 50, 2)), deps=deps)
+    rows = {r["kode"]: r for r in plan.body["peringkat"]}
+    assert (rows[held_desa]["kunjungan"], rows[held_desa]["alasan"]) == (1, "dikunjungi 9 hari lalu")
+    for desa in (future_desa, DESA):
+        assert (rows[desa]["kunjungan"], rows[desa]["terakhir"], rows[desa]["alasan"]) == (
+            0, None, "belum pernah dikunjungi")
+    assert rows[future_desa]["skor"] > rows[held_desa]["skor"]
