@@ -193,3 +193,39 @@ async def test_a_clerk_sees_where_a_residents_card_is_and_the_read_is_audited(pr
     assert [(r["kantor"], r["tindakan"], r["cakupan"], r["jumlah_penduduk"]) for r in who_read.json()["pembacaan"]] == [
         (office, "baca_riwayat_kartu", KECAMATAN, 1)]
     assert not_for_offices.status_code == 403 and "dinas" in not_for_offices.json()["detail"]
+
+
+async def test_one_idempotency_key_in_two_offices_is_two_requests_and_in_one_office_binds_its_first_body(
+        printing: Any, mongo_db: Any) -> None:
+    """Two offices that happen to use the same key each get their reprint and their own event; one office
+    reusing a key for another resident is told so (409) instead of getting the first resident's job."""
+    first_office = await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KECAMATAN)
+    second_office = await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KECAMATAN)
+    cards = [printed_card("r" + uuid.uuid4().hex, "dinas-curup", JobStatus.DISERAHKAN) for _ in range(3)]
+    for card in cards:
+        await stored(mongo_db, card)
+    shared_key = "kunci-" + uuid.uuid4().hex[:8]
+
+    async with httpx.AsyncClient(base_url=printing.url, timeout=30) as client:
+        def reprint(office: str, card: PrintJob) -> Any:
+            return client.post("/reprints", json={"resident_id": card.resident_id, "reason": "hilang"},
+                               headers={"X-API-Key": office, "Idempotency-Key": shared_key})
+
+        first, second = await reprint(first_office, cards[0]), await reprint(second_office, cards[1])
+        reused = await reprint(first_office, cards[2])
+        again = await reprint(first_office, cards[0])
+    assert (first.status_code, second.status_code) == (201, 201), (first.text, second.text)
+    assert first.json()["job_id"] != second.json()["job_id"]
+    assert reused.status_code == 409 and "sudah dipakai untuk data lain" in reused.json()["detail"], reused.text
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers.get("Idempotent-Replay") == "true"
+
+    async def queued() -> dict[str, list[str]]:
+        return {card.resident_id: [doc["_id"] async for doc in mongo_db["print_jobs"].find(
+            {"resident_id": card.resident_id, "reason": "hilang"})] for card in cards}
+
+    found = await eventually(queued, lambda jobs: all(jobs[c.resident_id] for c in cards[:2]), timeout=30)
+    await asyncio.sleep(1.0)  # a reprint for the third resident, had one been queued, arrives with the others
+    found = await queued()
+    assert found == {cards[0].resident_id: [first.json()["job_id"]], cards[1].resident_id: [second.json()["job_id"]],
+                     cards[2].resident_id: []}
