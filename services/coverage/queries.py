@@ -87,13 +87,22 @@ async def coverage_table(store: ProjectionReads, *, level: str, parent: str | No
             row["kecamatan"] = village.kecamatan_code
             rows.append(row)
     elif level == "sekolah":
-        for school in sorted(await store.counters_of("sekolah"), key=lambda a: a.code):
-            if not school.terdaftar or (parent and not school.siswa_per_kecamatan.get(parent)):
-                continue  # no student of the school counted (any more), or none from that kecamatan
-            row = area_row(school.code, f"NPSN {school.code}", school, day=day, turning=turning.get(school.code, 0),
+        schools = [school for school in sorted(await store.counters_of("sekolah"), key=lambda a: a.code)
+                   # a student of the school counted, and (for a kecamatan) one living in it
+                   if school.terdaftar and (not parent or school.siswa_per_kecamatan.get(parent))]
+        names = await store.school_names([school.code for school in schools])
+        for school in schools:
+            row = area_row(school.code, school_label(school.code, names), school, day=day,
+                           turning=turning.get(school.code, 0),
                            cohort_until=cohort_until, turning_until=turning_until.get(school.code, 0))
             rows.append(row)
     return {"tanggal": day.isoformat(), "tingkat": level, "induk": parent, "kabupaten": total, "baris": rows}
+
+
+def school_label(npsn: str, names: dict[str, str], *, unnamed: str = "") -> str:
+    """A school as people know it: its name with its NPSN, or the NPSN alone when no file named it."""
+    name = names.get(npsn)
+    return f"{name} (NPSN {npsn})" if name else f"{unnamed}NPSN {npsn}"
 
 
 async def weekly_series(store: ProjectionReads, *, area_id: str, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
@@ -168,12 +177,12 @@ async def planner_places(store: ProjectionReads, today: dt.date) -> list[planner
         seen = visits.get(desa.code, [])
         places.append(planner.Place("desa", desa.code, village.name, village.kecamatan_code,
                                     desa.belum_rekam_luar_sekolah, len(seen), max(seen) if seen else None))
-    for school in await store.counters_of("sekolah"):
+    schools = [school for school in await store.counters_of("sekolah") if school.siswa_per_kecamatan]
+    names = await store.school_names([school.code for school in schools])
+    for school in schools:
         by_kec = school.siswa_per_kecamatan
-        if not by_kec:
-            continue
         main = max(by_kec, key=lambda k: by_kec[k])  # the kecamatan most of its students live in
         seen = visits.get(school.code, [])
-        places.append(planner.Place("sekolah", school.code, f"Sekolah NPSN {school.code}", main,
+        places.append(planner.Place("sekolah", school.code, school_label(school.code, names, unnamed="Sekolah "), main,
                                     school.belum_rekam, len(seen), max(seen) if seen else None))
     return places

@@ -319,6 +319,16 @@ class CoverageStore:
         cursor = self.residents.find(query, _LISTED).sort([("view.desa_code", 1), ("_id", 1)]).skip(skip).limit(limit)
         return [listed_resident(doc) async for doc in cursor]
 
+    async def school_names(self, npsns: list[str]) -> dict[str, str]:
+        """The name a school's students were last enrolled with (from Dapodik), for the schools that have one."""
+        async def name_of(npsn: str) -> str | None:
+            doc = await self.residents.find_one({"view.school_npsn": npsn, "view.school_name": {"$ne": None}},
+                                                {"view.school_name": 1}, sort=[("view.roster_at", -1)])
+            return doc["view"]["school_name"] if doc else None
+
+        found = await asyncio.gather(*(name_of(npsn) for npsn in npsns))
+        return {npsn: name for npsn, name in zip(npsns, found, strict=True) if name}
+
     async def place_visits(self) -> list[PlaceVisit]:
         """Every visit whose place and day are known (a visit opened before its schedule arrived is not
         yet), with the day it was held, if it was."""

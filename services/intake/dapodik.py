@@ -319,9 +319,16 @@ def _read_row(row: _Row, places: _Places, today: dt.date) -> DapodikRow | None:
         _check_area_rules(row, kecamatan.code, desa, places.areas)
     if row.errors or not (nik and name and sex and birth and kecamatan and desa and marital and disabilitas is not None):
         return None
+    school = _school_name(row)
     data = ResidentData(nik=nik, name=name, sex=sex, birth_date=birth, marital_status=marital,
-                        kecamatan_code=kecamatan.code, desa_code=desa, school_npsn=npsn, disabilitas=disabilitas)
-    return DapodikRow(row.line, row.cell("nisn").lstrip("'") or None, row.cell("school") or None, place, data)
+                        kecamatan_code=kecamatan.code, desa_code=desa, school_npsn=npsn,
+                        school_name=school if npsn else None, disabilitas=disabilitas)
+    return DapodikRow(row.line, row.cell("nisn").lstrip("'") or None, school, place, data)
+
+
+def _school_name(row: _Row) -> str | None:
+    """The school's name as the file spells it (cut to NAME_MAX characters); None when the cell is empty."""
+    return row.cell("school")[:NAME_MAX] or None
 
 
 def _read_nik(row: _Row) -> str | None:

@@ -57,7 +57,7 @@ def _fields(event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> dict[st
             "nik": p.nik, "name": p.name, "name_key": name_key(p.name), "sex": p.sex.value,
             "birth_date": p.birth_date.isoformat(), "marital_status": p.marital_status.value,
             "kecamatan_code": p.kecamatan_code, "desa_code": p.desa_code,
-            "school_npsn": p.school_npsn, "phone": p.phone,
+            "school_npsn": p.school_npsn, "school_name": p.school_name, "phone": p.phone,
             "wajib_ktp_from": p.wajib_ktp_from.isoformat(),
             "nik_from_other_regency": p.nik_from_other_regency, "status": ACTIVE,
         }

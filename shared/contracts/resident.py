@@ -39,6 +39,8 @@ class ResidentData(BaseModel):
                            pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
     school_npsn: str | None = Field(None, description="NPSN of the school if a student",
                                     pattern=r"^\d{8}$")
+    school_name: str | None = Field(None, description="name of the school (as Dapodik spells it), with school_npsn",
+                                    min_length=1, max_length=120)
     phone: str | None = Field(None, description="contact number, optional", max_length=20)
     disabilitas: bool = Field(False, description="penyandang disabilitas: served first, visited at home")
 

@@ -32,6 +32,7 @@ class FakeProjection:
     residents: list[FakeResident] = field(default_factory=list)
     visits: list[PlaceVisit] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    schools: dict[str, str] = field(default_factory=dict)
 
     def put_area(self, kind: str, code: str, **counters: Any) -> None:
         """An area with these AreaCounters fields (the rest zero)."""
@@ -54,6 +55,9 @@ class FakeProjection:
 
     async def counters_of(self, kind: str) -> list[AreaCounters]:
         return [area for area in self.areas.values() if area.kind == kind]
+
+    async def school_names(self, npsns: list[str]) -> dict[str, str]:
+        return {npsn: self.schools[npsn] for npsn in npsns if npsn in self.schools}
 
     async def stock_locations(self) -> list[StockLocation]:
         return list(self.locations.values())

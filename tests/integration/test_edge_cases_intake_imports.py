@@ -56,8 +56,9 @@ async def coverage(services: dict[str, Any]) -> Any:
 
 
 def _row(rng: random.Random, *, birth: dt.date, date_text: str | None = None, sex: str = "L",
-         npsn: str = "10700123", school: str = "SMA Negeri Sintetis", serial: int | None = None) -> str:
-    kec = load_areas().kecamatan[KEC]
+         npsn: str = "10700123", school: str = "SMA Negeri Sintetis", serial: int | None = None,
+         kecamatan: str = KEC) -> str:
+    kec = load_areas().kecamatan[kecamatan]
     day = birth.day + (40 if sex == "P" else 0)
     serial = serial or rng.randint(1, 9999)
     nik = f"{kec.nik_digits}{day:02d}{birth.month:02d}{birth.year % 100:02d}{serial:04d}"
@@ -208,3 +209,33 @@ async def test_an_implausible_age_is_flagged_for_review_and_drives_no_lansia_pri
                      lambda a: a.status_code == 200 and a.json()["diterima"] == 2)
     requests = await _print_requests(f"127.0.0.1:{stack.ports.kafka}", {student_id, elder_id})
     assert (requests[student_id].lansia, requests[elder_id].lansia) == (False, True)
+
+
+# -- item 15: school names from Dapodik ---------------------------------------------------------------
+
+async def test_the_school_name_of_a_dapodik_file_reaches_coverage_json_csv_dashboard_and_planner(
+    intake: httpx.AsyncClient, coverage: httpx.AsyncClient, mongo_db: Any
+) -> None:
+    kec = "17.02.24"
+    headers = {"X-API-Key": await create_office_key(mongo_db, role=Role.DINAS_ADMIN)}
+    rng = random.Random()
+    npsn, name = f"109{rng.randrange(10**5):05d}", f"SMA Negeri Sintetis {rng.randrange(1000)} Rejang Lebong"
+    rows = [_row(rng, birth=dt.date(2008, 4, 1) + dt.timedelta(days=i), npsn=npsn, school=f" {name} ", kecamatan=kec)
+            for i in range(3)]
+    answer = await intake.post("/imports/dapodik", headers=headers, files={"file": ("sekolah.csv", _file(rows))})
+    job = await _finished(intake, answer.json()["status_url"], headers)
+    assert job["imported"] == 3, job
+    shown = f"{name} (NPSN {npsn})"
+
+    async def school_rows() -> list[dict[str, Any]]:
+        table = await coverage.get("/coverage/areas", params={"tingkat": "sekolah", "kecamatan": kec})
+        return [row for row in table.json()["baris"] if row["kode"] == npsn]
+
+    [row] = await eventually(school_rows, lambda found: len(found) == 1 and found[0]["terdaftar"] == 3)
+    assert row["nama"] == shown
+    csv_text = (await coverage.get("/coverage/areas", params={"tingkat": "sekolah", "kecamatan": kec,
+                                                             "format": "csv"})).text
+    assert shown in csv_text
+    assert shown in (await coverage.get(f"/dasbor/kecamatan/{kec}")).text
+    plan = (await coverage.get("/planner/visits", params={"minimal": 1})).json()
+    assert shown in [place["nama"] for place in plan["peringkat"] if place["kode"] == npsn]

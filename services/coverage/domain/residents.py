@@ -37,6 +37,7 @@ class ResidentView:
     kecamatan_code: str
     desa_code: str
     school_npsn: str | None = None
+    school_name: str | None = None
     wajib_ktp_from: dt.date | None = None
     birth_year: int | None = None
     """None while intake's review of an implausible age is open: no lansia list or count uses it until then."""
@@ -130,10 +131,18 @@ def _roster(current: ResidentView | None, event: ResidentEnrolled | ResidentUpda
     active = base.left_at is None or at > base.left_at
     return replace(
         base, kecamatan_code=p.kecamatan_code, desa_code=p.desa_code, school_npsn=p.school_npsn,
+        school_name=_school_name(base, p.school_npsn, p.school_name),
         wajib_ktp_from=p.wajib_ktp_from, birth_year=None if p.age_under_review else p.birth_date.year,
         disabilitas=p.disabilitas,
         enrolled=True, active=active, roster_at=at,
     )
+
+
+def _school_name(base: ResidentView, npsn: str | None, name: str | None) -> str | None:
+    """The school's name: the event's, else the one known for the same school (a correction may omit it)."""
+    if npsn is None:
+        return None
+    return name or (base.school_name if base.school_npsn == npsn else None)
 
 
 def _left(current: ResidentView | None, event: ResidentLeft, _: str | None) -> ResidentView:

@@ -133,6 +133,19 @@ async def test_a_long_list_of_people_comes_in_pages_and_says_when_more_follow() 
     assert visits.body["ada_halaman_berikutnya"] and visits.body["jumlah"] == 2
 
 
+async def test_a_school_is_shown_by_its_name_with_its_npsn_and_by_its_npsn_alone_when_unnamed() -> None:
+    fake = projection()
+    fake.put_area("sekolah", "10700123", terdaftar=2, belum_rekam=2, siswa_per_kecamatan={KEC: 2})
+    fake.put_area("sekolah", "10700124", terdaftar=1, belum_rekam=1, siswa_per_kecamatan={KEC: 1})
+    fake.schools["10700123"] = "SMA Negeri 1 Curup"
+    deps = coverage_deps(fake)
+    table = await handlers.coverage_by_area(handlers.AreaQuery("sekolah", KEC), deps=deps)
+    assert [r["nama"] for r in table.rows] == ["SMA Negeri 1 Curup (NPSN 10700123)", "NPSN 10700124"]
+    plan = await handlers.plan_visits(handlers.PlanQuery(PlannerSettings(3, 1, 50, 2)), deps=deps)
+    names = {r["kode"]: r["nama"] for r in plan.body["peringkat"]}
+    assert names["10700123"] == "SMA Negeri 1 Curup (NPSN 10700123)" and names["10700124"] == "Sekolah NPSN 10700124"
+
+
 async def test_the_planner_counts_only_visits_held_by_today_never_a_scheduled_or_future_one() -> None:
     from services.coverage.views import PlaceVisit
     from shared.clock import WIB

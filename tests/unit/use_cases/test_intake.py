@@ -338,3 +338,15 @@ async def test_an_imported_row_with_an_implausible_age_is_flagged_for_review() -
     assert event.payload.age_under_review
     [review] = await handlers.open_reviews(handlers.ListReviews(OWN), deps=deps)
     assert review.age_reason and "tahun lahir" in review.age_reason
+
+
+async def test_a_dapodik_import_carries_the_school_name_with_its_npsn() -> None:
+    deps = intake_deps()
+    birth = dt.date(2009, 5, 12)
+    await handlers.start_import(handlers.StartImport(OWN, dapodik((resident(45, birth=birth).nik, "Siswa", birth,
+                                                                   KEC))), deps=deps)
+    background = deps.background
+    assert isinstance(background, InlineBackground)
+    await background.run_all()
+    [event] = published(deps)
+    assert (event.payload.school_npsn, event.payload.school_name) == ("10700123", "SMA Sintetis")
