@@ -120,6 +120,15 @@ def _nik_reason(column: str, text: str) -> str | None:
     return None
 
 
+def _status_reason(column: str, code: str) -> str:
+    """Why a STATUS cell is not a SIAK status; the cell is shown only when it looks like a code (never a
+    NIK or a long text that landed in the wrong column)."""
+    if not code:
+        return f"kolom {column} kosong; isi salah satu: {STATUS_CODES}"
+    shown = f" {code!r}" if len(code) <= 40 and code.replace("_", "").isalpha() else ""
+    return f"kolom {column}: kode{shown} tidak dikenal; gunakan salah satu: {STATUS_CODES}"
+
+
 def _decode(data: bytes) -> list[str]:
     try:
         text = data.decode("utf-8-sig")
@@ -173,8 +182,7 @@ def _read_line(number: int, cells: list[str], header: _Header) -> SiakRow | Siak
         problems.append(nik_problem)
     code = cell("status").upper()
     if code not in SiakStatus.__members__:
-        problems.append(f"kolom {names['status']} kosong; isi salah satu: {STATUS_CODES}" if not code else
-                        f"kolom {names['status']}: kode {code!r} tidak dikenal; gunakan salah satu: {STATUS_CODES}")
+        problems.append(_status_reason(names["status"], code))
     status_at = parse_siak_time(cell("tanggal"))
     if status_at is None:
         problems.append(_date_reason(names["tanggal"], cell("tanggal")))

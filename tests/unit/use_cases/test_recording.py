@@ -378,17 +378,19 @@ async def test_a_stray_quote_hides_no_later_line_and_every_line_is_answered() ->
             f"1702.0945.0708.0006;SFE;04-05-2026 10:30\n"
             f"{niks[5][:15]};SFE;2026-05-01;\n"
             "1.70209E+15;SFE;2026-05-01\n"
-            f"{'9' * 16};SFE;2026-05-01\n")
+            f"{'9' * 16};SFE;2026-05-01\n"
+            f"PRR;{niks[0]};2026-05-01\n")
     answer = await handlers.import_siak_file(handlers.ImportSiakFile(ADMIN, text.encode()), deps=deps)
     assert [(r.baris, r.hasil) for r in answer.hasil] == [
         (3, "ditolak"), (4, "diterima"), (5, "ditolak"), (6, "ditolak"), (7, "ditolak"), (8, "diterima"),
-        (9, "ditolak"), (10, "ditolak"), (11, "ditolak")]
+        (9, "ditolak"), (10, "ditolak"), (11, "ditolak"), (12, "ditolak")]
     reasons = {r.baris: r.alasan or "" for r in answer.hasil}
     assert "kutip" in reasons[3] and "4 sel" in reasons[5] and "judul hanya 3 kolom" in reasons[5]
     assert "TANGGAL" in reasons[6] and "kalender" in reasons[6]
     assert "Status" in reasons[7] and "CETAK" in reasons[7] and "TANGGAL kosong" in reasons[7]
     assert "nik" in reasons[9] and "16 digit" in reasons[9] and "sel" not in reasons[9]
     assert "Teks" in reasons[10] and "daftar penduduk" in reasons[11]
+    assert "Status: kode tidak dikenal" in reasons[12] and niks[0] not in str(answer)
     prr, sfe = publisher_of(deps).events()
     assert prr.payload.status == SiakStatus.PRR
     assert prr.payload.status_at == dt.datetime(2026, 5, 4, tzinfo=dt.timezone(dt.timedelta(hours=7)))
