@@ -34,7 +34,7 @@ FORMULA = '=HYPERLINK("http://contoh.invalid/x","klik")'
 
 @pytest.fixture(scope="module")
 def services(start_service: Any) -> Iterator[dict[str, Any]]:
-    running = {"intake": start_service("intake"), "coverage": start_service("coverage")}
+    running = {name: start_service(name) for name in ("intake", "recording", "coverage")}
     yield running
     for service in running.values():
         service.stop()
@@ -144,3 +144,45 @@ async def test_the_planner_ranks_on_visits_held_never_on_scheduled_ones_and_neve
     assert rows[future]["skor"] > rows[held]["skor"]
     assert not [row for row in rows.values() if re.search(r"-\d", row["alasan"])]
     assert not re.search(r"dikunjungi -\d", as_csv)
+
+
+async def test_a_resident_never_recorded_shows_no_1970_date_in_any_list_csv_or_dashboard(
+    services: dict[str, Any], mongo_db: Any,
+) -> None:
+    """A registered resident with no recording yet: every coverage output that shows where they stand
+    (lists in JSON and CSV, home visits, backlog, the dashboard pages) names no 1970 date, nor does
+    recording's stage of the resident (no date before any recording)."""
+    desa = "17.02.20.2003"
+    key = await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KECAMATAN)
+    resident = {**synthetic_resident(random.Random(), kecamatan=KECAMATAN, desa=desa), "disabilitas": True}
+    async with httpx.AsyncClient(base_url=services["intake"].url, headers={"X-API-Key": key}) as intake, \
+            httpx.AsyncClient(base_url=services["coverage"].url, headers={"X-API-Key": key}) as coverage:
+        assert (await intake.post("/residents", json=resident)).status_code == 201
+
+        async def listed() -> httpx.Response:
+            return await coverage.get("/unrecorded", params={"desa": desa})
+
+        answer = await eventually(listed, lambda a: a.status_code == 200
+                                  and any(p["nik"] == resident["nik"] for p in a.json()["penduduk"]))
+        person = next(p for p in answer.json()["penduduk"] if p["nik"] == resident["nik"])
+        outputs = {"unrecorded": answer.text}
+        for name, path, params in [
+            ("unrecorded.csv", "/unrecorded", {"desa": desa, "format": "csv"}),
+            ("home-visits", "/planner/home-visits", {"kecamatan": KECAMATAN}),
+            ("home-visits.csv", "/planner/home-visits", {"kecamatan": KECAMATAN, "format": "csv"}),
+            ("backlog", "/backlog", {}), ("backlog.csv", "/backlog", {"format": "csv"}),
+            ("desa", "/coverage/areas", {"tingkat": "desa", "kecamatan": KECAMATAN}),
+            ("dasbor", "/dasbor", {}), ("dasbor kecamatan", f"/dasbor/kecamatan/{KECAMATAN}", {}),
+        ]:
+            got = await coverage.get(path, params=params)
+            assert got.status_code == 200, (name, got.text[:500])
+            outputs[name] = got.text
+        async with httpx.AsyncClient(base_url=services["recording"].url, headers={"X-API-Key": key}) as recording:
+            status = await eventually(lambda: recording.get(f"/residents/{person['resident_id']}/status"),
+                                      lambda a: a.status_code == 200 and a.json()["in_roster"])
+            stuck = await recording.get("/stuck", params={"days": 1, "kecamatan_code": KECAMATAN})
+        outputs.update({"recording status": status.text, "recording stuck": stuck.text})
+    assert person["wajib_ktp_sejak"] and not person["wajib_ktp_sejak"].startswith("1970")
+    assert (status.json()["stage"], status.json()["since"]) == ("belum_rekam", None)
+    assert resident["nik"] in outputs["home-visits"] and resident["nik"] in outputs["unrecorded.csv"]
+    assert {name: "1970" in text for name, text in outputs.items()} == dict.fromkeys(outputs, False)
