@@ -251,6 +251,7 @@ def person_row(resident: ListedResident) -> dict[str, Any]:
             "jenis_kelamin": resident.jenis_kelamin, "tanggal_lahir": resident.tanggal_lahir,
             "telepon": resident.telepon, "desa": resident.desa_code,
             "desa_nama": village.name if village else None, "sekolah": resident.school_npsn,
+            "sekolah_nama": resident.school_name,
             "wajib_ktp_sejak": resident.wajib_ktp_from, "gagal_rekam": resident.failed_recording}
 
 

@@ -129,7 +129,8 @@ class Person(BaseModel):
     telepon: str | None
     desa: str
     desa_nama: str | None
-    sekolah: str | None
+    sekolah: str | None = Field(description="NPSN of the school")
+    sekolah_nama: str | None = Field(None, description="name of the school (from Dapodik), if known")
     wajib_ktp_sejak: str | None
     gagal_rekam: bool
     lansia: bool | None = None

@@ -141,6 +141,7 @@ def listed_resident(doc: dict[str, Any]) -> ListedResident:
     view = doc["view"]
     return ListedResident(
         resident_id=doc["_id"], desa_code=view["desa_code"], school_npsn=view.get("school_npsn"),
+        school_name=view.get("school_name"),
         wajib_ktp_from=view.get("wajib_ktp_from"), failed_recording=bool(view.get("last_failure_at")),
         birth_year=view.get("birth_year"), disabilitas=bool(view.get("disabilitas")),
         nik=person.get("nik"), nama=person.get("nama"), jenis_kelamin=person.get("jenis_kelamin"),

@@ -66,6 +66,7 @@ class ListedResident:
     resident_id: str
     desa_code: str
     school_npsn: str | None = None
+    school_name: str | None = None
     wajib_ktp_from: str | None = None  # ISO date
     failed_recording: bool = False
     birth_year: int | None = None

@@ -148,10 +148,12 @@ def age_doubt(birth_date: dt.date, *, today: dt.date, school_npsn: str | None) -
     student (a school's NPSN) outside school ages, is doubted."""
     age = age_on(birth_date, today)
     year = f"{birth_date:%d/%m/%Y}"
-    check = (f"periksa tahun lahir (NIK hanya memuat 2 digit tahun: {birth_date.year + 100} bisa tertulis "
-             f"{birth_date.year}). Data masuk daftar tinjauan; sampai ditinjau, umur ini tidak dipakai untuk "
-             "prioritas lansia. Bila tahun lahir salah kirim koreksi; bila benar kirim koreksi dengan "
-             "umur_sudah_diperiksa: true.")
+    century = birth_date.year + 100
+    hint = (f" (NIK hanya memuat 2 digit tahun: {century} bisa tertulis {birth_date.year})"
+            if century <= today.year else "")
+    check = (f"periksa tahun lahir{hint}. Data masuk daftar tinjauan; sampai ditinjau, umur ini tidak dipakai "
+             "untuk prioritas lansia. Bila tahun lahir salah kirim koreksi (PUT /residents/{resident_id}); bila "
+             "benar kirim koreksi dengan umur_sudah_diperiksa: true.")
     if age > OLDEST_UNREVIEWED_AGE:
         return f"Umur {age} tahun menurut tanggal lahir {year}: {check}"
     if school_npsn and age not in STUDENT_AGES:

@@ -239,3 +239,5 @@ async def test_the_school_name_of_a_dapodik_file_reaches_coverage_json_csv_dashb
     assert shown in (await coverage.get(f"/dasbor/kecamatan/{kec}")).text
     plan = (await coverage.get("/planner/visits", params={"minimal": 1})).json()
     assert shown in [place["nama"] for place in plan["peringkat"] if place["kode"] == npsn]
+    students = (await coverage.get("/unrecorded", params={"sekolah": npsn}, headers=headers)).json()["penduduk"]
+    assert [(s["sekolah"], s["sekolah_nama"]) for s in students] == [(npsn, name)] * 3
