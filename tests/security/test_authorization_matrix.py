@@ -74,6 +74,8 @@ ALLOWED: dict[tuple[str, str, str], set[str]] = {
     # the school's receipt: never by a print station (the sender), by the kecamatan's office or the admin
     ("printing", "POST", "/school-deliveries/{delivery_id}/acknowledge"): ADMIN | {"kec:own"},
     ("printing", "GET", "/residents/{resident_id}/cards"): ADMIN | {"kec:own"},
+    # who read a resident's data: the dinas only, in every service that shows personal data
+    ("printing", "GET", "/audit/pembacaan"): ADMIN,
     # inventory: stock figures for any office; the ledger moved by the admin, a station at its own location
     ("inventory", "GET", "/locations"): AUTHENTICATED,
     ("inventory", "GET", "/locations/{location_id}"): AUTHENTICATED,
@@ -285,6 +287,8 @@ async def call_for(world: World, service: str, method: str, path: str) -> Call:
             return Call(f"/school-deliveries/{await w.delivery()}/acknowledge", json={"received_by": "Kepala Sekolah"})
         case ("printing", "GET", "/residents/{resident_id}/cards"):
             return Call(f"/residents/{await w.resident_with_card()}/cards")
+        case (_, "GET", "/audit/pembacaan"):
+            return Call(path, params={"resident_id": w.resident_a})
         case ("inventory", "POST", "/counts/{count_id}/approve"):
             return Call(f"/counts/{await w.waiting_count()}/approve", json={"approved_by": "Kepala Bidang"})
         case ("inventory", "GET", "/locations/{location_id}"):
