@@ -7,6 +7,9 @@ command `python -m services.coverage.dead_letters` then runs as operators run it
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
 import os
 import random
 import subprocess
@@ -18,6 +21,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry
 
+from services.coverage import dead_letters
 from services.coverage.consumers import ProjectionFeed
 from services.coverage.dead_letters import Replayer, choose, read_parked
 from services.coverage.projector import Projector
@@ -26,13 +30,13 @@ from shared.broker import make_broker
 from shared.dead_letter import DeadLetterPolicy
 from shared.metrics import ConsumerMetrics
 from shared.settings import InfraSettings
-from shared.topics import ALL, OUTREACH, RESIDENT, STOCK
+from shared.topics import ALL, OUTREACH, RECORDING, RESIDENT
 from tests.integration.helpers import enrolled_event, eventually
 from tests.support import events as make_events
 from tests.support.processes import REPO
 
 pytestmark = pytest.mark.infra
-KECAMATAN, DESA = "17.02.13", "17.02.13.2003"
+KECAMATAN, DESA = "17.02.22", "17.02.22.2003"
 
 
 class _BuggyForOne(CoverageStore):
@@ -76,6 +80,18 @@ def _command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
                           env={**os.environ, **env}, capture_output=True, text=True, timeout=120, check=False)
 
 
+def _main(*args: str) -> tuple[int, str]:
+    """The command's main in this process (what `python -m` runs, without its seconds of imports)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = dead_letters.main(list(args))
+    return code, out.getvalue()
+
+
+async def _in_process(*args: str) -> tuple[int, str]:
+    return await asyncio.to_thread(_main, *args)
+
+
 async def _apply_with_one_failing(mongo_db: Any, bootstrap: str, batch: list[tuple[str, Any, bytes]],
                                   bad_resident: str, prefix: str) -> None:
     """Send the batch, then let a coverage feed (parking as coverage) apply it until all is committed."""
@@ -108,7 +124,7 @@ async def _apply_with_one_failing(mongo_db: Any, bootstrap: str, batch: list[tup
 
 
 async def test_a_failing_event_is_parked_alone_the_rest_applied_and_the_command_lists_and_replays_it_once(
-    stack: Any, infra_env: dict[str, str], mongo_db: Any,
+    stack: Any, infra_env: dict[str, str], mongo_db: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bootstrap = f"127.0.0.1:{stack.ports.kafka}"
     rng = random.Random()
@@ -117,37 +133,39 @@ async def test_a_failing_event_is_parked_alone_the_rest_applied_and_the_command_
     bad = residents[3]
     visit = make_events.make("visit.scheduled", visit_id=f"v-{uuid.uuid4().hex[:8]}", place_code=DESA,
                              kecamatan_code=KECAMATAN, kind="desa")
-    location = f"lok-{uuid.uuid4().hex[:6]}"
-    received = make_events.make("stock.received", location_id=location, quantity=40)
+    captured = make_events.make("recording.captured", resident_id=residents[0].payload.resident_id,
+                                kecamatan_code=KECAMATAN, desa_code=DESA)
     batch = [(RESIDENT.name, e, e.payload.resident_id.encode()) for e in residents[:5]]
-    batch += [(OUTREACH.name, visit, visit.payload.visit_id.encode()), (STOCK.name, received, location.encode())]
+    batch += [(OUTREACH.name, visit, visit.payload.visit_id.encode()),
+              (RECORDING.name, captured, captured.payload.resident_id.encode())]
     batch += [(RESIDENT.name, e, e.payload.resident_id.encode()) for e in residents[5:]]
     await _apply_with_one_failing(mongo_db, bootstrap, batch, bad.payload.resident_id, prefix)
 
     store = CoverageStore(mongo_db, prefix)
-    assert (await store.area(f"desa:{DESA}"))["terdaftar"] == len(residents) - 1
-    assert (await store.area(f"lokasi:{location}"))["stok"] == 40
+    desa = await store.area(f"desa:{DESA}")
+    assert (desa["terdaftar"], desa["direkam"]) == (len(residents) - 1, 1)
     assert await store.visits.find_one({"_id": visit.payload.visit_id}) is not None
     ours = {str(e.event_id) for _, e, _ in batch}
     parked = [p for p in await read_parked(InfraSettings()) if p.event_id in ours]
     assert [(p.event_id, p.reason) for p in parked] == [(str(bad.event_id), "handler_error")]
 
     env = {**infra_env, "EKTP_COVERAGE_COLLECTION_PREFIX": prefix}
+    monkeypatch.setenv("EKTP_COVERAGE_COLLECTION_PREFIX", prefix)
     listed = _command(env, "list")
     assert listed.returncode == 0, listed.stderr[-2000:]
     row = next(line for line in listed.stdout.splitlines() if str(bad.event_id) in line)
     assert "resident.enrolled" in row and "handler_error" in row and "menunggu" in row
     assert f"{RESIDENT.name}[{parked[0].partition}]@{parked[0].offset}" in row
-    shown = _command(env, "show", parked[0].ref)
-    for output in (listed.stdout + listed.stderr, shown.stdout + shown.stderr):
+    code, shown = await _in_process("show", parked[0].ref)
+    assert code == 0 and str(bad.event_id) in shown and "handler_error" in shown
+    for output in (listed.stdout + listed.stderr, shown):
         assert bad.payload.nik not in output and bad.payload.name not in output
         assert bad.payload.birth_date.isoformat() not in output
 
-    first = _command(env, "replay", parked[0].ref)
-    assert first.returncode == 0, first.stdout + first.stderr[-2000:]
-    assert "diterapkan" in first.stdout
-    second = _command(env, "replay", parked[0].ref)
-    assert second.returncode == 0 and "sudah diputar ulang" in second.stdout, second.stdout + second.stderr
+    code, first = await _in_process("replay", parked[0].ref)
+    assert (code, first.strip()) == (0, f"{parked[0].ref}: diterapkan ke proyeksi cakupan")
+    code, second = await _in_process("replay", parked[0].ref)
+    assert code == 0 and "sudah diputar ulang" in second, second
     assert (await store.area(f"desa:{DESA}"))["terdaftar"] == len(residents)
 
     # Even with the record of replays lost, the projection holds the event once.
@@ -155,5 +173,3 @@ async def test_a_failing_event_is_parked_alone_the_rest_applied_and_the_command_
     again = await Replayer(Projector(store), ReplayLog(mongo_db)).replay(choose(parked, parked[0].ref)[0])
     assert not again.applied and not again.failed
     assert (await store.area(f"desa:{DESA}"))["terdaftar"] == len(residents)
-    listed_after = _command(env, "list")
-    assert "diputar ulang" in next(line for line in listed_after.stdout.splitlines() if str(bad.event_id) in line)
