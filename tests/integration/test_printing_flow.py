@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 import re
 import signal
 import uuid
@@ -32,7 +33,8 @@ from shared.contracts.stock import (
     TransferReceived,
     TransferSent,
 )
-from tests.integration.helpers import create_office_key, eventually, wait_caught_up
+from shared.topics import RESIDENT
+from tests.integration.helpers import create_office_key, enrolled_event, eventually, wait_caught_up
 from tests.integration.printing_helpers import (
     SYSTEM,
     print_request,
@@ -133,7 +135,12 @@ async def test_transfer_reserve_print_reprint_and_school_hand_over(http: Any, mo
     again = await inventory.post(f"/transfers/{transfer_id}/receive")
     assert again.status_code == 409
 
-    students = [print_request(wajib=dt.date(2024, 3, 1)) for _ in range(2)]
+    enrolled = [enrolled_event(random.Random(), kecamatan="17.02.09", desa="17.02.09.1012", school="10700123")
+                for _ in range(2)]
+    for event in enrolled:  # students of school 10700123: printing learns their school from the resident topic
+        await kafka_producer.send_and_wait(RESIDENT.name, event.model_dump_json().encode(),
+                                           key=event.payload.resident_id.encode())
+    students = [print_request(wajib=dt.date(2024, 3, 1), resident=event.payload.resident_id) for event in enrolled]
     for request in students:
         await send_print_request(kafka_producer, request)
     ids = [r.payload.resident_id for r in students]
@@ -149,6 +156,8 @@ async def test_transfer_reserve_print_reprint_and_school_hand_over(http: Any, mo
     stock = await eventually(lambda: location(inventory, PUSAT), lambda v: v["terpakai"] == 2)
     assert (stock["ada"], stock["dipesan"], stock["terpakai"]) == (1, 0, 2)
 
+    await eventually(lambda: mongo_db["print_resident_schools"].count_documents({"_id": {"$in": ids}}),
+                     lambda known: known == 2)
     delivery = await printing.post("/school-deliveries", json={"school_npsn": "10700123",
                                                                "job_ids": [j["_id"] for j in jobs]})  # type: ignore[index]
     assert delivery.status_code == 201, delivery.text
@@ -156,8 +165,11 @@ async def test_transfer_reserve_print_reprint_and_school_hand_over(http: Any, mo
     await eventually(statuses, lambda s: s == ["dikirim_ke_sekolah"] * 2)
     early = await printing.post(f"/jobs/{jobs[0]['_id']}/handover")  # type: ignore[index]
     assert early.status_code == 409 and "tanda terima sekolah" in early.json()["detail"]
-    signed = await printing.post(f"/school-deliveries/{delivery_id}/acknowledge", json={"received_by": "Kepala Sekolah"})
-    assert signed.status_code == 201
+    # The school's receipt is recorded by the kecamatan office, not by the office that sent the cards.
+    kecamatan = {"X-API-Key": await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan="17.02.09")}
+    signed = await printing.post(f"/school-deliveries/{delivery_id}/acknowledge", json={"received_by": "Kepala Sekolah"},
+                                 headers=kecamatan)
+    assert signed.status_code == 201, signed.text
     await eventually(statuses, lambda s: s == ["diterima_sekolah"] * 2)
     for job in jobs:
         assert (await printing.post(f"/jobs/{job['_id']}/handover")).status_code == 201  # type: ignore[index]
