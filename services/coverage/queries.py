@@ -8,6 +8,7 @@ from typing import Any
 from services.coverage import domain, planner
 from services.coverage.ports import ProjectionReads
 from services.coverage.views import AreaCounters, StockLocation
+from shared import blangko
 from shared.areas import REGENCY_CODE, REGENCY_NAME, load_areas
 
 
@@ -146,14 +147,15 @@ def _age_days(since: str | None, now: dt.datetime) -> float | None:
 
 async def stock(store: ProjectionReads, *, today: dt.date) -> dict[str, Any]:
     """Blangko per location as projected from the ledger's events, with days of stock."""
-    rows = [_stock_row(location, today)
-            for location in sorted(await store.stock_locations(), key=lambda loc: loc.location_id)]
+    locations = sorted(await store.stock_locations(), key=lambda loc: loc.location_id)
+    covers = domain.stock_covers({loc.location_id: loc.stok for loc in locations},
+                                 {loc.location_id: loc.used_by_day for loc in locations}, today)
+    rows = [_stock_row(location, covers[location.location_id]) for location in locations]
     return {"stok_total": sum(r["stok"] for r in rows), "dipesan_total": sum(r["dipesan"] for r in rows),
             "baris": rows}
 
 
-def _stock_row(location: StockLocation, today: dt.date) -> dict[str, Any]:
-    cover = domain.stock_cover(location.stok, location.used_by_day, today)
+def _stock_row(location: StockLocation, cover: blangko.StockCover) -> dict[str, Any]:
     return {
         "lokasi": location.location_id, "stok": location.stok, "dipesan": location.dipesan,
         "dalam_perjalanan": location.dalam_perjalanan, "diterima": location.diterima,

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from shared import blangko
 from shared.contracts.envelope import Actor, Role
 from shared.contracts.stock import (
     BlankConsumed,
@@ -50,11 +51,23 @@ class Forbidden(Exception):
 
 
 @dataclass(frozen=True)
+class Applied:
+    """What an applied ledger event changed at its location, and the blanks it used (its outcome event's data)."""
+
+    changes: Mapping[str, int] = field(default_factory=dict)
+    used: int = 0
+    used_on: dt.date | None = None
+    in_transit_to: str | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """What applying one event did: applied, refused (with the reason), or duplicate (of an earlier outcome)."""
+    """What applying one event did: applied (with its change), refused (with the reason), or duplicate (of
+    an earlier outcome: its reason or change when still remembered)."""
 
     kind: str
     reason: str | None = None
+    applied: Applied | None = None
 
     @property
     def refused(self) -> bool:
@@ -304,6 +317,15 @@ def _count(b: Balance, counted: int) -> Balance:
         raise Refused(f"Hitungan {counted} lebih kecil dari blangko yang sudah dipesan untuk cetak ({b.reserved}); "
                       "selesaikan atau batalkan cetak itu dulu, lalu hitung ulang.")
     return replace(b, on_hand=b.on_hand - missing, spoiled=b.spoiled + missing, spoiled_lost=b.spoiled_lost + missing)
+
+
+def applied_change(before: Balance, after: Balance, event: LedgerEvent) -> Applied:
+    """The change an applied event made (counts that moved), and its use by the one usage rule."""
+    changes = {name: getattr(after, name) - getattr(before, name) for name in COUNTS
+               if getattr(after, name) != getattr(before, name)}
+    used = blangko.blanks_used(consumed=changes.get("consumed", 0))
+    return Applied(changes=changes, used=used, used_on=blangko.usage_day(event.occurred_at) if used else None,
+                   in_transit_to=event.payload.to_location if isinstance(event, TransferSent) else None)
 
 
 def problems(b: Balance) -> list[str]:

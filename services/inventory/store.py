@@ -15,9 +15,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.inventory import domain
-from services.inventory.domain import Balance, CountProposal, Ledger, LedgerEvent, Outcome, Refused, Usulan
-from shared.clock import WIB
-from shared.contracts.stock import BlankConsumed, ReplenishmentRequested, TransferReceived
+from services.inventory.domain import Applied, Balance, CountProposal, Ledger, LedgerEvent, Outcome, Refused, Usulan
+from shared.contracts.stock import ReplenishmentRequested, TransferReceived
 from shared.mongo import apply_at_position, apply_once, versioned_write
 
 RECENT_EVENTS = 1000
@@ -37,7 +36,22 @@ def _refusal(doc: dict[str, Any] | None, event_id: str) -> str | None:
     return next((r["reason"] for r in (doc or {}).get("refusals", []) if r["event_id"] == event_id), None)
 
 
-_LEDGER_FIELDS = {"applied_events": 0, "refusals": 0, "positions": 0}
+_LEDGER_FIELDS = {"applied_events": 0, "refusals": 0, "positions": 0, "recent_applied": 0}
+
+
+def _applied_record(event_id: str, change: Applied) -> dict[str, Any]:
+    return {"event_id": event_id, "changes": dict(change.changes), "used": change.used,
+            "used_on": change.used_on.isoformat() if change.used_on else None, "to": change.in_transit_to}
+
+
+def _remembered(doc: dict[str, Any] | None, event_id: str) -> Applied | None:
+    """The change an event made when it was applied, while it is among the recent ones."""
+    record = next((r for r in (doc or {}).get("recent_applied", []) if r["event_id"] == event_id), None)
+    if record is None:
+        return None
+    return Applied(changes={k: int(v) for k, v in record["changes"].items()}, used=int(record["used"]),
+                   used_on=dt.date.fromisoformat(record["used_on"]) if record.get("used_on") else None,
+                   in_transit_to=record.get("to"))
 
 
 def _ledger(doc: dict[str, Any]) -> Ledger:
@@ -88,18 +102,24 @@ class InventoryStore:
         def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
             outcome.clear()
             if _seen(current, event_id, position):
-                outcome.append(Outcome("duplicate", _refusal(current, event_id)))
+                outcome.append(Outcome("duplicate", _refusal(current, event_id), _remembered(current, event_id)))
                 return None
             fields: dict[str, Any] = {}
+            before = Balance.from_doc(location_id, current)
             try:
-                fields = domain.apply(Balance.from_doc(location_id, current), event, sent=sent).fields()
-                outcome.append(Outcome("applied"))
+                after = domain.apply(before, event, sent=sent)
+                change = domain.applied_change(before, after, event)
+                fields = after.fields()
+                fields["recent_applied"] = [*(current or {}).get("recent_applied", [])[-RECENT_REFUSALS + 1:],
+                                            _applied_record(event_id, change)]
+                if change.used and change.used_on is not None:
+                    fields["consumed_by_day"] = _count_day((current or {}).get("consumed_by_day", {}),
+                                                           change.used_on, change.used)
+                outcome.append(Outcome("applied", applied=change))
             except Refused as refusal:
                 outcome.append(Outcome("refused", refusal.reason))
                 fields["refusals"] = [*(current or {}).get("refusals", [])[-RECENT_REFUSALS + 1:],
                                       {"event_id": event_id, "reason": refusal.reason}]
-            if isinstance(event, BlankConsumed) and not outcome[0].refused:
-                fields["consumed_by_day"] = _count_day((current or {}).get("consumed_by_day", {}), event)
             fields["applied_events"] = [*(current or {}).get("applied_events", [])[-RECENT_EVENTS + 1:], event_id]
             if position is not None:
                 fields[f"positions.{position[0]}"] = position[1]
@@ -200,9 +220,9 @@ def _proposal(doc: dict[str, Any]) -> CountProposal:
                          approving_office=doc.get("approving_office"), event_id=doc.get("event_id"))
 
 
-def _count_day(days: dict[str, int], event: BlankConsumed) -> dict[str, int]:
-    day = event.occurred_at.astimezone(WIB).date()
+def _count_day(days: dict[str, int], day: dt.date, used: int) -> dict[str, int]:
+    """The daily use counters with `used` blanks added on `day` (recent days only)."""
     oldest = (day - dt.timedelta(days=CONSUMPTION_DAYS_KEPT)).isoformat()
     kept = {d: n for d, n in days.items() if d >= oldest}
-    kept[day.isoformat()] = kept.get(day.isoformat(), 0) + 1
+    kept[day.isoformat()] = kept.get(day.isoformat(), 0) + used
     return kept

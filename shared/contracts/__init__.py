@@ -33,6 +33,7 @@ from shared.contracts.stock import (
     BlankReserved,
     BlankSpoiled,
     CountCorrected,
+    LedgerOutcome,
     ReplenishmentRequested,
     ReservationRefused,
     ReservationRequested,
@@ -67,7 +68,8 @@ PRINT_EVENTS: TypeAdapter[PrintEvent] = TypeAdapter(PrintEvent)
 
 StockEvent = Annotated[
     ReplenishmentRequested | StockReceived | TransferSent | TransferReceived | ReservationRequested
-    | BlankReserved | ReservationRefused | BlankConsumed | BlankSpoiled | CountCorrected | SpoiledReturned,
+    | BlankReserved | ReservationRefused | BlankConsumed | BlankSpoiled | CountCorrected | SpoiledReturned
+    | LedgerOutcome,
     Field(discriminator="event_type"),
 ]
 STOCK_EVENTS: TypeAdapter[StockEvent] = TypeAdapter(StockEvent)

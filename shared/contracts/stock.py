@@ -6,8 +6,10 @@ topic alone rebuilds it.
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from typing import Literal
+from uuid import UUID
 
 from pydantic import Field
 
@@ -173,3 +175,39 @@ class SpoiledReturned(Envelope):
     schema_version: Literal[1] = 1
     payload: ReturnPayload
 
+
+class LedgerChanges(Frozen):
+    """How one ledger event changed the counts of its location (0 for a count it left alone)."""
+
+    received: int = 0
+    transferred_in: int = 0
+    transferred_out: int = 0
+    on_hand: int = 0
+    reserved: int = 0
+    consumed: int = 0
+    spoiled: int = 0
+    spoiled_lost: int = 0
+    returned: int = 0
+
+
+class LedgerOutcomePayload(Frozen):
+    source_event_id: UUID = Field(description="the ledger event (command) this is the outcome of")
+    source_event_type: str = Field(max_length=64)
+    location_id: str = Field(pattern=LOCATION, description="the location whose ledger the event was applied to")
+    outcome: Literal["applied", "refused"]
+    reason: str | None = Field(None, max_length=500, description="why the ledger refused it")
+    changes: LedgerChanges = Field(default_factory=LedgerChanges, description="all 0 when refused")
+    in_transit_to: str | None = Field(None, pattern=LOCATION,
+                                      description="for a transfer sent: where its blanks are in transit to")
+    used: int = Field(0, ge=0, description="blanks used (shared.blangko.blanks_used), counted on used_on")
+    used_on: dt.date | None = Field(None, description="the day in WIB the use counts on (shared.blangko.usage_day)")
+
+
+class LedgerOutcome(Envelope):
+    """stock.ledger_outcome v1: what the ledger did with one of its events, applied (with the change) or
+    refused (with the reason). Published by the inventory after it wrote the outcome, keyed like the
+    event; the figures others mirror follow these, never the commands themselves."""
+
+    event_type: Literal["stock.ledger_outcome"] = "stock.ledger_outcome"
+    schema_version: Literal[1] = 1
+    payload: LedgerOutcomePayload

@@ -10,9 +10,8 @@ from typing import Any
 
 from services.inventory import domain
 from services.inventory.domain import Balance, CountProposal, Ledger, LedgerEvent, Outcome, Refused, Usulan
-from shared.clock import WIB
 from shared.contracts.envelope import Envelope
-from shared.contracts.stock import BlankConsumed, ReplenishmentRequested, TransferReceived
+from shared.contracts.stock import ReplenishmentRequested, TransferReceived
 from shared.topics import Topic
 
 
@@ -38,19 +37,20 @@ class FakeLedgerStore:
     async def apply(self, event: LedgerEvent, *, position: tuple[str, int] | None = None) -> Outcome:
         location_id, key = domain.location_of(event), (domain.location_of(event), str(event.event_id))
         if key in self.outcomes:
-            return Outcome("duplicate", self.outcomes[key].reason)
+            first = self.outcomes[key]
+            return Outcome("duplicate", first.reason, first.applied)
         sent = None
         if isinstance(event, TransferReceived):
             sent = (await self.balance(event.payload.from_location)).transfers_sent.get(event.payload.transfer_id)
+        before = await self.balance(location_id)
         try:
-            self.balances[location_id] = domain.apply(await self.balance(location_id), event, sent=sent)
-            outcome = Outcome("applied")
+            self.balances[location_id] = domain.apply(before, event, sent=sent)
+            outcome = Outcome("applied", applied=domain.applied_change(before, self.balances[location_id], event))
         except Refused as refusal:
             outcome = Outcome("refused", refusal.reason)
-        if isinstance(event, BlankConsumed) and not outcome.refused:
-            day = event.occurred_at.astimezone(WIB).date()
+        if outcome.applied is not None and outcome.applied.used_on is not None:
             days = self.consumed.setdefault(location_id, {})
-            days[day] = days.get(day, 0) + 1
+            days[outcome.applied.used_on] = days.get(outcome.applied.used_on, 0) + outcome.applied.used
         self.outcomes[key] = outcome
         return outcome
 

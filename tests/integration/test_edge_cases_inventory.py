@@ -3,6 +3,7 @@ services: a stock count booked without the dinas, and coverage's figures next to
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +12,19 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.contracts import Role
-from tests.integration.helpers import create_office_key, isolated_env
+from shared.contracts import Actor, Role
+from shared.contracts.stock import (
+    BlankConsumed,
+    BlankSpoiled,
+    ConsumedPayload,
+    ReservationPayload,
+    ReservationRequested,
+    SpoiledPayload,
+    TransferPayload,
+    TransferReceived,
+)
+from shared.topics import STOCK
+from tests.integration.helpers import create_office_key, eventually, isolated_env, topic_in
 from tests.integration.printing_helpers import write_stations
 
 pytestmark = pytest.mark.infra
@@ -25,7 +37,7 @@ def ledger(start_service: Any, infra_env: dict[str, str], tmp_path_factory: Any)
     prefix = "ek" + uuid.uuid4().hex[:6]
     env.update(write_stations(Path(tmp_path_factory.mktemp("stations")) / "stations.csv", prefix))
     running = {"inventory": start_service("inventory", **env), "coverage": start_service("coverage", **env)}
-    yield {**running, "env": env, "station": f"{prefix}-pusat"}
+    yield {**running, "env": env, "station": f"{prefix}-pusat", "other_station": f"{prefix}-put"}
     for service in running.values():
         service.stop()
 
@@ -66,3 +78,57 @@ async def test_a_stations_count_that_changes_the_stock_waits_for_a_dinas_approva
         agreeing = await post(client, "/counts", own, {"location_id": station, "counted": 25,
                                                        "reason": "stock opname bulanan"})
         assert agreeing.status_code == 201, agreeing.text
+
+
+def _event(cls: Any, payload: Any) -> Any:
+    now = dt.datetime.now(dt.UTC)
+    return cls(event_id=uuid.uuid4(), occurred_at=now, recorded_at=now,
+               actor=Actor(office_id="uji", role=Role.SYSTEM, operator="uji"), payload=payload)
+
+
+async def _publish(producer: Any, env: dict[str, str], event: Any, key: str) -> None:
+    await producer.send_and_wait(topic_in(env, STOCK.name), event.model_dump_json().encode(), key=key.encode())
+
+
+async def test_coverage_follows_only_what_the_ledger_applied_and_shows_the_same_days_of_stock(
+        ledger: dict[str, Any], ledger_db: Any, kafka_producer: Any) -> None:
+    station, env = ledger["other_station"], ledger["env"]
+    admin = await create_office_key(ledger_db, role=Role.DINAS_ADMIN)
+    async with httpx.AsyncClient(base_url=ledger["inventory"].url, timeout=30) as inventory, \
+            httpx.AsyncClient(base_url=ledger["coverage"].url, timeout=30) as coverage:
+        assert (await post(inventory, "/receipts", admin, {"quantity": 20, "document_no": "BA/2"})).status_code == 201
+        sent = await post(inventory, "/transfers", admin, {"from_location": "gudang", "to_location": station,
+                                                           "quantity": 5})
+        transfer = sent.json()["transfer_id"]
+        assert (await post(inventory, f"/transfers/{transfer}/receive", admin)).status_code == 201
+        # What two requests at once, or another producer, can put on the topic: the ledger refuses both.
+        await _publish(kafka_producer, env, _event(TransferReceived, TransferPayload(
+            transfer_id=transfer, from_location="gudang", to_location=station, quantity=5)), "gudang")
+        await _publish(kafka_producer, env, _event(BlankSpoiled, SpoiledPayload(
+            location_id=station, quantity=1000, reason="blangko_rusak")), station)
+        # A card printed at the station, as printing and its worker would report it.
+        reservation = ReservationPayload(location_id=station, reservation_id=f"res-{uuid.uuid4().hex[:8]}",
+                                         job_id="job-uji", attempt=1)
+        await _publish(kafka_producer, env, _event(ReservationRequested, reservation), station)
+        await _publish(kafka_producer, env, _event(BlankConsumed, ConsumedPayload(**reservation.model_dump())),
+                       station)
+        # Applied after the refused ones, on their keys: once coverage shows these, it has seen the refusals.
+        assert (await post(inventory, "/receipts", admin, {"quantity": 1, "document_no": "BA/3"})).status_code == 201
+        spoiled = await post(inventory, "/spoilage", admin, {"location_id": station, "quantity": 1,
+                                                            "reason": "blangko_rusak"})
+        assert spoiled.status_code == 201, spoiled.text
+
+        async def stock() -> dict[str, Any]:
+            return {row["lokasi"]: row for row in (await coverage.get("/stock")).json()["baris"]}
+
+        rows = await eventually(stock, lambda rows: rows.get("gudang", {}).get("diterima") == 21
+                                and rows.get(station, {}).get("rusak") == 1 and rows[station]["terpakai"] == 1,
+                                timeout=60)
+        locations = {row["lokasi"]: row for row in (await inventory.get("/locations", headers={"X-API-Key": admin})).json()}
+    assert {k: rows[station][k] for k in ("stok", "dipesan", "dalam_perjalanan", "terpakai", "rusak")} == {
+        "stok": 3, "dipesan": 0, "dalam_perjalanan": 0, "terpakai": 1, "rusak": 1}
+    assert (rows["gudang"]["stok"], locations["gudang"]["ada"], locations[station]["ada"]) == (16, 16, 3)
+    for location in ("gudang", station):
+        assert (rows[location]["pemakaian_per_hari"], rows[location]["hari_stok"]) == (
+            locations[location]["pemakaian_per_hari"], locations[location]["hari_stok"]), location
+    assert rows[station]["hari_stok"] == 42.0  # 3 free blanks at 1 card in 14 days

@@ -1,4 +1,8 @@
-"""Many residents' journeys across every topic, for projection tests: (topic, key, event) in causal order."""
+"""Many residents' journeys across every topic, for projection tests: (topic, key, event) in causal order.
+
+Stock commands are followed by the ledger's outcome of each (`tests.support.ledger_outcomes`), which
+is what coverage counts.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 from shared.areas import load_areas
 from shared.topics import OUTREACH, PRINT, RECORDING, RESIDENT, STOCK
 from tests.support.events import make, moment
+from tests.support.ledger_outcomes import with_ledger_outcomes
 
 
 def _nik(kecamatan: str, birth: dt.date, sex: str, serial: int) -> str:
@@ -85,4 +90,4 @@ def journeys(rng: random.Random, residents: int, *, tag: str) -> list[tuple[str,
         out.append((OUTREACH.name, visit, make("visit.scheduled", at=moment(1), date=dt.date(2024, 3, 4 + n),
                                                kind="desa", place_code=village.code, targets=[], **ref)))
         out.append((OUTREACH.name, visit, make("visit.closed", at=moment(4 + n), no_shows=[], **ref)))
-    return out
+    return with_ledger_outcomes(out)

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from services.coverage import domain, planner
 from services.coverage.domain import ResidentView
 from services.coverage.store import decode_delta, encode_delta
+from shared.topics import STOCK
 from tests.support.events import make, moment
+from tests.support.ledger_outcomes import with_ledger_outcomes
 
 RID = "r-test-1"
 
@@ -140,16 +142,22 @@ def test_wajib_ktp_on_a_date_uses_whole_weeks_and_the_days_of_the_current_week()
     assert domain.week_bucket(dt.date(2024, 1, 10)) == "w20240108"
 
 
-def test_stock_counters_follow_the_ledger() -> None:
+def test_stock_counters_follow_what_the_ledger_applied_never_the_commands() -> None:
     received = make("stock.received", location_id="gudang", quantity=10)
-    change = domain.stock_delta(received, {})
-    assert change == {"lokasi:gudang": {"diterima": 10, "stok": 10}}
     sent = make("stock.transfer_sent", from_location="gudang", to_location="dinas-curup", quantity=4)
-    assert domain.stock_delta(sent, {}) == {"lokasi:gudang": {"stok": -4, "dikirim": 4},
-                                            "lokasi:dinas-curup": {"dalam_perjalanan": 4}}
-    counted = make("stock.count_corrected", location_id="dinas-curup", counted=7)
-    assert domain.stock_delta(counted, {"lokasi:dinas-curup": {"stok": 8, "dipesan": 1}}) == {
-        "lokasi:dinas-curup": {"stok": -2, "koreksi_opname": -2}}
+    arrived = make("stock.transfer_received", from_location="gudang", to_location="dinas-curup", quantity=4)
+    again = make("stock.transfer_received", from_location="gudang", to_location="dinas-curup", quantity=4)
+    counted = make("stock.count_corrected", location_id="dinas-curup", counted=3)
+    events = with_ledger_outcomes([(STOCK.name, "gudang", e) for e in (received, sent, arrived, again, counted)])
+    assert all(domain.stock_delta(e, {}) == {} for _, _, e in events if e.event_type != "stock.ledger_outcome")
+    deltas = [domain.stock_delta(e, {}) for _, _, e in events if e.event_type == "stock.ledger_outcome"]
+    assert deltas == [
+        {"lokasi:gudang": {"diterima": 10, "stok": 10}},
+        {"lokasi:gudang": {"stok": -4, "dikirim": 4}, "lokasi:dinas-curup": {"dalam_perjalanan": 4}},
+        {"lokasi:dinas-curup": {"stok": 4, "masuk_transfer": 4, "dalam_perjalanan": -4}},
+        {},  # the second receipt of one transfer: refused by the ledger, nothing counted
+        {"lokasi:dinas-curup": {"stok": -1, "rusak": 1}},  # one blank found missing at the count
+    ]
 
 
 def places() -> list[planner.Place]:

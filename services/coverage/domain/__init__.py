@@ -37,13 +37,13 @@ from services.coverage.domain.dates import (
     weeks_between,
 )
 from services.coverage.domain.residents import FAILURES, ResidentView, evolve, replace, restore_view
-from services.coverage.domain.stock import days_of_stock, stock_cover, stock_delta, used_by_day
+from services.coverage.domain.stock import stock_covers, stock_delta, used_by_day
 from shared.contracts import ResidentLeft
 
 __all__ = [
     "BEFORE_WEEKLY", "FAILURES", "LANSIA_AGE", "WEEKLY_FROM", "Counted", "Delta", "ResidentLeft", "ResidentView",
-    "area_ids", "as_counters", "birth_year_of_key", "contributions", "counted", "cumulative_until", "days_of_stock",
+    "area_ids", "as_counters", "birth_year_of_key", "contributions", "counted", "cumulative_until",
     "delta", "difference", "evolve", "iso_utc", "kecamatan_key", "kecamatan_of_key", "lansia_among",
-    "lansia_not_recorded", "percent", "replace", "restore_view", "stock_cover", "stock_delta", "subtract",
+    "lansia_not_recorded", "percent", "replace", "restore_view", "stock_covers", "stock_delta", "subtract",
     "used_by_day", "wajib_ktp_on", "week_bucket", "week_of_day", "weeks_between",
 ]

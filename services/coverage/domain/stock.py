@@ -1,4 +1,9 @@
-"""Stock counters of each location, mirrored from the blangko ledger's events."""
+"""Stock counters of each location, mirrored from the outcomes the blangko ledger publishes.
+
+Coverage counts what the ledger applied, never the commands themselves: a command the ledger
+refused (a second receipt of one transfer, a spoilage of more than is free) changes nothing here,
+and a stock-opname count moves the figures by what the ledger actually changed.
+"""
 
 from __future__ import annotations
 
@@ -8,51 +13,35 @@ from typing import Any
 
 from services.coverage.domain.counters import Delta
 from shared import blangko
-from shared.contracts.stock import (
-    BlankConsumed,
-    BlankReserved,
-    BlankSpoiled,
-    CountCorrected,
-    SpoiledReturned,
-    StockReceived,
-    TransferReceived,
-    TransferSent,
-)
+from shared.contracts.stock import LedgerOutcome
+from shared.stations import WAREHOUSE
+
+# The ledger's counts and the names coverage's stock counters give them.
+MIRRORED = {"on_hand": "stok", "reserved": "dipesan", "received": "diterima", "consumed": "terpakai",
+            "spoiled": "rusak", "returned": "dikembalikan", "transferred_in": "masuk_transfer",
+            "transferred_out": "dikirim"}
 
 
 def stock_delta(event: Any, current: Mapping[str, Any]) -> Delta:
-    """What a ledger event changes in the stock counters of its location(s) ("lokasi:<id>").
+    """What a ledger outcome changes in the stock counters of its location(s) ("lokasi:<id>").
 
-    The events are the ledger's facts, mirrored as they come. `current` holds the counters as
-    projected so far: a stock-opname correction sets the good blanks on hand to the counted
-    figure, so its change depends on what arrived before it (as it does in the ledger).
+    Only an applied outcome counts, by the change the ledger made (`current`, the counters projected
+    so far, is not needed: the outcome carries the change). Blanks in transit are counted at the
+    receiving location from the sending until the receipt; the day's use comes with the outcome.
     """
+    if not isinstance(event, LedgerOutcome) or event.payload.outcome != "applied":
+        return {}
     p = event.payload
-    day = event.occurred_at.astimezone(dt.UTC).date()
-    used_today = f"terpakai_hari.d{day:%Y%m%d}"
-    if isinstance(event, StockReceived):
-        return {f"lokasi:{p.location_id}": {"diterima": p.quantity, "stok": p.quantity}}
-    if isinstance(event, TransferSent):
-        return {f"lokasi:{p.from_location}": {"stok": -p.quantity, "dikirim": p.quantity},
-                f"lokasi:{p.to_location}": {"dalam_perjalanan": p.quantity}}
-    if isinstance(event, TransferReceived):
-        return {f"lokasi:{p.to_location}": {"dalam_perjalanan": -p.quantity, "stok": p.quantity,
-                                            "masuk_transfer": p.quantity}}
-    if isinstance(event, BlankReserved):
-        return {f"lokasi:{p.location_id}": {"stok": -1, "dipesan": 1}}
-    if isinstance(event, BlankConsumed):
-        return {f"lokasi:{p.location_id}": {"dipesan": -1, "terpakai": 1, used_today: 1}}
-    if isinstance(event, BlankSpoiled):
-        fields = {"rusak": p.quantity, used_today: p.quantity}
-        fields.update({"dipesan": -p.quantity} if p.reservation_id else {"stok": -p.quantity})
-        return {f"lokasi:{p.location_id}": fields}
-    if isinstance(event, CountCorrected):
-        location = current.get(f"lokasi:{p.location_id}", {})
-        change = p.counted - int(location.get("dipesan", 0)) - int(location.get("stok", 0))
-        return {f"lokasi:{p.location_id}": {"stok": change, "koreksi_opname": change}} if change else {}
-    if isinstance(event, SpoiledReturned):
-        return {f"lokasi:{p.location_id}": {"dikembalikan": p.quantity}}
-    return {}
+    changes = p.changes.model_dump()
+    fields = {name: changes[ledger] for ledger, name in MIRRORED.items() if changes[ledger]}
+    if p.changes.transferred_in:
+        fields["dalam_perjalanan"] = -p.changes.transferred_in
+    if p.used and p.used_on is not None:
+        fields[f"terpakai_hari.d{p.used_on:%Y%m%d}"] = p.used
+    delta: Delta = {f"lokasi:{p.location_id}": fields} if fields else {}
+    if p.in_transit_to and p.changes.transferred_out:
+        delta[f"lokasi:{p.in_transit_to}"] = {"dalam_perjalanan": p.changes.transferred_out}
+    return delta
 
 
 def used_by_day(buckets: Mapping[str, int]) -> dict[dt.date, int]:
@@ -60,11 +49,9 @@ def used_by_day(buckets: Mapping[str, int]) -> dict[dt.date, int]:
     return {dt.datetime.strptime(key, "d%Y%m%d").date(): int(n) for key, n in buckets.items()}
 
 
-def stock_cover(on_hand: int, used: Mapping[dt.date, int], today: dt.date) -> blangko.StockCover:
-    """Use per day and days of stock, shown as rounded, by the one rule in shared.blangko."""
-    return blangko.stock_cover(on_hand, used, today=today).rounded()
-
-
-def days_of_stock(location: Mapping[str, Any], today: dt.date) -> blangko.StockCover:
-    """Use per day and days of stock of a projected location, shown as rounded, by the one rule in shared.blangko."""
-    return stock_cover(int(location.get("stok", 0)), used_by_day(location.get("terpakai_hari") or {}), today)
+def stock_covers(free: Mapping[str, int], used: Mapping[str, Mapping[dt.date, int]],
+                 today: dt.date) -> dict[str, blangko.StockCover]:
+    """Use per day and days of stock of each location, shown as rounded, by the one rule in shared.blangko
+    (the warehouse against the regency's use), exactly as the inventory shows them."""
+    covers = blangko.location_covers(free, used, today=today, warehouse=WAREHOUSE)
+    return {location: cover.rounded() for location, cover in covers.items()}

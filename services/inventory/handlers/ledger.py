@@ -3,9 +3,11 @@ reservations, and turning printed and spoiled cards into ledger events."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
-from services.inventory.domain import Outcome
+from services.inventory import domain
+from services.inventory.domain import Applied, LedgerEvent, Outcome
 from services.inventory.handlers.deps import InventoryDeps
 from shared.contracts import Actor, PrintEvent, Role, StockEvent
 from shared.contracts.printing import CardPrinted, JobQueued, PrintSpoiled
@@ -14,6 +16,9 @@ from shared.contracts.stock import (
     BlankReserved,
     BlankSpoiled,
     ConsumedPayload,
+    LedgerChanges,
+    LedgerOutcome,
+    LedgerOutcomePayload,
     RefusalPayload,
     ReplenishmentRequested,
     ReservationPayload,
@@ -33,17 +38,41 @@ derived_id = DerivedIds(DERIVED)
 
 
 async def apply_stock_event(event: StockEvent, *, deps: InventoryDeps, position: tuple[str, int] | None) -> str:
-    """Apply one stock-topic event; answer a reservation request once its outcome is written."""
-    if isinstance(event, BlankReserved | ReservationRefused):
+    """Apply one stock-topic event, publish the ledger's outcome of it once written, and answer a
+    reservation request."""
+    if isinstance(event, BlankReserved | ReservationRefused | LedgerOutcome):
         return "ignored"
     if isinstance(event, ReplenishmentRequested):
         return "applied" if await deps.store.record_request(event) else "duplicate"
     outcome = await deps.store.apply(event, position=position)
     if isinstance(event, StockReceived) and event.payload.request_id and not outcome.refused:
         await deps.store.record_receipt(event.payload.request_id, str(event.event_id), event.payload.quantity)
+    await _publish_outcome(event, outcome, deps)
     if isinstance(event, ReservationRequested):
         await _answer(event, outcome, deps)
     return outcome.kind
+
+
+def ledger_outcome(event: LedgerEvent, outcome: Outcome, *, recorded_at: dt.datetime) -> LedgerOutcome | None:
+    """The outcome event of a ledger event (its id derived from the event's); None for a duplicate whose
+    change is no longer remembered (its outcome went out long ago)."""
+    if not outcome.refused and outcome.applied is None:
+        return None
+    change = outcome.applied or Applied()
+    payload = LedgerOutcomePayload(
+        source_event_id=event.event_id, source_event_type=event.event_type, location_id=domain.location_of(event),
+        outcome="refused" if outcome.refused else "applied", reason=outcome.reason[:500] if outcome.reason else None,
+        changes=LedgerChanges(**change.changes), in_transit_to=change.in_transit_to, used=change.used,
+        used_on=change.used_on)
+    return LedgerOutcome(event_id=derived_id(event.event_id, "outcome"), occurred_at=event.occurred_at,
+                         recorded_at=recorded_at, actor=SYSTEM, payload=payload)
+
+
+async def _publish_outcome(event: LedgerEvent, outcome: Outcome, deps: InventoryDeps) -> None:
+    """The ledger's outcome of `event`, keyed like it; again (same id) for a redelivery whose outcome is known."""
+    published = ledger_outcome(event, outcome, recorded_at=deps.clock())
+    if published is not None:
+        await deps.publisher.publish(published, topic=STOCK, key=domain.partition_key(event))
 
 
 async def _answer(event: ReservationRequested, outcome: Outcome, deps: InventoryDeps) -> None:

@@ -59,19 +59,18 @@ def known(location_id: str, deps: InventoryDeps) -> None:
 
 
 def location_views(ledgers: list[Ledger], deps: InventoryDeps) -> list[LocationView]:
-    """Every named location's view; the warehouse is measured against the regency's use."""
+    """Every named location's view, days of stock by the one rule (the warehouse against the regency's use)."""
     by_id = {ledger.location_id: ledger for ledger in ledgers}
-    day, window = today(deps), deps.consumption_window_days
-    own = {ledger.location_id: blangko.usage_per_day(ledger.consumed_by_day, today=day, window_days=window)
-           for ledger in ledgers}
+    balances = {location_id: by_id.get(location_id, Ledger(Balance(location_id))).balance for location_id in deps.names}
+    covers = blangko.location_covers({location_id: b.on_hand for location_id, b in balances.items()},
+                                     {ledger.location_id: ledger.consumed_by_day for ledger in ledgers},
+                                     today=today(deps), warehouse=WAREHOUSE, window_days=deps.consumption_window_days)
     views = []
     for location_id, name in deps.names.items():
-        ledger = by_id.get(location_id, Ledger(Balance(location_id)))
-        per_day = sum(own.values()) if location_id == WAREHOUSE else own.get(location_id, 0.0)
-        cover = blangko.StockCover(per_day, blangko.days_of_stock(ledger.balance.on_hand, per_day))
+        cover = covers[location_id]
         shown = cover.rounded()
         low = cover.days is not None and cover.days < deps.low_stock_days
-        views.append(LocationView(location_id, name, ledger.balance, shown.per_day, shown.days, low))
+        views.append(LocationView(location_id, name, balances[location_id], shown.per_day, shown.days, low))
     return views
 
 

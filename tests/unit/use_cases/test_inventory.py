@@ -19,12 +19,14 @@ from shared.contracts.printing import CardPrinted, JobQueued, PrintSpoiled
 from shared.contracts.stock import (
     BlankReserved,
     CountCorrected,
+    LedgerOutcome,
     ReplenishmentRequested,
     ReservationPayload,
     ReservationRefused,
     ReservationRequested,
     StockReceived,
     StockSpoilReason,
+    TransferReceived,
 )
 from tests.fakes.inventory import FakeLedgerStore, RecordingPublisher
 
@@ -140,7 +142,8 @@ async def test_sending_more_than_the_free_stock_or_an_unknown_transfer_is_refuse
         await send(deps, 10)
     with pytest.raises(NotFound):
         await handlers.receive_transfer(handlers.ReceiveTransfer(ADMIN, uuid.uuid4(), "tr-tidak-ada"), deps=deps)
-    assert publisher_of(deps).events(StockReceived) == publisher_of(deps).events()
+    published = [e for e in publisher_of(deps).events() if not isinstance(e, LedgerOutcome)]
+    assert publisher_of(deps).events(StockReceived) == published
 
 
 async def test_spoiled_blanks_leave_the_free_stock_and_may_be_returned_by_the_dinas() -> None:
@@ -321,15 +324,47 @@ async def test_an_usulan_event_is_recorded_once() -> None:
 
 # The one days-of-stock rule.
 
-async def test_inventory_and_coverage_compute_days_of_stock_by_the_same_rule_for_the_same_use() -> None:
+async def test_inventory_and_coverage_compute_days_of_stock_by_the_same_rule_from_the_ledgers_outcomes() -> None:
     deps = world()
     await receive(deps, 12, location="pusat")
+    await receive(deps, 30, location="gudang")
     for n in range(3):
         await print_card(deps, "pusat", n)
-    [pusat] = [v for v in await handlers.list_locations(deps=deps) if v.location_id == "pusat"]
-    used = {NOW.date(): 3}
-    rule = blangko.stock_cover(9, used, today=NOW.date()).rounded()
-    projected = {"stok": 9, "terpakai_hari": {f"d{NOW.date():%Y%m%d}": 3}}
-    assert coverage_domain.days_of_stock(projected, NOW.date()) == rule
-    assert blangko.StockCover(pusat.per_day, pusat.days) == rule
-    assert rule == blangko.StockCover(round(3 / blangko.USAGE_WINDOW_DAYS, 2), 42.0)
+    inventory = {v.location_id: blangko.StockCover(v.per_day, v.days) for v in await handlers.list_locations(deps=deps)}
+    projected: dict[str, dict[str, int]] = {}
+    for outcome in publisher_of(deps).events(LedgerOutcome):
+        for area, fields in coverage_domain.stock_delta(outcome, {}).items():
+            for name, n in fields.items():
+                projected.setdefault(area.removeprefix("lokasi:"), {})[name] = projected.get(
+                    area.removeprefix("lokasi:"), {}).get(name, 0) + n
+    used = {location: coverage_domain.used_by_day({k.removeprefix("terpakai_hari."): n for k, n in fields.items()
+                                                   if k.startswith("terpakai_hari.")})
+            for location, fields in projected.items()}
+    coverage = coverage_domain.stock_covers({loc: fields["stok"] for loc, fields in projected.items()}, used,
+                                            NOW.date())
+    assert coverage == {loc: inventory[loc] for loc in coverage}
+    assert coverage["pusat"] == blangko.StockCover(round(3 / blangko.USAGE_WINDOW_DAYS, 2), 42.0)
+    assert coverage["gudang"] == blangko.StockCover(round(3 / blangko.USAGE_WINDOW_DAYS, 2), 140.0)
+
+
+async def test_the_ledger_publishes_each_outcome_applied_with_its_change_refused_with_its_reason_and_again_once(
+        ) -> None:
+    deps = world()
+    await receive(deps, 5)
+    transfer = await send(deps, 2)
+    arrival = handlers.ReceiveTransfer(PUSAT, uuid.uuid4(), transfer)
+    await handlers.receive_transfer(arrival, deps=deps)
+    [first] = [e for e in publisher_of(deps).events(TransferReceived)]
+    assert await handlers.apply_stock_event(first, deps=deps, position=None) == "duplicate"
+    second = first.model_copy(update={"event_id": uuid.uuid4()})
+    assert await handlers.apply_stock_event(second, deps=deps, position=None) == "refused"
+    outcomes = publisher_of(deps).events(LedgerOutcome)
+    by_source = {}
+    for outcome in outcomes:
+        by_source.setdefault(outcome.payload.source_event_id, []).append(outcome)
+    arrived = by_source[first.event_id]
+    assert len({o.event_id for o in arrived}) == 1 and len(arrived) == 2  # the redelivery: the same outcome again
+    assert arrived[0].payload.changes.on_hand == 2 and arrived[0].payload.outcome == "applied"
+    [refused] = by_source[second.event_id]
+    assert (refused.payload.outcome, refused.payload.changes.on_hand) == ("refused", 0)
+    assert "sudah diterima" in (refused.payload.reason or "")
