@@ -90,6 +90,11 @@ def _identity(raw: bytes | None) -> tuple[str, str]:
             event_id if isinstance(event_id, str) and _EVENT_ID.match(event_id) else "-")
 
 
+def _number(text: str | None) -> int:
+    """A header's number, or -1 when it is missing or not a number."""
+    return int(text) if text and text.isdigit() else -1
+
+
 def describe(record: ConsumerRecord[Any, Any]) -> Parked:
     """A dead-letter record as people see it."""
     headers = _headers(record)
@@ -97,7 +102,7 @@ def describe(record: ConsumerRecord[Any, Any]) -> Parked:
     return Parked(
         ref=f"{record.topic}:{record.partition}:{record.offset}",
         topic=headers.get("x-dlq-source-topic", record.topic.removesuffix(".dlq")),
-        partition=int(headers.get("x-dlq-source-partition", -1)), offset=int(headers.get("x-dlq-source-offset", -1)),
+        partition=_number(headers.get("x-dlq-source-partition")), offset=_number(headers.get("x-dlq-source-offset")),
         service=headers.get("x-dlq-service", "-"), reason=headers.get("x-dlq-reason", "-"),
         detail=headers.get("x-dlq-detail", ""),
         parked_at=dt.datetime.fromtimestamp(record.timestamp / 1000, tz=WIB),
@@ -216,7 +221,8 @@ def choose(parked: Sequence[Parked], ref: str | None) -> list[Parked]:
     chosen = [p for p in parked if p.ref == ref]
     if not chosen:
         raise UnknownReference(f"Tidak ada pesan terparkir {ref} dari layanan coverage; lihat daftar dengan "
-                               "'python -m services.coverage.dead_letters list'.")
+                               "'python -m services.coverage.dead_letters list' (pesan layanan lain: "
+                               "tambahkan --semua-layanan pada list dan show).")
     return chosen
 
 
@@ -286,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     listing.add_argument("--semua-layanan", action="store_true", help="what every service parked, not only coverage")
     show = sub.add_parser("show", help="one parked message in detail")
     show.add_argument("ref", help="<topic>.dlq:<partition>:<offset>, as list prints it")
+    show.add_argument("--semua-layanan", action="store_true", help="also what other services parked")
     replay = sub.add_parser("replay", help="apply parked messages to the coverage projection, each once")
     which = replay.add_mutually_exclusive_group(required=True)
     which.add_argument("ref", nargs="?", help="<topic>.dlq:<partition>:<offset>, as list prints it")
