@@ -40,16 +40,22 @@ KECAMATAN, DESA = "17.02.22", "17.02.22.2003"
 
 
 class _BuggyForOne(CoverageStore):
-    """A store whose resident write fails whenever it carries one resident (a handler bug)."""
+    """A store whose resident write fails whenever it carries one resident, and whose visit write fails
+    whenever it carries one visit (handler bugs; a visit is written after the residents of its batch)."""
 
-    def __init__(self, db: Any, prefix: str, bad_resident: str) -> None:
+    def __init__(self, db: Any, prefix: str, bad: str) -> None:
         super().__init__(db, prefix)
-        self.bad_resident = bad_resident
+        self.bad = bad
 
     async def write_residents(self, docs: list[tuple[dict[str, Any], int]]) -> None:
-        if any(doc["_id"] == self.bad_resident for doc, _ in docs):
+        if any(doc["_id"] == self.bad for doc, _ in docs):
             raise ValueError("simulated handler bug")
         await super().write_residents(docs)
+
+    async def save_visits(self, visits: dict[str, dict[str, Any]]) -> None:
+        if self.bad in visits:
+            raise ValueError("simulated handler bug")
+        await super().save_visits(visits)
 
 
 async def _ends_committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
@@ -93,7 +99,7 @@ async def _in_process(*args: str) -> tuple[int, str]:
 
 
 async def _apply_with_one_failing(mongo_db: Any, bootstrap: str, batch: list[tuple[str, Any, bytes]],
-                                  bad_resident: str, prefix: str) -> None:
+                                  bad: str, prefix: str) -> None:
     """Send the batch, then let a coverage feed (parking as coverage) apply it until all is committed."""
     group = f"coverage-dlq-{prefix}"
     ends = await _ends_committed(bootstrap, group)
@@ -112,7 +118,7 @@ async def _apply_with_one_failing(mongo_db: Any, bootstrap: str, batch: list[tup
     dead_letters.bind(broker.publish)
     feed = ProjectionFeed(InfraSettings(kafka_bootstrap=bootstrap), metrics=metrics, dead_letters=dead_letters,
                           registry=registry)
-    feed.attach(_BuggyForOne(mongo_db, prefix, bad_resident), group)
+    feed.attach(_BuggyForOne(mongo_db, prefix, bad), group)
     await broker.start()
     await feed.start()
     try:
@@ -173,3 +179,27 @@ async def test_a_failing_event_is_parked_alone_the_rest_applied_and_the_command_
     again = await Replayer(Projector(store), ReplayLog(mongo_db)).replay(choose(parked, parked[0].ref)[0])
     assert not again.applied and not again.failed
     assert (await store.area(f"desa:{DESA}"))["terdaftar"] == len(residents)
+
+
+async def test_events_written_by_a_failed_attempt_are_counted_once_when_the_failing_one_is_isolated(
+    stack: Any, mongo_db: Any,
+) -> None:
+    """The visit fails after the residents of its batch were written: applying the halves again finds
+    them written and finishes their counters, once; the visit alone is parked."""
+    bootstrap = f"127.0.0.1:{stack.ports.kafka}"
+    rng = random.Random()
+    prefix = f"dlqhalf{rng.randrange(10**6)}"
+    residents = [enrolled_event(rng, kecamatan=KECAMATAN, desa=DESA) for _ in range(6)]
+    visit_id = f"v-{uuid.uuid4().hex[:8]}"
+    visit = make_events.make("visit.scheduled", visit_id=visit_id, place_code=DESA, kecamatan_code=KECAMATAN,
+                             kind="desa")
+    batch = [(RESIDENT.name, e, e.payload.resident_id.encode()) for e in residents]
+    batch.insert(4, (OUTREACH.name, visit, visit_id.encode()))
+    await _apply_with_one_failing(mongo_db, bootstrap, batch, visit_id, prefix)
+
+    store = CoverageStore(mongo_db, prefix)
+    assert (await store.area(f"desa:{DESA}"))["terdaftar"] == len(residents)
+    assert await store.visits.find_one({"_id": visit_id}) is None
+    ours = {str(e.event_id) for _, e, _ in batch}
+    parked = [p for p in await read_parked(InfraSettings()) if p.event_id in ours]
+    assert [(p.event_type, p.event_id) for p in parked] == [("visit.scheduled", str(visit.event_id))]
