@@ -11,7 +11,8 @@ from services.coverage.consumers import ProjectionFeed
 from services.coverage.dashboard import router as dashboard
 from services.coverage.http import router
 from services.coverage.ports import CoverageDeps, ProjectionHolder
-from services.coverage.store import CoverageStore, Meta
+from services.coverage.store import AUDIT, CoverageStore, Meta
+from shared.audit import AuditTrail
 from shared.clock import Clock, system_clock
 from shared.runtime import LAG_SECONDS, ServiceRuntime
 from shared.service_app import assemble_app
@@ -83,5 +84,6 @@ def create_app(settings: CoverageSettings | None = None, *, clock: Clock = syste
         routers=[router, dashboard], rate_limit=settings.rate_limit, max_body_bytes=64 * 1024,
         state={"deps": CoverageDeps(projection=projection.holder, clock=clock)},
         before_start=[projection.open], after_start=[projection.start], before_stop=[projection.close],
+        audit=AuditTrail(runtime.db[AUDIT], service=SERVICE),
     )
     return app

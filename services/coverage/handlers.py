@@ -189,7 +189,7 @@ async def unrecorded(query: UnrecordedQuery, *, deps: CoverageDeps) -> Table:
     rows = [person_row(resident) for resident in found[:query.page.size]]
     await projection.record_read(office_id=reader.office_id, action="baca_belum_rekam",
                                  scope=f"desa:{query.desa}" if query.desa else f"sekolah:{query.sekolah}",
-                                 count=len(rows), now=deps.clock())
+                                 resident_ids=[row["resident_id"] for row in rows], now=deps.clock())
     return people_table(rows, query.page, more=len(found) > query.page.size, filename="belum-rekam")
 
 
@@ -230,7 +230,8 @@ async def home_visits(query: HomeVisitQuery, *, deps: CoverageDeps) -> Table:
     rows = [{**person_row(r), "lansia": bool(r.birth_year and r.birth_year <= elderly_until),
              "disabilitas": r.disabilitas} for r in found[:query.page.size]]
     await projection.record_read(office_id=reader.office_id, action="baca_kunjungan_rumah",
-                                 scope=f"kec:{scope}" if scope else "kab", count=len(rows), now=deps.clock())
+                                 scope=f"kec:{scope}" if scope else "kab",
+                                 resident_ids=[row["resident_id"] for row in rows], now=deps.clock())
     return people_table(rows, query.page, more=len(found) > query.page.size, filename="kunjungan-rumah")
 
 

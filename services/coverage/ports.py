@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,7 +25,8 @@ class ProjectionReads(Protocol):
                                     skip: int, limit: int) -> list[ListedResident]: ...
     async def place_visits(self) -> list[PlaceVisit]: ...
     async def school_names(self, npsns: list[str]) -> dict[str, str]: ...
-    async def record_read(self, *, office_id: str, action: str, scope: str, count: int, now: dt.datetime) -> None: ...
+    async def record_read(self, *, office_id: str, action: str, scope: str, resident_ids: Sequence[str],
+                          now: dt.datetime) -> None: ...
 
 
 @dataclass(frozen=True)

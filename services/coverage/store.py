@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import InsertOne, ReplaceOne, UpdateOne
@@ -19,6 +20,7 @@ from pymongo.errors import BulkWriteError
 from services.coverage import domain
 from services.coverage.domain import Delta, ResidentView, restore_view
 from services.coverage.views import WEEKLY_FIGURES, AreaCounters, ListedResident, PlaceVisit, StockLocation
+from shared.audit import AuditTrail
 from shared.clock import WIB
 from shared.dead_letter import TransientError
 from shared.mongo import document_from_update, updated_document
@@ -160,7 +162,7 @@ class CoverageStore:
         self.jobs = db[f"{prefix}_jobs"]
         self.visits = db[f"{prefix}_visits"]
         self.stock_events = db[f"{prefix}_stock_events"]
-        self.audit = db[AUDIT]
+        self.audit = AuditTrail(db[AUDIT], service="coverage")
         # Area counter documents as this store last read or wrote them. Every counter write is
         # guarded by the version, so a document another writer changed meanwhile fails the
         # write; the cache is then dropped and the batch, retried, reads afresh.
@@ -336,9 +338,9 @@ class CoverageStore:
         return [PlaceVisit(doc["place_code"], dt.date.fromisoformat(doc["date"]), _held_on(doc))
                 async for doc in self.visits.find({}) if doc.get("place_code") and doc.get("date")]
 
-    async def record_read(self, *, office_id: str, action: str, scope: str, count: int, now: dt.datetime) -> None:
-        await self.audit.insert_one({"office_id": office_id, "action": action, "scope": scope,
-                                     "count": count, "at": now})
+    async def record_read(self, *, office_id: str, action: str, scope: str, resident_ids: Sequence[str],
+                          now: dt.datetime) -> None:
+        await self.audit.record(office_id=office_id, action=action, scope=scope, resident_ids=resident_ids, now=now)
 
     async def snapshot(self) -> dict[str, Any]:
         """Every counter document without bookkeeping fields: what a rebuild must reproduce."""

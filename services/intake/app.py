@@ -9,8 +9,9 @@ from services.intake.config import IntakeSettings
 from services.intake.consumers import register_consumers
 from services.intake.http import router
 from services.intake.ports import ImportLimits, IntakeDeps
-from services.intake.store import REQUESTS, AuditLog, ImportJobs, Reviews, Roster
+from services.intake.store import AUDIT, REQUESTS, ImportJobs, Reviews, Roster
 from shared.areas import load_areas
+from shared.audit import AuditTrail
 from shared.clock import Clock, system_clock
 from shared.mongo import MongoRequestClaims
 from shared.runtime import ServiceRuntime
@@ -28,10 +29,11 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
     jobs = ImportJobs(db)
     background = BackgroundTasks()
     register_consumers(runtime.broker, roster=roster, metrics=runtime.metrics)
+    audit = AuditTrail(db[AUDIT], service=SERVICE)
     deps = IntakeDeps(
         publisher=runtime.publisher, clock=clock, areas=load_areas(),
         pseudonym_key=settings.infra.pseudonym_key.get_secret_value(), roster=roster, reviews=Reviews(db),
-        audit=AuditLog(db), requests=MongoRequestClaims(db[REQUESTS]), jobs=jobs, background=background,
+        audit=audit, requests=MongoRequestClaims(db[REQUESTS]), jobs=jobs, background=background,
         import_limits=ImportLimits(errors_kept=settings.import_errors_kept,
                                    stop_after_refused=settings.import_stop_after_refused),
     )
@@ -49,5 +51,5 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
         description="Daftar penduduk wajib KTP per kecamatan; setiap perintah menjadi event Kafka.",
         routers=[router], rate_limit=settings.rate_limit, max_body_bytes=settings.max_body_bytes,
         body_overrides={"/imports": settings.max_upload_bytes}, state={"deps": deps},
-        before_start=[prepare], before_stop=[stop_imports],
+        before_start=[prepare], before_stop=[stop_imports], audit=audit,
     )

@@ -338,7 +338,7 @@ async def read_resident(command: ReadResident, *, deps: IntakeDeps) -> ResidentR
     if not domain.may_read_personal(office.actor.role, office.kecamatan_code, resident.kecamatan_code):
         raise Forbidden(office, resident.kecamatan_code)
     await deps.audit.record(office_id=office.actor.office_id, action="baca_penduduk",
-                            kecamatan_code=resident.kecamatan_code, residents=1, now=deps.clock())
+                            scope=resident.kecamatan_code, resident_ids=[resident.resident_id], now=deps.clock())
     return resident
 
 
@@ -352,8 +352,8 @@ async def read_cohort(command: ReadCohort, *, deps: IntakeDeps) -> Cohort:
         raise DateRefused("tanggal harus hari ini atau sesudahnya")
     scope = command.kecamatan_code
     newly = await deps.roster.cohort(kecamatan_code=scope, after=today, until=command.target)
-    await deps.audit.record(office_id=office.actor.office_id, action="baca_kohort", kecamatan_code=scope,
-                            residents=len(newly), now=deps.clock())
+    await deps.audit.record(office_id=office.actor.office_id, action="baca_kohort", scope=scope,
+                            resident_ids=[r.resident_id for r in newly], now=deps.clock())
     return Cohort(target=command.target, kecamatan_code=scope,
                   wajib_today=await deps.roster.count_wajib(kecamatan_code=scope, on=today),
                   wajib_on_target=await deps.roster.count_wajib(kecamatan_code=scope, on=command.target),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -148,7 +148,7 @@ class ReviewsPort(Protocol):
 class AuditPort(Protocol):
     """One record per read of personal data."""
 
-    async def record(self, *, office_id: str, action: str, kecamatan_code: str | None, residents: int,
+    async def record(self, *, office_id: str, action: str, scope: str | None, resident_ids: Sequence[str],
                      now: dt.datetime) -> None: ...
 
 

@@ -1,4 +1,4 @@
-"""Intake's collections: the roster, review flags, the audit log, import jobs."""
+"""Intake's collections: the roster, review flags, import jobs; the audit log's name (written through shared/audit.py)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ REQUESTS = "intake_idempotency"
 ROSTER = "intake_roster"
 REVIEWS = "intake_reviews"
 PERSON_KEYS = "intake_person_keys"
-AUDIT = "audit_log"
+AUDIT = "audit_log"  # reads of residents' personal data (shared/audit.py)
 IMPORTS = "intake_imports"
 OPEN_REVIEW, REVIEWED = "perlu_tinjauan", "ditinjau"
 
@@ -228,22 +228,6 @@ class Reviews:
                            possible_duplicates=tuple(doc.get("possible_duplicates", [])), flagged_at=doc["flagged_at"],
                            age_reason=doc.get("age_reason"))
                 async for doc in self.collection.find(query).sort("flagged_at", 1)]
-
-
-class AuditLog:
-    """One record per read of personal data: who, what, which kecamatan, how many residents."""
-
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
-        self.collection = db[AUDIT]
-
-    async def record(
-        self, *, office_id: str, action: str, kecamatan_code: str | None, residents: int,
-        now: dt.datetime, service: str = "intake",
-    ) -> None:
-        await self.collection.insert_one(
-            {"office_id": office_id, "action": action, "kecamatan_code": kecamatan_code,
-             "residents": residents, "service": service, "at": now}
-        )
 
 
 def _job(doc: Mapping[str, Any]) -> ImportJob:

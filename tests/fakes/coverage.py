@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -91,8 +92,10 @@ class FakeProjection:
     async def place_visits(self) -> list[PlaceVisit]:
         return list(self.visits)
 
-    async def record_read(self, *, office_id: str, action: str, scope: str, count: int, now: dt.datetime) -> None:
-        self.audit.append({"office_id": office_id, "action": action, "scope": scope, "count": count})
+    async def record_read(self, *, office_id: str, action: str, scope: str, resident_ids: Sequence[str],
+                          now: dt.datetime) -> None:
+        self.audit.append({"office_id": office_id, "action": action, "scope": scope, "count": len(resident_ids),
+                           "resident_ids": list(resident_ids)})
 
 
 def coverage_deps(projection: FakeProjection, now: dt.datetime = NOW) -> CoverageDeps:

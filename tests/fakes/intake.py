@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,10 +126,10 @@ class FakeReviews:
 class FakeAudit:
     records: list[dict[str, Any]] = field(default_factory=list)
 
-    async def record(self, *, office_id: str, action: str, kecamatan_code: str | None, residents: int,
+    async def record(self, *, office_id: str, action: str, scope: str | None, resident_ids: Sequence[str],
                      now: dt.datetime) -> None:
-        self.records.append({"office_id": office_id, "action": action, "kecamatan_code": kecamatan_code,
-                             "residents": residents})
+        self.records.append({"office_id": office_id, "action": action, "kecamatan_code": scope,
+                             "residents": len(resident_ids), "resident_ids": list(resident_ids)})
 
 
 @dataclass

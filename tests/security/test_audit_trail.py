@@ -20,7 +20,11 @@ AUDITED = {
     ("intake", "GET", "/cohort"): ("audit_log", "baca_kohort"),
     ("coverage", "GET", "/unrecorded"): ("coverage_audit_log", "baca_belum_rekam"),
     ("coverage", "GET", "/planner/home-visits"): ("coverage_audit_log", "baca_kunjungan_rumah"),
+    ("printing", "GET", "/residents/{resident_id}/cards"): ("print_audit_log", "baca_riwayat_kartu"),
 }
+# The reads that show at least one resident of the test world (the others may show none).
+SHOWING_SOMEONE = {("intake", "GET", "/residents/{resident_id}"), ("coverage", "GET", "/unrecorded"),
+                   ("printing", "GET", "/residents/{resident_id}/cards")}
 READS = 3
 world = matrix.world  # the matrix's offices and residents of kecamatan A
 
@@ -85,3 +89,27 @@ async def test_each_read_leaves_exactly_one_record_and_a_refused_read_none(
     record = await world.db[collection].find_one({"office_id": office, "action": action}, sort=[("at", -1)])
     assert record is not None and record["at"] is not None
     assert not any(isinstance(v, str) and len(v) == 16 and v.isdigit() for v in record.values()), "no NIK kept"
+
+
+@pytest.mark.parametrize("route", sorted(AUDITED), ids=lambda r: f"{r[0]}{r[2]}")
+async def test_a_read_names_whose_data_it_showed_and_the_dinas_asks_who_read_a_resident(
+        services: dict[str, Any], world: World, route: tuple[str, str, str]) -> None:
+    collection, action = AUDITED[route]
+    service, method, path = route
+    answer = await ask(world, service, method, await call_for(world, service, method, path), "kec:own")
+    assert answer.status_code == 200, answer.text
+    record = await world.db[collection].find_one({"office_id": "mx-kec-own", "action": action}, sort=[("at", -1)])
+    assert record is not None
+    shown = record["resident_ids"]
+    assert len(shown) == record["residents"] and all(r.startswith("r") and not r.isdigit() for r in shown), shown
+    if route in SHOWING_SOMEONE:
+        assert shown, "the read showed a resident, the record names them"
+    if not shown:
+        return
+    who = Call("/audit/pembacaan", params={"resident_id": shown[0]})
+    asked = await ask(world, service, "GET", who, "admin:none")
+    assert asked.status_code == 200, asked.text
+    assert any(r["kantor"] == "mx-kec-own" and r["tindakan"] == action and r["jumlah_penduduk"] == len(shown)
+               for r in asked.json()["pembacaan"]), asked.json()
+    for office in ("kec:own", "station:own", "system:own"):
+        assert (await ask(world, service, "GET", who, office)).status_code == 403

@@ -75,6 +75,8 @@ ALLOWED: dict[tuple[str, str, str], set[str]] = {
     ("printing", "POST", "/school-deliveries/{delivery_id}/acknowledge"): ADMIN | {"kec:own"},
     ("printing", "GET", "/residents/{resident_id}/cards"): ADMIN | {"kec:own"},
     # who read a resident's data: the dinas only, in every service that shows personal data
+    ("intake", "GET", "/audit/pembacaan"): ADMIN,
+    ("coverage", "GET", "/audit/pembacaan"): ADMIN,
     ("printing", "GET", "/audit/pembacaan"): ADMIN,
     # inventory: stock figures for any office; the ledger moved by the admin, a station at its own location
     ("inventory", "GET", "/locations"): AUTHENTICATED,

@@ -79,7 +79,8 @@ async def test_unrecorded_residents_are_listed_for_the_own_kecamatan_and_the_rea
         await handlers.unrecorded(handlers.UnrecordedQuery(OTHER, desa=DESA), deps=deps)
     with pytest.raises(handlers.QueryRefused):
         await handlers.unrecorded(handlers.UnrecordedQuery(ADMIN), deps=deps)
-    assert fake.audit == [{"office_id": "kec-06", "action": "baca_belum_rekam", "scope": f"desa:{DESA}", "count": 2}]
+    assert fake.audit == [{"office_id": "kec-06", "action": "baca_belum_rekam", "scope": f"desa:{DESA}", "count": 2,
+                           "resident_ids": ["r1", "r2"]}]
 
 
 async def test_the_planner_proposes_visits_and_refuses_settings_out_of_range() -> None:
