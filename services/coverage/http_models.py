@@ -161,10 +161,11 @@ class RankedPlace(BaseModel):
     nama: str
     kecamatan: str
     belum_rekam: int
-    kunjungan: int
-    terakhir: dt.date | None
+    kunjungan: int = Field(description="visits held there (opened or closed by a team by today); "
+                                       "visits only scheduled do not count")
+    terakhir: dt.date | None = Field(description="the day of the last visit held there; null if none")
     skor: float
-    alasan: str
+    alasan: str = Field(description="why it ranks here, e.g. 'dikunjungi 10 hari lalu', 'belum pernah dikunjungi'")
 
 
 class Plan(BaseModel):
