@@ -9,6 +9,11 @@ behind the batch in hand, the next one and its own. A record handed over is comm
 it is applied; a crash or a stop redelivers the rest, and the projector finds what it already
 applied. A batch's commit is answered while the next batch is applied (commits stay in order).
 
+When an event of a batch cannot be applied (poison or a handler error), the batch's halves are
+applied apart, down to that event, which alone goes to its dead-letter topic; the others are
+applied, once (what a failed attempt wrote is found applied). `python -m services.coverage.dead_letters`
+lists what was parked and replays it after a fix.
+
 Which collections are fed, and with which consumer group, comes from `coverage_meta`; when a
 rebuild swaps in a new projection, the running service stops this feed's consumer and starts one
 with the new group, which continues from where the rebuild stopped.
