@@ -8,6 +8,7 @@ answer is a clear 503; the consumers wait with backoff while a part is away and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -55,6 +56,22 @@ def system(own_stack: Stack, start_service: Any, infra_env: dict[str, str]) -> I
         yield running
 
 
+class Resumed:
+    """Set once a registration is accepted after the part came back."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.back: float | None = None
+
+    def part_is_back(self) -> float:
+        self.back = time.monotonic()
+        return self.back
+
+    def accepted(self, at: float) -> None:
+        if self.back is not None and at > self.back:
+            self.event.set()
+
+
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -73,7 +90,7 @@ async def _office_key(system: FaultSystem) -> str:
 
 
 async def _register_until(stop: asyncio.Event, url: str, key: str, seed: int,
-                          slowest: list[float], accepted_at: list[float]) -> list[tuple[int, str | None, float]]:
+                          slowest: list[float], resumed: Resumed) -> list[tuple[int, str | None, float]]:
     """One clerk registering residents one after another until told to stop: (status, resident id, when answered)."""
     rng = random.Random(seed)
     answers: list[tuple[int, str | None, float]] = []
@@ -92,7 +109,7 @@ async def _register_until(stop: asyncio.Event, url: str, key: str, seed: int,
             answers.append((answer.status_code, body.get("resident_id") if answer.status_code == 201 else None,
                             time.monotonic()))
             if answer.status_code == 201:
-                accepted_at.append(time.monotonic())
+                resumed.accepted(time.monotonic())
             if answer.status_code == 503:
                 assert answer.headers.get("Retry-After"), answer.headers
                 REFUSALS[str(body.get("detail", ""))[:40]] += 1
@@ -105,8 +122,8 @@ async def _outage(system: FaultSystem, part: Any, *, seconds: float, clerk_seeds
     key = await _office_key(system)
     stop = asyncio.Event()
     waits: list[float] = []
-    accepted_at: list[float] = []
-    clerks = [asyncio.create_task(_register_until(stop, system.services["intake"].url, key, seed, waits, accepted_at))
+    resumed = Resumed()
+    clerks = [asyncio.create_task(_register_until(stop, system.services["intake"].url, key, seed, waits, resumed))
               for seed in clerk_seeds]
     await asyncio.sleep(4)
     await asyncio.to_thread(part.stop)
@@ -120,10 +137,10 @@ async def _outage(system: FaultSystem, part: Any, *, seconds: float, clerk_seeds
     cpu = {name: round((_cpu_seconds(pid) - cpu_before[name]) / away * 100, 1) for name, pid in pids.items()}
     lines = {name: n - lines_before[name] for name, n in _log_lines(system).items()}
     await asyncio.to_thread(part.start)
-    back = time.monotonic()
+    back = resumed.part_is_back()
     # Clerks go on until registrations are accepted again (at most a minute), then a few seconds more.
-    while not any(at > back for at in accepted_at) and time.monotonic() - back < RESUME_WITHIN_SECONDS:
-        await asyncio.sleep(0.5)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(resumed.event.wait(), RESUME_WITHIN_SECONDS)
     await asyncio.sleep(4)
     stop.set()
     answers = [answer for clerk in clerks for answer in await clerk]
