@@ -267,7 +267,8 @@ async def deliver(body: SchoolDeliveryIn, request: Request, key: IdempotencyKey 
     return await _once(request, office, key, body, command)
 
 
-@router.post("/school-deliveries/{delivery_id}/acknowledge", status_code=201, responses=_answers(400, 404, 409, 413, 429),
+@router.post("/school-deliveries/{delivery_id}/acknowledge", status_code=201,
+             responses=_answers(400, 403, 404, 409, 413, 429),
              summary="Tanda terima sekolah untuk satu pengiriman kartu")
 async def acknowledge(
     delivery_id: Annotated[str, Path(pattern=ID_PATTERN, description="id pengiriman ke sekolah")],
