@@ -59,6 +59,7 @@ from shared.contracts.stock import (
 )
 from shared.stations import Station, StationDirectory
 from tests.fakes.printing import FakePrintingStore, RecordingPublisher
+from tests.support.events import make
 
 PUSAT, PUT = "dinas-curup", "kec-put"
 STATIONS = StationDirectory({
@@ -481,6 +482,16 @@ async def test_a_school_delivery_carries_only_that_schools_students_and_gets_an_
     ids = {(await handlers.send_to_school(SendToSchool(STATION_OFFICE, "10700123", (mine.job_id,), request),
                                           deps=world.deps)).delivery_id for request in (first, second)}
     assert len(ids) == 2
+
+
+async def test_the_resident_topic_tells_printing_each_students_school(world: World) -> None:
+    enrolled = make("resident.enrolled", school_npsn="10700123")
+    moved = make("resident.updated", resident_id=enrolled.payload.resident_id, school_npsn=None, reason="lulus")
+    assert await handlers.apply_resident_event(enrolled, deps=world.deps) == "applied"
+    assert world.store.schools == {enrolled.payload.resident_id: "10700123"}
+    await handlers.apply_resident_event(moved, deps=world.deps)
+    assert world.store.schools == {enrolled.payload.resident_id: None}
+    assert await handlers.apply_resident_event(make("resident.left"), deps=world.deps) == "ignored"
 
 
 async def test_the_sending_station_cannot_sign_the_schools_receipt(world: World) -> None:
