@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from shared.audit import READS_SHOWN, NotDinas, who_read
 from shared.auth import Office, current_office
-from shared.http_types import problem
+from shared.http_types import VALIDATION_ANSWER, problem
 
 router = APIRouter(tags=["audit"])
 
@@ -34,7 +34,9 @@ class WhoReadOut(BaseModel):
 
 @router.get("/audit/pembacaan", response_model=WhoReadOut,
             summary="Siapa saja yang membaca data satu penduduk di layanan ini (hanya dinas)",
-            responses={403: problem("hanya dinas yang boleh melihat log audit")})
+            responses={**VALIDATION_ANSWER, 401: problem("kunci API salah atau tidak ada"),
+                       403: problem("hanya dinas yang boleh melihat log audit"),
+                       429: problem("terlalu banyak permintaan"), 503: problem("basis data tidak tersedia")})
 async def who_read_resident(request: Request, office: Annotated[Office, Depends(current_office)],
                             resident_id: Annotated[str, RESIDENT_ID]) -> WhoReadOut:
     try:
