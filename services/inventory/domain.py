@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shared import blangko
+from shared.clock import WIB
 from shared.contracts.envelope import Actor, Role
 from shared.contracts.stock import (
     BlankConsumed,
@@ -98,6 +99,44 @@ class Usulan:
     def missing(self) -> int:
         """Blanks asked for and not yet received."""
         return max(0, self.requested - self.received)
+
+
+@dataclass(frozen=True)
+class DocumentClaim:
+    """A paper number (a receipt's berita acara, an usulan letter) booked once: by which event, when, for what."""
+
+    number: str
+    event_id: str
+    claimed_at: dt.datetime
+    booked_as: str
+
+
+def document_key(kind: str, number: str) -> str:
+    """The one key of a paper number of a kind: spaces around and inside collapsed, letters upper-case."""
+    return f"{kind}:{' '.join(number.split()).upper()}"
+
+
+def _day(at: dt.datetime) -> str:
+    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(WIB).strftime("%d-%m-%Y")
+
+
+def receipt_booked_before(claim: DocumentClaim) -> str:
+    """Why a second receipt with a berita acara number already booked is refused."""
+    return (f"Berita acara {claim.number} sudah dicatat pada {_day(claim.claimed_at)} ({claim.booked_as}). "
+            "Satu berita acara hanya dicatat sekali: periksa nomor berita acara (document_no) pada kiriman ini.")
+
+
+def letter_sent_before(claim: DocumentClaim) -> str:
+    """Why a second usulan with a letter number already used is refused."""
+    return (f"Nomor surat {claim.number} sudah dipakai untuk {claim.booked_as} pada {_day(claim.claimed_at)}. "
+            "Lihat GET /replenishment; untuk usulan baru pakai nomor surat (letter_no) yang baru.")
+
+
+def over_received(usulan: Usulan, already: int, quantity: int) -> str:
+    """Why a receipt that would take an usulan above what was requested is refused."""
+    return (f"Usulan {usulan.request_id} meminta {usulan.requested} blangko, sudah diterima {already}; penerimaan "
+            f"{quantity} ini melebihinya (sisa {max(0, usulan.requested - already)}). Periksa jumlah atau nomor "
+            "usulan (request_id); kelebihan dicatat tanpa nomor usulan.")
 
 
 @dataclass(frozen=True)

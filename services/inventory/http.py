@@ -39,7 +39,8 @@ WRITE_ANSWERS: dict[int | str, dict[str, Any]] = {
     400: problem("isi permintaan bukan JSON yang dapat dibaca"),
     403: problem("kantor ini tidak berwenang"),
     404: problem("lokasi, transfer atau usulan tidak ditemukan"),
-    409: problem("ditolak buku stok (mis. stok tidak cukup), atau Idempotency-Key dipakai untuk data lain"),
+    409: problem("ditolak buku stok (mis. stok tidak cukup), nomor berita acara atau surat usulan sudah dipakai, "
+                 "penerimaan melebihi usulan, atau Idempotency-Key dipakai untuk data lain"),
     413: problem("isi permintaan terlalu besar"),
     429: problem("terlalu banyak permintaan dari kantor ini"),
     503: problem("Kafka atau basis data tidak tersedia: belum tersimpan"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from services.inventory.domain import Balance, CountProposal, Ledger, LedgerEvent, Outcome, Usulan
+from services.inventory.domain import Balance, CountProposal, DocumentClaim, Ledger, LedgerEvent, Outcome, Usulan
 from shared.contracts.stock import ReplenishmentRequested
 
 
@@ -33,6 +33,23 @@ class LedgerStore(Protocol):
 
     async def record_receipt(self, request_id: str, event_id: str, quantity: int) -> bool:
         """Count a receipt against an usulan once; False when counted before."""
+        ...
+
+    async def claim_document(self, claim: DocumentClaim, *, key: str) -> DocumentClaim | None:
+        """Book a paper number under `key` for `claim.event_id`; the claim holding it when another event booked it."""
+        ...
+
+    async def release_document(self, key: str, event_id: str) -> None:
+        """Free a paper number whose event was refused or not published."""
+        ...
+
+    async def claim_usulan_receipt(self, request_id: str, *, event_id: str, quantity: int) -> int | None:
+        """Count `quantity` against the usulan once per event unless it would go above what was requested;
+        None when counted, else the blanks already counted against it."""
+        ...
+
+    async def release_usulan_receipt(self, request_id: str, event_id: str, quantity: int) -> None:
+        """Take back a receipt's count whose event was refused or not published."""
         ...
 
     async def usulan(self, request_id: str) -> Usulan | None:

@@ -15,7 +15,17 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.inventory import domain
-from services.inventory.domain import Applied, Balance, CountProposal, Ledger, LedgerEvent, Outcome, Refused, Usulan
+from services.inventory.domain import (
+    Applied,
+    Balance,
+    CountProposal,
+    DocumentClaim,
+    Ledger,
+    LedgerEvent,
+    Outcome,
+    Refused,
+    Usulan,
+)
 from shared.contracts.stock import ReplenishmentRequested, TransferReceived
 from shared.mongo import apply_at_position, apply_once, versioned_write
 
@@ -36,6 +46,7 @@ def _refusal(doc: dict[str, Any] | None, event_id: str) -> str | None:
     return next((r["reason"] for r in (doc or {}).get("refusals", []) if r["event_id"] == event_id), None)
 
 
+_CLAIM_FIELDS = {"requested": 1, "received": 1, "claimed": 1, "receipt_claims": 1}
 _LEDGER_FIELDS = {"applied_events": 0, "refusals": 0, "positions": 0, "recent_applied": 0}
 
 
@@ -73,6 +84,7 @@ class InventoryStore:
         self.backlog = db["blangko_backlog"]
         self.backlog_events = db["blangko_backlog_events"]
         self.counts = db["blangko_count_proposals"]
+        self.documents = db["blangko_document_claims"]
 
     async def ensure_indexes(self) -> None:
         """Every lookup is by _id."""
@@ -149,14 +161,54 @@ class InventoryStore:
     async def record_receipt(self, request_id: str, event_id: str, quantity: int) -> bool:
         return await apply_once(self.requests, request_id, event_id, {"$inc": {"received": quantity}})
 
+    async def claim_document(self, claim: DocumentClaim, *, key: str) -> DocumentClaim | None:
+        """Book a paper number: a unique document per key, so of two at the same moment one is booked."""
+        try:
+            await self.documents.insert_one({"_id": key, "number": claim.number, "event_id": claim.event_id,
+                                             "claimed_at": claim.claimed_at, "booked_as": claim.booked_as})
+            return None
+        except DuplicateKeyError:
+            doc = await self.documents.find_one({"_id": key})
+        if doc is None:  # released in between: claim again
+            return await self.claim_document(claim, key=key)
+        if doc["event_id"] == claim.event_id:
+            return None
+        return DocumentClaim(number=doc["number"], event_id=doc["event_id"], claimed_at=doc["claimed_at"],
+                             booked_as=doc["booked_as"])
+
+    async def release_document(self, key: str, event_id: str) -> None:
+        await self.documents.delete_one({"_id": key, "event_id": event_id})
+
+    async def claim_usulan_receipt(self, request_id: str, *, event_id: str, quantity: int) -> int | None:
+        """Count a receipt against an usulan by one conditional update, so two at once cannot both fit."""
+        doc = await self.requests.find_one({"_id": request_id}, _CLAIM_FIELDS)
+        if doc is None or event_id in doc.get("receipt_claims", []):
+            return None
+        if "claimed" not in doc:
+            await self.requests.update_one({"_id": request_id, "claimed": {"$exists": False}},
+                                           {"$set": {"claimed": int(doc.get("received", 0))}})
+        result = await self.requests.update_one(
+            {"_id": request_id, "claimed": {"$lte": int(doc["requested"]) - quantity},
+             "receipt_claims": {"$ne": event_id}},
+            {"$inc": {"claimed": quantity}, "$push": {"receipt_claims": event_id}})
+        if result.modified_count == 1:
+            return None
+        now = await self.requests.find_one({"_id": request_id}, _CLAIM_FIELDS) or {}
+        return None if event_id in now.get("receipt_claims", []) else int(now.get("claimed", 0))
+
+    async def release_usulan_receipt(self, request_id: str, event_id: str, quantity: int) -> None:
+        await self.requests.update_one({"_id": request_id, "receipt_claims": event_id},
+                                       {"$inc": {"claimed": -quantity}, "$pull": {"receipt_claims": event_id}})
+
     async def usulan(self, request_id: str) -> Usulan | None:
         """One usulan, or None."""
-        doc = await self.requests.find_one({"_id": request_id}, {"applied_events": 0})
+        doc = await self.requests.find_one({"_id": request_id}, {"applied_events": 0, "receipt_claims": 0})
         return None if doc is None else _usulan(doc)
 
     async def all_usulan(self) -> list[Usulan]:
         """Every usulan, newest first."""
-        return [_usulan(doc) async for doc in self.requests.find({}, {"applied_events": 0}).sort("requested_at", -1)]
+        found = self.requests.find({}, {"applied_events": 0, "receipt_claims": 0}).sort("requested_at", -1)
+        return [_usulan(doc) async for doc in found]
 
     # The print backlog (cards waiting for a blank or for the printer), per station.
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.inventory import domain
-from services.inventory.domain import Balance, CountProposal, Ledger, LedgerEvent, Outcome, Refused, Usulan
+from services.inventory.domain import Balance, CountProposal, DocumentClaim, Ledger, LedgerEvent, Outcome, Refused, Usulan
 from shared.contracts.envelope import Envelope
 from shared.contracts.stock import ReplenishmentRequested, TransferReceived
 from shared.topics import Topic
@@ -27,6 +27,8 @@ class FakeLedgerStore:
     backlog: dict[str, int] = field(default_factory=dict)
     backlog_events: set[str] = field(default_factory=set)
     counts: dict[str, CountProposal] = field(default_factory=dict)
+    documents: dict[str, DocumentClaim] = field(default_factory=dict)
+    receipt_claims: dict[str, dict[str, int]] = field(default_factory=dict)
 
     async def balance(self, location_id: str) -> Balance:
         return self.balances.get(location_id, Balance(location_id))
@@ -71,6 +73,28 @@ class FakeLedgerStore:
         usulan = self.requests[request_id]
         self.requests[request_id] = replace(usulan, received=usulan.received + quantity)
         return True
+
+    async def claim_document(self, claim: DocumentClaim, *, key: str) -> DocumentClaim | None:
+        held = self.documents.setdefault(key, claim)
+        return None if held.event_id == claim.event_id else held
+
+    async def release_document(self, key: str, event_id: str) -> None:
+        if key in self.documents and self.documents[key].event_id == event_id:
+            del self.documents[key]
+
+    async def claim_usulan_receipt(self, request_id: str, *, event_id: str, quantity: int) -> int | None:
+        claims = self.receipt_claims.setdefault(request_id, {})
+        usulan = self.requests.get(request_id)
+        if usulan is None or event_id in claims:
+            return None
+        already = sum(claims.values())
+        if already + quantity > usulan.requested:
+            return already
+        claims[event_id] = quantity
+        return None
+
+    async def release_usulan_receipt(self, request_id: str, event_id: str, quantity: int) -> None:
+        self.receipt_claims.get(request_id, {}).pop(event_id, None)
 
     async def usulan(self, request_id: str) -> Usulan | None:
         return self.requests.get(request_id)
@@ -118,8 +142,11 @@ class RecordingPublisher:
 
     published: list[tuple[Envelope, str, str]] = field(default_factory=list)
     deliver: Callable[[Any], Awaitable[Any]] | None = None
+    fail: bool = False
 
     async def publish(self, event: Envelope, *, topic: Topic, key: str) -> None:
+        if self.fail:
+            raise ConnectionError("broker unreachable")
         self.published.append((event, topic.name, key))
         if self.deliver is not None:
             await self.deliver(event)

@@ -3,6 +3,7 @@ services: a stock count booked without the dinas, and coverage's figures next to
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -132,3 +133,69 @@ async def test_coverage_follows_only_what_the_ledger_applied_and_shows_the_same_
         assert (rows[location]["pemakaian_per_hari"], rows[location]["hari_stok"]) == (
             locations[location]["pemakaian_per_hari"], locations[location]["hari_stok"]), location
     assert rows[station]["hari_stok"] == 42.0  # 3 free blanks at 1 card in 14 days
+
+
+async def _gudang_stock(client: httpx.AsyncClient, key: str) -> int:
+    return int((await client.get("/locations/gudang", headers={"X-API-Key": key})).json()["ada"])
+
+
+async def test_a_berita_acara_is_booked_once_even_when_sent_twice_or_twice_at_once(
+        ledger: dict[str, Any], ledger_db: Any) -> None:
+    admin = await create_office_key(ledger_db, role=Role.DINAS_ADMIN)
+    number = f"BA-{uuid.uuid4().hex[:6]}"
+    async with httpx.AsyncClient(base_url=ledger["inventory"].url, timeout=30) as client:
+        before = await _gudang_stock(client, admin)
+        first = await post(client, "/receipts", admin, {"quantity": 1200, "document_no": number})
+        assert first.status_code == 201, first.text
+        again = await post(client, "/receipts", admin, {"quantity": 1200, "document_no": f"  {number.lower()} "})
+        assert again.status_code == 409, again.text
+        reason = again.json()["detail"]
+        today = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).strftime("%d-%m-%Y")
+        assert number in reason and today in reason and "sudah dicatat" in reason, reason
+        assert await _gudang_stock(client, admin) == before + 1200
+        racing = f"BA-{uuid.uuid4().hex[:6]}"
+        answers = await asyncio.gather(*(post(client, "/receipts", admin, {"quantity": 7, "document_no": racing})
+                                         for _ in range(2)))
+        assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+        assert await _gudang_stock(client, admin) == before + 1207
+
+
+async def _usulan_row(client: httpx.AsyncClient, key: str, request_id: str) -> dict[str, Any] | None:
+    rows = (await client.get("/replenishment", headers={"X-API-Key": key})).json()
+    return next((row for row in rows if row["usulan"] == request_id), None)
+
+
+async def test_receipts_never_take_an_usulan_above_what_was_requested(ledger: dict[str, Any], ledger_db: Any) -> None:
+    admin = await create_office_key(ledger_db, role=Role.DINAS_ADMIN)
+    async with httpx.AsyncClient(base_url=ledger["inventory"].url, timeout=30) as client:
+        sent = await post(client, "/replenishment", admin, {"letter_no": f"470/{uuid.uuid4().hex[:6]}/DUK/2026",
+                                                            "quantity": 5000})
+        assert sent.status_code == 201, sent.text
+        request_id = sent.json()["usulan"]
+        await eventually(lambda: _usulan_row(client, admin, request_id), lambda row: row is not None, timeout=20)
+        first = await post(client, "/receipts", admin, {"quantity": 3000, "request_id": request_id,
+                                                        "document_no": f"BA-{uuid.uuid4().hex[:6]}"})
+        assert first.status_code == 201, first.text
+        second = await post(client, "/receipts", admin, {"quantity": 3000, "request_id": request_id,
+                                                         "document_no": f"BA-{uuid.uuid4().hex[:6]}"})
+        assert second.status_code == 409, second.text
+        reason = second.json()["detail"]
+        assert all(figure in reason for figure in ("5000", "3000", request_id)), reason
+        row = await eventually(lambda: _usulan_row(client, admin, request_id),
+                               lambda row: row is not None and row["diterima"] == 3000, timeout=20)
+    assert (row["diminta"], row["diterima"], row["kurang"]) == (5000, 3000, 2000)
+
+
+async def test_an_usulan_letter_number_is_sent_once(ledger: dict[str, Any], ledger_db: Any) -> None:
+    admin = await create_office_key(ledger_db, role=Role.DINAS_ADMIN)
+    letter = f"470/{uuid.uuid4().hex[:6]}/DUK/2026"
+    async with httpx.AsyncClient(base_url=ledger["inventory"].url, timeout=30) as client:
+        first = await post(client, "/replenishment", admin, {"letter_no": letter, "quantity": 5000})
+        assert first.status_code == 201, first.text
+        again = await post(client, "/replenishment", admin, {"letter_no": letter, "quantity": 5000})
+        assert again.status_code == 409, again.text
+        assert letter in again.json()["detail"] and first.json()["usulan"] in again.json()["detail"]
+        await eventually(lambda: _usulan_row(client, admin, first.json()["usulan"]), lambda row: row is not None,
+                         timeout=20)
+        rows = (await client.get("/replenishment", headers={"X-API-Key": admin})).json()
+    assert [row["nomor_surat"] for row in rows].count(letter) == 1

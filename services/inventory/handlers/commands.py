@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from services.inventory import domain
-from services.inventory.domain import CountProposal, LedgerEvent, NotFound, Outcome, Refused
+from services.inventory.domain import CountProposal, DocumentClaim, LedgerEvent, NotFound, Outcome, Refused, Usulan
 from services.inventory.handlers.deps import InventoryDeps
 from services.inventory.handlers.views import LocationView, Suggestion, known, list_locations, suggest_usulan
 from shared.contracts import Actor, Role
@@ -176,14 +176,38 @@ async def submit(event: LedgerEvent, *, deps: InventoryDeps, transfer_id: str | 
 
 
 async def receive_blanks(command: ReceiveBlanks, *, deps: InventoryDeps) -> Recorded:
-    """Record blanks received from the province, optionally against an usulan."""
+    """Record blanks received from the province, optionally against an usulan: a berita acara is booked once,
+    and an usulan never receives more than it requested."""
     known(command.location_id, deps)
     domain.admin_only(command.actor, "Hanya admin dinas yang dapat mencatat penerimaan dan pengembalian blangko.")
-    if command.request_id is not None and await deps.store.usulan(command.request_id) is None:
+    usulan = None
+    if command.request_id is not None and (usulan := await deps.store.usulan(command.request_id)) is None:
         raise NotFound(f"Usulan {command.request_id!r} tidak ditemukan; periksa nomor usulan.")
+    event_id = str(command.event_id)
+    key = domain.document_key("penerimaan", command.document_no)
+    booked = DocumentClaim(number=command.document_no.strip(), event_id=event_id, claimed_at=deps.clock(),
+                           booked_as=f"penerimaan {command.quantity} blangko ke {command.location_id}")
+    if (held := await deps.store.claim_document(booked, key=key)) is not None:
+        raise Refused(domain.receipt_booked_before(held))
     payload = ReceivedPayload(location_id=command.location_id, quantity=command.quantity,
                               request_id=command.request_id, document_no=command.document_no)
-    return await submit(StockReceived(**_envelope(command.actor, command.event_id, deps), payload=payload), deps=deps)
+    try:
+        if usulan is not None:
+            await _count_against(usulan, event_id, command.quantity, deps)
+        return await submit(StockReceived(**_envelope(command.actor, command.event_id, deps), payload=payload),
+                            deps=deps)
+    except BaseException:
+        if usulan is not None:
+            await deps.store.release_usulan_receipt(usulan.request_id, event_id, command.quantity)
+        await deps.store.release_document(key, event_id)
+        raise
+
+
+async def _count_against(usulan: Usulan, event_id: str, quantity: int, deps: InventoryDeps) -> None:
+    """Count a receipt against its usulan, refused when it would go above what was requested."""
+    already = await deps.store.claim_usulan_receipt(usulan.request_id, event_id=event_id, quantity=quantity)
+    if already is not None:
+        raise Refused(domain.over_received(usulan, already, quantity))
 
 
 async def send_transfer(command: SendTransfer, *, deps: InventoryDeps) -> Recorded:
@@ -284,5 +308,14 @@ async def request_usulan(command: RequestUsulan, *, deps: InventoryDeps) -> Usul
     payload = ReplenishmentPayload(request_id=request_id, location_id=WAREHOUSE, quantity=quantity,
                                    backlog=basis.backlog, daily_consumption=basis.per_day, letter_no=command.letter_no)
     event = ReplenishmentRequested(**_envelope(command.actor, command.event_id, deps), payload=payload)
-    await deps.publisher.publish(event, topic=STOCK, key=WAREHOUSE)
+    key = domain.document_key("surat", command.letter_no)
+    letter = DocumentClaim(number=command.letter_no.strip(), event_id=str(event.event_id), claimed_at=deps.clock(),
+                           booked_as=f"usulan {request_id}")
+    if (held := await deps.store.claim_document(letter, key=key)) is not None:
+        raise Refused(domain.letter_sent_before(held))
+    try:
+        await deps.publisher.publish(event, topic=STOCK, key=WAREHOUSE)
+    except BaseException:
+        await deps.store.release_document(key, letter.event_id)
+        raise
     return UsulanSent(str(event.event_id), request_id, quantity, basis)

@@ -61,8 +61,8 @@ def publisher_of(deps: InventoryDeps) -> RecordingPublisher:
 
 
 async def receive(deps: InventoryDeps, quantity: int, location: str = "gudang", request_id: str | None = None) -> None:
-    await handlers.receive_blanks(handlers.ReceiveBlanks(ADMIN, uuid.uuid4(), location, quantity, "BA-001",
-                                                         request_id), deps=deps)
+    await handlers.receive_blanks(handlers.ReceiveBlanks(ADMIN, uuid.uuid4(), location, quantity,
+                                                         f"BA-{uuid.uuid4().hex[:8]}", request_id), deps=deps)
 
 
 async def send(deps: InventoryDeps, quantity: int, to: str = "pusat") -> str:
@@ -225,6 +225,43 @@ async def test_an_usulan_asks_for_the_suggested_quantity_and_receipts_count_agai
     [usulan] = await handlers.list_usulan(deps=deps)
     assert (usulan.requested, usulan.received, usulan.missing) == (40, 25, 15)
     assert (await handlers.suggest_usulan(deps=deps)).quantity == 0
+
+
+async def test_a_berita_acara_is_booked_once_and_freed_when_its_receipt_is_not_published() -> None:
+    deps = world()
+    await handlers.receive_blanks(handlers.ReceiveBlanks(ADMIN, uuid.uuid4(), "gudang", 1200, "BA-1"), deps=deps)
+    with pytest.raises(Refused, match=r"Berita acara BA-1 sudah dicatat pada 04-05-2026"):
+        await handlers.receive_blanks(handlers.ReceiveBlanks(ADMIN, uuid.uuid4(), "gudang", 1200, " ba-1 "),
+                                      deps=deps)
+    assert (await deps.store.balance("gudang")).received == 1200
+    publisher_of(deps).fail = True
+    with pytest.raises(ConnectionError):
+        await handlers.receive_blanks(handlers.ReceiveBlanks(ADMIN, uuid.uuid4(), "gudang", 5, "BA-2"), deps=deps)
+    publisher_of(deps).fail = False
+    await handlers.receive_blanks(handlers.ReceiveBlanks(ADMIN, uuid.uuid4(), "gudang", 5, "BA-2"), deps=deps)
+    assert (await deps.store.balance("gudang")).received == 1205
+
+
+async def test_a_receipt_above_what_its_usulan_requested_is_refused() -> None:
+    deps = world()
+    sent = await handlers.request_usulan(handlers.RequestUsulan(ADMIN, uuid.uuid4(), "470/123/DUK/2026", 5000),
+                                         deps=deps)
+    await receive(deps, 3000, request_id=sent.request_id)
+    with pytest.raises(Refused, match=r"meminta 5000 blangko, sudah diterima 3000; penerimaan 3000"):
+        await receive(deps, 3000, request_id=sent.request_id)
+    await receive(deps, 2000, request_id=sent.request_id)
+    [usulan] = await handlers.list_usulan(deps=deps)
+    assert (usulan.requested, usulan.received, usulan.missing) == (5000, 5000, 0)
+
+
+async def test_an_usulan_letter_number_is_used_once() -> None:
+    deps = world()
+    first = await handlers.request_usulan(handlers.RequestUsulan(ADMIN, uuid.uuid4(), "470/123/DUK/2026", 5000),
+                                          deps=deps)
+    with pytest.raises(Refused, match=f"470/123/DUK/2026 sudah dipakai untuk usulan {first.request_id}"):
+        await handlers.request_usulan(handlers.RequestUsulan(ADMIN, uuid.uuid4(), "470/123/duk/2026", 5000),
+                                      deps=deps)
+    assert len(publisher_of(deps).events(ReplenishmentRequested)) == 1
 
 
 async def test_an_usulan_of_zero_is_refused_and_only_the_dinas_may_send_one() -> None:
