@@ -221,6 +221,7 @@ class CountProposal:
     approved_by: str | None = None
     approving_office: str | None = None
     event_id: str | None = None
+    refused_reason: str | None = None
 
     @property
     def difference(self) -> int:
@@ -238,12 +239,18 @@ def count_needs_approval(actor: Actor, b: Balance, counted: int) -> bool:
     return actor.role != Role.DINAS_ADMIN and counted != good_blanks(b)
 
 
-def check_still_counts(proposal: CountProposal, b: Balance) -> None:
-    """A count is approved against the stock it was made on; refused when the ledger moved since."""
-    if good_blanks(b) != proposal.ledger_total:
-        raise Refused(f"Stok di {b.location_id} berubah sejak hitungan diajukan (buku stok sekarang "
-                      f"{good_blanks(b)}, saat dihitung {proposal.ledger_total}); minta stasiun menghitung ulang "
-                      "dan mengajukan hitungan baru.")
+def stale_count(proposal: CountProposal, b: Balance) -> str | None:
+    """A count is approved against the stock it was made on; why it is refused when the ledger moved since."""
+    if good_blanks(b) == proposal.ledger_total:
+        return None
+    return (f"Stok di {b.location_id} berubah sejak hitungan diajukan (buku stok sekarang {good_blanks(b)}, saat "
+            f"dihitung {proposal.ledger_total}); hitungan {proposal.count_id} ditolak (kedaluwarsa). Minta stasiun "
+            "menghitung ulang dan mengajukan hitungan baru.")
+
+
+def refused_before(proposal: CountProposal) -> str:
+    """Why a count refused earlier cannot be approved."""
+    return f"Hitungan {proposal.count_id} sudah ditolak: {proposal.refused_reason}"
 
 
 def sent_transfer(ledgers: Iterable[Ledger], transfer_id: str) -> SentTransfer | None:

@@ -84,6 +84,10 @@ class LedgerStore(Protocol):
         """Mark a waiting count approved by `office_id` for the event `event_id`; False when it was decided."""
         ...
 
+    async def refuse_count(self, count_id: str, reason: str) -> None:
+        """Mark a waiting count refused with `reason`; it waits no more."""
+        ...
+
     async def release_count_approval(self, count_id: str, event_id: str) -> None:
         """Put an approval whose event was refused or not published back to waiting."""
         ...

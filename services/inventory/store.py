@@ -238,7 +238,7 @@ class InventoryStore:
                 "_id": proposal.count_id, "location_id": proposal.location_id, "counted": proposal.counted,
                 "reason": proposal.reason, "proposed_by": proposal.proposed_by, "proposed_at": proposal.proposed_at,
                 "ledger_total": proposal.ledger_total, "approved_by": None, "approving_office": None,
-                "event_id": None})
+                "event_id": None, "refused_reason": None})
             return proposal
         except DuplicateKeyError:
             stored = await self.count_proposal(proposal.count_id)
@@ -249,13 +249,18 @@ class InventoryStore:
         return None if doc is None else _proposal(doc)
 
     async def pending_counts(self) -> list[CountProposal]:
-        return [_proposal(doc) async for doc in self.counts.find({"event_id": None}).sort("proposed_at", 1)]
+        waiting = self.counts.find({"event_id": None, "refused_reason": None}).sort("proposed_at", 1)
+        return [_proposal(doc) async for doc in waiting]
 
     async def claim_count_approval(self, count_id: str, *, event_id: str, approved_by: str, office_id: str) -> bool:
         result = await self.counts.update_one(
-            {"_id": count_id, "event_id": {"$in": [None, event_id]}},
+            {"_id": count_id, "event_id": {"$in": [None, event_id]}, "refused_reason": None},
             {"$set": {"event_id": event_id, "approved_by": approved_by, "approving_office": office_id}})
         return result.matched_count == 1
+
+    async def refuse_count(self, count_id: str, reason: str) -> None:
+        await self.counts.update_one({"_id": count_id, "event_id": None},
+                                     {"$set": {"refused_reason": reason, "status": "ditolak_kedaluwarsa"}})
 
     async def release_count_approval(self, count_id: str, event_id: str) -> None:
         await self.counts.update_one({"_id": count_id, "event_id": event_id},
@@ -269,7 +274,8 @@ def _proposal(doc: dict[str, Any]) -> CountProposal:
     return CountProposal(count_id=doc["_id"], location_id=doc["location_id"], counted=int(doc["counted"]),
                          reason=doc["reason"], proposed_by=doc["proposed_by"], proposed_at=doc.get("proposed_at"),
                          ledger_total=int(doc["ledger_total"]), approved_by=doc.get("approved_by"),
-                         approving_office=doc.get("approving_office"), event_id=doc.get("event_id"))
+                         approving_office=doc.get("approving_office"), event_id=doc.get("event_id"),
+                         refused_reason=doc.get("refused_reason"))
 
 
 def _count_day(days: dict[str, int], day: dt.date, used: int) -> dict[str, int]:

@@ -120,15 +120,20 @@ class FakeLedgerStore:
         return self.counts.get(count_id)
 
     async def pending_counts(self) -> list[CountProposal]:
-        return [p for p in self.counts.values() if p.event_id is None]
+        return [p for p in self.counts.values() if p.event_id is None and p.refused_reason is None]
 
     async def claim_count_approval(self, count_id: str, *, event_id: str, approved_by: str, office_id: str) -> bool:
         proposal = self.counts.get(count_id)
-        if proposal is None or proposal.event_id not in (None, event_id):
+        if proposal is None or proposal.event_id not in (None, event_id) or proposal.refused_reason is not None:
             return False
         self.counts[count_id] = replace(proposal, event_id=event_id, approved_by=approved_by,
                                         approving_office=office_id)
         return True
+
+    async def refuse_count(self, count_id: str, reason: str) -> None:
+        proposal = self.counts.get(count_id)
+        if proposal is not None and proposal.event_id is None:
+            self.counts[count_id] = replace(proposal, refused_reason=reason)
 
     async def release_count_approval(self, count_id: str, event_id: str) -> None:
         proposal = self.counts.get(count_id)

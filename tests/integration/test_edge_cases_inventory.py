@@ -199,3 +199,26 @@ async def test_an_usulan_letter_number_is_sent_once(ledger: dict[str, Any], ledg
                          timeout=20)
         rows = (await client.get("/replenishment", headers={"X-API-Key": admin})).json()
     assert [row["nomor_surat"] for row in rows].count(letter) == 1
+
+
+async def test_a_count_refused_as_stale_no_longer_waits_for_approval(ledger: dict[str, Any], ledger_db: Any) -> None:
+    station = ledger["station"]
+    admin = await create_office_key(ledger_db, role=Role.DINAS_ADMIN)
+    own = await create_office_key(ledger_db, role=Role.PRINT_STATION, office_id=station)
+    async with httpx.AsyncClient(base_url=ledger["inventory"].url, timeout=30) as client:
+        stock = (await client.get(f"/locations/{station}", headers={"X-API-Key": own})).json()
+        proposed = await post(client, "/counts", own, {"location_id": station, "counted": stock["ada"] + stock["dipesan"] + 3,
+                                                       "reason": "stock opname mingguan"})
+        assert proposed.status_code == 202, proposed.text
+        count_id = proposed.json()["count_id"]
+        moved = await post(client, "/receipts", admin, {"location_id": station, "quantity": 2,
+                                                        "document_no": f"BA-{uuid.uuid4().hex[:6]}"})
+        assert moved.status_code == 201, moved.text
+        stale = await post(client, f"/counts/{count_id}/approve", admin, {"approved_by": "Kabid"})
+        assert stale.status_code == 409, stale.text
+        assert "berubah sejak hitungan diajukan" in stale.json()["detail"]
+        listed = await client.get("/counts", headers={"X-API-Key": admin})
+        assert count_id not in [c["count_id"] for c in listed.json()]
+        again = await post(client, f"/counts/{count_id}/approve", admin, {"approved_by": "Kabid"})
+        assert again.status_code == 409, again.text
+        assert "ditolak" in again.json()["detail"] and "berubah sejak hitungan diajukan" in again.json()["detail"]

@@ -266,9 +266,13 @@ async def approve_count(command: ApproveCount, *, deps: InventoryDeps) -> Record
     if proposal is None:
         raise NotFound(f"Hitungan {command.count_id!r} tidak ditemukan; lihat GET /counts untuk yang menunggu.")
     event_id = str(command.event_id)
+    if proposal.refused_reason is not None:
+        raise Refused(domain.refused_before(proposal))
     if proposal.event_id not in (None, event_id):
         raise Refused(f"Hitungan {proposal.count_id} sudah disetujui oleh {proposal.approving_office}.")
-    domain.check_still_counts(proposal, await deps.store.balance(proposal.location_id))
+    if (stale := domain.stale_count(proposal, await deps.store.balance(proposal.location_id))) is not None:
+        await deps.store.refuse_count(proposal.count_id, stale)
+        raise Refused(stale)
     if not await deps.store.claim_count_approval(proposal.count_id, event_id=event_id,
                                                  approved_by=command.approved_by, office_id=command.actor.office_id):
         raise Refused(f"Hitungan {proposal.count_id} baru saja disetujui oleh permintaan lain.")
