@@ -10,13 +10,17 @@ from typing import Any
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry, Counter
 from pymongo.errors import ConnectionFailure, ExecutionTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared.messages_id import field_errors
 from shared.settings import RateLimitSettings
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -133,11 +137,7 @@ class WriteRateLimit:
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
-    errors = []
-    for error in exc.errors():
-        location = [str(p) for p in error.get("loc", ()) if p != "body"]
-        errors.append({"field": ".".join(location) or "(body)", "reason": str(error.get("msg"))})
-    return errors
+    return field_errors(exc.errors())
 
 
 UNAVAILABLE_RETRY_SECONDS = 10
@@ -179,8 +179,41 @@ def kafka_unavailable(what: str = "data") -> HTTPException:
     )
 
 
+VALIDATION_SUMMARY = "Data tidak valid: periksa kolom yang disebut."
+# FastAPI's own English answers, by status and text; a route's own detail is never replaced.
+FRAMEWORK_ANSWERS: dict[tuple[int, str], str] = {
+    (404, "Not Found"): "Alamat tidak ditemukan: periksa alamat dan ejaannya (daftar alamat ada di /docs).",
+    (405, "Method Not Allowed"): "Metode tidak diizinkan untuk alamat ini: lihat header Allow untuk metode yang boleh.",
+    (400, "There was an error parsing the body"):
+        "Isi permintaan tidak dapat dibaca: kirim JSON dalam UTF-8 dengan Content-Type: application/json.",
+}
+
+
+def _in_validation_shape(detail: Any) -> dict[str, Any] | None:
+    """A refusal raised as {"message": ..., "errors": [...]} answers like a refused field does:
+    {"detail": message, "errors": [...]}; None for any other detail."""
+    if isinstance(detail, dict) and isinstance(detail.get("message"), str) and isinstance(detail.get("errors"), list):
+        return {"detail": detail["message"], "errors": detail["errors"],
+                **{k: v for k, v in detail.items() if k not in ("message", "errors")}}
+    return None
+
+
+async def _http_refusal(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI's answer for an HTTPException, with the framework's English texts in Indonesian and a
+    422 that lists fields in the one validation shape."""
+    text = FRAMEWORK_ANSWERS.get((exc.status_code, exc.detail)) if isinstance(exc.detail, str) else None
+    if text is not None:
+        exc = StarletteHTTPException(exc.status_code, text, headers=exc.headers)
+    shaped = _in_validation_shape(exc.detail) if exc.status_code == 422 else None
+    if shaped is not None:
+        return JSONResponse(shaped, status_code=422, headers=exc.headers)
+    return await http_exception_handler(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """422 answers name each field and the reason, without echoing the submitted values.
+    """422 answers name each field and the reason in Indonesian, without echoing the submitted values,
+    always as {"detail": summary, "errors": [{"field", "reason"}]}. An unknown address (404), a method
+    the address does not take (405) and an unreadable body (400) are answered in Indonesian too.
 
     When Kafka or the database cannot be reached the answer is 503 with Retry-After: nothing of
     the request is confirmed, and sending it again (with the same Idempotency-Key) is safe.
@@ -201,9 +234,8 @@ def install_error_handlers(app: FastAPI) -> None:
     for unreachable in (ConnectionFailure, ExecutionTimeout):
         app.add_exception_handler(unreachable, _database_down)
 
+    app.add_exception_handler(StarletteHTTPException, _http_refusal)  # type: ignore[arg-type]
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": "Data tidak valid: periksa kolom yang disebut.", "errors": _field_errors(exc)},
-            status_code=422,
-        )
+        return JSONResponse({"detail": VALIDATION_SUMMARY, "errors": _field_errors(exc)}, status_code=422)
