@@ -125,6 +125,61 @@ def lansia_from(birth_date: dt.date) -> dt.date:
     return add_years(birth_date, LANSIA_AGE)
 
 
+# Perekaman may start at 16, a year before a resident becomes wajib KTP at 17 (the card is printed from 17).
+
+RECORDING_YEARS_AHEAD = 1
+
+
+def recordable_from(wajib_ktp_from: dt.date) -> dt.date:
+    """The first day a resident may be recorded: a year before they become wajib KTP (the 16th birthday,
+    or at once for a resident wajib KTP by marriage)."""
+    return add_years(wajib_ktp_from, -RECORDING_YEARS_AHEAD)
+
+
+def latest_wajib_recordable_on(day: dt.date) -> dt.date:
+    """The latest wajib KTP date of a resident who may be recorded on `day` (29 February counted as
+    `add_years` counts it)."""
+    latest = add_years(day, RECORDING_YEARS_AHEAD)
+    while recordable_from(latest + dt.timedelta(days=1)) <= day:
+        latest += dt.timedelta(days=1)
+    while recordable_from(latest) > day:
+        latest -= dt.timedelta(days=1)
+    return latest
+
+
+def too_young_problem(wajib_ktp_from: dt.date | None, on: dt.date) -> str | None:
+    """Why a resident may not be recorded on `on` yet, naming the day from which they may; None if they may
+    (or the roster gives no wajib KTP date)."""
+    if wajib_ktp_from is None or recordable_from(wajib_ktp_from) <= on:
+        return None
+    return (f"belum boleh direkam: perekaman KTP-el mulai umur 16 tahun, penduduk ini boleh direkam mulai "
+            f"{recordable_from(wajib_ktp_from).isoformat()}")
+
+
+def too_young_targets_problem(day: dt.date, young: list[tuple[str, dt.date]]) -> str | None:
+    """Why explicit targets cannot be taken: some may not be recorded on the visit's date yet."""
+    if not young:
+        return None
+    shown = ", ".join(f"{r} mulai {recordable_from(w).isoformat()}" for r, w in young[:3])
+    return (f"{len(young)} target belum boleh direkam pada {day.isoformat()} (perekaman KTP-el mulai umur 16 tahun): "
+            f"{shown}{', ...' if len(young) > 3 else ''}; hapus dari targets atau jadwalkan kunjungan pada tanggal "
+            "itu atau sesudahnya")
+
+
+STAGE_LABEL = {
+    Stage.BELUM_REKAM: "belum rekam", Stage.GAGAL_REKAM: "gagal rekam", Stage.REKAM: "rekam (SFE)",
+    Stage.GAGAL_PUSAT: "gagal rekam di pusat", Stage.DUPLIKAT: "DUPLICATE_RECORD", Stage.PRR: "PRR (siap cetak)",
+}
+
+
+def backwards_problem(current: Progress, status: str, stage: Stage) -> str:
+    """Why a SIAK status is not applied: it would move the resident backwards, or repeats where they are."""
+    where = f"penduduk ini sudah di tahap {STAGE_LABEL[current.stage]} sejak {current.since.isoformat()}"
+    if RANK[stage] == RANK[current.stage] and stage not in FAILURES:
+        return f"status {status} tidak mengubah apa pun: {where}"
+    return f"status {status} tidak dipakai karena status tidak boleh mundur: {where}; tidak ada yang diubah"
+
+
 # Who may do what: dinas admins everywhere, offices and field teams in their own kecamatan.
 
 FIELD_ROLES = frozenset({Role.FIELD_TEAM, Role.KECAMATAN_OFFICE, Role.DINAS_ADMIN})
@@ -158,6 +213,28 @@ class Visit:
     carried_over: tuple[str, ...]
     state: VisitState
     no_shows: tuple[str, ...] | None = None
+    opened_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+
+
+def closed_visit_problem(visit: Visit, device_time: dt.datetime, kind: str) -> str | None:
+    """Why a field event naming a visit that is not open now is refused, or None when it was made while the
+    visit was open (an offline device uploads after closing); the reason says what to send instead."""
+    if visit.state == VisitState.DIJADWALKAN:
+        return (f"kunjungan {visit.visit_id} belum dibuka: buka kunjungan dulu lalu kirim ulang, atau kirim "
+                "kejadian ini tanpa visit_id")
+    if visit.state == VisitState.DIBUKA:
+        return None
+    if visit.opened_at is not None and visit.closed_at is not None \
+            and visit.opened_at <= device_time <= visit.closed_at:
+        return None
+    if kind == "absent":
+        return (f"kunjungan {visit.visit_id} sudah ditutup dan ketidakhadiran ini di luar masa kunjungan dibuka: "
+                "penduduk yang belum direkam sudah tercatat tidak hadir saat kunjungan ditutup; jangan kirim ulang")
+    window = (f" ({visit.opened_at.isoformat()} s.d. {visit.closed_at.isoformat()})"
+              if visit.opened_at and visit.closed_at else "")
+    return (f"kunjungan {visit.visit_id} sudah ditutup dan waktu perangkat di luar masa kunjungan dibuka{window}: "
+            "kirim ulang kejadian ini tanpa visit_id")
 
 
 @dataclass(frozen=True)

@@ -202,14 +202,17 @@ class StatusBatchIn(BaseModel):
 
 class RowOut(Answer):
     resident_id: str | None
-    hasil: Literal["diterima", "ditolak"]
+    hasil: Literal["diterima", "diabaikan", "ditolak"] = Field(
+        description="diterima: applied; diabaikan: not applied, the resident is already at this stage or further "
+                    "(a status never goes backwards); ditolak: refused, see alasan")
     alasan: str | None
 
 
 class StatusOut(Answer):
-    """How many statuses were taken, and the answer for each row."""
+    """How many statuses were taken and how many not applied, and the answer for each row."""
 
     diterima: int
+    diabaikan: int = Field(description="statuses not applied: the resident is already at that stage or further")
     hasil: list[RowOut]
 
 
@@ -218,9 +221,10 @@ class FileRowOut(RowOut):
 
 
 class FileOut(Answer):
-    """How many statuses were taken, and the answer for each line of the file."""
+    """How many statuses were taken and how many not applied, and the answer for each line of the file."""
 
     diterima: int
+    diabaikan: int = Field(description="statuses not applied: the resident is already at that stage or further")
     hasil: list[FileRowOut]
 
 

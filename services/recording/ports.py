@@ -36,8 +36,10 @@ class RecordingStorage(Protocol):
         """Record the event id, and the new progress if any (else one more stale report), in one write."""
         ...
 
-    async def unrecorded_at(self, *, kind: str, place_code: str, kecamatan_code: str, limit: int) -> list[str]:
-        """Roster residents of a place who are not recorded yet (oldest wajib KTP date first)."""
+    async def unrecorded_at(self, *, kind: str, place_code: str, kecamatan_code: str, limit: int,
+                            wajib_by: dt.date) -> list[str]:
+        """Roster residents of a place who are not recorded yet and are wajib KTP by `wajib_by` (or have no
+        wajib KTP date), oldest wajib KTP date first."""
         ...
 
     async def visit(self, visit_id: str) -> Visit | None:
@@ -49,9 +51,16 @@ class RecordingStorage(Protocol):
         ...
 
     async def mark_visit(
-        self, visit_id: str, event_id: str, state: VisitState, no_shows: list[str] | None = None
+        self, visit_id: str, event_id: str, state: VisitState, no_shows: list[str] | None = None,
+        at: dt.datetime | None = None,
     ) -> bool:
-        """Move a visit to `state` once; False if the event was applied before."""
+        """Move a visit to `state` once, keeping when it was opened or closed (`at`); False if the event was
+        applied before."""
+        ...
+
+    async def forget_no_show(self, visit_id: str, place_code: str, resident_id: str) -> None:
+        """A no-show of a closed visit turned out recorded during it: no longer its no-show, nor waiting at
+        the place."""
         ...
 
     async def carried_over(self, place_code: str) -> list[str]:

@@ -33,6 +33,10 @@ def _date(text: str | None) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
+def _moment(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text else None
+
+
 def resident_of(doc: dict[str, Any]) -> ResidentRecord:
     """A resident document as the typed record use cases read."""
     since = doc.get("since")
@@ -55,6 +59,7 @@ def visit_of(doc: dict[str, Any]) -> Visit:
         place_code=doc["place_code"], kecamatan_code=doc["kecamatan_code"], team=doc["team"],
         targets=tuple(doc.get("targets", [])), carried_over=tuple(doc.get("carried_over", [])),
         state=VisitState(doc["state"]), no_shows=None if no_shows is None else tuple(no_shows),
+        opened_at=_moment(doc.get("opened_at")), closed_at=_moment(doc.get("closed_at")),
     )
 
 
@@ -116,11 +121,15 @@ class RecordingStore:
 
         return await versioned_write(self.residents, resident_id, decide)
 
-    async def unrecorded_at(self, *, kind: str, place_code: str, kecamatan_code: str, limit: int) -> list[str]:
-        """Roster residents of a place who are not recorded yet (oldest wajib KTP date first)."""
+    async def unrecorded_at(self, *, kind: str, place_code: str, kecamatan_code: str, limit: int,
+                            wajib_by: dt.date) -> list[str]:
+        """Roster residents of a place who are not recorded yet and are wajib KTP by `wajib_by` (or have no
+        wajib KTP date), oldest wajib KTP date first."""
         query: dict[str, Any] = {"in_roster": True, "kecamatan_code": kecamatan_code,
                                  "stage": {"$in": [Stage.BELUM_REKAM.value, Stage.GAGAL_REKAM.value,
-                                                   Stage.GAGAL_PUSAT.value]}}
+                                                   Stage.GAGAL_PUSAT.value]},
+                                 "$or": [{"wajib_ktp_from": {"$lte": wajib_by.isoformat()}},
+                                         {"wajib_ktp_from": None}]}
         if kind == "sekolah":
             query["school_npsn"] = place_code
         elif kind in ("desa", "rumah"):
@@ -149,12 +158,26 @@ class RecordingStore:
         return await self._save_visit(visit.visit_id, event_id, fields)
 
     async def mark_visit(
-        self, visit_id: str, event_id: str, state: VisitState, no_shows: list[str] | None = None
+        self, visit_id: str, event_id: str, state: VisitState, no_shows: list[str] | None = None,
+        at: dt.datetime | None = None,
     ) -> bool:
         fields: dict[str, Any] = {"state": state.value}
         if no_shows is not None:
             fields["no_shows"] = no_shows
+        if at is not None:
+            fields[f"{'opened' if state == VisitState.DIBUKA else 'closed'}_at"] = at.astimezone(dt.UTC).isoformat()
         return await self._save_visit(visit_id, event_id, fields)
+
+    async def forget_no_show(self, visit_id: str, place_code: str, resident_id: str) -> None:
+        def without(field: str) -> Any:
+            def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+                listed = (current or {}).get(field) or []
+                return {"$set": {field: [r for r in listed if r != resident_id]}} if resident_id in listed else None
+
+            return decide
+
+        await versioned_write(self.visits, visit_id, without("no_shows"))
+        await versioned_write(self.carry, place_code, without("residents"))
 
     async def carried_over(self, place_code: str) -> list[str]:
         doc = await self.carry.find_one({"_id": place_code})

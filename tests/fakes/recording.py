@@ -91,14 +91,16 @@ class FakeRecordingStore:
         self.residents[resident_id] = current
         return True
 
-    async def unrecorded_at(self, *, kind: str, place_code: str, kecamatan_code: str, limit: int) -> list[str]:
+    async def unrecorded_at(self, *, kind: str, place_code: str, kecamatan_code: str, limit: int,
+                            wajib_by: dt.date) -> list[str]:
         def here(r: ResidentRecord) -> bool:
             if kind == "sekolah":
                 return self.school_of.get(r.resident_id) == place_code
             return r.place.desa_code == place_code if kind in ("desa", "rumah") else True
 
         found = [r for r in self.residents.values() if r.in_roster and r.place.kecamatan_code == kecamatan_code
-                 and r.stage in (Stage.BELUM_REKAM, Stage.GAGAL_REKAM, Stage.GAGAL_PUSAT) and here(r)]
+                 and r.stage in (Stage.BELUM_REKAM, Stage.GAGAL_REKAM, Stage.GAGAL_PUSAT) and here(r)
+                 and (r.wajib_ktp_from is None or r.wajib_ktp_from <= wajib_by)]
         found.sort(key=lambda r: r.wajib_ktp_from or dt.date.min)
         return [r.resident_id for r in found[:limit]]
 
@@ -119,16 +121,24 @@ class FakeRecordingStore:
         return True
 
     async def mark_visit(
-        self, visit_id: str, event_id: str, state: VisitState, no_shows: list[str] | None = None
+        self, visit_id: str, event_id: str, state: VisitState, no_shows: list[str] | None = None,
+        at: dt.datetime | None = None,
     ) -> bool:
         if not self._first_time(visit_id, event_id):
             return False
         visit = self.visits.get(visit_id)
         if visit is None:
             return True
+        moment = {} if at is None else {"opened_at" if state == VisitState.DIBUKA else "closed_at": at}
         self.visits[visit_id] = replace(visit, state=state,
-                                        no_shows=tuple(no_shows) if no_shows is not None else visit.no_shows)
+                                        no_shows=tuple(no_shows) if no_shows is not None else visit.no_shows, **moment)
         return True
+
+    async def forget_no_show(self, visit_id: str, place_code: str, resident_id: str) -> None:
+        visit = self.visits.get(visit_id)
+        if visit is not None and visit.no_shows is not None:
+            self.visits[visit_id] = replace(visit, no_shows=tuple(r for r in visit.no_shows if r != resident_id))
+        self.carry[place_code] = [r for r in self.carry.get(place_code, []) if r != resident_id]
 
     async def carried_over(self, place_code: str) -> list[str]:
         return list(self.carry.get(place_code, []))

@@ -196,3 +196,121 @@ async def test_an_office_schedules_only_at_places_and_for_residents_of_its_own_k
     taken_back = await recording.post("/visits", json=again, headers=other)
     assert taken_back.status_code == 201, taken_back.text
     assert sorted(taken_back.json()["carried_over"]) == sorted(their_ids)
+
+
+# -- item 6: children not yet old enough for perekaman are neither drawn, targeted nor recorded ---------
+
+def born_years_ago(years: int, days: int = 0) -> dt.date:
+    from shared.dates import add_years
+
+    return add_years(dt.date.today(), -years) - dt.timedelta(days=days)
+
+
+async def test_a_child_too_young_for_perekaman_is_not_drawn_targeted_or_recorded(
+    recording: httpx.AsyncClient, mongo_db: Any, kafka_producer: Any
+) -> None:
+    from shared.dates import add_years
+
+    office = {"X-API-Key": await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KEC)}
+    field = {"X-API-Key": await create_office_key(mongo_db, role=Role.FIELD_TEAM, kecamatan=KEC)}
+    school = f"9{random.randint(0, 9_999_999):07d}"
+    rng = random.Random()
+    births = [born_years_ago(14), born_years_ago(10), born_years_ago(16, days=180)]
+    events = [enrolled_event(rng, kecamatan=KEC, desa=DESA, school=school, birth=b) for b in births]
+    for event in events:
+        await (await kafka_producer.send(RESIDENT.name, event.model_dump_json().encode(),
+                                         key=event.payload.resident_id.encode()))
+    fourteen, ten, sixteen = [e.payload.resident_id for e in events]
+    await in_roster(mongo_db, [fourteen, ten, sixteen])
+
+    drawn = await recording.post("/visits", headers=office, json={
+        **visit_body([], place=school), "kind": "sekolah", "targets": None})
+    assert drawn.status_code == 201, drawn.text
+    assert drawn.json()["targets"] == [sixteen]
+
+    explicit = await recording.post("/visits", headers=office, json={
+        **visit_body([fourteen, sixteen], place=school), "kind": "sekolah"})
+    assert explicit.status_code == 422, explicit.text
+    [error] = explicit.json()["errors"]
+    assert error["field"] == "targets" and add_years(births[0], 16).isoformat() in error["reason"], error
+    assert not _english(error["reason"])
+
+    at = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat()
+    items = [{"event_id": str(uuid.uuid4()), "kind": "captured", "resident_id": resident, "device_id": "tab-21",
+              "operator": "op1", "device_time": at, "biometrics": ["foto", "sidik_jari"]}
+             for resident in (ten, sixteen)]
+    answer = await recording.post("/batches", headers=field, json={"device_id": "tab-21", "events": items})
+    assert [r["hasil"] for r in answer.json()["hasil"]] == ["ditolak", "diterima"], answer.text
+    reason = answer.json()["hasil"][0]["alasan"]
+    assert add_years(births[1], 16).isoformat() in reason and "16" in reason and not _english(reason)
+    await eventually(lambda: recording.get(f"/residents/{sixteen}/status", headers=field),
+                     lambda s: s.json()["stage"] == "rekam")
+    assert (await recording.get(f"/residents/{ten}/status", headers=field)).json()["stage"] == "belum_rekam"
+
+
+# -- item 13: a SIAK status that would move a resident backwards is answered as not applied ------------
+
+async def test_a_siak_status_that_would_go_backwards_is_answered_diabaikan(
+    recording: httpx.AsyncClient, mongo_db: Any, kafka_producer: Any
+) -> None:
+    admin = {"X-API-Key": await create_office_key(mongo_db, role=Role.DINAS_ADMIN)}
+    [first, second] = await enrolled(kafka_producer, 2)
+    ids = [first.payload.resident_id, second.payload.resident_id]
+    await in_roster(mongo_db, ids)
+    earlier = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).isoformat()
+    now = dt.datetime.now(dt.UTC).isoformat()
+    prr = await recording.post("/siak/status", headers=admin, json={"updates": [
+        {"resident_id": ids[0], "status": "PRR", "status_at": earlier},
+        {"resident_id": ids[1], "status": "PRR", "status_at": earlier},
+        {"resident_id": ids[1], "status": "SFE", "status_at": now}]})
+    assert [r["hasil"] for r in prr.json()["hasil"]] == ["diterima", "diterima", "diabaikan"], prr.text
+    assert prr.json()["diterima"] == 2
+    await eventually(lambda: recording.get(f"/residents/{ids[0]}/status", headers=admin),
+                     lambda s: s.json()["stage"] == "prr")
+    later = await recording.post("/siak/status", headers=admin, json={"updates": [
+        {"resident_id": ids[0], "status": "DUPLICATE_RECORD", "status_at": now}]})
+    [row] = later.json()["hasil"]
+    assert row["hasil"] == "diabaikan" and "PRR" in row["alasan"] and "mundur" in row["alasan"], later.text
+    assert later.json()["diterima"] == 0
+    csv_text = f"NIK;STATUS;TANGGAL\n{first.payload.nik};SFE;{dt.date.today().isoformat()}\n"
+    imported = await recording.post("/siak/import", headers=admin, files={"file": ("siak.csv", csv_text.encode())})
+    [line] = imported.json()["hasil"]
+    assert (line["baris"], line["hasil"]) == (2, "diabaikan") and "PRR" in line["alasan"], imported.text
+    status = await recording.get(f"/residents/{ids[0]}/status", headers=admin)
+    assert status.json()["stage"] == "prr"
+
+
+# -- item 8: a capture made while the visit was open counts even when uploaded after closing ------------
+
+async def test_a_capture_made_during_a_visit_and_uploaded_after_closing_is_taken(
+    recording: httpx.AsyncClient, mongo_db: Any, kafka_producer: Any
+) -> None:
+    office = {"X-API-Key": await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KEC)}
+    field = {"X-API-Key": await create_office_key(mongo_db, role=Role.FIELD_TEAM, kecamatan=KEC)}
+    events = await enrolled(kafka_producer, 2, desa="17.02.23.2004")
+    late, before = [e.payload.resident_id for e in events]
+    await in_roster(mongo_db, [late, before])
+    visit = visit_body([late, before], place="17.02.23.2004")
+    assert (await recording.post("/visits", json=visit, headers=office)).status_code == 201
+    assert (await recording.post(f"/visits/{visit['visit_id']}/buka", headers=office)).status_code == 200
+    during = dt.datetime.now(dt.UTC).isoformat()
+    closed = await recording.post(f"/visits/{visit['visit_id']}/tutup", headers=office)
+    assert sorted(closed.json()["no_shows"]) == sorted([late, before])
+
+    def item(resident: str, at: str, **extra: Any) -> dict[str, Any]:
+        return {"event_id": str(uuid.uuid4()), "kind": "captured", "resident_id": resident, "device_id": "tab-8",
+                "operator": "op1", "device_time": at, "biometrics": ["foto"], **extra}
+
+    long_before = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).isoformat()
+    answer = await recording.post("/batches", headers=field, json={"device_id": "tab-8", "events": [
+        item(late, during, visit_id=visit["visit_id"]), item(before, long_before, visit_id=visit["visit_id"])]})
+    assert [r["hasil"] for r in answer.json()["hasil"]] == ["diterima", "ditolak"], answer.text
+    reason = answer.json()["hasil"][1]["alasan"]
+    assert "tanpa visit_id" in reason and not _english(reason)
+    again = await recording.post("/batches", headers=field, json={"device_id": "tab-8", "events": [
+        item(before, long_before)]})
+    assert again.json()["hasil"][0]["hasil"] == "diterima", again.text
+    read = await recording.get(f"/visits/{visit['visit_id']}", headers=office)
+    assert read.json()["no_shows"] == [before], read.text
+    await eventually(lambda: recording.get(f"/residents/{late}/status", headers=field),
+                     lambda s: s.json()["stage"] == "rekam")

@@ -49,10 +49,12 @@ async def apply_outreach_event(event: OutreachEvent, *, store: RecordingStorage)
                       carried_over=tuple(p.carried_over), state=VisitState.DIJADWALKAN)
         return await store.add_visit(visit, str(event.event_id))
     if isinstance(event, VisitOpened):
-        return await store.mark_visit(event.payload.visit_id, str(event.event_id), VisitState.DIBUKA)
+        return await store.mark_visit(event.payload.visit_id, str(event.event_id), VisitState.DIBUKA,
+                                      at=event.occurred_at)
     closed = event.payload
     known = await store.visit(closed.visit_id)
-    applied = await store.mark_visit(closed.visit_id, str(event.event_id), VisitState.DITUTUP, list(closed.no_shows))
+    applied = await store.mark_visit(closed.visit_id, str(event.event_id), VisitState.DITUTUP, list(closed.no_shows),
+                                     at=event.occurred_at)
     if applied:
         place = known.place_code if known else closed.visit_id
         await store.set_carried_over(place, await _waiting_after(store, place, known, list(closed.no_shows)))

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from services.recording import domain
+from services.recording.domain import Progress
 from services.recording.handlers.common import Forbidden, RecordingDeps, TooLarge, Unreadable, publish_all
 from services.recording.inputs import StatusIn
 from services.recording.siak_file import SiakFileError, SiakRow, read_siak_file
@@ -42,17 +44,19 @@ class RowResult:
     """The answer for one status; `baris` is the line in the file, for an import."""
 
     resident_id: str | None
-    hasil: Literal["diterima", "ditolak"]
+    hasil: Literal["diterima", "diabaikan", "ditolak"]
     alasan: str | None = None
     baris: int | None = None
 
 
 @dataclass(frozen=True)
 class StatusResult:
-    """How many statuses were taken, and the answer for each."""
+    """How many statuses were taken and how many not applied (the resident already further along), and the
+    answer for each."""
 
     diterima: int
     hasil: list[RowResult]
+    diabaikan: int = 0
 
 
 def _admin_only(office: Office) -> None:
@@ -63,8 +67,10 @@ def _admin_only(office: Office) -> None:
 UNKNOWN_RESIDENT = "penduduk tidak dikenal di perekaman"
 
 
-async def _checked(raw: StatusIn | dict[str, Any], office: Office, deps: RecordingDeps, now: dt.datetime
-                   ) -> SiakStatusReported | RowResult:
+async def _checked(raw: StatusIn | dict[str, Any], office: Office, deps: RecordingDeps, now: dt.datetime,
+                   progress: dict[str, Progress | None]) -> SiakStatusReported | RowResult:
+    """One row as the event to publish, or its answer; `progress` holds where this request has moved each
+    resident so far, so a status that would move a resident backwards is answered 'diabaikan'."""
     try:
         update = raw if isinstance(raw, StatusIn) else StatusIn.model_validate(raw)
     except ValidationError as exc:
@@ -74,6 +80,12 @@ async def _checked(raw: StatusIn | dict[str, Any], office: Office, deps: Recordi
     resident = await deps.store.resident(update.resident_id)
     if resident is None or not resident.place.kecamatan_code:
         return RowResult(update.resident_id, "ditolak", UNKNOWN_RESIDENT)
+    current = progress.get(update.resident_id, resident.progress)
+    stage = domain.SIAK_STAGE[SiakStatus(update.status)]
+    new = domain.advance(current, stage, update.status_at)
+    if new is None and current is not None:
+        return RowResult(update.resident_id, "diabaikan", domain.backwards_problem(current, update.status, stage))
+    progress[update.resident_id] = new
     event_id = uuid.uuid5(SIAK_NAMESPACE, f"{update.resident_id}:{update.status}:{update.status_at.isoformat()}")
     return SiakStatusReported(
         event_id=event_id, occurred_at=update.status_at, recorded_at=now, actor=actor_of(office),
@@ -86,15 +98,17 @@ async def _apply(updates: list[StatusIn | dict[str, Any]], office: Office, deps:
     now = deps.clock()
     results: list[RowResult] = []
     accepted: list[SiakStatusReported] = []
+    progress: dict[str, Progress | None] = {}
     for raw in updates:
-        checked = await _checked(raw, office, deps, now)
+        checked = await _checked(raw, office, deps, now, progress)
         if isinstance(checked, RowResult):
             results.append(checked)
         else:
             accepted.append(checked)
             results.append(RowResult(checked.payload.resident_id, "diterima"))
     await publish_all(accepted, deps=deps, what="status")
-    return StatusResult(diterima=len(accepted), hasil=results)
+    return StatusResult(diterima=len(accepted), hasil=results,
+                        diabaikan=sum(1 for r in results if r.hasil == "diabaikan"))
 
 
 async def report_siak_statuses(command: ReportStatuses, *, deps: RecordingDeps) -> StatusResult:
@@ -129,4 +143,4 @@ async def import_siak_file(command: ImportSiakFile, *, deps: RecordingDeps) -> S
     answer = await _apply(updates, command.office, deps)
     lines = [_file_answer(row, result) for row, result in zip(siak.rows, answer.hasil, strict=True)]
     refused = [RowResult(None, "ditolak", problem.reason, baris=problem.line) for problem in siak.problems]
-    return StatusResult(diterima=answer.diterima, hasil=sorted([*lines, *refused], key=lambda r: r.baris or 0))
+    return StatusResult(diterima=answer.diterima, diabaikan=answer.diabaikan, hasil=sorted([*lines, *refused], key=lambda r: r.baris or 0))

@@ -13,6 +13,7 @@ from services.recording.domain import ResidentRecord, VisitState
 from services.recording.handlers.common import Forbidden, RecordingDeps, TooLarge, publish_all
 from services.recording.inputs import FieldEventIn
 from shared.auth import Office, actor_of
+from shared.clock import WIB
 from shared.contracts import RecordingEvent
 from shared.contracts.recording import RecordingAbsent, RecordingCaptured, RecordingFailed
 from shared.dead_letter import describe_validation_error
@@ -57,8 +58,19 @@ async def _visit_problem(item: FieldEventIn, deps: RecordingDeps) -> str | None:
     visit = await deps.store.visit(item.visit_id)
     if visit is None:
         return f"kunjungan {item.visit_id} tidak dikenal"
-    if visit.state != VisitState.DIBUKA:
-        return f"kunjungan {item.visit_id} tidak sedang dibuka ({visit.state.value})"
+    return domain.closed_visit_problem(visit, item.device_time, item.kind)
+
+
+def _resident_problem(item: FieldEventIn, resident: ResidentRecord, office: Office) -> str | None:
+    """Why this roster resident's event is refused: another kecamatan, missing details, or too young."""
+    if not domain.in_scope(office.role, office.kecamatan_code, resident.place.kecamatan_code):
+        return "penduduk dari kecamatan lain"
+    if item.kind == "captured" and not item.biometrics:
+        return "sebutkan biometrik yang direkam"
+    if item.kind == "failed" and not item.reason:
+        return "sebutkan alasan gagal rekam"
+    if item.kind in ("captured", "failed"):
+        return domain.too_young_problem(resident.wajib_ktp_from, item.device_time.astimezone(WIB).date())
     return None
 
 
@@ -92,12 +104,9 @@ async def _check(item: FieldEventIn, office: Office, deps: RecordingDeps, now: d
                                       now=now)
         await deps.store.mark_seen(str(item.event_id), now)
         return ItemResult(str(item.event_id), "walk_in", "belum ada di daftar: disimpan sebagai permintaan pendaftaran")
-    if not domain.in_scope(office.role, office.kecamatan_code, resident.place.kecamatan_code):
-        return _refused(item, "penduduk dari kecamatan lain")
-    if item.kind == "captured" and not item.biometrics:
-        return _refused(item, "sebutkan biometrik yang direkam")
-    if item.kind == "failed" and not item.reason:
-        return _refused(item, "sebutkan alasan gagal rekam")
+    refusal = _resident_problem(item, resident, office)
+    if refusal is not None:
+        return _refused(item, refusal)
     return _event(item, resident, office, now)
 
 
@@ -139,6 +148,16 @@ async def _answer(raw: FieldEventIn | dict[str, Any], office: Office, deps: Reco
     return checked
 
 
+async def _forget_late_no_shows(accepted: list[RecordingEvent], deps: RecordingDeps) -> None:
+    """A capture made during a visit and uploaded after it closed: the resident is no longer its no-show."""
+    for event in accepted:
+        if not isinstance(event, RecordingCaptured) or event.payload.visit_id is None:
+            continue
+        visit = await deps.store.visit(event.payload.visit_id)
+        if visit is not None and visit.state == VisitState.DITUTUP and event.payload.resident_id in (visit.no_shows or ()):
+            await deps.store.forget_no_show(visit.visit_id, visit.place_code, event.payload.resident_id)
+
+
 async def upload_batch(command: UploadBatch, *, deps: RecordingDeps) -> BatchResult:
     """Check each item; publish the accepted ones, then remember them so a second upload is a duplicate."""
     if command.office.role not in domain.FIELD_ROLES:
@@ -159,4 +178,5 @@ async def upload_batch(command: UploadBatch, *, deps: RecordingDeps) -> BatchRes
     await publish_all(accepted, deps=deps, what="unggahan")
     for event in accepted:
         await deps.store.mark_seen(str(event.event_id), now)
+    await _forget_late_no_shows(accepted, deps)
     return BatchResult(ringkasan={k: sum(1 for r in results if r.hasil == k) for k in OUTCOMES}, hasil=results)

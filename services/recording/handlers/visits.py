@@ -68,14 +68,19 @@ async def _targets(command: ScheduleVisit, carried: list[str], deps: RecordingDe
     roster; never more than one event may carry."""
     if command.targets is None:
         room = min(deps.visit_size, MAX_VISIT_TARGETS - len(carried))
-        drawn = await deps.store.unrecorded_at(kind=command.kind, place_code=command.place_code,
-                                               kecamatan_code=command.kecamatan_code, limit=room) if room > 0 else []
+        drawn = await deps.store.unrecorded_at(
+            kind=command.kind, place_code=command.place_code, kecamatan_code=command.kecamatan_code, limit=room,
+            wajib_by=domain.latest_wajib_recordable_on(command.date)) if room > 0 else []
         return list(dict.fromkeys([*carried, *drawn]))
     explicit = list(dict.fromkeys(command.targets))
-    ours = set(domain.residents_of(command.kecamatan_code, explicit, await deps.store.residents_by_id(explicit)))
+    records = await deps.store.residents_by_id(explicit)
+    ours = set(domain.residents_of(command.kecamatan_code, explicit, records))
     outside = domain.outside_problem(command.kecamatan_code, [r for r in explicit if r not in ours])
-    if outside is not None:
-        raise FieldRefused("targets", outside)
+    young = [(r, w) for r in explicit if r in ours and (w := records[r].wajib_ktp_from) is not None
+             and domain.too_young_problem(w, command.date) is not None]
+    problem = outside or domain.too_young_targets_problem(command.date, young)
+    if problem is not None:
+        raise FieldRefused("targets", problem)
     targets = list(dict.fromkeys([*carried, *explicit]))
     problem = domain.too_many_targets(len(targets), carried=len(carried))
     if problem is not None:

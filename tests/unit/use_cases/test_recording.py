@@ -161,6 +161,38 @@ async def test_closing_carries_no_shows_over_to_the_next_visit_at_the_place() ->
     assert await deps.store.carried_over(DESA) == []
 
 
+async def test_only_residents_old_enough_for_perekaman_on_the_visit_date_are_drawn_or_targeted() -> None:
+    deps = make_deps()
+    store = store_of(deps)
+    store.add_resident(rid(1), kecamatan=KEC, desa=DESA, wajib_ktp_from=dt.date(2027, 5, 4))
+    store.add_resident(rid(2), kecamatan=KEC, desa=DESA, wajib_ktp_from=dt.date(2027, 5, 5))
+    store.add_resident(rid(3), kecamatan=KEC, desa=DESA, wajib_ktp_from=dt.date(2030, 1, 1))
+    drawn = await handlers.schedule_visit(schedule(), deps=deps)
+    assert drawn.payload.targets == [rid(1)]
+    with pytest.raises(handlers.FieldRefused) as refused:
+        await handlers.schedule_visit(schedule("v-2", targets=[rid(1), rid(3)]), deps=deps)
+    assert refused.value.field == "targets" and "2029-01-01" in refused.value.reason and "16 tahun" in refused.value.reason
+    later = await handlers.schedule_visit(schedule("v-3", date=dt.date(2026, 5, 5), targets=[rid(2)]), deps=deps)
+    assert later.payload.targets == [rid(2)]
+    assert domain.recordable_from(dt.date(2025, 3, 1)) == dt.date(2024, 3, 1)
+    assert domain.latest_wajib_recordable_on(dt.date(2024, 2, 29)) == dt.date(2025, 2, 28)
+    assert domain.latest_wajib_recordable_on(dt.date(2023, 2, 28)) == dt.date(2024, 2, 28)
+
+
+async def test_a_capture_made_while_a_visit_was_open_is_taken_after_closing_and_ends_its_no_show() -> None:
+    deps = make_deps()
+    ids = roster(deps, 2)
+    await opened_visit(deps, targets=ids)
+    await handlers.close_visit(handlers.VisitCommand(OWN, "v-1"), deps=deps)
+    answer = await upload(deps, capture(ids[0], visit_id="v-1", device_time=NOW.isoformat()),
+                          capture(ids[1], visit_id="v-1"), {**capture(ids[1], visit_id="v-1"), "kind": "absent"})
+    assert [r.hasil for r in answer.hasil] == ["diterima", "ditolak", "ditolak"]
+    assert "tanpa visit_id" in (answer.hasil[1].alasan or "") and "jangan kirim ulang" in (answer.hasil[2].alasan or "")
+    visit = await deps.store.visit("v-1")
+    assert visit is not None and visit.no_shows == (ids[1],)
+    assert await deps.store.carried_over(DESA) == [ids[1]]
+
+
 async def test_a_visit_is_read_in_its_own_kecamatan_only() -> None:
     deps = make_deps()
     await handlers.schedule_visit(schedule(targets=[]), deps=deps)
@@ -288,11 +320,21 @@ async def test_an_upload_refuses_items_the_rules_do_not_allow() -> None:
                           {**capture(resident), "kind": "failed", "biometrics": []}, capture(None))
     reasons = [r.alasan for r in answer.hasil]
     assert [r.hasil for r in answer.hasil] == ["ditolak"] * 6
-    assert "dijadwalkan" in (reasons[0] or "") and "tidak dikenal" in (reasons[1] or "")
+    assert "belum dibuka" in (reasons[0] or "") and "tidak dikenal" in (reasons[1] or "")
     assert publisher_of(deps).events("recording.captured") == []
     other = await upload(deps, capture(resident), office=Office(office_id="tim-06", name="Tim", role=Role.FIELD_TEAM,
                                                                   kecamatan_code=OTHER_KEC))
     assert other.hasil[0].alasan == "penduduk dari kecamatan lain"
+
+
+async def test_a_capture_of_a_resident_too_young_for_perekaman_is_refused_naming_the_day() -> None:
+    deps = make_deps()
+    store_of(deps).add_resident(rid(1), kecamatan=KEC, desa=DESA, wajib_ktp_from=dt.date(2030, 6, 1))
+    store_of(deps).add_resident(rid(2), kecamatan=KEC, desa=DESA, wajib_ktp_from=dt.date(2027, 5, 1))
+    failed = {**capture(rid(1)), "kind": "failed", "biometrics": [], "reason": "anak belum cukup umur"}
+    answer = await upload(deps, capture(rid(1)), failed, capture(rid(2)))
+    assert [r.hasil for r in answer.hasil] == ["ditolak", "ditolak", "diterima"]
+    assert "2029-06-01" in (answer.hasil[0].alasan or "") and "16 tahun" in (answer.hasil[0].alasan or "")
 
 
 async def test_an_item_over_a_bound_is_refused_naming_the_field_and_may_be_sent_again_fixed() -> None:
@@ -344,6 +386,20 @@ async def test_siak_statuses_are_published_for_known_residents_and_refused_row_b
         await handlers.report_siak_statuses(handlers.ReportStatuses(OWN, []), deps=deps)
     with pytest.raises(handlers.TooLarge):
         await handlers.report_siak_statuses(handlers.ReportStatuses(ADMIN, [{}] * 5001), deps=deps)
+
+
+async def test_a_siak_status_that_would_move_a_resident_backwards_is_answered_diabaikan() -> None:
+    deps = make_deps()
+    [done, fresh] = roster(deps, 2)
+    store_of(deps).residents[done] = dataclasses.replace(store_of(deps).residents[done], stage=Stage.PRR, since=NOW)
+    command = handlers.ReportStatuses(ADMIN, [status(done, "DUPLICATE_RECORD"), status(fresh, "PRR"),
+                                             status(fresh, "SFE"), status(fresh, "PRR")])
+    answer = await handlers.report_siak_statuses(command, deps=deps)
+    assert [r.hasil for r in answer.hasil] == ["diabaikan", "diterima", "diabaikan", "diabaikan"]
+    assert (answer.diterima, answer.diabaikan) == (1, 3)
+    assert "mundur" in (answer.hasil[0].alasan or "") and "PRR" in (answer.hasil[0].alasan or "")
+    assert "tidak mengubah" in (answer.hasil[3].alasan or "")
+    assert len(publisher_of(deps).events()) == 1
 
 
 async def test_a_siak_file_is_read_by_nik_and_answered_by_line() -> None:
