@@ -47,6 +47,12 @@ MARITAL = {"belum kawin": MaritalStatus.BELUM_KAWIN, "belum_kawin": MaritalStatu
 YES = {"ya", "y", "1", "true", "ada"}
 NO = {"", "tidak", "t", "0", "false", "-", "tidak ada"}
 ROW_COLUMN = "(baris)"
+QUOTE = '"'
+QUOTED_LINES_SPAN = 20
+"""A quoted cell (an address with line breaks) runs over at most this many lines."""
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+UNCLOSED_QUOTE = ('baris ini berisi tanda kutip (") yang tidak ditutup: hapus atau tutup tanda kutip itu di file, '
+                  "lalu unggah ulang file")
 NAME_MAX = 120
 DAY_FIRST = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
 ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
@@ -110,6 +116,9 @@ def parse_dapodik(data: bytes, *, areas: Areas, today: dt.date, stop_after_refus
     fixed and uploaded again, not imported in part)."""
     records = _records(_decode(data))
     header_line, header = next(records, (0, []))
+    if header is None:
+        raise DapodikFileError(f"Baris judul kolom (baris {header_line}) berisi tanda kutip (\") yang tidak "
+                               "ditutup: hapus atau tutup tanda kutip itu, lalu unggah ulang file.")
     if not header:
         raise DapodikFileError(EMPTY_FILE)
     collector = _Collector(_Columns.from_header(header), _Places(areas), today)
@@ -162,21 +171,54 @@ def _separator(header_line: str) -> str:
     return ";" if outside.count(";") > outside.count(",") else ","
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank records with the 1-based line they start on; the first is the header."""
-    first = next((line for line in text.splitlines() if re.search(r"\w", line)), None)
+def _records(text: str) -> Iterator[tuple[int, list[str] | None]]:
+    """Non-blank records with the 1-based line they start on; the first is the header.
+
+    A quoted cell may run over several lines, but only into a record as wide as the header: a quote that
+    no following line closes that way gives None for its line (refused alone), and the next line is read
+    on its own."""
+    lines = LINE_BREAK.split(text)
+    first = next((line for line in lines if re.search(r"\w", line)), None)
     if first is None:
         return
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(first), quotechar='"')
-    line = 1
+    separator, width, index = _separator(first), None, 0
+    while index < len(lines):
+        start = index
+        cells, index = _record_at(lines, index, separator, width)
+        if cells is None:
+            yield start + 1, None
+        elif any(_clean(c) for c in cells):
+            width = width or len(cells)
+            yield start + 1, cells
+
+
+def _record_at(lines: list[str], index: int, separator: str, width: int | None) -> tuple[list[str] | None, int]:
+    """The record starting at lines[index] and the index of the line after it (None: an unclosed quote)."""
+    text = lines[index]
+    if text.count(QUOTE) % 2 == 0:
+        return _cells(text, index + 1, separator), index + 1
+    for end in range(index + 1, min(len(lines), index + QUOTED_LINES_SPAN)):
+        text = f"{text}\n{lines[end]}"
+        if text.count(QUOTE) % 2 == 0:
+            cells = _quoted_record(text, separator)
+            return (cells, end + 1) if cells is not None and width in (None, len(cells)) else (None, index + 1)
+    return None, index + 1
+
+
+def _quoted_record(text: str, separator: str) -> list[str] | None:
+    """A record over several lines, strictly read: every closing quote stands before a separator or the end."""
     try:
-        for cells in reader:
-            start, line = line, reader.line_num + 1
-            if any(_clean(c) for c in cells):
-                yield start, cells
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar=QUOTE, strict=True), None)
+    except csv.Error:
+        return None
+
+
+def _cells(text: str, line: int, separator: str) -> list[str]:
+    try:
+        return next(csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar=QUOTE), [])
     except csv.Error as exc:
-        raise DapodikFileError(f"File CSV rusak sekitar baris {line}: periksa tanda kutip (\") atau isi sel yang "
-                               "sangat panjang, lalu ekspor ulang.") from exc
+        raise DapodikFileError(f"File CSV rusak di baris {line}: isi sel yang sangat panjang; periksa baris itu, "
+                               "lalu ekspor ulang.") from exc
 
 
 @dataclass(frozen=True)
@@ -272,8 +314,12 @@ class _Collector:
         self.total = 0
         self.refused = 0
 
-    def add(self, line: int, cells: list[str]) -> None:
+    def add(self, line: int, cells: list[str] | None) -> None:
         self.total += 1
+        if cells is None:
+            self.errors.append(RowError(line, ROW_COLUMN, UNCLOSED_QUOTE))
+            self.refused += 1
+            return
         if len(cells) != self.columns.width:
             reason = (f"jumlah kolom tidak sama dengan judul: baris ini {len(cells)} kolom, "
                       f"judul {self.columns.width} kolom (periksa pemisah ; atau , di dalam isi sel)")

@@ -243,3 +243,38 @@ def may_import_or_review(role: Role) -> bool:
 def own_scope(role: Role, own_kecamatan: str | None) -> str | None:
     """The kecamatan an office works in (None: the whole regency, for dinas admins)."""
     return None if role == Role.DINAS_ADMIN else own_kecamatan
+
+
+CLOCK_SKEW = dt.timedelta(minutes=10)
+"""How far ahead of the server's clock an office's `occurred_at` may be (its computer's clock may run fast)."""
+
+
+def check_occurred_at(occurred_at: dt.datetime | None, *, now: dt.datetime) -> None:
+    """Refuse a moment the data was taken that lies in the future (beyond a few minutes of clock skew):
+    coverage orders a resident's events by it, so a future one would hide every later correction."""
+    if occurred_at is not None and occurred_at > now + CLOCK_SKEW:
+        raise RosterRuleError(
+            "occurred_at", "future_time",
+            f"occurred_at (waktu data diambil) {occurred_at.isoformat()} ada di masa depan: isi dengan waktu "
+            "pengambilan data yang sebenarnya, atau kosongkan agar dipakai waktu sekarang; periksa juga jam "
+            "komputer kantor")
+
+
+LEFT_GROUPS = {
+    LeaveReason.PINDAH: "penduduk sudah tercatat pindah keluar; impor tidak mendaftarkannya lagi",
+    LeaveReason.MENINGGAL: "penduduk sudah keluar dari daftar karena tercatat meninggal; impor tidak "
+                           "mendaftarkannya lagi",
+}
+
+
+def left_resident_reason(reason: LeaveReason, left_on: dt.date | None) -> tuple[str, str]:
+    """Why an import row of a resident who left is refused, and what to do: the reason for the clerk and
+    the same reason without the row's particulars (for counting)."""
+    since = f" (sejak {left_on:%d/%m/%Y})" if left_on else ""
+    if reason == LeaveReason.MENINGGAL:
+        advice = "bila data kematian keliru, hubungi Dinas Dukcapil"
+    else:
+        advice = ("bila penduduk ini kembali tinggal di kabupaten, daftarkan lewat kantor kecamatan "
+                  "(POST /residents) atau hubungi Dinas Dukcapil")
+    group = LEFT_GROUPS[reason]
+    return f"{group.replace('; ', since + '; ', 1)}; {advice}", f"{group}; {advice}"

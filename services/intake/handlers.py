@@ -10,9 +10,19 @@ from typing import Any
 from uuid import UUID
 
 from services.intake import domain
-from services.intake.dapodik import parse_dapodik
-from services.intake.imports import error_page, in_scope, job_id_for, run_import, stopped_message
-from services.intake.ports import DONE, FAILED, RUNNING, ImportJob, IntakeDeps, ResidentRecord, ReviewItem, RowProblem
+from services.intake.dapodik import DapodikParse, parse_dapodik
+from services.intake.imports import error_page, in_scope, job_id_for, run_import, stopped_message, without_departed
+from services.intake.ports import (
+    CLAIM_STALE_AFTER,
+    DONE,
+    FAILED,
+    RUNNING,
+    ImportJob,
+    IntakeDeps,
+    ResidentRecord,
+    ReviewItem,
+    RowProblem,
+)
 from services.intake.requests import RequestKey, once
 from shared.contracts import Actor, ResidentEnrolled, ResidentLeft, ResidentUpdated, Role
 from shared.contracts.resident import (
@@ -39,6 +49,10 @@ class AlreadyRegistered(Exception):
         super().__init__("deceased" if deceased else "registered")
         self.resident_id = resident_id
         self.deceased = deceased
+
+
+class BeingRegistered(Exception):
+    """Another request (a clerk or an import) is registering this NIK at this moment."""
 
 
 class NotInRoster(Exception):
@@ -236,11 +250,10 @@ async def _enroll(command: RegisterResident, event_id: UUID, deps: IntakeDeps
     doubt = domain.age_doubt(data.birth_date, today=today, school_npsn=data.school_npsn)
     payload = domain.enrolled_payload(data, facts=facts, key=deps.pseudonym_key, today=today,
                                       age_under_review=doubt is not None)
-    await _refuse_registered(command.office, payload.resident_id, event_id, deps)
+    domain.check_occurred_at(command.occurred_at, now=now)
     event = ResidentEnrolled(event_id=event_id, occurred_at=command.occurred_at or now, recorded_at=now,
                              actor=command.office.actor, payload=payload)
-    await deps.publisher.publish(event, topic=RESIDENT, key=payload.resident_id)
-    await deps.roster.apply(event)
+    await _publish_claimed(command.office, event, deps)
     others = await deps.roster.same_person_elsewhere(
         resident_id=payload.resident_id, name=payload.name, birth_date=payload.birth_date,
         desa_code=payload.desa_code)
@@ -248,6 +261,21 @@ async def _enroll(command: RegisterResident, event_id: UUID, deps: IntakeDeps
         await deps.reviews.flag(resident_id=payload.resident_id, others=others,
                                 kecamatan_code=payload.kecamatan_code, now=now, age_reason=doubt)
     return event, others, doubt
+
+
+async def _publish_claimed(office: Office, event: ResidentEnrolled, deps: IntakeDeps) -> None:
+    """Publish and record a registration under the resident's claim: of two registrations of one NIK at the
+    same moment one holds the claim, and the other is refused (by the claim, or by the roster after it)."""
+    resident_id, event_id = event.payload.resident_id, str(event.event_id)
+    if not await deps.roster.claim_registration(resident_id, event_id, now=deps.clock(),
+                                                stale_after=CLAIM_STALE_AFTER):
+        raise BeingRegistered(resident_id)
+    try:
+        await _refuse_registered(office, resident_id, event.event_id, deps)
+        await deps.publisher.publish(event, topic=RESIDENT, key=resident_id)
+        await deps.roster.apply(event)
+    finally:
+        await deps.roster.release_registration(resident_id, event_id)
 
 
 async def _refuse_registered(office: Office, resident_id: str, event_id: UUID, deps: IntakeDeps) -> None:
@@ -288,6 +316,7 @@ async def _correct(command: CorrectResident, event_id: UUID, deps: IntakeDeps) -
         )
     data = command.data
     facts = domain.validate_resident(data, today=today, areas=deps.areas)
+    domain.check_occurred_at(command.occurred_at, now=now)
     doubt = None if command.age_confirmed else domain.age_doubt(data.birth_date, today=today,
                                                                   school_npsn=data.school_npsn)
     base = domain.enrolled_payload(data, facts=facts, key=deps.pseudonym_key, today=today,
@@ -383,6 +412,7 @@ async def start_import(command: StartImport, *, deps: IntakeDeps) -> ImportStart
     limits = deps.import_limits
     parsed = await asyncio.to_thread(parse_dapodik, command.content, areas=deps.areas, today=today,
                                      stop_after_refused=limits.stop_after_refused)
+    parsed = await _without_departed(parsed, deps)
     scope = domain.own_scope(office.actor.role, office.kecamatan_code)
     rows, report = in_scope(parsed, scope, keep=limits.errors_kept)
     await deps.jobs.create(job_id, office_id=office.actor.office_id, kecamatan_code=scope,
@@ -395,6 +425,12 @@ async def start_import(command: StartImport, *, deps: IntakeDeps) -> ImportStart
     if job is None:
         raise ImportNotFound(job_id)
     return ImportStarted(import_view(job))
+
+
+async def _without_departed(parsed: DapodikParse, deps: IntakeDeps) -> DapodikParse:
+    """The file with the rows of residents who left the roster refused (each with its line and what to do)."""
+    ids = [resident_pseudonym(row.data.nik, key=deps.pseudonym_key) for row in parsed.rows]
+    return without_departed(parsed, await deps.roster.departed(ids), key=deps.pseudonym_key)
 
 
 async def read_import(command: ReadImport, *, deps: IntakeDeps) -> ImportView:

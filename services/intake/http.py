@@ -45,7 +45,8 @@ COMMON: dict[int | str, dict[str, Any]] = {
 FORBIDDEN: dict[int | str, dict[str, Any]] = {403: problem("kantor tidak berwenang untuk kecamatan ini")}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem("penduduk tidak ada di daftar (atau sudah keluar)")}
 CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: problem("NIK sudah terdaftar, atau Idempotency-Key dipakai untuk data lain / masih diproses")}
+    409: problem("NIK sudah terdaftar atau sedang didaftarkan, atau Idempotency-Key dipakai untuk data lain / "
+                 "masih diproses")}
 REPLAY_HEADERS = {"Idempotent-Replay": "true"}
 
 router = APIRouter(tags=["penduduk"], responses=COMMON)
@@ -236,6 +237,11 @@ def _refusal(exc: Exception) -> HTTPException:
                                        "errors": [{"field": exc.field, "reason": exc.reason, "rule": exc.problem}]})
         case handlers.AlreadyRegistered():
             return HTTPException(409, _registered(exc))
+        case handlers.BeingRegistered():
+            return HTTPException(409, "NIK ini sedang didaftarkan oleh permintaan lain (kantor lain atau impor "
+                                      "file) saat ini, jadi tidak didaftarkan dua kali. Periksa sebentar lagi "
+                                      "apakah NIK ini sudah terdaftar; kirim koreksi bila datanya perlu diubah.",
+                                 headers={"Retry-After": "1"})
         case KeyReusedForOtherData():
             return HTTPException(409, "Idempotency-Key ini sudah dipakai untuk data lain; "
                                       "gunakan kunci baru untuk data baru.")
@@ -255,8 +261,8 @@ def _refusal(exc: Exception) -> HTTPException:
     raise exc
 
 
-REFUSALS = (RosterRuleError, handlers.AlreadyRegistered, KeyReusedForOtherData, StillInProgress, handlers.NotInRoster,
-            handlers.ImportNotFound,
+REFUSALS = (RosterRuleError, handlers.AlreadyRegistered, handlers.BeingRegistered, KeyReusedForOtherData, StillInProgress,
+            handlers.NotInRoster, handlers.ImportNotFound,
             handlers.Forbidden, handlers.DateRefused, DapodikFileError, TimeoutError)
 
 

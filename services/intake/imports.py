@@ -8,16 +8,19 @@ residents already in the roster.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 
 from services.intake import domain
-from services.intake.dapodik import DapodikParse, DapodikRow
+from services.intake.dapodik import DapodikParse, DapodikRow, RowError
 from services.intake.domain import enrolled_payload
 from services.intake.ports import (
+    CLAIM_STALE_AFTER,
     DONE,
     FAILED,
     INTERRUPTED,
@@ -26,9 +29,11 @@ from services.intake.ports import (
     ImportJobsPort,
     IntakeDeps,
     ReasonCount,
+    ResidentRecord,
     RowProblem,
 )
 from shared.contracts import Actor, ResidentEnrolled
+from shared.pseudonym import resident_pseudonym
 from shared.topics import RESIDENT
 
 log = logging.getLogger("ektp.intake.imports")
@@ -57,6 +62,23 @@ def in_scope(parsed: DapodikParse, kecamatan_code: str | None, *, keep: int) -> 
                                      f"{kecamatan_code}"))
     refused = parsed.refused_rows + len(parsed.rows) - len(rows)
     return rows, error_report(errors, keep=keep, refused_rows=refused, stopped_at_line=parsed.stopped_at_line)
+
+
+def without_departed(parsed: DapodikParse, departed: Mapping[str, ResidentRecord], *, key: str) -> DapodikParse:
+    """The file with the rows of residents who left (moved out or died) refused: an import does not bring
+    them back; a clerk registers a resident who came back, and a wrong death record goes to the dinas."""
+    if not departed:
+        return parsed
+    rows, errors = [], list(parsed.errors)
+    for row in parsed.rows:
+        gone = departed.get(resident_pseudonym(row.data.nik, key=key))
+        if gone is None or gone.left_reason is None:
+            rows.append(row)
+            continue
+        reason, group = domain.left_resident_reason(gone.left_reason, gone.left_on)
+        errors.append(RowError(row.line, "NIK", reason, group))
+    return dataclasses.replace(parsed, rows=rows, errors=errors,
+                               refused_rows=parsed.refused_rows + len(parsed.rows) - len(rows))
 
 
 def error_report(errors: list[RowProblem], *, keep: int, refused_rows: int,
@@ -91,7 +113,7 @@ def error_page(job: ImportJob, *, number: int, size: int) -> tuple[tuple[RowProb
 async def run_import(
     job_id: str, rows: list[DapodikRow], *, today: dt.date, actor: Actor, deps: IntakeDeps, jobs: ImportJobsPort
 ) -> None:
-    """Register every row in chunks; rows already in the roster are counted, not re-sent.
+    """Register every row in chunks; rows already in the roster (active or not) are counted, not re-sent.
 
     `today` is the WIB day the file was read on: every row is judged on that one day."""
     try:
@@ -124,14 +146,27 @@ async def _import_chunk(
             event_id=uuid.uuid5(JOB_NAMESPACE, f"{job_id}:{row.line}"), occurred_at=now, recorded_at=now,
             actor=actor, payload=payload,
         ))
-    existing = await deps.roster.existing_ids([e.payload.resident_id for e in events])
-    fresh = [e for e in events if e.payload.resident_id not in existing]
-    await asyncio.gather(*(deps.publisher.publish(e, topic=RESIDENT, key=e.payload.resident_id) for e in fresh))
-    for event in await deps.roster.insert_new(fresh):
-        await deps.roster.apply(event)
+    claimed = await _claim(events, deps=deps, now=now)
+    try:
+        existing = await deps.roster.existing_ids([e.payload.resident_id for e in claimed])
+        fresh = [e for e in claimed if e.payload.resident_id not in existing]
+        await asyncio.gather(*(deps.publisher.publish(e, topic=RESIDENT, key=e.payload.resident_id) for e in fresh))
+        for event in await deps.roster.insert_new(fresh):
+            await deps.roster.apply(event)
+    finally:
+        await asyncio.gather(*(deps.roster.release_registration(e.payload.resident_id, str(e.event_id))
+                               for e in claimed))
     flagged = await _flag_for_review(fresh, doubts, deps=deps, now=now)
     await jobs.progress(job_id, processed=len(rows), imported=len(fresh),
                         already_registered=len(events) - len(fresh), flagged_for_review=flagged)
+
+
+async def _claim(events: list[ResidentEnrolled], *, deps: IntakeDeps, now: dt.datetime) -> list[ResidentEnrolled]:
+    """The events whose resident this import may register now: a resident a clerk is registering at this
+    moment is left to the clerk (and counted as already registered)."""
+    held = await asyncio.gather(*(deps.roster.claim_registration(e.payload.resident_id, str(e.event_id), now=now,
+                                                                 stale_after=CLAIM_STALE_AFTER) for e in events))
+    return [e for e, ok in zip(events, held, strict=True) if ok]
 
 
 async def _flag_for_review(fresh: list[ResidentEnrolled], doubts: dict[str, str], *, deps: IntakeDeps,

@@ -15,6 +15,8 @@ from shared.idempotency import RequestClaims
 from shared.publishing import EventPublisher
 
 ACTIVE = "aktif"
+CLAIM_STALE_AFTER = dt.timedelta(minutes=5)
+"""A registration claim older than this was left by a process that stopped; another registration may take it."""
 RUNNING, DONE, INTERRUPTED, FAILED = "berjalan", "selesai", "terputus", "gagal"
 
 
@@ -123,11 +125,16 @@ ResidentEvent = ResidentEnrolled | ResidentUpdated | ResidentLeft
 
 
 class RosterPort(Protocol):
-    """The roster of residents, applied from resident events once and in order."""
+    """The roster of residents, applied from resident events once and in order; a resident is registered
+    under a claim (one event at a time per resident) so that two registrations of one NIK cannot both pass."""
 
     async def get(self, resident_id: str) -> ResidentRecord | None: ...
     async def has_applied(self, resident_id: str, event_id: str) -> bool: ...
     async def existing_ids(self, resident_ids: list[str]) -> set[str]: ...
+    async def departed(self, resident_ids: list[str]) -> dict[str, ResidentRecord]: ...
+    async def claim_registration(self, resident_id: str, event_id: str, *, now: dt.datetime,
+                                 stale_after: dt.timedelta) -> bool: ...
+    async def release_registration(self, resident_id: str, event_id: str) -> None: ...
     async def insert_new(self, events: list[ResidentEnrolled]) -> list[ResidentEnrolled]: ...
     async def apply(self, event: ResidentEvent) -> bool: ...
     async def same_person_elsewhere(

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.intake.ports import (
     ACTIVE,
@@ -30,6 +30,7 @@ REQUESTS = "intake_idempotency"
 ROSTER = "intake_roster"
 REVIEWS = "intake_reviews"
 PERSON_KEYS = "intake_person_keys"
+REGISTRATION_CLAIMS = "intake_registration_claims"
 AUDIT = "audit_log"  # reads of residents' personal data (shared/audit.py)
 IMPORTS = "intake_imports"
 OPEN_REVIEW, REVIEWED = "perlu_tinjauan", "ditinjau"
@@ -65,6 +66,11 @@ def _fields(event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> dict[st
     return fields
 
 
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """MongoDB gives back naive UTC datetimes."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 def _record(doc: Mapping[str, Any]) -> ResidentRecord:
     """A roster document as a typed record."""
     status = doc.get("status", ACTIVE)
@@ -92,6 +98,7 @@ class Roster:
     def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
         self.collection = db[ROSTER]
         self.person_keys = db[PERSON_KEYS]
+        self.claims = db[REGISTRATION_CLAIMS]
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("name_key", 1), ("birth_date", 1), ("desa_code", 1)])
@@ -108,9 +115,42 @@ class Roster:
         return doc is not None
 
     async def existing_ids(self, resident_ids: list[str]) -> set[str]:
-        """Which of these residents are in the roster and still active (one primary-key read each)."""
-        docs = await asyncio.gather(*(self.collection.find_one({"_id": r}, {"status": 1}) for r in resident_ids))
-        return {r for r, doc in zip(resident_ids, docs, strict=True) if doc is not None and doc.get("status") == ACTIVE}
+        """Which of these residents are in the roster, active or not (one primary-key read each)."""
+        docs = await asyncio.gather(*(self.collection.find_one({"_id": r}, {"_id": 1}) for r in resident_ids))
+        return {r for r, doc in zip(resident_ids, docs, strict=True) if doc is not None}
+
+    async def departed(self, resident_ids: list[str]) -> dict[str, ResidentRecord]:
+        """Those of these residents who left (moved out or died), by id."""
+        found: dict[str, ResidentRecord] = {}
+        for start in range(0, len(resident_ids), 1_000):
+            query = {"_id": {"$in": resident_ids[start:start + 1_000]}, "status": {"$ne": ACTIVE}}
+            async for doc in self.collection.find(query, {"applied_events": 0}):
+                found[doc["_id"]] = _record(doc)
+        return found
+
+    async def claim_registration(self, resident_id: str, event_id: str, *, now: dt.datetime,
+                                 stale_after: dt.timedelta) -> bool:
+        """Hold the right to register this resident for one event; False while another event holds it.
+
+        A claim older than `stale_after` (its process stopped before releasing it) is taken over."""
+        try:
+            await self.claims.insert_one({"_id": resident_id, "event_id": event_id, "claimed_at": now})
+            return True
+        except DuplicateKeyError:
+            doc = await self.claims.find_one({"_id": resident_id})
+        if doc is None:  # released in between
+            return await self.claim_registration(resident_id, event_id, now=now, stale_after=stale_after)
+        if doc["event_id"] == event_id:
+            return True
+        if _aware(doc["claimed_at"]) > now - stale_after:
+            return False
+        taken = await self.claims.update_one({"_id": resident_id, "event_id": doc["event_id"]},
+                                             {"$set": {"event_id": event_id, "claimed_at": now}})
+        return taken.modified_count == 1
+
+    async def release_registration(self, resident_id: str, event_id: str) -> None:
+        """Give up a claim this event holds (the roster now answers for the resident, or publishing failed)."""
+        await self.claims.delete_one({"_id": resident_id, "event_id": event_id})
 
     async def insert_new(self, events: list[ResidentEnrolled]) -> list[ResidentEnrolled]:
         """Insert residents known to be absent in one bulk write; returns those that were not new."""

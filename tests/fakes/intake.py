@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from collections.abc import Coroutine, Sequence
@@ -31,12 +32,21 @@ PSEUDONYM_KEY = "unit-test-key"
 
 
 class RecordingPublisher:
-    """A publisher that keeps every event it was given, with its topic and key."""
+    """A publisher that keeps every event it was given, with its topic and key.
 
-    def __init__(self) -> None:
+    `yields` lets other tasks run while an event is being published (a broker round trip); `failures`
+    is how many of the next publishes raise TimeoutError (Kafka unavailable)."""
+
+    def __init__(self, *, yields: bool = False, failures: int = 0) -> None:
         self.published: list[tuple[Envelope, Topic, str]] = []
+        self.yields, self.failures = yields, failures
 
     async def publish(self, event: Envelope, *, topic: Topic, key: str) -> None:
+        if self.yields:
+            await asyncio.sleep(0)
+        if self.failures:
+            self.failures -= 1
+            raise TimeoutError("kafka unavailable")
         self.published.append((event, topic, key))
 
     @property
@@ -50,6 +60,7 @@ class FakeRoster:
     def __init__(self) -> None:
         self.residents: dict[str, ResidentRecord] = {}
         self.applied: dict[str, set[str]] = {}
+        self.claims: dict[str, tuple[str, dt.datetime]] = {}
 
     async def get(self, resident_id: str) -> ResidentRecord | None:
         return self.residents.get(resident_id)
@@ -58,7 +69,22 @@ class FakeRoster:
         return event_id in self.applied.get(resident_id, set())
 
     async def existing_ids(self, resident_ids: list[str]) -> set[str]:
-        return {r for r in resident_ids if r in self.residents and self.residents[r].active}
+        return {r for r in resident_ids if r in self.residents}
+
+    async def departed(self, resident_ids: list[str]) -> dict[str, ResidentRecord]:
+        return {r: self.residents[r] for r in resident_ids if r in self.residents and not self.residents[r].active}
+
+    async def claim_registration(self, resident_id: str, event_id: str, *, now: dt.datetime,
+                                 stale_after: dt.timedelta) -> bool:
+        held = self.claims.get(resident_id)
+        if held is not None and held[0] != event_id and held[1] > now - stale_after:
+            return False
+        self.claims[resident_id] = (event_id, now)
+        return True
+
+    async def release_registration(self, resident_id: str, event_id: str) -> None:
+        if self.claims.get(resident_id, ("", NOW))[0] == event_id:
+            del self.claims[resident_id]
 
     async def insert_new(self, events: list[ResidentEnrolled]) -> list[ResidentEnrolled]:
         for event in events:

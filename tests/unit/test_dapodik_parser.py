@@ -264,3 +264,33 @@ def test_roster_columns_status_perkawinan_and_disabilitas() -> None:
         (MaritalStatus.CERAI_MATI, True), (MaritalStatus.KAWIN, False)]
     assert [(e.line, e.column) for e in result.errors] == [(4, "Status Perkawinan"), (4, "Disabilitas")]
     assert "Belum Kawin, Kawin, Cerai Hidup atau Cerai Mati" in result.errors[0].reason
+
+
+def test_an_unclosed_quote_refuses_its_line_and_every_following_line_is_read_on_its_own() -> None:
+    born = dt.date(2007, 7, 12)
+    text = ("NIK,Nama,JK,Tanggal Lahir,Kecamatan,Desa\n"
+            f"{nik(born, serial=1)},Budi Sintetis,L,12/07/2007,Kota Padang,Derati\n"
+            f'{nik(born, serial=2)},"Oki Sintetis,L,12/07/2007,Kota Padang,Derati\n'
+            f"{nik(born, serial=3)},Adi Sintetis,L,12/07/2007,Kota Padang,Derati\n"
+            f"{nik(born, serial=4)},Ali Sintetis,L,12/07/2007,Kota Padang,Derati\n")
+    result = parse(text)
+    assert result.total_rows == 4 and result.refused_rows == 1
+    assert [row.line for row in result.rows] == [2, 4, 5]
+    [error] = result.errors
+    assert error.line == 3 and 'tanda kutip (") yang tidak ditutup' in error.reason
+
+
+def test_a_quote_closed_only_by_a_later_stray_quote_refuses_the_first_line_alone() -> None:
+    born = dt.date(2007, 7, 12)
+    text = ("NIK,Nama,JK,Tanggal Lahir,Kecamatan,Desa\n"
+            f'{nik(born, serial=1)},"Oki Sintetis,L,12/07/2007,Kota Padang,Derati\n'
+            f"{nik(born, serial=2)},Adi Sintetis,L,12/07/2007,Kota Padang,Derati\n"
+            f'{nik(born, serial=3)},Ali "Sintetis,L,12/07/2007,Kota Padang,Derati\n')
+    result = parse(text)
+    assert result.total_rows == 3 and [row.line for row in result.rows] == [3]
+    assert [(e.line, "tanda kutip" in e.reason) for e in result.errors] == [(2, True), (4, True)]
+
+
+def test_a_header_with_an_unclosed_quote_is_refused_with_its_line() -> None:
+    with pytest.raises(DapodikFileError, match="baris 1"):
+        parse('NIK,"Nama,JK,Tanggal Lahir,Kecamatan,Desa\n1702061207070001,Budi,L,12/07/2007,Kota Padang,Derati\n')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from typing import Any
@@ -17,6 +18,7 @@ from shared.areas import load_areas
 from shared.contracts import Actor, ResidentEnrolled, ResidentLeft, ResidentUpdated, Role
 from shared.contracts.resident import LeaveReason, ResidentData
 from shared.idempotency import KeyReusedForOtherData
+from shared.pseudonym import resident_pseudonym
 from tests.fakes.intake import FakeAudit, InlineBackground, RecordingPublisher, intake_deps, today
 
 KEC, DESA, OTHER_KEC = "17.02.06", "17.02.06.2001", "17.02.19"
@@ -350,3 +352,95 @@ async def test_a_dapodik_import_carries_the_school_name_with_its_npsn() -> None:
     await background.run_all()
     [event] = published(deps)
     assert (event.payload.school_npsn, event.payload.school_name) == ("10700123", "SMA Sintetis")
+
+
+# -- one NIK registered at the same moment, residents who left, occurred_at in the future -----------------
+
+async def test_registrations_of_one_nik_at_the_same_moment_publish_one_event_and_refuse_the_others() -> None:
+    deps = dataclasses.replace(intake_deps(), publisher=RecordingPublisher(yields=True))
+    names = ["Penduduk A" if i % 2 else "Penduduk B" for i in range(10)]
+    outcomes = await asyncio.gather(*(register(deps, resident(name=name)) for name in names), return_exceptions=True)
+    accepted = [o for o in outcomes if isinstance(o, dict)]
+    refused = [o for o in outcomes if isinstance(o, handlers.BeingRegistered | handlers.AlreadyRegistered)]
+    assert len(accepted) == 1 and len(refused) == 9
+    [event] = published(deps)
+    winner = names[outcomes.index(accepted[0])]
+    stored = await deps.roster.get(accepted[0]["resident_id"])
+    assert stored is not None and stored.name == winner == event.payload.name
+
+
+async def test_a_registration_whose_publishing_fails_releases_its_claim_and_a_retry_registers() -> None:
+    deps = dataclasses.replace(intake_deps(), publisher=RecordingPublisher(failures=1))
+    with pytest.raises(TimeoutError):
+        await register(deps, resident())
+    assert (await register(deps, resident()))["status"] == "diterima"
+    assert len(published(deps)) == 1
+
+
+async def test_a_claim_held_by_another_registration_refuses_until_it_is_stale() -> None:
+    deps = intake_deps()
+    rid = resident_pseudonym(resident().nik, key=deps.pseudonym_key)
+    held_at = deps.clock()
+    assert await deps.roster.claim_registration(rid, "import-event", now=held_at, stale_after=dt.timedelta(minutes=5))
+    with pytest.raises(handlers.BeingRegistered):
+        await register(deps, resident())
+    later = dataclasses.replace(deps, clock=lambda: held_at + dt.timedelta(minutes=6))
+    assert (await register(later, resident()))["resident_id"] == rid
+
+
+async def test_an_import_leaves_a_resident_a_clerk_is_registering_to_the_clerk() -> None:
+    deps = intake_deps()
+    birth = dt.date(2009, 5, 12)
+    claimed, free = resident(7, birth=birth).nik, resident(8, birth=birth).nik
+    rid = resident_pseudonym(claimed, key=deps.pseudonym_key)
+    await deps.roster.claim_registration(rid, "clerk-event", now=deps.clock(), stale_after=dt.timedelta(minutes=5))
+    started = await handlers.start_import(handlers.StartImport(OWN, dapodik(
+        (claimed, "Siswa Satu", birth, KEC), (free, "Siswa Dua", birth, KEC))), deps=deps)
+    background = deps.background
+    assert isinstance(background, InlineBackground)
+    await background.run_all()
+    job = (await handlers.read_import(handlers.ReadImport(OWN, started.job.job_id), deps=deps)).job
+    assert (job.imported, job.already_registered) == (1, 1)
+    assert [e.payload.resident_id for e in published(deps)] == [resident_pseudonym(free, key=deps.pseudonym_key)]
+
+
+@pytest.mark.parametrize("reason", [LeaveReason.PINDAH, LeaveReason.MENINGGAL])
+async def test_an_import_refuses_the_row_of_a_resident_who_left_with_its_line(reason: LeaveReason) -> None:
+    deps = intake_deps()
+    birth = dt.date(2009, 5, 12)
+    data = resident(7, birth=birth)
+    rid = (await register(deps, data))["resident_id"]
+    await handlers.mark_resident_left(handlers.MarkResidentLeft(
+        office=OWN, resident_id=rid, reason=reason, effective_date=today(),
+        request=key(f"/residents/{rid}/keluar")), deps=deps)
+    other = resident(8, birth=birth).nik
+    started = await handlers.start_import(handlers.StartImport(OWN, dapodik(
+        (other, "Siswa Dua", birth, KEC), (data.nik, "Siswa Satu", birth, KEC))), deps=deps)
+    [error] = started.job.errors
+    assert (error.line, error.column) == (3, "NIK") and "Dinas Dukcapil" in error.reason
+    assert started.job.valid_rows == 1 and started.job.refused_rows == 1
+    background = deps.background
+    assert isinstance(background, InlineBackground)
+    await background.run_all()
+    stored = await deps.roster.get(rid)
+    assert stored is not None and stored.status == reason.value and stored.left_on == today()
+    assert len([e for e in published(deps) if isinstance(e, ResidentEnrolled)]) == 2
+
+
+async def test_an_occurred_at_beyond_the_clock_skew_is_refused_for_registration_and_correction() -> None:
+    deps = intake_deps()
+    future = deps.clock() + dt.timedelta(minutes=11)
+    with pytest.raises(RosterRuleError) as refused:
+        await handlers.register_resident(handlers.RegisterResident(
+            office=OWN, data=resident(), request=key(), occurred_at=future), deps=deps)
+    assert refused.value.field == "occurred_at" and "masa depan" in refused.value.reason
+    rid = (await register(deps, resident()))["resident_id"]
+
+    def correction(moment: dt.datetime) -> handlers.CorrectResident:
+        return handlers.CorrectResident(office=OWN, resident_id=rid, data=resident(name="Nama Koreksi"),
+                                        reason="salah ketik", request=key(f"/residents/{rid}"), occurred_at=moment)
+
+    with pytest.raises(RosterRuleError):
+        await handlers.correct_resident(correction(future), deps=deps)
+    skewed = deps.clock() + dt.timedelta(minutes=9)
+    assert (await handlers.correct_resident(correction(skewed), deps=deps)).answer.status == 200
