@@ -3,7 +3,9 @@ when a reprint, a school delivery or a hand-over may happen.
 
 A job waits for a blank (menunggu_blangko), gets one (siap_cetak), is printed (dicetak) or
 spoiled (back to waiting, as its next attempt); a printed card is handed over directly or goes
-to a school first (dikirim_ke_sekolah, then diterima_sekolah once the school signs).
+to a school first (dikirim_ke_sekolah, then diterima_sekolah once the school signs). A job not yet
+printed is cancelled (dibatalkan) when its resident dies; a blank reserved for it goes to the next
+card of its station.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class JobStatus(StrEnum):
     DIKIRIM_KE_SEKOLAH = "dikirim_ke_sekolah"
     DITERIMA_SEKOLAH = "diterima_sekolah"
     DISERAHKAN = "diserahkan"
+    DIBATALKAN = "dibatalkan"
 
 
 PRINTED_STATUSES = (JobStatus.DICETAK, JobStatus.DIKIRIM_KE_SEKOLAH, JobStatus.DITERIMA_SEKOLAH, JobStatus.DISERAHKAN)
@@ -34,12 +37,13 @@ REPRINT_REASONS = (PrintReason.HILANG, PrintReason.RUSAK, PrintReason.PERUBAHAN_
 
 # Each status and the statuses a job may move to from it (a spoiled print goes back to waiting).
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
-    JobStatus.MENUNGGU_BLANGKO: frozenset({JobStatus.SIAP_CETAK}),
-    JobStatus.SIAP_CETAK: frozenset({JobStatus.DICETAK, JobStatus.MENUNGGU_BLANGKO}),
+    JobStatus.MENUNGGU_BLANGKO: frozenset({JobStatus.SIAP_CETAK, JobStatus.DIBATALKAN}),
+    JobStatus.SIAP_CETAK: frozenset({JobStatus.DICETAK, JobStatus.MENUNGGU_BLANGKO, JobStatus.DIBATALKAN}),
     JobStatus.DICETAK: frozenset({JobStatus.DIKIRIM_KE_SEKOLAH, JobStatus.DISERAHKAN}),
     JobStatus.DIKIRIM_KE_SEKOLAH: frozenset({JobStatus.DITERIMA_SEKOLAH}),
     JobStatus.DITERIMA_SEKOLAH: frozenset({JobStatus.DISERAHKAN}),
     JobStatus.DISERAHKAN: frozenset(),
+    JobStatus.DIBATALKAN: frozenset(),
 }
 
 
@@ -216,6 +220,29 @@ def reprint_claim_replaceable(claim: ReprintClaim, claimed_job: PrintJob | None,
     return claimed_job.status not in OPEN_STATUSES
 
 
+DECEASED = "meninggal"
+MOVED_OUT = "pindah"
+
+
+DECEASED_REFUSAL = ("Tidak dapat diproses: penduduk sudah tercatat meninggal. Kartunya tidak dicetak ulang dan "
+                    "tidak diserahkan; bila data kematian keliru, perbaiki dulu di kantor kecamatan.")
+
+
+def check_may_reprint_for(left_reason: str | None) -> None:
+    """A reprint is made only for a resident still living in the regency."""
+    if left_reason == DECEASED:
+        raise Conflict(DECEASED_REFUSAL)
+    if left_reason == MOVED_OUT:
+        raise Conflict("Cetak ulang tidak dapat diajukan: penduduk sudah tercatat pindah keluar kabupaten. "
+                       "Cetak ulang diurus di daerah tujuan; kartu yang sudah dicetak tetap dapat diserahkan.")
+
+
+def check_may_hand_over_to(left_reason: str | None) -> None:
+    """No card is handed over for a resident recorded as deceased (one who moved out may still collect it)."""
+    if left_reason == DECEASED:
+        raise Conflict(DECEASED_REFUSAL)
+
+
 def reprint_source(history: Sequence[PrintJob]) -> PrintJob:
     """The printed job a reprint copies its area and needs from; refused if never printed or still queued."""
     printed = [job for job in history if job.status in PRINTED_STATUSES]
@@ -308,6 +335,8 @@ def card_is_valid(job: PrintJob) -> bool:
 
 def where_is(job: PrintJob, delivery: SchoolDelivery | None) -> str:
     """Where one card is, in a sentence for the clerk: printed when and where, at school, handed over, replaced."""
+    if job.status == JobStatus.DIBATALKAN:
+        return f"Dibatalkan sebelum dicetak di stasiun {job.station_id}: penduduk sudah tercatat meninggal."
     if job.status in OPEN_STATUSES:
         spoiled = f" ({len(job.spoiled)} blangko rusak sebelumnya)" if job.spoiled else ""
         return f"Dalam antrean cetak di stasiun {job.station_id}, status {job.status.value}{spoiled}."

@@ -62,6 +62,14 @@ class PrintJobs(JobReader, Protocol):
         """Mark the resident's printed cards other than `replaced_by` as replaced (no longer valid)."""
         ...
 
+    async def cancel_open_jobs(self, resident_id: str) -> list[PrintJob]:
+        """Cancel the resident's jobs not yet printed; the jobs as they were before (each cancelled once)."""
+        ...
+
+    async def take_blank_of_cancelled(self, job_id: str, reservation_id: str) -> bool:
+        """Take the blank reserved (`reservation_id`) for a cancelled job, to pass it on; True only once."""
+        ...
+
 
 class Stations(Protocol):
     """Each station's one reservation in flight and whether it waits for stock."""
@@ -88,11 +96,19 @@ class Deliveries(Protocol):
 
 
 class ResidentSchools(Protocol):
-    """The school each resident attends, as the resident topic says (None for a non-student)."""
+    """The school each resident attends and whether they left, as the resident topic says."""
 
     async def remember_school(self, resident_id: str, school_npsn: str | None) -> None: ...
 
     async def schools_of(self, resident_ids: Sequence[str]) -> dict[str, str | None]: ...
+
+    async def remember_left(self, resident_id: str, reason: str) -> None:
+        """The resident left the regency's population: 'pindah' or 'meninggal'."""
+        ...
+
+    async def left_reason(self, resident_id: str) -> str | None:
+        """Why the resident left ('pindah', 'meninggal'), None while they live in the regency."""
+        ...
 
 
 class ReadAudit(Protocol):

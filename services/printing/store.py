@@ -219,6 +219,19 @@ class PrintingStore:
 
     # Stations: the one reservation in flight, whether the station waits for stock.
 
+    async def cancel_open_jobs(self, resident_id: str) -> list[PrintJob]:
+        cancelled = []
+        async for doc in self.jobs.find({"resident_id": resident_id, "status": OPEN}):
+            job = job_from_document(doc)
+            if await self._move(job.job_id, {"status": job.status.value, "attempt": job.attempt},
+                                {"$set": {"status": JobStatus.DIBATALKAN.value}}):
+                cancelled.append(job)
+        return cancelled
+
+    async def take_blank_of_cancelled(self, job_id: str, reservation_id: str) -> bool:
+        return await self._move(job_id, {"status": JobStatus.DIBATALKAN.value, "blanks_passed": {"$ne": reservation_id}},
+                                {"$push": {"blanks_passed": reservation_id}})
+
     async def station(self, station_id: str) -> StationState:
         found = await self.stations.find_one({"_id": station_id})
         if found is not None:
@@ -278,6 +291,13 @@ class PrintingStore:
 
     async def remember_school(self, resident_id: str, school_npsn: str | None) -> None:
         await self.schools.update_one({"_id": resident_id}, {"$set": {"school_npsn": school_npsn}}, upsert=True)
+
+    async def remember_left(self, resident_id: str, reason: str) -> None:
+        await self.schools.update_one({"_id": resident_id}, {"$set": {"left_reason": reason}}, upsert=True)
+
+    async def left_reason(self, resident_id: str) -> str | None:
+        doc = await self.schools.find_one({"_id": resident_id}, {"left_reason": 1})
+        return doc.get("left_reason") if doc else None
 
     async def schools_of(self, resident_ids: Sequence[str]) -> dict[str, str | None]:
         found = {doc["_id"]: doc.get("school_npsn")

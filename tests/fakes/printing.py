@@ -56,6 +56,8 @@ class FakePrintingStore:
         self.deliveries: dict[str, SchoolDelivery] = {}
         self.reprint_claims: dict[str, ReprintClaim] = {}
         self.schools: dict[str, str | None] = {}
+        self.left: dict[str, str] = {}
+        self.blanks_passed: set[tuple[str, str]] = set()
         self.reads: list[dict[str, object]] = []
 
     # Jobs
@@ -167,6 +169,25 @@ class FakePrintingStore:
 
     async def remember_school(self, resident_id: str, school_npsn: str | None) -> None:
         self.schools[resident_id] = school_npsn
+
+    async def remember_left(self, resident_id: str, reason: str) -> None:
+        self.left[resident_id] = reason
+
+    async def left_reason(self, resident_id: str) -> str | None:
+        return self.left.get(resident_id)
+
+    async def cancel_open_jobs(self, resident_id: str) -> list[PrintJob]:
+        open_jobs = [job for job in self.jobs.values() if job.resident_id == resident_id and job.status in OPEN_STATUSES]
+        for job in open_jobs:
+            self.jobs[job.job_id] = dataclasses.replace(job, status=JobStatus.DIBATALKAN)
+        return open_jobs
+
+    async def take_blank_of_cancelled(self, job_id: str, reservation_id: str) -> bool:
+        job = self.jobs.get(job_id)
+        if job is None or job.status != JobStatus.DIBATALKAN or (job_id, reservation_id) in self.blanks_passed:
+            return False
+        self.blanks_passed.add((job_id, reservation_id))
+        return True
 
     async def schools_of(self, resident_ids: Sequence[str]) -> dict[str, str | None]:
         return {resident_id: self.schools.get(resident_id) for resident_id in resident_ids}

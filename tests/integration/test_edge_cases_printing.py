@@ -5,6 +5,7 @@ by the station that sent them, and the question "where is this resident's card".
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import random
 import uuid
@@ -21,6 +22,7 @@ from shared.contracts import Role
 from shared.contracts.printing import PrintReason, PriorityClass
 from shared.topics import RESIDENT
 from tests.integration.helpers import create_office_key, enrolled_event, eventually
+from tests.support.events import make
 
 pytestmark = pytest.mark.infra
 
@@ -229,3 +231,46 @@ async def test_one_idempotency_key_in_two_offices_is_two_requests_and_in_one_off
     found = await queued()
     assert found == {cards[0].resident_id: [first.json()["job_id"]], cards[1].resident_id: [second.json()["job_id"]],
                      cards[2].resident_id: []}
+
+
+async def resident_left(kafka_producer: Any, mongo_db: Any, resident: str, reason: str) -> None:
+    """resident.left on the resident topic, once printing has taken note of it."""
+    event = make("resident.left", resident_id=resident, kecamatan_code=KECAMATAN, desa_code=f"{KECAMATAN}.1012",
+                 reason=reason, effective_date=dt.date(2026, 12, 1))
+    await kafka_producer.send_and_wait(RESIDENT.name, event.model_dump_json().encode(), key=resident.encode())
+    await eventually(lambda: mongo_db["print_resident_schools"].find_one({"_id": resident}),
+                     lambda found: found is not None and found.get("left_reason") == reason, timeout=60)
+
+
+async def test_a_deceased_residents_waiting_card_leaves_the_queue_and_nothing_is_reprinted_or_handed_over(
+        printing: Any, mongo_db: Any, kafka_producer: Any) -> None:
+    key = await create_office_key(mongo_db, role=Role.DINAS_ADMIN)
+    resident = "r" + uuid.uuid4().hex
+    printed = printed_card(resident, "dinas-curup")
+    waiting = dataclasses.replace(printed_card(resident, "dinas-curup", JobStatus.MENUNGGU_BLANGKO),
+                                  printed_at=None, reservation_id=None)
+    await stored(mongo_db, printed, waiting)
+    await resident_left(kafka_producer, mongo_db, resident, "meninggal")
+    async with httpx.AsyncClient(base_url=printing.url, timeout=30) as client:
+        job = await client.get(f"/jobs/{waiting.job_id}", headers={"X-API-Key": key})
+        queue = await client.get("/stations/dinas-curup/queue", headers={"X-API-Key": key})
+        handover = await post(client, f"/jobs/{printed.job_id}/handover", key)
+        reprint = await post(client, "/reprints", key, {"resident_id": resident, "reason": "hilang"})
+    assert job.status_code == 200 and job.json()["status"] == "dibatalkan", job.text
+    assert waiting.job_id not in {row["job_id"] for row in queue.json()}, queue.text
+    for refused in (handover, reprint):
+        assert refused.status_code == 409, refused.text
+        assert "penduduk sudah tercatat meninggal" in refused.json()["detail"]
+
+
+async def test_a_resident_who_moved_out_collects_a_printed_card_but_gets_no_reprint(
+        printing: Any, mongo_db: Any, kafka_producer: Any) -> None:
+    key = await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KECAMATAN)
+    card = printed_card("r" + uuid.uuid4().hex, "dinas-curup")
+    await stored(mongo_db, card)
+    await resident_left(kafka_producer, mongo_db, card.resident_id, "pindah")
+    async with httpx.AsyncClient(base_url=printing.url, timeout=30) as client:
+        reprint = await post(client, "/reprints", key, {"resident_id": card.resident_id, "reason": "hilang"})
+        handover = await post(client, f"/jobs/{card.job_id}/handover", key)
+    assert reprint.status_code == 409 and "pindah keluar kabupaten" in reprint.json()["detail"], reprint.text
+    assert handover.status_code == 201, handover.text

@@ -18,7 +18,9 @@ from services.printing.domain import (
     SchoolDelivery,
     card_is_valid,
     check_may_acknowledge,
+    check_may_hand_over_to,
     check_may_read_cards,
+    check_may_reprint_for,
     check_may_request_reprint,
     check_may_send_to_school,
     check_students_of,
@@ -233,6 +235,7 @@ async def request_reprint(command: RequestReprint, *, deps: PrintingDeps) -> Job
         return JobAccepted(job_id=job_id, status=existing.status, station_id=existing.station_id)
     history = [job for job in await deps.store.jobs_of_resident(command.resident_id)
                if may_see(office, station_id=job.station_id, kecamatan_code=job.kecamatan_code)]
+    check_may_reprint_for(await deps.store.left_reason(command.resident_id))
     last = reprint_source(history)
     await _claim_reprint(command.resident_id, job_id, deps=deps)
     queued = queued_event(
@@ -270,6 +273,7 @@ async def hand_over(command: HandOver, *, deps: PrintingDeps) -> JobAccepted:
     The card is claimed for this hand-over before its event goes out, so a second hand-over (or a
     hand-over of a card a reprint replaced) is refused with the reason, also when both come at once."""
     job = await visible_job(command.office, command.job_id, deps=deps)
+    check_may_hand_over_to(await deps.store.left_reason(job.resident_id))
     via = handover_route(job)
     event_id = command.request_id
     if not await deps.store.claim_handover(job.job_id, str(event_id)):

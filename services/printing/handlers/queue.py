@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.printing import policy
 from services.printing.domain import (
     REPRINT_REASONS,
+    JobStatus,
     PendingReservation,
     PrintJob,
     SchoolDelivery,
@@ -29,7 +30,7 @@ from shared.contracts.printing import (
     SchoolDeliverySent,
 )
 from shared.contracts.recording import PrintRequested
-from shared.contracts.resident import ResidentEnrolled, ResidentUpdated
+from shared.contracts.resident import LeaveReason, ResidentEnrolled, ResidentLeft, ResidentUpdated
 from shared.contracts.stock import (
     BlankReserved,
     CountCorrected,
@@ -57,11 +58,48 @@ async def queue_print_request(event: PrintRequested, *, deps: PrintingDeps) -> s
 
 
 async def apply_resident_event(event: ResidentEvent, *, deps: PrintingDeps) -> str:
-    """Remember each resident's school (a school delivery carries only its own students' cards)."""
+    """Remember each resident's school (a school delivery carries only its own students' cards) and whether
+    they left; a resident's death cancels their cards not yet printed."""
     if isinstance(event, ResidentEnrolled | ResidentUpdated):
         await deps.store.remember_school(event.payload.resident_id, event.payload.school_npsn)
         return "applied"
+    if isinstance(event, ResidentLeft):
+        return await _resident_left(event, deps)
     return "ignored"
+
+
+async def _resident_left(event: ResidentLeft, deps: PrintingDeps) -> str:
+    p = event.payload
+    await deps.store.remember_left(p.resident_id, p.reason.value)
+    if p.reason != LeaveReason.MENINGGAL:
+        return "applied"
+    for job in await deps.store.cancel_open_jobs(p.resident_id):
+        if job.status == JobStatus.SIAP_CETAK and job.reservation_id is not None:
+            await _pass_blank(job, job.reservation_id, deps)
+        await dispatch(job.station_id, deps=deps)
+    return "applied"
+
+
+async def _pass_blank(cancelled: PrintJob, reservation_id: str, deps: PrintingDeps) -> None:
+    """A blank reserved for a cancelled job goes, still reserved, to the next waiting job of its station
+    (printed or spoiled under the same reservation, so the inventory's ledger closes it as usual)."""
+    if not await deps.store.take_blank_of_cancelled(cancelled.job_id, reservation_id):
+        return
+    station = await deps.store.station(cancelled.station_id)
+    requesting = station.pending.job_id if station.pending else None
+    waiting = await deps.store.queue(cancelled.station_id, status=JobStatus.MENUNGGU_BLANGKO, limit=2)
+    heir = next((job for job in waiting if job.job_id != requesting), None)
+    if heir is None or not await deps.store.mark_reserved(heir.job_id, attempt=heir.attempt,
+                                                          reservation_id=reservation_id):
+        log.warning("station %s keeps blank %s of a cancelled job reserved: no job waits for it",
+                    cancelled.station_id, reservation_id)
+        return
+    now = deps.clock()
+    dispatched = JobDispatched(
+        event_id=derived_id(reservation_id, f"passed:{heir.job_id}"), occurred_at=now, recorded_at=now, actor=SYSTEM,
+        payload=JobAttempt(job_id=heir.job_id, station_id=cancelled.station_id, attempt=heir.attempt,
+                           reservation_id=reservation_id))
+    await deps.publisher.publish(dispatched, topic=PRINT, key=cancelled.station_id)
 
 
 async def apply_print_event(event: PrintEvent, *, deps: PrintingDeps) -> str:
@@ -155,9 +193,11 @@ async def _blank_reserved(event: BlankReserved, deps: PrintingDeps) -> str:
             payload=JobAttempt(job_id=p.job_id, station_id=p.location_id, attempt=p.attempt,
                                reservation_id=p.reservation_id))
         await deps.publisher.publish(dispatched, topic=PRINT, key=p.location_id)
-    elif not moved:
-        log.warning("blank reserved for job %s attempt %s, which no longer waits", p.job_id, p.attempt)
     await deps.store.finish_reservation(p.location_id, p.reservation_id, waiting_for_stock=False)
+    if job is not None and job.status == JobStatus.DIBATALKAN:
+        await _pass_blank(job, p.reservation_id, deps)
+    elif not moved and (job is None or not job.waits_for(p.attempt, p.reservation_id)):
+        log.warning("blank reserved for job %s attempt %s, which no longer waits", p.job_id, p.attempt)
     await dispatch(p.location_id, deps=deps)
     return "applied" if moved else "duplicate"
 

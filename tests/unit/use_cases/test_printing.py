@@ -491,7 +491,68 @@ async def test_the_resident_topic_tells_printing_each_students_school(world: Wor
     assert world.store.schools == {enrolled.payload.resident_id: "10700123"}
     await handlers.apply_resident_event(moved, deps=world.deps)
     assert world.store.schools == {enrolled.payload.resident_id: None}
-    assert await handlers.apply_resident_event(make("resident.left"), deps=world.deps) == "ignored"
+    moved_out = make("resident.left", resident_id=enrolled.payload.resident_id, reason="pindah")
+    assert await handlers.apply_resident_event(moved_out, deps=world.deps) == "applied"
+    assert world.store.schools == {enrolled.payload.resident_id: None}
+    assert world.store.left == {enrolled.payload.resident_id: "pindah"}
+
+
+def died(who: str) -> Any:
+    return make("resident.left", resident_id=who, reason="meninggal")
+
+
+async def test_a_residents_death_cancels_their_cards_not_yet_printed_and_refuses_reprint_and_hand_over(
+        world: World) -> None:
+    who = resident()
+    printed, waiting = await stored(world, job(JobStatus.DICETAK, who=who), job(JobStatus.MENUNGGU_BLANGKO, who=who))
+    assert await handlers.apply_resident_event(died(who), deps=world.deps) == "applied"
+    assert world.store.jobs[waiting.job_id].status == JobStatus.DIBATALKAN
+    assert await handlers.show_queue(ShowQueue(ADMIN, PUSAT), deps=world.deps) == []
+    assert world.store.jobs[printed.job_id].status == JobStatus.DICETAK
+    with pytest.raises(Conflict, match="penduduk sudah tercatat meninggal"):
+        await handlers.hand_over(HandOver(ADMIN, printed.job_id, uuid.uuid4()), deps=world.deps)
+    with pytest.raises(Conflict, match="penduduk sudah tercatat meninggal"):
+        await handlers.request_reprint(RequestReprint(KECAMATAN, who, PrintReason.HILANG, uuid.uuid4()),
+                                       deps=world.deps)
+    assert world.sent(CardHandedOver) == [] and world.sent(JobQueued) == []
+    cards = await handlers.show_cards(handlers.ShowCards(KECAMATAN, who), deps=world.deps)
+    assert "penduduk sudah tercatat meninggal" in cards.cards[0].where
+
+
+async def test_a_resident_who_moved_out_may_collect_a_printed_card_but_gets_no_reprint(world: World) -> None:
+    who = resident()
+    [printed] = await stored(world, job(JobStatus.DICETAK, who=who))
+    await handlers.apply_resident_event(make("resident.left", resident_id=who, reason="pindah"), deps=world.deps)
+    with pytest.raises(Conflict, match="pindah keluar kabupaten"):
+        await handlers.request_reprint(RequestReprint(KECAMATAN, who, PrintReason.HILANG, uuid.uuid4()),
+                                       deps=world.deps)
+    accepted = await handlers.hand_over(HandOver(ADMIN, printed.job_id, uuid.uuid4()), deps=world.deps)
+    assert accepted.status == JobStatus.DISERAHKAN
+
+
+async def test_a_blank_reserved_for_a_dead_residents_card_goes_to_the_next_card_of_the_station(world: World) -> None:
+    ready = job(JobStatus.SIAP_CETAK, reservation_id="job-a.1.1")
+    next_one = job(JobStatus.MENUNGGU_BLANGKO)
+    await stored(world, ready, next_one)
+    world.store.stations[PUSAT] = dataclasses.replace(await world.store.station(PUSAT), waiting_for_stock=True)
+    await handlers.apply_resident_event(died(ready.resident_id), deps=world.deps)
+    await handlers.apply_resident_event(died(ready.resident_id), deps=world.deps)
+    assert world.store.jobs[ready.job_id].status == JobStatus.DIBATALKAN
+    heir = world.store.jobs[next_one.job_id]
+    assert (heir.status, heir.reservation_id) == (JobStatus.SIAP_CETAK, "job-a.1.1")
+    [dispatched] = world.sent(JobDispatched)
+    assert (dispatched.payload.job_id, dispatched.payload.reservation_id) == (next_one.job_id, "job-a.1.1")
+
+
+async def test_a_blank_answered_after_the_death_goes_to_the_next_card_once(world: World) -> None:
+    one = await queued_job(world)
+    [other] = await stored(world, job(JobStatus.MENUNGGU_BLANGKO))
+    await handlers.apply_resident_event(died(one.resident_id), deps=world.deps)
+    answer = reserved(one)
+    await handlers.apply_stock_event(answer, deps=world.deps)
+    await handlers.apply_stock_event(answer, deps=world.deps)
+    assert world.store.jobs[other.job_id].reservation_id == answer.payload.reservation_id
+    assert [e.payload.job_id for e in world.sent(JobDispatched)] == [other.job_id]
 
 
 async def test_the_sending_station_cannot_sign_the_schools_receipt(world: World) -> None:
