@@ -52,8 +52,10 @@ router = APIRouter(tags=["blangko"])
 class ReceiptIn(BaseModel):
     location_id: str = Field(WAREHOUSE, pattern=LOCATION, description="lokasi penerima (biasanya gudang)")
     quantity: int = QUANTITY
-    request_id: str | None = Field(None, max_length=64, description="nomor usulan yang dijawab kiriman ini")
-    document_no: str = Field(min_length=3, max_length=100, description="nomor berita acara serah terima")
+    request_id: str | None = Field(None, max_length=64, description="nomor usulan yang dijawab kiriman ini; "
+                                   "jumlah yang diterima tidak boleh melebihi usulan")
+    document_no: str = Field(min_length=3, max_length=100,
+                             description="nomor berita acara serah terima; satu nomor hanya dicatat sekali")
 
 
 class TransferIn(BaseModel):
@@ -110,7 +112,8 @@ class ReturnIn(BaseModel):
 
 
 class UsulanIn(BaseModel):
-    letter_no: str = Field(min_length=3, max_length=100, description="nomor surat usulan ke provinsi")
+    letter_no: str = Field(min_length=3, max_length=100,
+                           description="nomor surat usulan ke provinsi; satu nomor hanya dipakai sekali")
     quantity: int | None = Field(None, ge=1, le=1_000_000, description="kosongkan untuk memakai jumlah saran")
 
 
