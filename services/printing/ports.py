@@ -102,6 +102,14 @@ class ResidentSchools(Protocol):
 
     async def schools_of(self, resident_ids: Sequence[str]) -> dict[str, str | None]: ...
 
+    async def remember_area(self, resident_id: str, kecamatan_code: str, desa_code: str) -> None:
+        """Where the resident lives now (their latest record on the resident topic)."""
+        ...
+
+    async def area_of(self, resident_id: str) -> tuple[str, str] | None:
+        """The resident's current kecamatan and desa, None when the resident topic has not told it."""
+        ...
+
     async def remember_left(self, resident_id: str, reason: str) -> None:
         """The resident left the regency's population: 'pindah' or 'meninggal'."""
         ...

@@ -292,6 +292,16 @@ class PrintingStore:
     async def remember_school(self, resident_id: str, school_npsn: str | None) -> None:
         await self.schools.update_one({"_id": resident_id}, {"$set": {"school_npsn": school_npsn}}, upsert=True)
 
+    async def remember_area(self, resident_id: str, kecamatan_code: str, desa_code: str) -> None:
+        await self.schools.update_one({"_id": resident_id},
+                                      {"$set": {"kecamatan_code": kecamatan_code, "desa_code": desa_code}}, upsert=True)
+
+    async def area_of(self, resident_id: str) -> tuple[str, str] | None:
+        doc = await self.schools.find_one({"_id": resident_id}, {"kecamatan_code": 1, "desa_code": 1})
+        if not doc or not doc.get("kecamatan_code"):
+            return None
+        return doc["kecamatan_code"], doc["desa_code"]
+
     async def remember_left(self, resident_id: str, reason: str) -> None:
         await self.schools.update_one({"_id": resident_id}, {"$set": {"left_reason": reason}}, upsert=True)
 

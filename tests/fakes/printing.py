@@ -57,6 +57,7 @@ class FakePrintingStore:
         self.reprint_claims: dict[str, ReprintClaim] = {}
         self.schools: dict[str, str | None] = {}
         self.left: dict[str, str] = {}
+        self.areas: dict[str, tuple[str, str]] = {}
         self.blanks_passed: set[tuple[str, str]] = set()
         self.reads: list[dict[str, object]] = []
 
@@ -169,6 +170,12 @@ class FakePrintingStore:
 
     async def remember_school(self, resident_id: str, school_npsn: str | None) -> None:
         self.schools[resident_id] = school_npsn
+
+    async def remember_area(self, resident_id: str, kecamatan_code: str, desa_code: str) -> None:
+        self.areas[resident_id] = (kecamatan_code, desa_code)
+
+    async def area_of(self, resident_id: str) -> tuple[str, str] | None:
+        return self.areas.get(resident_id)
 
     async def remember_left(self, resident_id: str, reason: str) -> None:
         self.left[resident_id] = reason

@@ -274,3 +274,24 @@ async def test_a_resident_who_moved_out_collects_a_printed_card_but_gets_no_repr
         handover = await post(client, f"/jobs/{card.job_id}/handover", key)
     assert reprint.status_code == 409 and "pindah keluar kabupaten" in reprint.json()["detail"], reprint.text
     assert handover.status_code == 201, handover.text
+
+
+async def test_the_cards_of_a_resident_who_moved_kecamatan_are_read_by_the_new_kecamatans_office(
+        printing: Any, mongo_db: Any, kafka_producer: Any) -> None:
+    new_office = await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan="17.02.07")
+    old_office = await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KECAMATAN)
+    card = printed_card("r" + uuid.uuid4().hex, "dinas-curup")
+    await stored(mongo_db, card)
+    moved = make("resident.updated", resident_id=card.resident_id, kecamatan_code="17.02.07",
+                 desa_code="17.02.07.2001", school_npsn=None, reason="pindah alamat")
+    await kafka_producer.send_and_wait(RESIDENT.name, moved.model_dump_json().encode(), key=card.resident_id.encode())
+    await eventually(lambda: mongo_db["print_resident_schools"].find_one({"_id": card.resident_id}),
+                     lambda found: found is not None and found.get("kecamatan_code") == "17.02.07", timeout=60)
+    path = f"/residents/{card.resident_id}/cards"
+    async with httpx.AsyncClient(base_url=printing.url, timeout=30) as client:
+        new = await client.get(path, headers={"X-API-Key": new_office})
+        old = await client.get(path, headers={"X-API-Key": old_office})
+        reprint = await post(client, "/reprints", new_office, {"resident_id": card.resident_id, "reason": "rusak"})
+    assert new.status_code == 200 and [c["job_id"] for c in new.json()["kartu"]] == [card.job_id], new.text
+    assert old.status_code == 403, old.text
+    assert reprint.status_code == 201, reprint.text

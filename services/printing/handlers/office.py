@@ -187,12 +187,14 @@ async def show_queue(command: ShowQueue, *, deps: PrintingDeps) -> list[PrintJob
 
 
 async def show_cards(command: ShowCards, *, deps: PrintingDeps) -> ResidentCards:
-    """Every card of a resident and where it is; the read goes to the audit log."""
+    """Every card of a resident and where it is, for the office of the kecamatan the resident lives in now
+    (the resident topic tells it; the last card's kecamatan until then); the read goes to the audit log."""
     jobs = await deps.store.jobs_of_resident(command.resident_id)
     if not jobs:
         raise NotFound("Belum ada kartu KTP-el penduduk ini di pencetakan: cetak pertama menunggu status PRR "
                        "dari perekaman.")
-    kecamatan_code = jobs[-1].kecamatan_code
+    area = await deps.store.area_of(command.resident_id)
+    kecamatan_code = area[0] if area else jobs[-1].kecamatan_code
     check_may_read_cards(command.office, kecamatan_code)
     cards = []
     for job in reversed(jobs):
@@ -223,7 +225,8 @@ async def list_stations(*, deps: PrintingDeps) -> list[StationView]:
 
 
 async def request_reprint(command: RequestReprint, *, deps: PrintingDeps) -> JobAccepted:
-    """A new card for a resident printed before (lost, damaged, changed data), without recording again.
+    """A new card for a resident printed before (lost, damaged, changed data), without recording again; asked
+    by the office of the kecamatan the resident lives in now and printed by the station serving it.
 
     The resident's reprint is claimed atomically before the event goes out, so two requests at once
     (a double click, a retry after a timeout) queue one card; the other is refused with the reason."""
@@ -233,14 +236,16 @@ async def request_reprint(command: RequestReprint, *, deps: PrintingDeps) -> Job
     existing = await deps.store.job(job_id)
     if existing is not None:
         return JobAccepted(job_id=job_id, status=existing.status, station_id=existing.station_id)
-    history = [job for job in await deps.store.jobs_of_resident(command.resident_id)
-               if may_see(office, station_id=job.station_id, kecamatan_code=job.kecamatan_code)]
     check_may_reprint_for(await deps.store.left_reason(command.resident_id))
+    area = await deps.store.area_of(command.resident_id)
+    history = [job for job in await deps.store.jobs_of_resident(command.resident_id)
+               if may_see(office, station_id=job.station_id, kecamatan_code=area[0] if area else job.kecamatan_code)]
     last = reprint_source(history)
+    kecamatan_code, desa_code = area or (last.kecamatan_code, last.desa_code)
     await _claim_reprint(command.resident_id, job_id, deps=deps)
     queued = queued_event(
         job_id=job_id, source_event_id=str(command.request_id), resident_id=command.resident_id,
-        kecamatan_code=last.kecamatan_code, desa_code=last.desa_code, reason=command.reason, wajib_ktp_from=None,
+        kecamatan_code=kecamatan_code, desa_code=desa_code, reason=command.reason, wajib_ktp_from=None,
         lansia=last.lansia, disabilitas=last.disabilitas, occurred_at=deps.clock(), actor=actor_of(office),
         deps=deps)
     try:

@@ -58,10 +58,12 @@ async def queue_print_request(event: PrintRequested, *, deps: PrintingDeps) -> s
 
 
 async def apply_resident_event(event: ResidentEvent, *, deps: PrintingDeps) -> str:
-    """Remember each resident's school (a school delivery carries only its own students' cards) and whether
-    they left; a resident's death cancels their cards not yet printed."""
+    """Remember each resident's school (a school delivery carries only its own students' cards), where they
+    live now (whose office reads their cards) and whether they left; a death cancels their cards not yet printed."""
     if isinstance(event, ResidentEnrolled | ResidentUpdated):
-        await deps.store.remember_school(event.payload.resident_id, event.payload.school_npsn)
+        p = event.payload
+        await deps.store.remember_school(p.resident_id, p.school_npsn)
+        await deps.store.remember_area(p.resident_id, p.kecamatan_code, p.desa_code)
         return "applied"
     if isinstance(event, ResidentLeft):
         return await _resident_left(event, deps)

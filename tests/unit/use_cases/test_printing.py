@@ -602,3 +602,21 @@ def test_a_job_moves_only_forward_along_its_lifecycle_and_a_handed_over_card_is_
     assert not domain.may_move(JobStatus.DIKIRIM_KE_SEKOLAH, JobStatus.DISERAHKAN)
     assert domain.sources_of(JobStatus.DISERAHKAN) == (JobStatus.DICETAK, JobStatus.DITERIMA_SEKOLAH)
     assert not any(domain.may_move(JobStatus.DISERAHKAN, status) for status in JobStatus)
+
+
+async def test_a_resident_who_moved_kecamatan_has_their_cards_read_and_reprinted_by_the_new_kecamatan(
+        world: World) -> None:
+    who = resident()
+    [card] = await stored(world, job(JobStatus.DISERAHKAN, who=who, printed_at=START))
+    moved = make("resident.updated", resident_id=who, kecamatan_code="17.02.07", desa_code="17.02.07.2001",
+                 school_npsn=None, reason="pindah alamat")
+    await handlers.apply_resident_event(moved, deps=world.deps)
+    cards = await handlers.show_cards(handlers.ShowCards(OTHER_KECAMATAN, who), deps=world.deps)
+    assert (cards.kecamatan_code, [c.job.job_id for c in cards.cards]) == ("17.02.07", [card.job_id])
+    with pytest.raises(Forbidden):
+        await handlers.show_cards(handlers.ShowCards(KECAMATAN, who), deps=world.deps)
+    accepted = await handlers.request_reprint(RequestReprint(OTHER_KECAMATAN, who, PrintReason.RUSAK, uuid.uuid4()),
+                                              deps=world.deps)
+    [queued] = world.sent(JobQueued)
+    assert (accepted.station_id, queued.payload.kecamatan_code, queued.payload.desa_code) == (
+        PUT, "17.02.07", "17.02.07.2001")
