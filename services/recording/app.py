@@ -59,5 +59,5 @@ def create_app(settings: RecordingSettings | None = None, *, clock: Clock = syst
         runtime=runtime, clock=clock, title="Dukcapil Rejang Lebong: Perekaman dan Jemput Bola (recording)",
         description="Kunjungan jemput bola, kejadian perekaman dari lapangan, dan status SIAK.",
         routers=[router], rate_limit=settings.rate_limit, max_body_bytes=settings.max_body_bytes,
-        state={"deps": deps}, before_start=[ensure_indexes],
+        state={"deps": deps}, before_start=[ensure_indexes], audit=store.audit,
     )

@@ -15,6 +15,7 @@ from services.recording.handlers import (
     apply_outreach_event,
     apply_recording_event,
     apply_resident_event,
+    apply_waiting_walk_ins,
 )
 from shared.areas import load_areas
 from shared.batching import apply_in_key_order
@@ -49,6 +50,7 @@ def register_consumers(
     async def on_resident_events(message: KafkaMessage) -> None:
         async def apply(event: ResidentEvent) -> None:
             count(event.event_type, await apply_resident_event(event, store=deps.store))
+            await apply_waiting_walk_ins(event, deps=deps)
 
         await apply_in_key_order(message.raw_message, parse=RESIDENT_EVENTS.validate_json,  # type: ignore[arg-type]
                                  key_of=lambda e: e.payload.resident_id, handle=apply, dead_letters=dead_letters)

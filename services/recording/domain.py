@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from shared.contracts import Role
 from shared.contracts.recording import MAX_VISIT_TARGETS, SiakStatus
@@ -277,6 +278,25 @@ class ResidentRecord:
     def progress(self) -> Progress | None:
         """The progress to advance from; None before anything was recorded."""
         return None if self.since is None else Progress(self.stage, self.since)
+
+
+@dataclass(frozen=True)
+class WaitingWalkIn:
+    """A field event of someone not in the roster, waiting until the kecamatan office registers them.
+
+    `item` is the field event as uploaded; `resident_id` the pseudonym its NIK (or given id) will have."""
+
+    event_id: str
+    resident_id: str
+    kecamatan_code: str | None
+    item: dict[str, Any]
+    office_id: str
+    actor: dict[str, Any]
+    at: dt.datetime
+
+
+WALK_IN_KEPT = ("belum ada di daftar perekaman: kejadian ini menunggu pendaftaran; kantor kecamatan melihatnya di "
+                "daftar walk-in (GET /walk-ins) dan mendaftarkan penduduknya, lalu perekaman ini dihitung otomatis")
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.recording.domain import Stage, VisitState
+from services.recording.domain import Stage, VisitState, WaitingWalkIn
 from services.recording.handlers import (
     Conflict,
     FieldRefused,
     FindStuck,
     Forbidden,
+    ListWalkIns,
     ImportSiakFile,
     NotDelivered,
     NotFound,
@@ -37,6 +38,7 @@ from services.recording.handlers import (
     close_visit,
     get_visit,
     import_siak_file,
+    list_walk_ins,
     open_visit,
     report_siak_statuses,
     resident_status,
@@ -362,3 +364,43 @@ async def get_stuck(
     command = FindStuck(office=office, days=days, stage=stage, kecamatan_code=kecamatan_code)
     rows = await run(stuck_residents, command, deps)
     return StuckOut(hari=days, jumlah=len(rows), penduduk=[StuckRow.model_validate(r) for r in rows])
+
+
+class WalkInOut(BaseModel):
+    """A field event of someone not in the roster yet, waiting until the office registers them."""
+
+    event_id: str
+    kind: str = Field(description="captured, failed or absent")
+    nik: str | None = Field(description="NIK as the field team typed it (null when only a resident_id was sent)")
+    name: str | None
+    desa_code: str | None
+    resident_id: str = Field(description="the pseudonym the resident will have once registered")
+    visit_id: str | None
+    device_time: dt.datetime
+    kantor: str = Field(description="the office whose device uploaded it")
+    diunggah: dt.datetime
+
+
+class WalkInsOut(BaseModel):
+    jumlah: int
+    walk_in: list[WalkInOut] = Field(description="oldest first; once intake registers the NIK, the capture is "
+                                                 "counted and the walk-in leaves this list")
+
+
+def walk_in_out(w: WaitingWalkIn) -> WalkInOut:
+    """A waiting walk-in as the office sees it."""
+    data = w.item.get("walk_in") or {}
+    return WalkInOut(event_id=w.event_id, kind=w.item.get("kind", ""), nik=data.get("nik"), name=data.get("name"),
+                     desa_code=data.get("desa_code"), resident_id=w.resident_id, visit_id=w.item.get("visit_id"),
+                     device_time=w.item["device_time"], kantor=w.office_id, diunggah=w.at)
+
+
+@router.get("/walk-ins", response_model=WalkInsOut, responses=answers(401, 403, 422, 503),
+            summary="Walk-in yang menunggu pendaftaran di kecamatan (data pribadi: tercatat di log audit)")
+async def get_walk_ins(
+    kecamatan_code: Annotated[str | None, Query(pattern=KECAMATAN, description="kosong: kecamatan kantor ini; "
+                                                                                "admin dinas: semua")] = None,
+    office: Office = Depends(current_office), deps: RecordingDeps = Depends(deps_of),
+) -> WalkInsOut:
+    waiting = await run(list_walk_ins, ListWalkIns(office=office, kecamatan_code=kecamatan_code), deps)
+    return WalkInsOut(jumlah=len(waiting), walk_in=[walk_in_out(w) for w in waiting])

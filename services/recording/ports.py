@@ -14,6 +14,7 @@ from services.recording.domain import (
     StuckResident,
     Visit,
     VisitState,
+    WaitingWalkIn,
 )
 
 
@@ -79,8 +80,25 @@ class RecordingStorage(Protocol):
         """Remember an uploaded field event, so a second upload is answered as a duplicate."""
         ...
 
-    async def keep_walk_in(self, event_id: str, item: dict[str, Any], *, office_id: str, now: dt.datetime) -> bool:
+    async def keep_walk_in(self, walk_in: WaitingWalkIn) -> bool:
         """Keep a field event of someone not in the roster, for enrollment; False if kept before."""
+        ...
+
+    async def waiting_walk_ins(self, *, kecamatan_code: str | None, limit: int) -> list[WaitingWalkIn]:
+        """Walk-ins waiting for enrollment (of one kecamatan, or all), oldest first."""
+        ...
+
+    async def walk_ins_of(self, resident_id: str) -> list[WaitingWalkIn]:
+        """Walk-ins waiting for this resident (by pseudonym), oldest first."""
+        ...
+
+    async def close_walk_in(self, event_id: str, status: str, now: dt.datetime) -> None:
+        """A walk-in no longer waits: applied to the enrolled resident, or refused."""
+        ...
+
+    async def record_read(self, *, office_id: str, action: str, scope: str | None, resident_ids: list[str],
+                          now: dt.datetime) -> None:
+        """One read of residents' personal data, for the audit trail."""
         ...
 
     async def stuck(self, *, stage: Stage | None, before: dt.datetime, kecamatan_code: str | None

@@ -17,7 +17,9 @@ from services.recording.domain import (
     StuckResident,
     Visit,
     VisitState,
+    WaitingWalkIn,
 )
+from shared.audit import AuditTrail
 from shared.mongo import versioned_write
 
 RESIDENTS = "recording_residents"
@@ -25,6 +27,8 @@ VISITS = "recording_visits"
 CARRY_OVER = "recording_carry_over"
 SEEN = "recording_seen"
 WALK_INS = "recording_walk_ins"
+AUDIT = "recording_audit_log"  # reads of walk-ins' personal data (shared/audit.py)
+WAITING = "menunggu_pendaftaran"
 NEVER = "1970-01-01T00:00:00+00:00"
 STUCK_STAGES = (Stage.REKAM.value, Stage.GAGAL_PUSAT.value, Stage.DUPLIKAT.value, Stage.GAGAL_REKAM.value)
 
@@ -73,6 +77,14 @@ def _roster_fields(facts: RosterFacts) -> dict[str, Any]:
             "disabilitas": facts.disabilitas}
 
 
+def _walk_in_of(doc: dict[str, Any]) -> WaitingWalkIn:
+    at = doc["at"]
+    return WaitingWalkIn(event_id=doc["_id"], resident_id=doc.get("resident_id") or "",
+                         kecamatan_code=doc.get("kecamatan_code"), item=doc.get("item", {}),
+                         office_id=doc.get("office_id", ""), actor=doc.get("actor") or {},
+                         at=at if at.tzinfo else at.replace(tzinfo=dt.UTC))
+
+
 class RecordingStore:
     """MongoDB storage of the recording service (implements `ports.RecordingStorage`)."""
 
@@ -82,9 +94,11 @@ class RecordingStore:
         self.carry = db[CARRY_OVER]
         self.seen = db[SEEN]
         self.walk_ins = db[WALK_INS]
+        self.audit = AuditTrail(db[AUDIT], service="recording")
 
     async def ensure_indexes(self) -> None:
         await self.residents.create_index([("kecamatan_code", 1), ("stage", 1)])
+        await self.walk_ins.create_index([("resident_id", 1), ("status", 1)])
 
     async def resident(self, resident_id: str) -> ResidentRecord | None:
         doc = await self.residents.find_one({"_id": resident_id})
@@ -198,13 +212,32 @@ class RecordingStore:
         except DuplicateKeyError:
             pass
 
-    async def keep_walk_in(self, event_id: str, item: dict[str, Any], *, office_id: str, now: dt.datetime) -> bool:
+    async def keep_walk_in(self, walk_in: WaitingWalkIn) -> bool:
         try:
-            await self.walk_ins.insert_one({"_id": event_id, "item": item, "office_id": office_id,
-                                            "status": "menunggu_pendaftaran", "at": now})
+            await self.walk_ins.insert_one({
+                "_id": walk_in.event_id, "item": walk_in.item, "office_id": walk_in.office_id, "actor": walk_in.actor,
+                "resident_id": walk_in.resident_id, "kecamatan_code": walk_in.kecamatan_code,
+                "status": WAITING, "at": walk_in.at})
         except DuplicateKeyError:
             return False
         return True
+
+    async def waiting_walk_ins(self, *, kecamatan_code: str | None, limit: int) -> list[WaitingWalkIn]:
+        query: dict[str, Any] = {"status": WAITING}
+        if kecamatan_code:
+            query["kecamatan_code"] = kecamatan_code
+        return [_walk_in_of(doc) async for doc in self.walk_ins.find(query).sort("at", 1).limit(limit)]
+
+    async def walk_ins_of(self, resident_id: str) -> list[WaitingWalkIn]:
+        cursor = self.walk_ins.find({"status": WAITING, "resident_id": resident_id}).sort("at", 1)
+        return [_walk_in_of(doc) async for doc in cursor]
+
+    async def close_walk_in(self, event_id: str, status: str, now: dt.datetime) -> None:
+        await self.walk_ins.update_one({"_id": event_id}, {"$set": {"status": status, "closed_at": now}})
+
+    async def record_read(self, *, office_id: str, action: str, scope: str | None, resident_ids: list[str],
+                          now: dt.datetime) -> None:
+        await self.audit.record(office_id=office_id, action=action, scope=scope, resident_ids=resident_ids, now=now)
 
     async def stuck_counts(self, *, before: dt.datetime, after: dt.datetime) -> dict[tuple[str, str], int]:
         """Residents per (stage, kecamatan) who entered a stage that should move on between `after` and `before`."""

@@ -15,6 +15,7 @@ from services.recording.domain import (
     StuckResident,
     Visit,
     VisitState,
+    WaitingWalkIn,
 )
 from shared.contracts import Envelope
 from shared.topics import Topic
@@ -49,7 +50,9 @@ class FakeRecordingStore:
     visit_events: dict[str, set[str]] = field(default_factory=dict)
     carry: dict[str, list[str]] = field(default_factory=dict)
     seen: dict[str, dt.datetime] = field(default_factory=dict)
-    walk_ins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    walk_ins: dict[str, WaitingWalkIn] = field(default_factory=dict)
+    walk_in_status: dict[str, str] = field(default_factory=dict)
+    reads: list[tuple[str, str, str | None, list[str]]] = field(default_factory=list)
 
     def add_resident(self, resident_id: str, *, kecamatan: str, desa: str, school: str | None = None,
                      stage: Stage = Stage.BELUM_REKAM, since: dt.datetime | None = None, **facts: Any) -> None:
@@ -152,11 +155,27 @@ class FakeRecordingStore:
     async def mark_seen(self, event_id: str, now: dt.datetime) -> None:
         self.seen.setdefault(event_id, now)
 
-    async def keep_walk_in(self, event_id: str, item: dict[str, Any], *, office_id: str, now: dt.datetime) -> bool:
-        if event_id in self.walk_ins:
+    async def keep_walk_in(self, walk_in: WaitingWalkIn) -> bool:
+        if walk_in.event_id in self.walk_ins:
             return False
-        self.walk_ins[event_id] = {"item": item, "office_id": office_id, "at": now}
+        self.walk_ins[walk_in.event_id] = walk_in
+        self.walk_in_status[walk_in.event_id] = "menunggu_pendaftaran"
         return True
+
+    async def waiting_walk_ins(self, *, kecamatan_code: str | None, limit: int) -> list[WaitingWalkIn]:
+        return [w for e, w in self.walk_ins.items() if self.walk_in_status[e] == "menunggu_pendaftaran"
+                and (kecamatan_code is None or w.kecamatan_code == kecamatan_code)][:limit]
+
+    async def walk_ins_of(self, resident_id: str) -> list[WaitingWalkIn]:
+        return [w for e, w in self.walk_ins.items() if self.walk_in_status[e] == "menunggu_pendaftaran"
+                and w.resident_id == resident_id]
+
+    async def close_walk_in(self, event_id: str, status: str, now: dt.datetime) -> None:
+        self.walk_in_status[event_id] = status
+
+    async def record_read(self, *, office_id: str, action: str, scope: str | None, resident_ids: list[str],
+                          now: dt.datetime) -> None:
+        self.reads.append((office_id, action, scope, list(resident_ids)))
 
     async def stuck(self, *, stage: Stage | None, before: dt.datetime, kecamatan_code: str | None
                     ) -> list[StuckResident]:

@@ -314,3 +314,37 @@ async def test_a_capture_made_during_a_visit_and_uploaded_after_closing_is_taken
     assert read.json()["no_shows"] == [before], read.text
     await eventually(lambda: recording.get(f"/residents/{late}/status", headers=field),
                      lambda s: s.json()["stage"] == "rekam")
+
+
+# -- item 4: a walk-in waits at the kecamatan office and its capture counts once the resident is enrolled --
+
+async def test_a_walk_in_is_listed_for_its_kecamatan_office_and_recorded_once_enrolled(
+    recording: httpx.AsyncClient, mongo_db: Any, kafka_producer: Any
+) -> None:
+    office = {"X-API-Key": await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=KEC)}
+    other = {"X-API-Key": await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=OTHER_KEC)}
+    admin = {"X-API-Key": await create_office_key(mongo_db, role=Role.DINAS_ADMIN)}
+    field = {"X-API-Key": await create_office_key(mongo_db, role=Role.FIELD_TEAM, kecamatan=KEC)}
+    newcomer = enrolled_event(random.Random(), kecamatan=KEC, desa=DESA)
+    p = newcomer.payload
+    item = {"event_id": str(uuid.uuid4()), "kind": "captured", "device_id": "tab-4", "operator": "op1",
+            "device_time": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=30)).isoformat(),
+            "biometrics": ["foto", "sidik_jari"], "walk_in": {"nik": p.nik, "name": p.name, "desa_code": DESA}}
+    answer = await recording.post("/batches", headers=field, json={"device_id": "tab-4", "events": [item]})
+    [kept] = answer.json()["hasil"]
+    assert kept["hasil"] == "walk_in" and "kantor kecamatan" in kept["alasan"], answer.text
+
+    listed = await recording.get("/walk-ins", params={"kecamatan_code": KEC}, headers=office)
+    assert listed.status_code == 200, listed.text
+    mine = [w for w in listed.json()["walk_in"] if w["event_id"] == item["event_id"]]
+    assert [(w["nik"], w["name"], w["desa_code"]) for w in mine] == [(p.nik, p.name, DESA)]
+    assert (await recording.get("/walk-ins", params={"kecamatan_code": KEC}, headers=other)).status_code == 403
+    reads = await recording.get("/audit/pembacaan", params={"resident_id": p.resident_id}, headers=admin)
+    assert [r["tindakan"] for r in reads.json()["pembacaan"]] == ["baca_walk_in"], reads.text
+
+    await (await kafka_producer.send(RESIDENT.name, newcomer.model_dump_json().encode(),
+                                     key=p.resident_id.encode()))
+    await eventually(lambda: recording.get(f"/residents/{p.resident_id}/status", headers=office),
+                     lambda s: s.status_code == 200 and s.json()["stage"] == "rekam")
+    after = await recording.get("/walk-ins", params={"kecamatan_code": KEC}, headers=office)
+    assert item["event_id"] not in {w["event_id"] for w in after.json()["walk_in"]}

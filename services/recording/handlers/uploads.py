@@ -9,14 +9,15 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from services.recording import domain
-from services.recording.domain import ResidentRecord, VisitState
+from services.recording.domain import ResidentRecord, VisitState, WaitingWalkIn
 from services.recording.handlers.common import Forbidden, RecordingDeps, TooLarge, publish_all
 from services.recording.inputs import FieldEventIn
 from shared.auth import Office, actor_of
 from shared.clock import WIB
-from shared.contracts import RecordingEvent
+from shared.contracts import Actor, RecordingEvent
 from shared.contracts.recording import RecordingAbsent, RecordingCaptured, RecordingFailed
 from shared.dead_letter import describe_validation_error
+from shared.pseudonym import resident_pseudonym
 
 Outcome = Literal["diterima", "duplikat", "walk_in", "ditolak"]
 OUTCOMES: tuple[Outcome, ...] = ("diterima", "duplikat", "walk_in", "ditolak")
@@ -61,6 +62,18 @@ async def _visit_problem(item: FieldEventIn, deps: RecordingDeps) -> str | None:
     return domain.closed_visit_problem(visit, item.device_time, item.kind)
 
 
+def _walk_in(item: FieldEventIn, office: Office, deps: RecordingDeps, now: dt.datetime) -> WaitingWalkIn:
+    """A field item about someone not in the roster, kept under the pseudonym their NIK will have."""
+    if item.walk_in is not None:
+        resident_id = resident_pseudonym(item.walk_in.nik, key=deps.pseudonym_key)
+        kecamatan_code: str | None = item.walk_in.desa_code[:8]
+    else:
+        resident_id, kecamatan_code = item.resident_id or "", office.kecamatan_code
+    return WaitingWalkIn(event_id=str(item.event_id), resident_id=resident_id, kecamatan_code=kecamatan_code,
+                         item=item.model_dump(mode="json"), office_id=office.office_id,
+                         actor=actor_of(office).model_dump(mode="json"), at=now)
+
+
 def _resident_problem(item: FieldEventIn, resident: ResidentRecord, office: Office) -> str | None:
     """Why this roster resident's event is refused: another kecamatan, missing details, or too young."""
     if not domain.in_scope(office.role, office.kecamatan_code, resident.place.kecamatan_code):
@@ -74,12 +87,13 @@ def _resident_problem(item: FieldEventIn, resident: ResidentRecord, office: Offi
     return None
 
 
-def _event(item: FieldEventIn, resident: ResidentRecord, office: Office, now: dt.datetime) -> RecordingEvent:
-    place = {"resident_id": item.resident_id, "kecamatan_code": resident.place.kecamatan_code,
+def field_event(item: FieldEventIn, resident: ResidentRecord, actor: Actor, now: dt.datetime) -> RecordingEvent:
+    """The recording event of one checked field item about a roster resident."""
+    place = {"resident_id": resident.resident_id, "kecamatan_code": resident.place.kecamatan_code,
              "desa_code": resident.place.desa_code, "visit_id": item.visit_id, "device_id": item.device_id,
              "device_time": item.device_time}
     common: dict[str, Any] = {"event_id": item.event_id, "occurred_at": item.device_time, "recorded_at": now,
-                              "actor": actor_of(office)}
+                              "actor": actor}
     if item.kind == "captured":
         return RecordingCaptured(**common, payload={**place, "biometrics": item.biometrics,
                                                     "quality_flags": item.quality_flags, "operator": item.operator})
@@ -100,14 +114,13 @@ async def _check(item: FieldEventIn, office: Office, deps: RecordingDeps, now: d
     if resident is None or not resident.in_roster:
         if item.walk_in is None and item.resident_id is None:
             return _refused(item, "isi resident_id atau data walk_in")
-        await deps.store.keep_walk_in(str(item.event_id), item.model_dump(mode="json"), office_id=office.office_id,
-                                      now=now)
+        await deps.store.keep_walk_in(_walk_in(item, office, deps, now))
         await deps.store.mark_seen(str(item.event_id), now)
-        return ItemResult(str(item.event_id), "walk_in", "belum ada di daftar: disimpan sebagai permintaan pendaftaran")
+        return ItemResult(str(item.event_id), "walk_in", domain.WALK_IN_KEPT)
     refusal = _resident_problem(item, resident, office)
     if refusal is not None:
         return _refused(item, refusal)
-    return _event(item, resident, office, now)
+    return field_event(item, resident, actor_of(office), now)
 
 
 def _parsed(raw: FieldEventIn | dict[str, Any]) -> FieldEventIn | ItemResult:

@@ -297,6 +297,29 @@ async def test_an_upload_is_answered_item_by_item_and_a_second_upload_is_a_dupli
     assert second.ringkasan == {"diterima": 0, "duplikat": 3, "walk_in": 0, "ditolak": 2}
 
 
+async def test_a_walk_in_waits_for_its_kecamatan_office_and_counts_once_the_resident_is_enrolled() -> None:
+    deps = make_deps()
+    newcomer = enrolled_event(random.Random(7), kecamatan=KEC, desa=DESA, pseudonym_key=KEY)
+    p = newcomer.payload
+    item = {**capture(None), "walk_in": {"nik": p.nik, "name": p.name, "desa_code": DESA}}
+    answer = await upload(deps, item)
+    assert answer.hasil[0].hasil == "walk_in" and "GET /walk-ins" in (answer.hasil[0].alasan or "")
+    [waiting] = await handlers.list_walk_ins(handlers.ListWalkIns(OWN), deps=deps)
+    assert (waiting.resident_id, waiting.kecamatan_code) == (p.resident_id, KEC)
+    assert store_of(deps).reads == [(OWN.office_id, "baca_walk_in", KEC, [p.resident_id])]
+    with pytest.raises(handlers.Forbidden):
+        await handlers.list_walk_ins(handlers.ListWalkIns(OTHER, KEC), deps=deps)
+    with pytest.raises(handlers.Forbidden):
+        await handlers.list_walk_ins(handlers.ListWalkIns(FIELD), deps=deps)
+    await handlers.apply_resident_event(newcomer, store=deps.store)
+    assert await handlers.apply_waiting_walk_ins(newcomer, deps=deps) == 1
+    [captured] = publisher_of(deps).events("recording.captured")
+    assert str(captured.event_id) == item["event_id"] and captured.payload.resident_id == p.resident_id
+    assert captured.payload.kecamatan_code == KEC and captured.actor.office_id == FIELD.office_id
+    assert await handlers.list_walk_ins(handlers.ListWalkIns(ADMIN), deps=deps) == []
+    assert await handlers.apply_waiting_walk_ins(newcomer, deps=deps) == 0
+
+
 async def test_an_event_id_repeated_in_one_upload_is_taken_once() -> None:
     deps = make_deps()
     [resident] = roster(deps, 1)
