@@ -64,6 +64,7 @@ ALLOWED: dict[tuple[str, str, str], set[str]] = {
     ("recording", "POST", "/siak/import"): ADMIN,
     ("recording", "GET", "/residents/{resident_id}/status"): ADMIN | OF_A,
     ("recording", "GET", "/stuck"): ADMIN | OF_A,
+    ("recording", "GET", "/walk-ins"): ADMIN | {"kec:own"},
     # printing: a job is seen by the admin, its station and its kecamatan's office
     ("printing", "GET", "/stations"): AUTHENTICATED,
     ("printing", "GET", "/stations/{station_id}/queue"): AUTHENTICATED,
@@ -78,6 +79,7 @@ ALLOWED: dict[tuple[str, str, str], set[str]] = {
     ("intake", "GET", "/audit/pembacaan"): ADMIN,
     ("coverage", "GET", "/audit/pembacaan"): ADMIN,
     ("printing", "GET", "/audit/pembacaan"): ADMIN,
+    ("recording", "GET", "/audit/pembacaan"): ADMIN,
     # inventory: stock figures for any office; the ledger moved by the admin, a station at its own location
     ("inventory", "GET", "/locations"): AUTHENTICATED,
     ("inventory", "GET", "/locations/{location_id}"): AUTHENTICATED,
@@ -272,7 +274,7 @@ async def call_for(world: World, service: str, method: str, path: str) -> Call:
             return Call(path, files={"file": ("siak.csv", text, "text/csv")})
         case ("recording", "GET", "/residents/{resident_id}/status"):
             return Call(f"/residents/{w.resident_a}/status")
-        case ("recording", "GET", "/stuck"):
+        case ("recording", "GET", "/stuck") | ("recording", "GET", "/walk-ins"):
             return Call(path, params={"kecamatan_code": A})
         case ("printing", "GET", "/stations/{station_id}/queue"):
             return Call(f"/stations/{STATION_A}/queue", secrets=[w.job_a])
@@ -296,7 +298,7 @@ async def call_for(world: World, service: str, method: str, path: str) -> Call:
         case ("inventory", "GET", "/locations/{location_id}"):
             return Call(f"/locations/{STATION_A}")
         case ("inventory", "POST", "/receipts"):
-            return Call(path, json={"location_id": "gudang", "quantity": 1, "document_no": "BA/MX/1"})
+            return Call(path, json={"location_id": "gudang", "quantity": 1, "document_no": f"BA/MX/{uuid.uuid4().hex[:8]}"})
         case ("inventory", "POST", "/transfers"):
             return Call(path, json={"from_location": STATION_A, "to_location": "gudang", "quantity": 1})
         case ("inventory", "POST", "/transfers/{transfer_id}/receive"):
@@ -309,7 +311,7 @@ async def call_for(world: World, service: str, method: str, path: str) -> Call:
         case ("inventory", "POST", "/returns"):
             return Call(path, json={"location_id": STATION_A, "quantity": 1, "berita_acara_no": "BA/RET/MX"})
         case ("inventory", "POST", "/replenishment"):
-            return Call(path, json={"letter_no": "470/MX/2024", "quantity": 10})
+            return Call(path, json={"letter_no": f"470/MX/{uuid.uuid4().hex[:8]}", "quantity": 10})
         case ("coverage", "GET", "/dasbor/kecamatan/{code}"):
             return Call(f"/dasbor/kecamatan/{A}")
         case ("coverage", "GET", "/unrecorded"):
