@@ -132,9 +132,10 @@ class FakeRecordingStore:
         visit = self.visits.get(visit_id)
         if visit is None:
             return True
-        moment = {} if at is None else {"opened_at" if state == VisitState.DIBUKA else "closed_at": at}
-        self.visits[visit_id] = replace(visit, state=state,
-                                        no_shows=tuple(no_shows) if no_shows is not None else visit.no_shows, **moment)
+        visit = replace(visit, state=state, no_shows=tuple(no_shows) if no_shows is not None else visit.no_shows)
+        if at is not None:
+            visit = replace(visit, opened_at=at) if state == VisitState.DIBUKA else replace(visit, closed_at=at)
+        self.visits[visit_id] = visit
         return True
 
     async def forget_no_show(self, visit_id: str, place_code: str, resident_id: str) -> None:

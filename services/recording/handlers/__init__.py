@@ -29,7 +29,6 @@ from services.recording.handlers.siak import (
     report_siak_statuses,
 )
 from services.recording.handlers.uploads import BatchResult, ItemResult, UploadBatch, upload_batch
-from services.recording.handlers.walk_ins import ListWalkIns, apply_waiting_walk_ins, list_walk_ins
 from services.recording.handlers.visits import (
     ScheduleVisit,
     VisitCommand,
@@ -38,9 +37,11 @@ from services.recording.handlers.visits import (
     open_visit,
     schedule_visit,
 )
+from services.recording.handlers.walk_ins import ListWalkIns, apply_waiting_walk_ins, list_walk_ins
 
 __all__ = [
-    "DERIVED", "BatchResult", "ListWalkIns", "apply_waiting_walk_ins", "list_walk_ins", "Conflict", "FieldRefused", "FindStuck", "Forbidden", "ImportSiakFile", "ItemResult",
+    "DERIVED", "BatchResult", "ListWalkIns", "apply_waiting_walk_ins", "list_walk_ins",
+    "Conflict", "FieldRefused", "FindStuck", "Forbidden", "ImportSiakFile", "ItemResult",
     "NotDelivered",
     "NotFound", "RecordingDeps", "RecordingError", "ReportStatuses", "ResidentStatus", "RowResult", "ScheduleVisit",
     "StatusResult", "TooLarge", "Unreadable", "UploadBatch", "VisitCommand", "apply_outreach_event",

@@ -143,4 +143,5 @@ async def import_siak_file(command: ImportSiakFile, *, deps: RecordingDeps) -> S
     answer = await _apply(updates, command.office, deps)
     lines = [_file_answer(row, result) for row, result in zip(siak.rows, answer.hasil, strict=True)]
     refused = [RowResult(None, "ditolak", problem.reason, baris=problem.line) for problem in siak.problems]
-    return StatusResult(diterima=answer.diterima, diabaikan=answer.diabaikan, hasil=sorted([*lines, *refused], key=lambda r: r.baris or 0))
+    return StatusResult(diterima=answer.diterima, diabaikan=answer.diabaikan,
+                        hasil=sorted([*lines, *refused], key=lambda r: r.baris or 0))
