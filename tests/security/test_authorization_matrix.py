@@ -350,7 +350,7 @@ async def world(services: dict[str, Any], db: Any) -> AsyncIterator[World]:
     w.import_job = answer.json()["job_id"]
     w.visit_a = await w.visit()
     inventory = clients["inventory"]
-    for path, body in (("/receipts", {"quantity": 1000, "document_no": "BA/MX/0"}),
+    for path, body in (("/receipts", {"quantity": 1000, "document_no": f"BA/MX/{uuid.uuid4().hex[:8]}"}),
                        ("/transfers", {"from_location": "gudang", "to_location": STATION_A, "quantity": 300})):
         answer = await inventory.post(path, json=body, headers=admin)
         assert answer.status_code == 201, answer.text
