@@ -16,9 +16,8 @@ from typing import Any
 from pydantic_core import PydanticKnownError
 
 LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
-_CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9_]*$")
-_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "none", "bytes", "dict", "list", "set", "tuple", "date",
-                        "datetime", "uuid", "decimal", "any"})
+_CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9_]*[a-z][A-Za-z0-9_]*$")
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "none", "bytes"})
 _QUOTED = re.compile(r"'([^']*)'")
 _PREFIXES = ("Value error, ", "Assertion failed, ")
 
@@ -189,3 +188,9 @@ def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
         if answer not in answers:
             answers.append(answer)
     return answers
+
+
+def in_one_line(errors: Sequence[Mapping[str, Any]], *, most: int = 10) -> str:
+    """The refused fields of one item as one line (`kind: harus salah satu dari: ...; nik: wajib diisi`),
+    for answers that give each item of an upload its own reason."""
+    return "; ".join(f"{e['field']}: {e['reason']}" for e in field_errors(errors)[:most])

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.http import install_error_handlers
-from shared.messages_id import field_errors, field_path, reason
+from shared.messages_id import field_errors, field_path, in_one_line, reason
 
 
 class Walk(BaseModel):
@@ -106,6 +106,7 @@ def test_union_tags_are_dropped_from_the_field_path() -> None:
     assert field_path(("body", "events", 0, "dict[str,any]")) == "events.0"
     assert field_path(("header", "Idempotency-Key")) == "header.Idempotency-Key"
     assert field_path(("body",)) == "(body)"
+    assert field_path(("body", "date")) == "date" and field_path(("body", "count", "int")) == "count"
 
 
 def test_messages_the_project_wrote_are_kept() -> None:
@@ -178,3 +179,9 @@ def test_unknown_addresses_and_methods_are_answered_in_indonesian() -> None:
 
 def test_a_routes_own_refusal_keeps_its_words() -> None:
     assert TestClient(_app()).get("/items/3").json() == {"detail": "Barang tidak ditemukan."}
+
+
+def test_an_items_refusal_fits_on_one_line() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Item.model_validate({**GOOD, "sex": "X", "count": "dua"})
+    assert in_one_line(refused.value.errors()) == "sex: harus salah satu dari: L, P; count: harus bilangan bulat"
