@@ -17,7 +17,7 @@ from services.recording.siak_file import SiakFileError, SiakRow, read_siak_file
 from shared.auth import Office, actor_of
 from shared.contracts import Role
 from shared.contracts.recording import SiakStatus, SiakStatusReported
-from shared.dead_letter import describe_validation_error
+from shared.messages_id import in_one_line
 from shared.pseudonym import resident_pseudonym
 
 SIAK_NAMESPACE = uuid.UUID("a8e2f0d4-6b1c-4e59-8f3a-1d7c9b2e4f66")
@@ -74,7 +74,7 @@ async def _checked(raw: StatusIn | dict[str, Any], office: Office, deps: Recordi
     try:
         update = raw if isinstance(raw, StatusIn) else StatusIn.model_validate(raw)
     except ValidationError as exc:
-        return RowResult(None, "ditolak", describe_validation_error(exc))
+        return RowResult(None, "ditolak", in_one_line(exc.errors(include_input=False)))
     if update.status not in SiakStatus.__members__:
         return RowResult(update.resident_id, "ditolak", f"kode status {update.status!r} tidak dikenal")
     resident = await deps.store.resident(update.resident_id)

@@ -16,7 +16,7 @@ from shared.auth import Office, actor_of
 from shared.clock import WIB
 from shared.contracts import Actor, RecordingEvent
 from shared.contracts.recording import RecordingAbsent, RecordingCaptured, RecordingFailed
-from shared.dead_letter import describe_validation_error
+from shared.messages_id import in_one_line
 from shared.pseudonym import resident_pseudonym
 
 Outcome = Literal["diterima", "duplikat", "walk_in", "ditolak"]
@@ -130,7 +130,7 @@ def _parsed(raw: FieldEventIn | dict[str, Any]) -> FieldEventIn | ItemResult:
         return FieldEventIn.model_validate(raw)
     except ValidationError as exc:
         event_id = raw.get("event_id")
-        return ItemResult(str(event_id) if event_id else None, "ditolak", describe_validation_error(exc))
+        return ItemResult(str(event_id) if event_id else None, "ditolak", in_one_line(exc.errors(include_input=False)))
 
 
 def _repeated(item: FieldEventIn, taken: dict[str, dict[str, Any]]) -> ItemResult | None:
