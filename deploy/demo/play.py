@@ -32,12 +32,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.demo.population import BLANGKO_IN_STOCK, Person, Population
 from shared.clock import WIB
+from shared.dates import add_years
 
 UPLOAD_BATCH = 5000
 VILLAGE_VISITS_PER_WEEK = 3
 FIRST_STOCK = {"dinas-curup": 60, "kec-padang-ulak-tanding": 20}
 REPLENISHMENT = {"dinas-curup": 150, "kec-padang-ulak-tanding": 50}
 DEMO_NAMESPACE = uuid.UUID("5b0d8f3e-7a42-4c1e-9d6b-2e8f1a3c5d70")
+WAJIB_KTP_AGE = 17
 BIOMETRICS = ["foto", "sidik_jari", "iris", "tanda_tangan"]
 
 
@@ -121,6 +123,12 @@ def _ok(answer: httpx.Response, *codes: int) -> Any:
     return answer.json()
 
 
+def _reasons(answer: dict[str, Any], shown: int = 3) -> str:
+    """The first few reasons an upload answer gives for the items it did not take."""
+    reasons = [f"{r.get('event_id')}: {r.get('alasan')}" for r in answer.get("hasil", []) if r.get("hasil") != "diterima"]
+    return f"; {'; '.join(reasons[:shown])}{' ...' if len(reasons) > shown else ''}" if reasons else ""
+
+
 async def _until(check: Callable[[], Awaitable[bool]], *, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not await check():
@@ -138,6 +146,12 @@ async def applied_count(client: httpx.AsyncClient, event_type: str) -> int:
             total += sum(s.value for s in family.samples
                          if s.name.endswith("_total") and s.labels.get("event_type") == event_type)
     return int(total)
+
+
+def recordable_from(person: Person) -> dt.date:
+    """The first day a resident may be recorded, as the recording service counts it: a year before their
+    17th birthday (a married resident is wajib KTP by then at the latest, so this day is never too early)."""
+    return add_years(add_years(person.birth_date, WAJIB_KTP_AGE), -1)
 
 
 def roster_file(people: list[Person]) -> bytes:
@@ -229,11 +243,13 @@ class Demo:
         for start in range(0, len(recorded), UPLOAD_BATCH):
             events = []
             for p in recorded[start:start + UPLOAD_BATCH]:
-                day = today - dt.timedelta(days=self.rng.randrange(200, 8 * 365))
+                # Recorded some time in the last eight years, but not before they could be (from 16).
+                oldest = min(8 * 365, (today - recordable_from(p)).days + 1)
+                day = today - dt.timedelta(days=self.rng.randrange(200, max(oldest, 201)))
                 events.append(self._capture(p, dt.datetime.combine(day, dt.time(10), WIB), device="arsip-01"))
             answer = _ok(await self.s.recording.post("/batches", json={"device_id": "arsip-01", "events": events}))
             if answer["ringkasan"]["diterima"] != len(events):
-                raise RuntimeError(f"history upload refused events: {answer['ringkasan']}")
+                raise RuntimeError(f"history upload refused events: {answer['ringkasan']}{_reasons(answer)}")
             progress.update(start + len(events))
         progress.finish()
         applied = Progress("Perekaman memproses riwayat", len(recorded))
@@ -322,7 +338,7 @@ class Demo:
             answer = _ok(await self.s.recording.post("/batches", json={"device_id": common["device_id"],
                                                                         "events": events}))
             if answer["ringkasan"]["diterima"] != len(events):
-                raise RuntimeError(f"visit upload refused events: {answer['ringkasan']}")
+                raise RuntimeError(f"visit upload refused events: {answer['ringkasan']}{_reasons(answer)}")
         _ok(await self.s.recording.post(f"/visits/{visit_id}/tutup"))
         self.summary.direkam_kunjungan += len(captured)
         self.summary.kunjungan.append({"kunjungan": visit_id, "tanggal": day.isoformat(), "jenis": place["jenis"],
