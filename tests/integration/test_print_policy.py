@@ -1,22 +1,43 @@
-"""The print queue's order through the real broker: the default policy, then another one from settings."""
+"""The print queue's order through the real broker: the default policy, then another one from settings.
+
+The session's print requests share one recording topic and one printing consumer group: requests other tests
+left unconsumed reach this test's printing service and go to its fallback station. The queue under test
+belongs to a station of its own, serving a kecamatan no other test uses.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from shared.contracts import Role
+from shared.contracts.recording import PrintRequested
 from tests.integration.helpers import create_office_key, eventually
-from tests.integration.printing_helpers import print_request, send_print_request, write_stations
+from tests.integration.printing_helpers import print_request, send_print_request
 from tests.support.plugin import SESSION_ID
 
 pytestmark = pytest.mark.infra
 PREFIX = f"o{SESSION_ID[:6]}"
-STATION = f"{PREFIX}-pusat"
+STATION = f"{PREFIX}-antrean"
+KECAMATAN = "98.00.01"  # fictional, this test's own (the station contention test uses 99.*)
+DESA = f"{KECAMATAN}.2001"
 TARGET = dt.date(2029, 2, 14)
+
+
+def write_stations(path: Path) -> dict[str, str]:
+    """A fallback for everyone else's requests, and the station under test serving only KECAMATAN."""
+    path.write_text("station_id,nama,kecamatan_codes,cadangan\n"
+                    f"{PREFIX}-pusat,Stasiun uji pusat,17.02.09,ya\n"
+                    f"{STATION},Stasiun uji antrean,{KECAMATAN},tidak\n")
+    return {"EKTP_STATIONS_CSV": str(path)}
+
+
+def ours(**fields: Any) -> PrintRequested:
+    return print_request(kecamatan=KECAMATAN, desa=DESA, **fields)
 
 
 async def queue_order(printing: httpx.AsyncClient) -> list[str]:
@@ -27,19 +48,19 @@ async def queue_order(printing: httpx.AsyncClient) -> list[str]:
 
 async def test_default_policy_orders_a_mixed_queue_and_a_configured_policy_changes_it(
         start_service: Any, tmp_path: Any, mongo_db: Any, kafka_producer: Any) -> None:
-    env = write_stations(tmp_path / "stations.csv", PREFIX)
+    env = write_stations(tmp_path / "stations.csv")
     inventory = start_service("inventory", **env)
     printing = start_service("printing", **env)
     key = await create_office_key(mongo_db, role=Role.DINAS_ADMIN)
     headers = {"X-API-Key": key}
     mixed = {
-        "ganti_hilang": print_request(reason="hilang", wajib=dt.date(1990, 1, 1)),
-        "pertama_setelah_target": print_request(wajib=TARGET + dt.timedelta(days=30)),
-        "lansia_ganti": print_request(reason="rusak", wajib=dt.date(1975, 1, 1), lansia=True),
-        "pemilih_a": print_request(wajib=dt.date(2025, 6, 1)),
-        "disabilitas_ganti": print_request(reason="perubahan_data", wajib=dt.date(2000, 1, 1), disabilitas=True),
-        "pemilih_b": print_request(wajib=TARGET),
-        "lansia_pertama": print_request(wajib=dt.date(1960, 1, 1), lansia=True),
+        "ganti_hilang": ours(reason="hilang", wajib=dt.date(1990, 1, 1)),
+        "pertama_setelah_target": ours(wajib=TARGET + dt.timedelta(days=30)),
+        "lansia_ganti": ours(reason="rusak", wajib=dt.date(1975, 1, 1), lansia=True),
+        "pemilih_a": ours(wajib=dt.date(2025, 6, 1)),
+        "disabilitas_ganti": ours(reason="perubahan_data", wajib=dt.date(2000, 1, 1), disabilitas=True),
+        "pemilih_b": ours(wajib=TARGET),
+        "lansia_pertama": ours(wajib=dt.date(1960, 1, 1), lansia=True),
     }
     for name, request in list(mixed.items()):  # one at a time: arrival order is the tie-break within a class
         request = mixed[name] = request.model_copy(update={"occurred_at": dt.datetime.now(dt.UTC)})
@@ -66,7 +87,7 @@ async def test_default_policy_orders_a_mixed_queue_and_a_configured_policy_chang
             state = await eventually(station, lambda s: s["menunggu_kiriman_stok"], timeout=20)
             assert state["menunggu_blangko"] == 7 and state["siap_cetak"] == 0
             # One blank arrives: it goes to the head of the queue under the configured policy.
-            answer = await stock.post("/receipts", json={"location_id": STATION, "quantity": 1, "document_no": "BA/1"})
+            answer = await stock.post("/receipts", json={"location_id": STATION, "quantity": 1, "document_no": f"BA/{PREFIX}/1"})
             assert answer.status_code == 201, answer.text
             first = mixed["ganti_hilang"].payload.resident_id
             job = await eventually(lambda: mongo_db["print_jobs"].find_one({"resident_id": first}),
