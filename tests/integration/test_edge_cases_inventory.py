@@ -59,7 +59,8 @@ async def test_a_stations_count_that_changes_the_stock_waits_for_a_dinas_approva
     admin = await create_office_key(ledger_db, role=Role.DINAS_ADMIN)
     own = await create_office_key(ledger_db, role=Role.PRINT_STATION, office_id=station)
     async with httpx.AsyncClient(base_url=ledger["inventory"].url, timeout=30) as client:
-        received = await post(client, "/receipts", admin, {"location_id": station, "quantity": 10, "document_no": "BA/1"})
+        received = await post(client, "/receipts", admin,
+                              {"location_id": station, "quantity": 10, "document_no": f"BA/{station}/1"})
         assert received.status_code == 201, received.text
         surplus = await post(client, "/counts", own, {"location_id": station, "counted": 25,
                                                       "reason": "stock opname bulanan", "approved_by": "Saya sendiri"})
