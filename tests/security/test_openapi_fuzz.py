@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS as CHECK_REGISTRY
@@ -82,6 +82,13 @@ async def office_keys(mongo_db: Any) -> dict[str, str]:
     }
 
 
+def sent_as_generated(case: Any) -> bool:
+    """False when a query parameter would vanish on the way: an empty list or object is not written
+    into the URL at all, so a case made invalid only by such a parameter reaches the service as a
+    valid request, and answering it 200 is right."""
+    return not any(value in ([], {}) for value in (case.query or {}).values())
+
+
 def _fuzz_operation(operation: Any, *, key: str, mode: GenerationMode) -> str | None:
     """Run the checks on generated cases of one operation; the first failure found, shrunk, or None."""
 
@@ -89,6 +96,7 @@ def _fuzz_operation(operation: Any, *, key: str, mode: GenerationMode) -> str | 
               suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
+        assume(sent_as_generated(case))
         # The key is sent with the call, not generated: ignored_auth then also tries the operation
         # without it and with a wrong one.
         case.call_and_validate(checks=CHECKS, timeout=60, headers={"X-API-Key": key})
