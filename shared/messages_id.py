@@ -194,3 +194,16 @@ def in_one_line(errors: Sequence[Mapping[str, Any]], *, most: int = 10) -> str:
     """The refused fields of one item as one line (`kind: harus salah satu dari: ...; nik: wajib diisi`),
     for answers that give each item of an upload its own reason."""
     return "; ".join(f"{e['field']}: {e['reason']}" for e in field_errors(errors)[:most])
+
+
+FILE_FIELD = "file"
+MISSING_COLUMN = "kolom wajib ini tidak ada di baris judul file"
+
+
+def file_refusal(reason: str, missing_columns: Sequence[str] = ()) -> dict[str, Any]:
+    """The refusal of an uploaded file that cannot be read as a whole, in the shape of every refused
+    field ({"detail": reason, "errors": [{"field", "reason"}]} once answered): each missing column is
+    named as a field, any other problem names the file; `missing_columns` lists the columns to add."""
+    errors = [{"field": column, "reason": MISSING_COLUMN} for column in missing_columns]
+    return {"message": reason, "errors": errors or [{"field": FILE_FIELD, "reason": reason}],
+            "missing_columns": list(missing_columns)}

@@ -50,6 +50,8 @@ ROW_COLUMN = "(baris)"
 QUOTE = '"'
 QUOTED_LINES_SPAN = 20
 """A quoted cell (an address with line breaks) runs over at most this many lines."""
+HEADER_SEARCH_LINES = 15
+"""Title lines above the column titles of an export are skipped, at most this many."""
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 UNCLOSED_QUOTE = ('baris ini berisi tanda kutip (") yang tidak ditutup: hapus atau tutup tanda kutip itu di file, '
                   "lalu unggah ulang file")
@@ -172,16 +174,17 @@ def _separator(header_line: str) -> str:
 
 
 def _records(text: str) -> Iterator[tuple[int, list[str] | None]]:
-    """Non-blank records with the 1-based line they start on; the first is the header.
+    """Non-blank records with the 1-based line they start on; the first is the header (title lines
+    above it are skipped).
 
     A quoted cell may run over several lines, but only into a record as wide as the header: a quote that
     no following line closes that way gives None for its line (refused alone), and the next line is read
     on its own."""
     lines = LINE_BREAK.split(text)
-    first = next((line for line in lines if re.search(r"\w", line)), None)
-    if first is None:
+    start = _header_index(lines)
+    if start is None:
         return
-    separator, width, index = _separator(first), None, 0
+    separator, width, index = _separator(lines[start]), None, start
     while index < len(lines):
         start = index
         cells, index = _record_at(lines, index, separator, width)
@@ -190,6 +193,31 @@ def _records(text: str) -> Iterator[tuple[int, list[str] | None]]:
         elif any(_clean(c) for c in cells):
             width = width or len(cells)
             yield start + 1, cells
+
+
+def _header_index(lines: list[str]) -> int | None:
+    """The line of the column titles. A Dapodik export saved from Excel may open with title lines (the
+    report's name, the school, the date it was pulled); the header is the first of the first
+    HEADER_SEARCH_LINES lines that names at least two required columns. Without one, the first line that
+    is not blank is taken, and its missing columns are reported."""
+    first = None
+    lookup = {alias: kind for kind, aliases in ALIASES.items() for alias in aliases}
+    searched = 0
+    for index, line in enumerate(lines):
+        if not re.search(r"\w", line):
+            continue
+        first = index if first is None else first
+        try:
+            cells = next(csv.reader(io.StringIO(line), delimiter=_separator(line), quotechar=QUOTE), [])
+        except csv.Error:
+            cells = []
+        kinds = {lookup.get(_clean(cell).lower()) for cell in cells}
+        if len(kinds & set(REQUIRED)) >= 2:
+            return index
+        searched += 1
+        if searched >= HEADER_SEARCH_LINES:
+            break
+    return first
 
 
 def _record_at(lines: list[str], index: int, separator: str, width: int | None) -> tuple[list[str] | None, int]:

@@ -26,6 +26,7 @@ from shared.contracts.resident import LeaveReason, ResidentData
 from shared.http import kafka_unavailable
 from shared.http_types import VALIDATION_ANSWER, Date, DateTime, problem
 from shared.idempotency import IdempotencyKey, KeyReusedForOtherData, Outcome, StillInProgress
+from shared.messages_id import file_refusal
 
 RESIDENT_ID = r"^r[0-9a-f]{32}$"
 KECAMATAN = r"^\d{2}\.\d{2}\.\d{2}$"
@@ -255,7 +256,7 @@ def _refusal(exc: Exception) -> HTTPException:
         case handlers.Forbidden() | handlers.DateRefused():
             return HTTPException(403 if isinstance(exc, handlers.Forbidden) else 422, str(exc))
         case DapodikFileError():
-            return HTTPException(422, {"message": exc.reason, "missing_columns": exc.missing_columns})
+            return HTTPException(422, file_refusal(exc.reason, exc.missing_columns))
         case TimeoutError():
             return kafka_unavailable()
     raise exc

@@ -11,7 +11,6 @@ import csv
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from shared.clock import WIB
 from shared.contracts.recording import SiakStatus
@@ -28,11 +27,13 @@ DATE_FORM = "tulis dd/mm/yyyy (mis. 05/07/2024) atau yyyy-mm-dd"
 
 
 class SiakFileError(Exception):
-    """A file that cannot be read as a whole; `detail` is for the clerk."""
+    """A file that cannot be read as a whole; `reason` is for the clerk, `missing_columns` the columns
+    its header lacks."""
 
-    def __init__(self, detail: str | dict[str, Any]) -> None:
-        super().__init__(str(detail))
-        self.detail = detail
+    def __init__(self, reason: str, missing_columns: list[str] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.missing_columns = missing_columns or []
 
 
 @dataclass(frozen=True)
@@ -160,8 +161,8 @@ def _header(cells: list[str]) -> _Header:
             index[key], names[key] = position, cell
     missing = [c.upper() for c in REQUIRED_COLUMNS if c not in index]
     if missing:
-        raise SiakFileError({"message": f"Kolom wajib tidak ada: {', '.join(missing)}. Baris judul harus berisi "
-                                        "NIK;STATUS;TANGGAL.", "missing_columns": missing})
+        raise SiakFileError(f"Kolom wajib tidak ada: {', '.join(missing)}. Baris judul harus berisi "
+                            "NIK;STATUS;TANGGAL.", missing)
     return _Header(index, names, len(cells))
 
 

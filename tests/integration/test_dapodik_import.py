@@ -146,11 +146,12 @@ async def test_bad_files_get_a_clear_4xx(services: dict[str, Any], mongo_db: Any
         missing = await intake.post("/imports/dapodik", headers=headers,
                                     files={"file": ("m.csv", b"NISN;Nama\n123;Budi\n")})
         assert missing.status_code == 422
-        assert "NIK" in " ".join(missing.json()["detail"]["missing_columns"]).upper()
+        assert "NIK" in missing.json()["missing_columns"]
+        assert {"field": "NIK", "reason": "kolom wajib ini tidak ada di baris judul file"} in missing.json()["errors"]
         latin1 = (HEADER + "\n1;1702064507070001;Siti Ma\xefmunah;P;Curup;05/07/2007;10700123;SMA;Kota Padang;Derati\n")
         wrong = await intake.post("/imports/dapodik", headers=headers,
                                   files={"file": ("l.csv", latin1.encode("latin-1"))})
-        assert wrong.status_code == 422 and "UTF-8" in wrong.json()["detail"]["message"]
+        assert wrong.status_code == 422 and "UTF-8" in wrong.json()["detail"] and wrong.json()["errors"][0]["field"] == "file"
         huge = await intake.post("/imports/dapodik", headers=headers,
                                  files={"file": ("h.csv", b"x" * (9 * 1024 * 1024))})
         assert huge.status_code == 413

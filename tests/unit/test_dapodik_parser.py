@@ -294,3 +294,31 @@ def test_a_quote_closed_only_by_a_later_stray_quote_refuses_the_first_line_alone
 def test_a_header_with_an_unclosed_quote_is_refused_with_its_line() -> None:
     with pytest.raises(DapodikFileError, match="baris 1"):
         parse('NIK,"Nama,JK,Tanggal Lahir,Kecamatan,Desa\n1702061207070001,Budi,L,12/07/2007,Kota Padang,Derati\n')
+
+
+def test_title_lines_of_an_excel_export_above_the_column_titles_are_skipped() -> None:
+    text = ("Daftar Peserta Didik;;;;;\n"
+            "SMA Negeri Sintetis (NPSN 10700123);;;;;\n"
+            "Tanggal Unduh: 01/12/2026;;;;;\n"
+            ";;;;;\n"
+            f"{HEADER}\n"
+            "1702064507070001;Siti Sintetis;P;05/07/2007;Kota Padang;Derati\n"
+            "1702064507070002;Nama;X;05/07/2007;Kota Padang;Derati\n")
+    result = parse(text)
+    assert [row.line for row in result.rows] == [6]
+    assert result.total_rows == 2 and [e.line for e in result.errors] == [7]
+
+
+def test_a_title_line_does_not_decide_the_separator_of_the_column_titles() -> None:
+    text = ("Daftar Peserta Didik, SMA Negeri Sintetis\n"
+            f"{HEADER}\n"
+            "1702064507070001;Siti Sintetis;P;05/07/2007;Kota Padang;Derati\n")
+    result = parse(text)
+    assert result.errors == [] and [row.line for row in result.rows] == [3]
+
+
+def test_without_column_titles_in_the_first_lines_the_first_line_is_the_header() -> None:
+    titles = "".join(f"Judul {n}\n" for n in range(20))
+    with pytest.raises(DapodikFileError) as caught:
+        parse(f"{titles}{HEADER}\n1702064507070001;Siti Sintetis;P;05/07/2007;Kota Padang;Derati\n")
+    assert "NIK" in caught.value.missing_columns

@@ -17,7 +17,7 @@ from services.recording.siak_file import SiakFileError, SiakRow, read_siak_file
 from shared.auth import Office, actor_of
 from shared.contracts import Role
 from shared.contracts.recording import SiakStatus, SiakStatusReported
-from shared.messages_id import in_one_line
+from shared.messages_id import file_refusal, in_one_line
 from shared.pseudonym import resident_pseudonym
 
 SIAK_NAMESPACE = uuid.UUID("a8e2f0d4-6b1c-4e59-8f3a-1d7c9b2e4f66")
@@ -134,7 +134,7 @@ async def import_siak_file(command: ImportSiakFile, *, deps: RecordingDeps) -> S
     try:
         siak = read_siak_file(command.data)
     except SiakFileError as exc:
-        raise Unreadable(exc.detail) from exc
+        raise Unreadable(file_refusal(exc.reason, exc.missing_columns)) from exc
     if siak.data_lines > deps.max_batch_events:
         raise TooLarge(f"Paling banyak {deps.max_batch_events} baris per file.")
     updates: list[StatusIn | dict[str, Any]] = [
