@@ -63,12 +63,23 @@ class ImportNotFound(Exception):
     """No import job with this id that the office may see."""
 
 
+ROLE_NAMES = {Role.KECAMATAN_OFFICE: "kantor kecamatan", Role.FIELD_TEAM: "tim lapangan (jemput bola)",
+              Role.PRINT_STATION: "stasiun cetak", Role.DINAS_ADMIN: "admin dinas", Role.SYSTEM: "sistem"}
+
+
 class Forbidden(Exception):
-    """The office may not act on this kecamatan; the message says so to the clerk."""
+    """The office may not do this; the message says why to the clerk: its role, or another kecamatan."""
 
     def __init__(self, office: Office, kecamatan_code: str | None) -> None:
-        super().__init__(f"Kantor {office.actor.office_id} ({office.actor.role.value}) tidak berwenang "
-                         f"untuk kecamatan {kecamatan_code or 'semua'}.")
+        role = office.actor.role
+        if role not in (Role.KECAMATAN_OFFICE, Role.DINAS_ADMIN):
+            reason = (f"Kunci kantor {office.actor.office_id} berperan {ROLE_NAMES.get(role, role.value)}: data "
+                      "penduduk di daftar ini hanya dikelola dan dibaca oleh kantor kecamatan dan admin dinas.")
+        else:
+            reason = (f"Kantor {office.actor.office_id} hanya berwenang untuk kecamatan "
+                      f"{office.kecamatan_code or '-'}, bukan kecamatan {kecamatan_code or 'lain'}: minta kantor "
+                      "kecamatan itu atau admin dinas.")
+        super().__init__(reason)
 
 
 class DateRefused(ValueError):

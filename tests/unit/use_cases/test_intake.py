@@ -179,8 +179,12 @@ async def test_reading_a_resident_is_audited_and_only_for_the_own_kecamatan() ->
     rid = (await register(deps, resident()))["resident_id"]
     found = await handlers.read_resident(handlers.ReadResident(OWN, rid), deps=deps)
     assert found.nik == resident().nik
-    with pytest.raises(handlers.Forbidden):
+    with pytest.raises(handlers.Forbidden, match=f"hanya berwenang untuk kecamatan {OTHER_KEC}, bukan kecamatan {KEC}"):
         await handlers.read_resident(handlers.ReadResident(OTHER, rid), deps=deps)
+    field_team = handlers.Office(Actor(office_id="tim-06", role=Role.FIELD_TEAM, operator="tim-06"), KEC)
+    with pytest.raises(handlers.Forbidden, match="berperan tim lapangan") as refused:
+        await handlers.read_resident(handlers.ReadResident(field_team, rid), deps=deps)
+    assert "bukan kecamatan" not in str(refused.value)
     with pytest.raises(handlers.NotInRoster):
         await handlers.read_resident(handlers.ReadResident(ADMIN, "r" + "0" * 32), deps=deps)
     audit = deps.audit
