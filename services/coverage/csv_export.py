@@ -3,7 +3,9 @@
 A text cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return would be read as a
 formula (OWASP's CSV injection): it is written with a leading apostrophe, so a name such as
 `=HYPERLINK(...)` stays text. A NIK is written as `="1702..."`, the one form Excel and
-LibreOffice keep as 16 digits (as a plain number the last digits become zeros).
+LibreOffice keep as 16 digits (as a plain number the last digits become zeros). Written for a
+spreadsheet set to Indonesian: a decimal with a comma (97,5: with a dot it is read as a date or as
+text), yes and no as `ya` and `tidak`, a list as its items joined by commas.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ def cell(column: str, value: Any) -> Any:
     """The value as written: text kept text, numbers as numbers."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "ya" if value else "tidak"
+    if isinstance(value, float):
+        return repr(value).replace(".", ",")
+    if isinstance(value, list | tuple):
+        return cell(column, ", ".join(str(item) for item in value))
     if not isinstance(value, str):
         return value
     if column in TEXT_NUMBER_COLUMNS and value.isdigit():
