@@ -28,10 +28,11 @@ from schemathesis.config import SchemathesisConfig
 from shared.contracts import Role
 from tests.integration.helpers import create_office_key
 
-pytestmark = [pytest.mark.infra, pytest.mark.timeout(900)]
-
 SERVICES = ("intake", "recording", "printing", "inventory", "coverage")
 EXAMPLES = int(os.environ.get("EKTP_FUZZ_EXAMPLES", "15"))
+# A service's run grows with the examples per operation (a minute per example leaves room for a slow
+# machine): the long form must not be cut off by the limit meant for the short one.
+pytestmark = [pytest.mark.infra, pytest.mark.timeout(max(900, 60 * EXAMPLES))]
 KECAMATAN = "17.02.06"
 load_all_checks()
 # Every check schemathesis has: status codes, headers and bodies as documented, valid data
