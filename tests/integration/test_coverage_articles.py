@@ -165,6 +165,9 @@ async def test_dashboard_shows_the_numbers_and_renders_in_chromium(
         for figure in (expected["wajib_ktp"], expected["direkam"], expected["belum_rekam_wajib"],
                        expected["akan_wajib_ktp"], BLANGKO_IN_STOCK):
             assert _shown(html, figure), figure
+        # A kecamatan's tile counts the same people as its percentage: wajib KTP not yet recorded.
+        curup = population.per_kecamatan()["17.02.09"]
+        assert f"{curup['belum_rekam']:,}".replace(",", ".") + " wajib KTP" in re.sub(r"<[^>]+>", " ", html)
         detail = (await coverage.get("/dasbor/kecamatan/17.02.09")).text
         assert "Kecamatan Curup" in detail and _shown(detail, population.per_kecamatan()["17.02.09"]["wajib_ktp"])
 
