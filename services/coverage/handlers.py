@@ -113,16 +113,28 @@ def today(deps: CoverageDeps) -> dt.date:
     return deps.clock().astimezone(WIB).date()
 
 
+def asked_day(day: dt.date | None, deps: CoverageDeps) -> dt.date:
+    """The day a coverage figure is asked for: today or later. The recorded counts are today's, so
+    set against the wajib KTP of an earlier day they would make a coverage that never was."""
+    now = today(deps)
+    if day is not None and day < now:
+        raise QueryRefused(f"tanggal tidak boleh sebelum hari ini ({now.isoformat()}): jumlah direkam yang ada "
+                           "adalah jumlah hari ini. Riwayat per minggu ada di /coverage/series.")
+    return day or now
+
+
 async def coverage_summary(day: dt.date | None, *, deps: CoverageDeps) -> dict[str, Any]:
-    """Coverage per kecamatan and for the regency on a day (default today)."""
-    return await queries.coverage_table(deps.projection(), level="kecamatan", parent=None, day=day or today(deps))
+    """Coverage per kecamatan and for the regency on a day (default today): today's recorded counts
+    against the wajib KTP of that day (on a later day, who will have turned 17 by then)."""
+    return await queries.coverage_table(deps.projection(), level="kecamatan", parent=None,
+                                        day=asked_day(day, deps))
 
 
 async def coverage_by_area(query: AreaQuery, *, deps: CoverageDeps) -> Table:
     """Coverage per kecamatan, per desa of a kecamatan or per school, optionally with who turns 17 by a date."""
     if query.kecamatan and query.kecamatan not in load_areas().kecamatan:
         raise AreaNotFound(f"Kecamatan {query.kecamatan} tidak ada di Rejang Lebong.")
-    day = query.day or today(deps)
+    day = asked_day(query.day, deps)
     if query.cohort_until and query.cohort_until < day:
         raise QueryRefused("akan_wajib_sampai harus sama dengan atau sesudah tanggal.")
     answer = await queries.coverage_table(deps.projection(), level=query.level, parent=query.kecamatan, day=day,

@@ -75,14 +75,19 @@ def _table(table: handlers.Table, fmt: str) -> Any:
     return answer
 
 
+TANGGAL = ("date for 'wajib KTP on', today or later (default today); the recorded counts are today's, so a "
+           "later date shows the coverage then if nobody more is recorded")
 PageNumber = Annotated[int, Query(ge=1, le=100_000, description="halaman ke berapa (mulai 1)")]
 PageSize = Annotated[int, Query(ge=1, le=handlers.LIST_LIMIT, description="orang per halaman")]
 
 
 @router.get("/coverage", response_model=out.CoverageAnswer, summary="Cakupan wajib KTP per kecamatan (dan kabupaten)")
-async def coverage(deps: Deps, tanggal: Annotated[Date | None, Query(
-        description="date for 'wajib KTP on'; default today")] = None) -> out.CoverageAnswer:
-    answer = await handlers.coverage_summary(tanggal, deps=deps)
+async def coverage(deps: Deps, tanggal: Annotated[Date | None, Query(description=TANGGAL)] = None
+                   ) -> out.CoverageAnswer:
+    try:
+        answer = await handlers.coverage_summary(tanggal, deps=deps)
+    except REFUSALS as exc:
+        raise _refusal(exc) from exc
     return out.CoverageAnswer(tanggal=answer["tanggal"], kabupaten=out.AreaCoverage(**answer["kabupaten"]),
                               kecamatan=[out.AreaCoverage(**row) for row in answer["baris"]])
 
@@ -95,7 +100,7 @@ async def coverage_by_area(
     = "kecamatan",
     kecamatan: Annotated[str | None, Query(pattern=KECAMATAN, description="for desa and sekolah: only this kecamatan")]
     = None,
-    tanggal: Annotated[Date | None, Query(description="date for 'wajib KTP on'; default today")] = None,
+    tanggal: Annotated[Date | None, Query(description=TANGGAL)] = None,
     akan_wajib_sampai: Annotated[Date | None, Query(
         description="also count who becomes wajib KTP after tanggal and by this date (not before tanggal)")] = None,
     format: Format = "json",

@@ -56,7 +56,8 @@ RULE_REFUSALS: dict[str, dict[tuple[str, str], str]] = {
         ("POST", "/visits"): "the visit date lies within the window around today (EKTP_RECORDING_VISIT_DAYS_*)",
     },
     "coverage": {
-        ("GET", "/coverage/areas"): "akan_wajib_sampai is not before tanggal",
+        ("GET", "/coverage"): "tanggal is today or later",
+        ("GET", "/coverage/areas"): "tanggal is today or later; akan_wajib_sampai is not before tanggal",
         ("GET", "/unrecorded"): "exactly one of desa or sekolah",
         ("GET", "/planner/visits"): "minimal is not above maksimal",
     },

@@ -50,6 +50,17 @@ async def test_coverage_by_area_refuses_an_unknown_kecamatan_and_a_cohort_date_b
                                         deps=deps)
 
 
+async def test_coverage_on_a_past_day_is_refused_since_the_recorded_counts_are_todays() -> None:
+    deps = coverage_deps(projection())
+    yesterday = dt.date(2026, 3, 1)
+    with pytest.raises(handlers.QueryRefused, match="sebelum hari ini.*coverage/series"):
+        await handlers.coverage_summary(yesterday, deps=deps)
+    with pytest.raises(handlers.QueryRefused, match="sebelum hari ini"):
+        await handlers.coverage_by_area(handlers.AreaQuery("desa", KEC, day=yesterday), deps=deps)
+    later = await handlers.coverage_summary(dt.date(2027, 3, 2), deps=deps)
+    assert later["tanggal"] == "2027-03-02"
+
+
 async def test_the_weekly_series_is_cumulative_and_an_unknown_area_is_not_found() -> None:
     deps = coverage_deps(projection())
     table = await handlers.weekly_series(handlers.SeriesQuery(KEC, 2), deps=deps)
