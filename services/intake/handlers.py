@@ -154,6 +154,15 @@ class ListReviews:
 
 
 @dataclass(frozen=True)
+class SettleDuplicates:
+    """A clerk decides that a resident's possible duplicates are other people; `note` says how it was checked."""
+
+    office: Office
+    resident_id: str
+    note: str
+
+
+@dataclass(frozen=True)
 class StartImport:
     """An office uploads a Dapodik or roster CSV."""
 
@@ -406,6 +415,27 @@ async def open_reviews(command: ListReviews, *, deps: IntakeDeps) -> list[Review
     if not domain.may_import_or_review(office.actor.role):
         raise Forbidden(office, None)
     return await deps.reviews.open(domain.own_scope(office.actor.role, office.kecamatan_code))
+
+
+class NoDuplicatesToSettle(Exception):
+    """The resident has no possible duplicates waiting for a decision."""
+
+
+async def settle_possible_duplicates(command: SettleDuplicates, *, deps: IntakeDeps) -> ReviewItem:
+    """A clerk checked the residents flagged as possibly the same person and found them to be other
+    people: the flag is closed for them (an age still to review keeps it open), with who decided and
+    why. A second request after the first answers the same settled review."""
+    office = command.office
+    if not domain.may_import_or_review(office.actor.role):
+        raise Forbidden(office, None)
+    review = await deps.reviews.get(command.resident_id)
+    if review is None or not (review.possible_duplicates or review.settled_duplicates):
+        raise NoDuplicatesToSettle(command.resident_id)
+    _require_write(office, review.kecamatan_code)
+    if review.possible_duplicates:
+        await deps.reviews.settle_duplicates(resident_id=command.resident_id, office_id=office.actor.office_id,
+                                             note=command.note, now=deps.clock())
+    return await deps.reviews.get(command.resident_id) or review
 
 
 async def start_import(command: StartImport, *, deps: IntakeDeps) -> ImportStarted:

@@ -13,13 +13,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from services.intake import handlers
 from services.intake.dapodik import DapodikFileError
 from services.intake.domain import RosterRuleError, normalise_nik
-from services.intake.ports import ImportJob, IntakeDeps, ResidentRecord
+from services.intake.ports import ImportJob, IntakeDeps, ResidentRecord, ReviewItem
 from services.intake.requests import RequestKey
 from shared.auth import Office, actor_of, current_office
 from shared.contracts.resident import LeaveReason, ResidentData
@@ -147,6 +147,15 @@ class ReviewOut(BaseModel):
     possible_duplicates: list[str]
     flagged_at: dt.datetime
     alasan_umur: str | None = Field(None, description="why the age waits for review (null: it does not)")
+    dipastikan_berbeda: list[str] = Field(
+        [], description="residents a clerk checked and found to be other people (they are not flagged again)")
+
+
+class SettleDuplicatesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    catatan: str = Field(min_length=5, max_length=300,
+                         description="how it was checked, e.g. 'KK dan foto dibandingkan: dua orang kembar'")
 
 
 class RowErrorOut(BaseModel):
@@ -361,9 +370,31 @@ async def reviews(office: CurrentOffice, deps: Deps) -> list[ReviewOut]:
         items = await handlers.open_reviews(handlers.ListReviews(_office(office)), deps=deps)
     except REFUSALS as exc:
         raise _refusal(exc) from exc
-    return [ReviewOut(resident_id=i.resident_id, kecamatan_code=i.kecamatan_code,
-                      possible_duplicates=list(i.possible_duplicates), flagged_at=i.flagged_at,
-                      alasan_umur=i.age_reason) for i in items]
+    return [_review_out(i) for i in items]
+
+
+def _review_out(item: ReviewItem) -> ReviewOut:
+    return ReviewOut(resident_id=item.resident_id, kecamatan_code=item.kecamatan_code,
+                     possible_duplicates=list(item.possible_duplicates), flagged_at=item.flagged_at,
+                     alasan_umur=item.age_reason, dipastikan_berbeda=list(item.settled_duplicates))
+
+
+@router.post("/reviews/{resident_id}/bukan-duplikat", response_model=ReviewOut,
+             responses={**FORBIDDEN, 404: problem("penduduk ini tidak punya kemungkinan duplikat yang ditinjau")},
+             summary="Tutup tinjauan duplikat: penduduk yang disebut ternyata orang lain")
+async def settle_duplicates(resident_id: ResidentIdPath, body: SettleDuplicatesIn, office: CurrentOffice,
+                            deps: Deps) -> ReviewOut:
+    """The clerk compared the residents flagged as possibly one person under two NIKs (KK, photo, birth
+    certificate) and found them to be different people. The flag closes for them and they are not
+    flagged again; an age still to review keeps the resident on the list. The same person under two
+    NIKs is not settled here: the wrong NIK is corrected in SIAK and its record marked left."""
+    command = handlers.SettleDuplicates(office=_office(office), resident_id=resident_id, note=body.catatan)
+    try:
+        return _review_out(await handlers.settle_possible_duplicates(command, deps=deps))
+    except handlers.NoDuplicatesToSettle as exc:
+        raise HTTPException(404, "Penduduk ini tidak punya kemungkinan duplikat yang menunggu tinjauan.") from exc
+    except REFUSALS as exc:
+        raise _refusal(exc) from exc
 
 
 def _summary_out(job: ImportJob) -> ImportSummaryOut:

@@ -60,6 +60,8 @@ class ReviewItem:
     possible_duplicates: tuple[str, ...]
     flagged_at: dt.datetime
     age_reason: str | None = None
+    settled_duplicates: tuple[str, ...] = ()
+    """Residents a person already found to be someone else (they do not flag this resident again)."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,8 @@ class ReviewsPort(Protocol):
                    age_reason: str | None = None) -> None: ...
     async def clear_age(self, *, resident_id: str, now: dt.datetime) -> None: ...
     async def open(self, kecamatan_code: str | None) -> list[ReviewItem]: ...
+    async def get(self, resident_id: str) -> ReviewItem | None: ...
+    async def settle_duplicates(self, *, resident_id: str, office_id: str, note: str, now: dt.datetime) -> None: ...
 
 
 class AuditPort(Protocol):

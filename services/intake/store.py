@@ -240,12 +240,15 @@ class Reviews:
                    age_reason: str | None = None) -> None:
         def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
             known = set((current or {}).get("possible_duplicates", []))
+            fresh = set(others) - set((current or {}).get("settled_duplicates", []))
             reason = age_reason or (current or {}).get("age_reason")
-            if current is not None and set(others) <= known and reason == current.get("age_reason") \
-                    and current.get("status") == OPEN_REVIEW:
+            if current is not None and fresh <= known and reason == current.get("age_reason") \
+                    and (current.get("status") == OPEN_REVIEW or not (fresh or reason)):
+                return None
+            if current is None and not (fresh or reason):
                 return None
             return {"$set": {"kecamatan_code": kecamatan_code, "status": OPEN_REVIEW, "flagged_at": now,
-                             "possible_duplicates": sorted(known | set(others)), "age_reason": reason}}
+                             "possible_duplicates": sorted(known | fresh), "age_reason": reason}}
 
         await versioned_write(self.collection, resident_id, decide)
 
@@ -259,15 +262,37 @@ class Reviews:
 
         await versioned_write(self.collection, resident_id, decide)
 
+    async def settle_duplicates(self, *, resident_id: str, office_id: str, note: str, now: dt.datetime) -> None:
+        """A person found the possible duplicates to be other people: they are settled for good (a later
+        import does not flag them again), and the flag stays open only for an age still to review."""
+        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+            if current is None or not current.get("possible_duplicates"):
+                return None
+            settled = sorted(set(current.get("settled_duplicates", [])) | set(current["possible_duplicates"]))
+            status = OPEN_REVIEW if current.get("age_reason") else REVIEWED
+            return {"$set": {"possible_duplicates": [], "settled_duplicates": settled, "status": status,
+                             "duplicates_settled_by": office_id, "duplicates_settled_at": now,
+                             "duplicates_note": note}}
+
+        await versioned_write(self.collection, resident_id, decide)
+
+    async def get(self, resident_id: str) -> ReviewItem | None:
+        """The review of one resident, open or settled (None: never flagged)."""
+        doc = await self.collection.find_one({"_id": resident_id})
+        return None if doc is None else _review(doc)
+
     async def open(self, kecamatan_code: str | None) -> list[ReviewItem]:
         """Flags waiting for review, oldest first."""
         query: dict[str, Any] = {"status": OPEN_REVIEW}
         if kecamatan_code:
             query["kecamatan_code"] = kecamatan_code
-        return [ReviewItem(resident_id=doc["_id"], kecamatan_code=doc["kecamatan_code"],
-                           possible_duplicates=tuple(doc.get("possible_duplicates", [])), flagged_at=doc["flagged_at"],
-                           age_reason=doc.get("age_reason"))
-                async for doc in self.collection.find(query).sort("flagged_at", 1)]
+        return [_review(doc) async for doc in self.collection.find(query).sort("flagged_at", 1)]
+
+
+def _review(doc: Mapping[str, Any]) -> ReviewItem:
+    return ReviewItem(resident_id=doc["_id"], kecamatan_code=doc["kecamatan_code"],
+                      possible_duplicates=tuple(doc.get("possible_duplicates", [])), flagged_at=doc["flagged_at"],
+                      age_reason=doc.get("age_reason"), settled_duplicates=tuple(doc.get("settled_duplicates", [])))
 
 
 def _job(doc: Mapping[str, Any]) -> ImportJob:

@@ -131,21 +131,31 @@ class FakeReviews:
                    age_reason: str | None = None) -> None:
         current = self.items.get(resident_id)
         known = set(current.possible_duplicates) if current else set()
+        settled = current.settled_duplicates if current else ()
+        fresh = set(others) - set(settled)
         reason = age_reason or (current.age_reason if current else None)
-        self.items[resident_id] = ReviewItem(resident_id, kecamatan_code, tuple(sorted(known | set(others))), now,
-                                             reason)
+        if not (fresh - known) and reason == (current.age_reason if current else None):
+            return
+        self.items[resident_id] = ReviewItem(resident_id, kecamatan_code, tuple(sorted(known | fresh)), now,
+                                             reason, settled)
+
+    async def get(self, resident_id: str) -> ReviewItem | None:
+        return self.items.get(resident_id)
+
+    async def settle_duplicates(self, *, resident_id: str, office_id: str, note: str, now: dt.datetime) -> None:
+        current = self.items[resident_id]
+        self.items[resident_id] = dataclasses.replace(
+            current, possible_duplicates=(),
+            settled_duplicates=tuple(sorted({*current.settled_duplicates, *current.possible_duplicates})))
 
     async def clear_age(self, *, resident_id: str, now: dt.datetime) -> None:
         current = self.items.get(resident_id)
-        if current is None:
-            return
-        if current.possible_duplicates:
+        if current is not None:
             self.items[resident_id] = dataclasses.replace(current, age_reason=None)
-        else:
-            del self.items[resident_id]
 
     async def open(self, kecamatan_code: str | None) -> list[ReviewItem]:
-        return [i for i in self.items.values() if kecamatan_code in (None, i.kecamatan_code)]
+        return [i for i in self.items.values() if kecamatan_code in (None, i.kecamatan_code)
+                and (i.possible_duplicates or i.age_reason)]
 
 
 @dataclass

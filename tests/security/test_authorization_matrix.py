@@ -51,6 +51,7 @@ ALLOWED: dict[tuple[str, str, str], set[str]] = {
     ("intake", "GET", "/residents/{resident_id}"): ADMIN | {"kec:own"},
     ("intake", "GET", "/cohort"): ADMIN | {"kec:own"},
     ("intake", "GET", "/reviews"): ADMIN | {"kec:own", "kec:other"},
+    ("intake", "POST", "/reviews/{resident_id}/bukan-duplikat"): ADMIN | {"kec:own"},
     ("intake", "POST", "/imports/dapodik"): ADMIN | {"kec:own", "kec:other"},
     ("intake", "POST", "/imports/penduduk"): ADMIN | {"kec:own", "kec:other"},
     ("intake", "GET", "/imports/{job_id}"): ADMIN | {"kec:own"},  # the uploading office
@@ -156,6 +157,14 @@ class World:
         assert answer.status_code == 201, answer.text
         return answer.json()["resident_id"], body
 
+    async def flagged(self) -> str:
+        """A resident flagged as possibly the same person as another (a twin under the next NIK)."""
+        _, body = await self.register()
+        twin = {**body, "nik": body["nik"][:12] + f"{int(body['nik'][12:]) % 9998 + 1:04d}"}
+        answer = await self.clients["intake"].post("/residents", json=twin, headers=self.admin)
+        assert answer.status_code == 201 and answer.json()["perlu_tinjauan"], answer.text
+        return str(answer.json()["resident_id"])
+
     async def visit(self, *, opened: bool = False) -> str:
         visit_id = f"mx-{uuid.uuid4().hex[:12]}"
         body = {"visit_id": visit_id, "date": dt.date.today().isoformat(), "kind": "desa", "place_code": DESA_A,
@@ -246,6 +255,9 @@ async def call_for(world: World, service: str, method: str, path: str) -> Call:
             return Call(path, params={"tanggal": (today + dt.timedelta(days=365)).isoformat(), "kecamatan_code": A})
         case ("intake", "GET", "/reviews"):
             return Call(path, secrets=[w.review_a])
+        case ("intake", "POST", "/reviews/{resident_id}/bukan-duplikat"):
+            return Call(f"/reviews/{await w.flagged()}/bukan-duplikat",
+                        json={"catatan": "KK dan foto dibandingkan: orang lain"})
         case ("intake", "POST", "/imports/dapodik") | ("intake", "POST", "/imports/penduduk"):
             return Call(path, files={"file": ("data.csv", w.csv, "text/csv")}, check=import_scope)
         case ("intake", "GET", "/imports/{job_id}"):
@@ -339,10 +351,7 @@ async def world(services: dict[str, Any], db: Any) -> AsyncIterator[World]:
     w.resident_a, body = await w.register()
     w.nik_a = body["nik"]
     assert w.resident_a == resident_pseudonym(w.nik_a, key=InfraSettings().pseudonym_key.get_secret_value())
-    twin = {**body, "nik": body["nik"][:12] + f"{int(body['nik'][12:]) % 9998 + 1:04d}"}
-    answer = await clients["intake"].post("/residents", json=twin, headers=admin)
-    assert answer.status_code == 201 and answer.json()["perlu_tinjauan"], answer.text
-    w.review_a = answer.json()["resident_id"]
+    w.review_a = await w.flagged()
     w.csv = dapodik_csv(w.rng)
     answer = await clients["intake"].post("/imports/dapodik", files={"file": ("data.csv", w.csv, "text/csv")},
                                           headers={"X-API-Key": keys["kec:own"]})

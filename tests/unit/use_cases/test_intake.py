@@ -93,6 +93,27 @@ async def test_same_name_birth_and_desa_under_another_nik_is_flagged_for_review(
     assert await handlers.open_reviews(handlers.ListReviews(OTHER), deps=deps) == []
 
 
+async def test_a_clerk_settles_possible_duplicates_as_other_people_and_they_are_not_flagged_again() -> None:
+    deps = intake_deps()
+    first = await register(deps, resident(1))
+    second = await register(deps, resident(2))
+    settle = handlers.SettleDuplicates(OWN, second["resident_id"], "KK dan foto dibandingkan")
+    with pytest.raises(handlers.Forbidden):
+        await handlers.settle_possible_duplicates(handlers.SettleDuplicates(OTHER, second["resident_id"], "x" * 5),
+                                                  deps=deps)
+    with pytest.raises(handlers.NoDuplicatesToSettle):
+        await handlers.settle_possible_duplicates(handlers.SettleDuplicates(OWN, first["resident_id"], "x" * 5),
+                                                  deps=deps)
+    settled = await handlers.settle_possible_duplicates(settle, deps=deps)
+    assert settled.possible_duplicates == () and settled.settled_duplicates == (first["resident_id"],)
+    assert await handlers.open_reviews(handlers.ListReviews(OWN), deps=deps) == []
+    assert await handlers.settle_possible_duplicates(settle, deps=deps) == settled
+    # The same twin registered again from a file does not reopen the settled review.
+    await deps.reviews.flag(resident_id=second["resident_id"], others=[first["resident_id"]], kecamatan_code=KEC,
+                            now=deps.clock())
+    assert await handlers.open_reviews(handlers.ListReviews(OWN), deps=deps) == []
+
+
 async def test_correction_moves_the_resident_but_cannot_change_the_nik() -> None:
     deps = intake_deps()
     rid = (await register(deps, resident()))["resident_id"]
