@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.coverage import handlers
 from services.coverage.ports import CoverageDeps
@@ -46,7 +46,9 @@ def shade(p: float | None) -> str:
 
 
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                        autoescape=select_autoescape(default=True, default_for_string=True))
+                        autoescape=select_autoescape(default=True, default_for_string=True),
+                        undefined=StrictUndefined)
+"""A figure a page names but its data lacks is an error when the page is rendered, never a blank cell."""
 TEMPLATES.filters.update(num=num, pct=pct, decimal=decimal, shade=shade)
 
 router = APIRouter(tags=["dasbor"], include_in_schema=False)

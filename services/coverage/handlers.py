@@ -311,7 +311,7 @@ async def overview_page(*, deps: CoverageDeps) -> OverviewPage:
 
 def total_row(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
     """The sum of area rows, shown as the first line of a table."""
-    keys = ("wajib_ktp", "direkam", "belum_rekam", "lansia_belum_rekam", "prr", "dicetak", "diserahkan",
+    keys = ("wajib_ktp", "direkam", "belum_rekam", "wajib_ktp_belum_rekam", "lansia_belum_rekam", "prr", "dicetak", "diserahkan",
             "duplikat", "gagal", "antre_cetak")
     total: dict[str, Any] = {"kode": "", "nama": name, **{k: sum(int(r[k]) for r in rows) for k in keys}}
     total["cakupan_rekam"] = queries.ratio(min(total["direkam"], total["wajib_ktp"]), total["wajib_ktp"])

@@ -125,6 +125,8 @@ async def test_the_dashboard_pages_render_escaped_from_their_templates() -> None
     assert "Akan wajib KTP s.d. 02-03-2027" in html and "&lt;script&gt;" in html and "<script>" not in html
     detail = await handlers.kecamatan_page(KEC, deps=deps)
     assert detail.desa[0]["nama"] == "Jumlah kecamatan"
+    html = TEMPLATES.get_template("kecamatan.html").render(page=detail, title="Kecamatan", subtitle="uji")
+    assert "Jumlah kecamatan" in html and "Wajib KTP belum rekam" in html
     with pytest.raises(handlers.AreaNotFound):
         await handlers.kecamatan_page("17.02.99", deps=deps)
 
