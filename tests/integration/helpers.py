@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -156,3 +156,13 @@ def local_run_env(tmp_path: Any) -> tuple[dict[str, str], dict[str, int], dict[s
     env.update({k: str(v) for k, v in {**ports, **infra}.items()})
     env["EKTP_LOCAL_DIR"] = str(tmp_path)
     return env, ports, infra
+
+
+def running(start_service: Callable[..., Any], *names: str, common: Mapping[str, str] | None = None,
+            own: Mapping[str, Mapping[str, str]] | None = None) -> Iterator[dict[str, Any]]:
+    """A module's services by name, each started with the `common` settings and its `own`, stopped at
+    the end: `yield from running(start_service, "intake", "coverage")` in a module-scoped fixture."""
+    started = {name: start_service(name, **(common or {}), **(own or {}).get(name, {})) for name in names}
+    yield started
+    for service in started.values():
+        service.stop()

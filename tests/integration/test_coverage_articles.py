@@ -24,7 +24,7 @@ import pytest
 from deploy.demo.population import BLANGKO_IN_STOCK, DONE_KECAMATAN, Population, build
 from shared.clock import WIB
 from shared.contracts import Role
-from tests.integration.helpers import create_office_key, eventually, isolated_env
+from tests.integration.helpers import create_office_key, eventually, isolated_env, running
 from tests.support.processes import REPO
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy]
@@ -40,10 +40,7 @@ def own(infra_env: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def services(start_service: Any, own: dict[str, str]) -> Iterator[dict[str, Any]]:
-    running = {name: start_service(name, **own) for name in ("intake", "recording", "inventory", "coverage")}
-    yield running
-    for service in running.values():
-        service.stop()
+    yield from running(start_service, "intake", "recording", "inventory", "coverage", common=own)
 
 
 @pytest.fixture(scope="module")

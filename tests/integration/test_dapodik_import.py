@@ -14,7 +14,7 @@ import pytest
 
 from shared.areas import load_areas
 from shared.contracts import Role
-from tests.integration.helpers import coverage_of, create_office_key, eventually
+from tests.integration.helpers import coverage_of, create_office_key, eventually, running
 
 pytestmark = pytest.mark.infra
 HEADER = "NISN;NIK;Nama Peserta Didik;JK;Tempat Lahir;Tanggal Lahir;NPSN;Nama Sekolah;Kecamatan;Desa/Kelurahan"
@@ -22,10 +22,7 @@ HEADER = "NISN;NIK;Nama Peserta Didik;JK;Tempat Lahir;Tanggal Lahir;NPSN;Nama Se
 
 @pytest.fixture(scope="module")
 def services(start_service: Any) -> Iterator[dict[str, Any]]:
-    running = {"intake": start_service("intake"), "coverage": start_service("coverage")}
-    yield running
-    for service in running.values():
-        service.stop()
+    yield from running(start_service, "intake", "coverage")
 
 
 def dapodik_csv(rows: int, *, seed: int, kecamatan: list[str], bad_every: int = 0) -> tuple[bytes, int]:

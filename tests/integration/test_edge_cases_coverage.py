@@ -22,6 +22,7 @@ from tests.integration.helpers import (
     enrolled_event,
     eventually,
     isolated_env,
+    running,
     synthetic_resident,
     topic_in,
 )
@@ -34,10 +35,7 @@ FORMULA = '=HYPERLINK("http://contoh.invalid/x","klik")'
 
 @pytest.fixture(scope="module")
 def services(start_service: Any) -> Iterator[dict[str, Any]]:
-    running = {name: start_service(name) for name in ("intake", "recording", "coverage")}
-    yield running
-    for service in running.values():
-        service.stop()
+    yield from running(start_service, "intake", "recording", "coverage")
 
 
 async def test_a_name_that_looks_like_a_formula_is_text_in_the_csv_and_the_nik_keeps_its_digits(

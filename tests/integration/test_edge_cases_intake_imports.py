@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer
 from shared.areas import load_areas
 from shared.contracts import RECORDING_EVENTS, Role
 from shared.topics import RECORDING
-from tests.integration.helpers import coverage_of, create_office_key, eventually, synthetic_resident
+from tests.integration.helpers import coverage_of, create_office_key, eventually, running, synthetic_resident
 
 pytestmark = pytest.mark.infra
 HEADER = "NISN;NIK;Nama Peserta Didik;JK;Tempat Lahir;Tanggal Lahir;NPSN;Nama Sekolah;Kecamatan;Desa/Kelurahan"
@@ -29,30 +29,9 @@ ERRORS_KEPT, STOP_AFTER = 100, 2_000
 
 @pytest.fixture(scope="module")
 def services(start_service: Any) -> Iterator[dict[str, Any]]:
-    running = {"intake": start_service("intake", EKTP_INTAKE_IMPORT_ERRORS_KEPT=str(ERRORS_KEPT),
-                                      EKTP_INTAKE_IMPORT_STOP_AFTER_REFUSED=str(STOP_AFTER)),
-               "recording": start_service("recording"), "coverage": start_service("coverage")}
-    yield running
-    for service in running.values():
-        service.stop()
-
-
-@pytest.fixture
-async def intake(services: dict[str, Any]) -> Any:
-    async with httpx.AsyncClient(base_url=services["intake"].url, timeout=60) as client:
-        yield client
-
-
-@pytest.fixture
-async def recording(services: dict[str, Any]) -> Any:
-    async with httpx.AsyncClient(base_url=services["recording"].url, timeout=60) as client:
-        yield client
-
-
-@pytest.fixture
-async def coverage(services: dict[str, Any]) -> Any:
-    async with httpx.AsyncClient(base_url=services["coverage"].url, timeout=60) as client:
-        yield client
+    yield from running(start_service, "intake", "recording", "coverage", own={"intake": {
+        "EKTP_INTAKE_IMPORT_ERRORS_KEPT": str(ERRORS_KEPT),
+        "EKTP_INTAKE_IMPORT_STOP_AFTER_REFUSED": str(STOP_AFTER)}})
 
 
 def _row(rng: random.Random, *, birth: dt.date, date_text: str | None = None, sex: str = "L",

@@ -17,7 +17,7 @@ import pytest
 
 from shared.areas import load_areas
 from shared.contracts import Role
-from tests.integration.helpers import create_office_key
+from tests.integration.helpers import create_office_key, running
 
 pytestmark = pytest.mark.infra
 HEADER = "NISN;NIK;Nama Peserta Didik;JK;Tempat Lahir;Tanggal Lahir;NPSN;Nama Sekolah;Kecamatan;Desa/Kelurahan"
@@ -26,16 +26,7 @@ KEC = "17.02.22"
 
 @pytest.fixture(scope="module")
 def services(start_service: Any) -> Iterator[dict[str, Any]]:
-    running = {"intake": start_service("intake")}
-    yield running
-    for service in running.values():
-        service.stop()
-
-
-@pytest.fixture
-async def intake(services: dict[str, Any]) -> Any:
-    async with httpx.AsyncClient(base_url=services["intake"].url, timeout=60) as client:
-        yield client
+    yield from running(start_service, "intake")
 
 
 @pytest.fixture

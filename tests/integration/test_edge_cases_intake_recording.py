@@ -16,7 +16,7 @@ import pytest
 
 from shared.contracts import Role
 from shared.topics import RESIDENT
-from tests.integration.helpers import create_office_key, enrolled_event, eventually, synthetic_resident
+from tests.integration.helpers import create_office_key, enrolled_event, eventually, running, synthetic_resident
 
 pytestmark = pytest.mark.infra
 REC_KEC, REC_DESA = "17.02.09", "17.02.09.1012"
@@ -26,22 +26,7 @@ KEC_B, DESA_B = "17.02.18", "17.02.18.1001"
 
 @pytest.fixture(scope="module")
 def services(start_service: Any) -> Iterator[dict[str, Any]]:
-    running = {"intake": start_service("intake"), "recording": start_service("recording")}
-    yield running
-    for service in running.values():
-        service.stop()
-
-
-@pytest.fixture
-async def intake(services: dict[str, Any]) -> Any:
-    async with httpx.AsyncClient(base_url=services["intake"].url, timeout=60) as client:
-        yield client
-
-
-@pytest.fixture
-async def recording(services: dict[str, Any]) -> Any:
-    async with httpx.AsyncClient(base_url=services["recording"].url, timeout=60) as client:
-        yield client
+    yield from running(start_service, "intake", "recording")
 
 
 def _english(text: str) -> bool:

@@ -17,7 +17,7 @@ from shared.clock import WIB
 from shared.contracts import Role
 from shared.contracts.recording import MAX_FLAG_LENGTH, MAX_QUALITY_FLAGS, MAX_VISIT_TARGETS
 from shared.topics import RESIDENT
-from tests.integration.helpers import create_office_key, enrolled_event, eventually
+from tests.integration.helpers import create_office_key, enrolled_event, eventually, running
 
 pytestmark = pytest.mark.infra
 KEC, DESA = "17.02.23", "17.02.23.2001"
@@ -26,16 +26,7 @@ OTHER_KEC, OTHER_DESA = "17.02.24", "17.02.24.2001"
 
 @pytest.fixture(scope="module")
 def services(start_service: Any) -> Iterator[dict[str, Any]]:
-    running = {"recording": start_service("recording")}
-    yield running
-    for service in running.values():
-        service.stop()
-
-
-@pytest.fixture
-async def recording(services: dict[str, Any]) -> Any:
-    async with httpx.AsyncClient(base_url=services["recording"].url, timeout=60) as client:
-        yield client
+    yield from running(start_service, "recording")
 
 
 async def enrolled(kafka_producer: Any, n: int, *, kecamatan: str = KEC, desa: str = DESA) -> list[Any]:

@@ -16,7 +16,7 @@ import pytest
 
 from services.intake.store import AUDIT
 from shared.contracts import Role
-from tests.integration.helpers import coverage_of, create_office_key, eventually, synthetic_resident
+from tests.integration.helpers import coverage_of, create_office_key, eventually, running, synthetic_resident
 
 pytestmark = pytest.mark.infra
 TODAY = dt.date.today()
@@ -24,10 +24,7 @@ TODAY = dt.date.today()
 
 @pytest.fixture(scope="module")
 def services(start_service: Any) -> Iterator[dict[str, Any]]:
-    running = {"intake": start_service("intake"), "coverage": start_service("coverage")}
-    yield running
-    for service in running.values():
-        service.stop()
+    yield from running(start_service, "intake", "coverage")
 
 
 @pytest.fixture

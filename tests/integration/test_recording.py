@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from services.recording.handlers import derived_id
 from shared.contracts import RECORDING_EVENTS, Role
 from shared.topics import RECORDING, RESIDENT
-from tests.integration.helpers import coverage_of, create_office_key, enrolled_event, eventually
+from tests.integration.helpers import coverage_of, create_office_key, enrolled_event, eventually, running
 
 pytestmark = pytest.mark.infra
 KEC, DESA = "17.02.09", "17.02.09.1012"
@@ -23,10 +23,7 @@ KEC, DESA = "17.02.09", "17.02.09.1012"
 
 @pytest.fixture(scope="module")
 def services(start_service: Any) -> Iterator[dict[str, Any]]:
-    running = {"recording": start_service("recording"), "coverage": start_service("coverage")}
-    yield running
-    for service in running.values():
-        service.stop()
+    yield from running(start_service, "recording", "coverage")
 
 
 @pytest.fixture

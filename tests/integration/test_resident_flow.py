@@ -10,17 +10,14 @@ import httpx
 import pytest
 
 from shared.contracts import Role
-from tests.integration.helpers import coverage_of, create_office_key, eventually, synthetic_resident
+from tests.integration.helpers import coverage_of, create_office_key, eventually, running, synthetic_resident
 
 pytestmark = pytest.mark.infra
 
 
 @pytest.fixture(scope="module")
 def services(start_service: Any) -> Iterator[dict[str, Any]]:
-    running = {"intake": start_service("intake"), "coverage": start_service("coverage")}
-    yield running
-    for service in running.values():
-        service.stop()
+    yield from running(start_service, "intake", "coverage")
 
 
 async def test_posted_resident_is_counted_in_its_kecamatan(services: dict[str, Any], mongo_db: Any) -> None:

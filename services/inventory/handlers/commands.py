@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -184,21 +186,34 @@ async def receive_blanks(command: ReceiveBlanks, *, deps: InventoryDeps) -> Reco
     if command.request_id is not None and (usulan := await deps.store.usulan(command.request_id)) is None:
         raise NotFound(f"Usulan {command.request_id!r} tidak ditemukan; periksa nomor usulan.")
     event_id = str(command.event_id)
-    key = domain.document_key("penerimaan", command.document_no)
-    booked = DocumentClaim(number=command.document_no.strip(), event_id=event_id, claimed_at=deps.clock(),
-                           booked_as=f"penerimaan {command.quantity} blangko ke {command.location_id}")
-    if (held := await deps.store.claim_document(booked, key=key)) is not None:
-        raise Refused(domain.receipt_booked_before(held))
     payload = ReceivedPayload(location_id=command.location_id, quantity=command.quantity,
                               request_id=command.request_id, document_no=command.document_no)
-    try:
+    async with _booked_once("penerimaan", command.document_no, event_id, deps=deps,
+                            booked_as=f"penerimaan {command.quantity} blangko ke {command.location_id}",
+                            booked_before=domain.receipt_booked_before):
         if usulan is not None:
             await _count_against(usulan, event_id, command.quantity, deps)
-        return await submit(StockReceived(**_envelope(command.actor, command.event_id, deps), payload=payload),
-                            deps=deps)
+        try:
+            return await submit(StockReceived(**_envelope(command.actor, command.event_id, deps), payload=payload),
+                                deps=deps)
+        except BaseException:
+            if usulan is not None:
+                await deps.store.release_usulan_receipt(usulan.request_id, event_id, command.quantity)
+            raise
+
+
+@asynccontextmanager
+async def _booked_once(kind: str, number: str, event_id: str, *, booked_as: str,
+                       booked_before: Callable[[DocumentClaim], str], deps: InventoryDeps) -> AsyncIterator[None]:
+    """Book a document's number (a berita acara, a letter) for this event only, refused when another event
+    holds it; the booking is released again when what follows fails, so the clerk may send it again."""
+    key = domain.document_key(kind, number)
+    claim = DocumentClaim(number=number.strip(), event_id=event_id, claimed_at=deps.clock(), booked_as=booked_as)
+    if (held := await deps.store.claim_document(claim, key=key)) is not None:
+        raise Refused(booked_before(held))
+    try:
+        yield
     except BaseException:
-        if usulan is not None:
-            await deps.store.release_usulan_receipt(usulan.request_id, event_id, command.quantity)
         await deps.store.release_document(key, event_id)
         raise
 
@@ -312,14 +327,7 @@ async def request_usulan(command: RequestUsulan, *, deps: InventoryDeps) -> Usul
     payload = ReplenishmentPayload(request_id=request_id, location_id=WAREHOUSE, quantity=quantity,
                                    backlog=basis.backlog, daily_consumption=basis.per_day, letter_no=command.letter_no)
     event = ReplenishmentRequested(**_envelope(command.actor, command.event_id, deps), payload=payload)
-    key = domain.document_key("surat", command.letter_no)
-    letter = DocumentClaim(number=command.letter_no.strip(), event_id=str(event.event_id), claimed_at=deps.clock(),
-                           booked_as=f"usulan {request_id}")
-    if (held := await deps.store.claim_document(letter, key=key)) is not None:
-        raise Refused(domain.letter_sent_before(held))
-    try:
+    async with _booked_once("surat", command.letter_no, str(event.event_id), deps=deps,
+                            booked_as=f"usulan {request_id}", booked_before=domain.letter_sent_before):
         await deps.publisher.publish(event, topic=STOCK, key=WAREHOUSE)
-    except BaseException:
-        await deps.store.release_document(key, letter.event_id)
-        raise
     return UsulanSent(str(event.event_id), request_id, quantity, basis)
