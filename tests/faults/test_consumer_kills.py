@@ -27,6 +27,7 @@ from tests.faults.system import (
     running_system,
 )
 from tests.faults.workload import STATION_STOCK, Workload, journeys, publish
+from tests.support.plugin import report
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy,
               pytest.mark.timeout(2400 if os.environ.get("EKTP_FAULTS") == "long" else 600)]
@@ -140,12 +141,12 @@ async def test_consumers_killed_mid_batch_lose_nothing_and_apply_nothing_twice(s
     finally:
         await client.close()
     figures = verdict(work, models, reference)
-    print(f"\n  namespace {system.prefix} (database {system.env['EKTP_MONGO_DATABASE']})")
-    print(f"  {published['messages']} events published in {published['seconds']:.0f} s, "
+    report(f"\n  namespace {system.prefix} (database {system.env['EKTP_MONGO_DATABASE']})")
+    report(f"  {published['messages']} events published in {published['seconds']:.0f} s, "
           f"{len(work.residents)} residents, {len(work.prr)} PRR")
-    print(f"  {sum(system.kills.values())} SIGKILLs: {dict(sorted(system.kills.items()))}; "
+    report(f"  {sum(system.kills.values())} SIGKILLs: {dict(sorted(system.kills.items()))}; "
           f"uncommitted messages at each kill: {in_flight_at_kill}")
-    print(f"  lag after recovery: {sum(lag.values())}; " + ", ".join(f"{k} = {v}" for k, v in figures.items()))
+    report(f"  lag after recovery: {sum(lag.values())}; " + ", ".join(f"{k} = {v}" for k, v in figures.items()))
     assert sum(system.kills.values()) >= KILLS
     assert sum(1 for n in in_flight_at_kill if n) >= 0.6 * len(in_flight_at_kill), in_flight_at_kill
     assert not any(lag.values()), lag
@@ -185,7 +186,7 @@ async def test_full_replay_from_offset_zero_leaves_every_read_model_unchanged(sy
         await client.close()
     changed = {name: sum(1 for key in set(before[name]) | set(after[name])
                          if before[name].get(key) != after[name].get(key)) for name in before}
-    print(f"\n  replayed {replayed} messages across {len(GROUP_TOPICS)} consuming roles; "
+    report(f"\n  replayed {replayed} messages across {len(GROUP_TOPICS)} consuming roles; "
           f"lag after: {sum(lag.values())}; entries changed per read model: {changed}")
     assert replayed > 0
     assert not any(lag.values()), lag

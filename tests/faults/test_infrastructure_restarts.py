@@ -28,6 +28,7 @@ from shared.contracts import Role
 from shared.settings import SERVICE_PORTS
 from tests.faults.system import CONSUMERS, FaultSystem, mongo, read_topics, running_system
 from tests.integration.helpers import create_office_key, synthetic_resident
+from tests.support.plugin import report
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy,
               pytest.mark.timeout(2400 if os.environ.get("EKTP_FAULTS") == "long" else 600)]
@@ -166,11 +167,11 @@ async def _durable(system: FaultSystem, accepted: set[str]) -> tuple[set[str], i
 
 def _report(what: str, outcome: dict[str, Any], missing: set[str], on_topic: int, counts: dict[str, Any]) -> None:
     statuses = Counter(status for status, _, _ in outcome["answers"])
-    print(f"\n  {what} away {outcome['away']:.0f} s while {CLERKS} clerks registered: answers {dict(statuses)}; "
+    report(f"\n  {what} away {outcome['away']:.0f} s while {CLERKS} clerks registered: answers {dict(statuses)}; "
           f"201 not on the topic: {len(missing)}; residents on the topic {on_topic}, roster {counts['roster']}, "
           f"terdaftar {counts['terdaftar']}; longest answer {outcome['longest_answer']:.1f} s; "
           f"caught up {outcome['caught_up_after']:.0f} s after the restart")
-    print(f"  while away, CPU % per service: {outcome['cpu_percent']}; log lines: {outcome['log_lines']}")
+    report(f"  while away, CPU % per service: {outcome['cpu_percent']}; log lines: {outcome['log_lines']}")
 
 
 def _assert_recovered(outcome: dict[str, Any], missing: set[str], on_topic: int, counts: dict[str, Any]) -> None:

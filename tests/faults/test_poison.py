@@ -15,6 +15,7 @@ from shared.contracts import MAX_EVENT_BYTES
 from tests.faults.system import FaultSystem, mongo, read_records, running_system
 from tests.integration.helpers import eventually
 from tests.support.events import make, moment
+from tests.support.plugin import report
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy]
 
@@ -134,11 +135,11 @@ async def test_every_poison_class_is_dead_lettered_once_per_consumer_and_the_par
     missing = [(source, service) for source in sent for service in CONSUMED_BY[source[0].removeprefix(system.prefix)]
                if copies[(*source, service)] == 0]
     twice = {key: n for key, n in copies.items() if n > 1}
-    print(f"\n  {len(set(sent.values()))} poison classes x {len(CONSUMED_BY)} topics = {len(sent)} messages; "
+    report(f"\n  {len(set(sent.values()))} poison classes x {len(CONSUMED_BY)} topics = {len(sent)} messages; "
           f"{len(records)} dead letters for {expected} (message, consuming service) pairs; "
           f"missing {len(missing)}, parked twice {len(twice)}; lag after: {sum(lag.values())}")
     for kind in sorted(reasons):
-        print(f"    {kind:<24} -> {', '.join(sorted(reasons[kind]))}")
+        report(f"    {kind:<24} -> {', '.join(sorted(reasons[kind]))}")
     assert len(set(sent.values())) >= 12
     assert not missing, missing[:10]
     assert not twice, twice

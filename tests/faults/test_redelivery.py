@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 
 from tests.faults.system import mongo, read_models, running_system
 from tests.faults.workload import Workload, journeys, publish
+from tests.support.plugin import report
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy,
               pytest.mark.timeout(2400 if os.environ.get("EKTP_FAULTS") == "long" else 600)]
@@ -45,7 +46,7 @@ async def test_every_message_delivered_two_to_five_times_leaves_the_read_models_
     many, sent_many = await _run(start_service, infra_env, "many", work, lambda i: times[i])
     differing = {name: sum(1 for key in set(once[name]) | set(many[name]) if once[name].get(key) != many[name].get(key))
                  for name in once}
-    print(f"\n  {len(work.events)} events: {sent_once} messages delivered once, {sent_many} with copies "
+    report(f"\n  {len(work.events)} events: {sent_once} messages delivered once, {sent_many} with copies "
           f"({sum(1 for t in times if t > 2)} events three to five times); "
           f"entries differing per read model: {differing}")
     assert sent_many == sum(times)

@@ -21,6 +21,16 @@ from tests.support.nik_scan import ScanResult, scan_files
 from tests.support.processes import REPO, ServiceProcess
 
 TIMINGS: dict[str, float] = {}
+FIGURES: list[str] = []
+"""Measured figures a test reports (the fault runs: kills, outages, answers), shown at the end of the run."""
+
+
+def report(text: str) -> None:
+    """Keep a figure for the end of the run, whether the test passes or fails (printed too, so a failing
+    test shows it in its captured output)."""
+    for line in text.strip("\n").splitlines():
+        FIGURES.append(line.rstrip())
+    print(text)
 SESSION_ID = uuid.uuid4().hex[:8]
 LOG_DIR = REPO / "test-artifacts" / "logs"
 # Every log record of the test process during the session, unmasked, for the NIK scan at the end.
@@ -154,6 +164,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         lines.append(f"suite took {time.monotonic() - session_began:.1f} s")
     if lines:
         terminalreporter.write_sep("-", "; ".join(lines))
+    if FIGURES:
+        terminalreporter.write_sep("-", "figures the tests measured")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
     for scan in NIK_SCAN:
         terminalreporter.write_sep(
             "-", f"NIK scan of the logs: {scan.lines} lines in {scan.files} files, {len(scan.hits)} NIK-like "
