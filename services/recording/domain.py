@@ -108,6 +108,14 @@ def device_time_problem(device_time: dt.datetime, now: dt.datetime) -> str | Non
     return None
 
 
+def status_time_problem(status_at: dt.datetime, now: dt.datetime, *, column: str = "status_at") -> str | None:
+    """A SIAK status dated in the future (beyond a few minutes of clock difference) is refused: it would
+    hold the resident's stage against every real status until that day."""
+    if status_at > now + FUTURE_TOLERANCE:
+        return f"{column}: tanggal status di masa depan; periksa tanggal dan tahunnya"
+    return None
+
+
 def stuck(progress: Progress, now: dt.datetime, days: int) -> bool:
     """Residents sitting in one stage longer than `days` (for example SFE waiting for PRR)."""
     return progress.stage not in (Stage.BELUM_REKAM, Stage.PRR) and now - progress.since > dt.timedelta(days=days)

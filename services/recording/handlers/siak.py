@@ -68,7 +68,7 @@ UNKNOWN_RESIDENT = "penduduk tidak dikenal di perekaman"
 
 
 async def _checked(raw: StatusIn | dict[str, Any], office: Office, deps: RecordingDeps, now: dt.datetime,
-                   progress: dict[str, Progress | None]) -> SiakStatusReported | RowResult:
+                   progress: dict[str, Progress | None], date_column: str) -> SiakStatusReported | RowResult:
     """One row as the event to publish, or its answer; `progress` holds where this request has moved each
     resident so far, so a status that would move a resident backwards is answered 'diabaikan'."""
     try:
@@ -77,6 +77,8 @@ async def _checked(raw: StatusIn | dict[str, Any], office: Office, deps: Recordi
         return RowResult(None, "ditolak", in_one_line(exc.errors(include_input=False)))
     if update.status not in SiakStatus.__members__:
         return RowResult(update.resident_id, "ditolak", f"kode status {update.status!r} tidak dikenal")
+    if (future := domain.status_time_problem(update.status_at, now, column=date_column)) is not None:
+        return RowResult(update.resident_id, "ditolak", future)
     resident = await deps.store.resident(update.resident_id)
     if resident is None or not resident.place.kecamatan_code:
         return RowResult(update.resident_id, "ditolak", UNKNOWN_RESIDENT)
@@ -94,13 +96,15 @@ async def _checked(raw: StatusIn | dict[str, Any], office: Office, deps: Recordi
                  "status_at": update.status_at})
 
 
-async def _apply(updates: list[StatusIn | dict[str, Any]], office: Office, deps: RecordingDeps) -> StatusResult:
+async def _apply(updates: list[StatusIn | dict[str, Any]], office: Office, deps: RecordingDeps, *,
+                 date_column: str = "status_at") -> StatusResult:
+    """Each update checked and published; `date_column` is how the sender names the status date."""
     now = deps.clock()
     results: list[RowResult] = []
     accepted: list[SiakStatusReported] = []
     progress: dict[str, Progress | None] = {}
     for raw in updates:
-        checked = await _checked(raw, office, deps, now, progress)
+        checked = await _checked(raw, office, deps, now, progress, date_column)
         if isinstance(checked, RowResult):
             results.append(checked)
         else:
@@ -140,7 +144,7 @@ async def import_siak_file(command: ImportSiakFile, *, deps: RecordingDeps) -> S
     updates: list[StatusIn | dict[str, Any]] = [
         StatusIn(resident_id=resident_pseudonym(row.nik, key=deps.pseudonym_key), status=row.status.value,
                  status_at=row.status_at) for row in siak.rows]
-    answer = await _apply(updates, command.office, deps)
+    answer = await _apply(updates, command.office, deps, date_column="TANGGAL")
     lines = [_file_answer(row, result) for row, result in zip(siak.rows, answer.hasil, strict=True)]
     refused = [RowResult(None, "ditolak", problem.reason, baris=problem.line) for problem in siak.problems]
     return StatusResult(diterima=answer.diterima, diabaikan=answer.diabaikan,

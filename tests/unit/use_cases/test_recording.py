@@ -425,15 +425,28 @@ async def test_a_siak_status_that_would_move_a_resident_backwards_is_answered_di
     assert len(publisher_of(deps).events()) == 1
 
 
+async def test_a_siak_status_dated_in_the_future_is_refused_with_its_reason() -> None:
+    deps = make_deps()
+    [resident] = roster(deps, 1)
+    ahead = {**status(resident, "PRR"), "status_at": (NOW + dt.timedelta(days=400)).isoformat()}
+    answer = await handlers.report_siak_statuses(handlers.ReportStatuses(ADMIN, [ahead]), deps=deps)
+    assert [r.hasil for r in answer.hasil] == ["ditolak"] and "masa depan" in (answer.hasil[0].alasan or "")
+    assert publisher_of(deps).events() == []
+
+
 async def test_a_siak_file_is_read_by_nik_and_answered_by_line() -> None:
     deps = make_deps()
     nik = "1702094507080001"
     resident = resident_pseudonym(nik, key=KEY)
     store_of(deps).add_resident(resident, kecamatan=KEC, desa=DESA)
-    text = f"NIK;STATUS;TANGGAL\n{nik};SFE;2026-05-01\n12345;SFE;2026-05-01\n{nik};PRR;1700000000\n"
+    text = (f"NIK;STATUS;TANGGAL\n{nik};SFE;2026-05-01\n12345;SFE;2026-05-01\n{nik};PRR;1700000000\n"
+            f"{nik};PRR;01/05/2036\n")
     answer = await handlers.import_siak_file(handlers.ImportSiakFile(ADMIN, text.encode()), deps=deps)
-    assert [(r.baris, r.hasil) for r in answer.hasil] == [(2, "diterima"), (3, "ditolak"), (4, "ditolak")]
+    assert [(r.baris, r.hasil) for r in answer.hasil] == [(2, "diterima"), (3, "ditolak"), (4, "ditolak"),
+                                                          (5, "ditolak")]
     assert "bukan angka" in (answer.hasil[2].alasan or "") and "TANGGAL" in (answer.hasil[2].alasan or "")
+    future = answer.hasil[3].alasan or ""
+    assert "masa depan" in future and "TANGGAL" in future and "status_at" not in future
     [event] = publisher_of(deps).events()
     assert event.payload.resident_id == resident and event.payload.status_at.utcoffset() == dt.timedelta(hours=7)
     for broken in (b"", b"\xff\xfe", b"h/w\n1;2;3\n"):
