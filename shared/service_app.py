@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi_swagger import patch_fastapi
 
 from shared.audit import AuditTrail
 from shared.audit_http import router as audit_router
@@ -17,6 +18,9 @@ from shared.metrics import observability_router
 from shared.mongo import MongoRequestClaims
 from shared.runtime import ServiceRuntime
 from shared.settings import RateLimitSettings
+
+DOCS_URL = "/docs"
+"""The API page of a service (Swagger UI), its scripts and style under it."""
 
 Hook = Callable[[FastAPI], Awaitable[None]]
 
@@ -63,8 +67,7 @@ def assemble_app(
                 await hook(app)
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan,
-                  dependencies=[Depends(reject_unknown_query_parameters)])
+    app = _api_app(title, description, lifespan)
     for name, value in (state or {}).items():
         setattr(app.state, name, value)
     app.state.directory = directory
@@ -80,4 +83,17 @@ def assemble_app(
         app.include_router(audit_router)
     app.include_router(observability_router(runtime.registry, service=runtime.service, checks=runtime.checks()))
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, overrides=body_overrides)
+    return app
+
+
+def _api_app(title: str, description: str, lifespan: Callable[[FastAPI], Any]) -> FastAPI:
+    """The FastAPI app, refusing unknown query parameters, with its API page (/docs) served from the
+    Swagger UI files the app carries itself: an office network without the internet still shows it
+    (FastAPI's own page loads its scripts from a CDN)."""
+    app = FastAPI(title=title, description=description, version="1", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
+                  dependencies=[Depends(reject_unknown_query_parameters)])
+    patch_fastapi(app, docs_url=DOCS_URL, redirect_from_root_to_docs=False, title=f"{app.title}: API",
+                  swagger_js_url=f"{DOCS_URL}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_URL}/swagger-ui.css",
+                  swagger_favicon_url=f"{DOCS_URL}/favicon-32x32.png")
     return app
