@@ -56,6 +56,7 @@ class LiveSystem:
     key: str
     db: Any
     prefix: str
+    urls: dict[str, str]
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -75,8 +76,10 @@ def summary_ms(latencies: list[float]) -> dict[str, float]:
 
 
 @asynccontextmanager
-async def live_system(env: dict[str, str]) -> AsyncIterator[LiveSystem]:
-    """Start intake and coverage on fresh topics and a fresh database; stop them afterwards."""
+async def live_system(env: dict[str, str], *, services: tuple[str, ...] = ("intake", "coverage"),
+                      ) -> AsyncIterator[LiveSystem]:
+    """Start `services` (intake and coverage at least) on fresh topics and a fresh database; stop them
+    afterwards."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from pymongo import AsyncMongoClient
 
@@ -100,16 +103,17 @@ async def live_system(env: dict[str, str]) -> AsyncIterator[LiveSystem]:
                 "EKTP_RATE_LIMIT_WRITES_PER_MINUTE": "6000000", "EKTP_RATE_LIMIT_BURST": "100000"}
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(env["EKTP_MONGO_URL"])
     db = mongo[live_env["EKTP_MONGO_DATABASE"]]
-    services = {}
+    started: dict[str, Any] = {}
     try:
-        for name in ("intake", "coverage"):
+        for name in services:
             port = free_port()
-            services[name] = ServiceProcess(name, port, {**live_env, f"EKTP_{name.upper()}_PORT": str(port)},
+            started[name] = ServiceProcess(name, port, {**live_env, f"EKTP_{name.upper()}_PORT": str(port)},
                                             REPO / f"bench/results/logs/{name}-live{run}.log").start()
         key = await create_office_key(db, role=Role.DINAS_ADMIN)
-        yield LiveSystem(live_env, services["intake"].url, services["coverage"].url, key, db, prefix)
+        yield LiveSystem(live_env, started["intake"].url, started["coverage"].url, key, db, prefix,
+                         {name: service.url for name, service in started.items()})
     finally:
-        for service in services.values():
+        for service in started.values():
             service.stop()
         await mongo.close()
 

@@ -40,6 +40,12 @@ class EventPublisher(Protocol):
     async def publish(self, event: Envelope, *, topic: Topic, key: str) -> None: ...
 
 
+class BatchPublisher(EventPublisher, Protocol):
+    """Also sends many events as one batch, returning once the broker has every one durably."""
+
+    async def publish_many(self, items: list[tuple[Envelope, Topic, str]]) -> None: ...
+
+
 def event_headers(event: Envelope) -> dict[str, str]:
     return {
         "content-type": "application/json",
@@ -94,6 +100,32 @@ class KafkaEventPublisher:
                 await self._replace(producer, error)
             raise
         self._count(topic.name, "sent")
+
+    async def publish_many(self, items: list[tuple[Envelope, Topic, str]]) -> None:
+        """Send (event, topic, key) items without waiting for each: the producer batches them per
+        partition; returns once every one is acknowledged, raises the first failure otherwise."""
+        if not items:
+            return
+        producer = self.producer or await self._restart_if_running()
+        delivered: list[Any] = []
+        failure: BaseException | None = None
+        try:
+            for event, topic, key in items:
+                headers = [(name, text.encode()) for name, text in event_headers(event).items()]
+                delivered.append(await producer.send(topic.name, event.model_dump_json().encode(),
+                                                     key=key.encode(), headers=headers))
+        except Exception as error:  # noqa: BLE001 - raised below, once the sends in flight are settled
+            failure = error
+        results = await asyncio.gather(*delivered, return_exceptions=True)
+        for (_, topic, _), result in zip(items, results, strict=False):
+            self._count(topic.name, "failed" if isinstance(result, BaseException) else "sent")
+        failure = failure or next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            for _, topic, _ in items[len(delivered):]:
+                self._count(topic.name, "failed")
+            if producer_is_broken(failure):
+                await self._replace(producer, failure)
+            raise failure
 
     async def _start_producer(self) -> Any:
         producer = self.make_producer(**self.options)

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 KAFKA_VERSION = "4.1.1"
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
-FERRETDB_BUILD = "ektp2"
+FERRETDB_BUILD = "ektp3"
 
 # Fixes to FerretDB, applied to the module source before building. Primary-key lookups (see
 # docs/adr/0006-ferretdb-primary-key-lookups.md): its queries spell the _id expression
@@ -37,6 +37,37 @@ FERRETDB_BUILD = "ektp2"
 # Atomic updates (docs/adr/0009-ferretdb-atomic-updates.md): an update reads the matching
 # document and writes it back in two steps, so two concurrent guarded updates of one document
 # could both match and one change be lost; the update command now runs one at a time.
+# A WHERE clause for a filter `{_id: {$in: [strings]}}` (up to 10,000 ids), or none for any other
+# shape; the handler still checks the whole filter on every document returned.
+ID_IN_CLAUSE = """// idInClause returns a WHERE clause reading {$in: [ids]} through the _id index, or nothing.
+func idInClause(cond *types.Document) (string, []any) {
+\tif cond.Len() != 1 {
+\t\treturn "", nil
+\t}
+\tin, err := cond.Get("$in")
+\tif err != nil {
+\t\treturn "", nil
+\t}
+\tids, ok := in.(*types.Array)
+\tif !ok || ids.Len() == 0 || ids.Len() > 10000 {
+\t\treturn "", nil
+\t}
+\tmarks := make([]string, ids.Len())
+\targs := make([]any, ids.Len())
+\tfor i := 0; i < ids.Len(); i++ {
+\t\tid := must.NotFail(ids.Get(i))
+\t\tswitch id.(type) {
+\t\tcase string, types.ObjectID:
+\t\tdefault:
+\t\t\treturn "", nil
+\t\t}
+\t\tmarks[i] = "?"
+\t\targs[i] = string(must.NotFail(sjson.MarshalSingleValue(id)))
+\t}
+\treturn fmt.Sprintf(` WHERE %s IN (%s)`, metadata.IDColumn, strings.Join(marks, ", ")), args
+}
+
+"""
 FERRETDB_PATCHES: tuple[tuple[str, str, str, int], ...] = (
     ("internal/backends/sqlite/metadata/metadata.go",
      'IDColumn = DefaultColumn + "->\'$._id\'"',
@@ -53,6 +84,21 @@ FERRETDB_PATCHES: tuple[tuple[str, str, str, int], ...] = (
     ("internal/handler/msg_update.go",
      "\tfor _, u := range params.Updates {\n",
      "\tupdateMutex.Lock()\n\tdefer updateMutex.Unlock()\n\n\tfor _, u := range params.Updates {\n", 1),
+    # `_id: {$in: [...]}` read through the primary-key index too (a batch's reads by id).
+    ("internal/backends/sqlite/collection.go",
+     "\t\tcase string, types.ObjectID:\n"
+     "\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)\n"
+     "\t\t\targs = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}\n"
+     "\t\t}\n",
+     "\t\tcase string, types.ObjectID:\n"
+     "\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)\n"
+     "\t\t\targs = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}\n"
+     "\t\tcase *types.Document:\n"
+     "\t\t\twhereClause, args = idInClause(v.(*types.Document))\n"
+     "\t\t}\n", 1),
+    ("internal/backends/sqlite/collection.go",
+     "// InsertAll implements backends.Collection interface.\n",
+     ID_IN_CLAUSE + "// InsertAll implements backends.Collection interface.\n", 1),
 )
 
 

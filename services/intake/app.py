@@ -28,7 +28,7 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock = system_
     roster = Roster(db)
     jobs = ImportJobs(db)
     background = BackgroundTasks()
-    register_consumers(runtime.broker, roster=roster, metrics=runtime.metrics)
+    register_consumers(runtime.broker, roster=roster, metrics=runtime.metrics, dead_letters=runtime.dead_letters)
     audit = AuditTrail(db[AUDIT], service=SERVICE)
     deps = IntakeDeps(
         publisher=runtime.publisher, clock=clock, areas=load_areas(),

@@ -28,6 +28,7 @@ from services.intake.ports import (
     ImportJob,
     ImportJobsPort,
     IntakeDeps,
+    PersonFacts,
     ReasonCount,
     ResidentRecord,
     RowProblem,
@@ -146,37 +147,30 @@ async def _import_chunk(
             event_id=uuid.uuid5(JOB_NAMESPACE, f"{job_id}:{row.line}"), occurred_at=now, recorded_at=now,
             actor=actor, payload=payload,
         ))
-    claimed = await _claim(events, deps=deps, now=now)
+    claims = {e.payload.resident_id: str(e.event_id) for e in events}
+    held = await deps.roster.claim_registrations(claims, now=now, stale_after=CLAIM_STALE_AFTER)
+    claimed = [e for e in events if e.payload.resident_id in held]
     try:
         existing = await deps.roster.existing_ids([e.payload.resident_id for e in claimed])
         fresh = [e for e in claimed if e.payload.resident_id not in existing]
-        await asyncio.gather(*(deps.publisher.publish(e, topic=RESIDENT, key=e.payload.resident_id) for e in fresh))
+        await deps.publisher.publish_many([(e, RESIDENT, e.payload.resident_id) for e in fresh])
         for event in await deps.roster.insert_new(fresh):
             await deps.roster.apply(event)
     finally:
-        await asyncio.gather(*(deps.roster.release_registration(e.payload.resident_id, str(e.event_id))
-                               for e in claimed))
+        await deps.roster.release_registrations({r: claims[r] for r in held})
     flagged = await _flag_for_review(fresh, doubts, deps=deps, now=now)
     await jobs.progress(job_id, processed=len(rows), imported=len(fresh),
                         already_registered=len(events) - len(fresh), flagged_for_review=flagged)
 
 
-async def _claim(events: list[ResidentEnrolled], *, deps: IntakeDeps, now: dt.datetime) -> list[ResidentEnrolled]:
-    """The events whose resident this import may register now: a resident a clerk is registering at this
-    moment is left to the clerk (and counted as already registered)."""
-    held = await asyncio.gather(*(deps.roster.claim_registration(e.payload.resident_id, str(e.event_id), now=now,
-                                                                 stale_after=CLAIM_STALE_AFTER) for e in events))
-    return [e for e, ok in zip(events, held, strict=True) if ok]
-
-
 async def _flag_for_review(fresh: list[ResidentEnrolled], doubts: dict[str, str], *, deps: IntakeDeps,
                            now: dt.datetime) -> int:
     """Flag possible duplicates and implausible ages of the new residents; returns how many were flagged."""
-    matches = await asyncio.gather(*(deps.roster.same_person_elsewhere(
-        resident_id=e.payload.resident_id, name=e.payload.name, birth_date=e.payload.birth_date,
-        desa_code=e.payload.desa_code) for e in fresh))
+    matches = await deps.roster.same_people_elsewhere([
+        PersonFacts(e.payload.resident_id, e.payload.name, e.payload.birth_date, e.payload.desa_code) for e in fresh])
     flagged = 0
-    for event, others in zip(fresh, matches, strict=True):
+    for event in fresh:
+        others = matches.get(event.payload.resident_id, [])
         doubt = doubts.get(event.payload.resident_id)
         if others or doubt:
             flagged += 1

@@ -12,7 +12,7 @@ from shared.clock import Clock
 from shared.contracts import ResidentEnrolled, ResidentLeft, ResidentUpdated
 from shared.contracts.resident import LeaveReason
 from shared.idempotency import RequestClaims
-from shared.publishing import EventPublisher
+from shared.publishing import BatchPublisher
 
 ACTIVE = "aktif"
 CLAIM_STALE_AFTER = dt.timedelta(minutes=5)
@@ -126,6 +126,16 @@ class ImportJob:
 ResidentEvent = ResidentEnrolled | ResidentUpdated | ResidentLeft
 
 
+@dataclass(frozen=True)
+class PersonFacts:
+    """Who a resident is without their NIK, for the same-person check."""
+
+    resident_id: str
+    name: str
+    birth_date: dt.date
+    desa_code: str
+
+
 class RosterPort(Protocol):
     """The roster of residents, applied from resident events once and in order; a resident is registered
     under a claim (one event at a time per resident) so that two registrations of one NIK cannot both pass."""
@@ -137,10 +147,15 @@ class RosterPort(Protocol):
     async def claim_registration(self, resident_id: str, event_id: str, *, now: dt.datetime,
                                  stale_after: dt.timedelta) -> bool: ...
     async def release_registration(self, resident_id: str, event_id: str) -> None: ...
+    async def claim_registrations(self, claims: dict[str, str], *, now: dt.datetime,
+                                  stale_after: dt.timedelta) -> set[str]: ...
+    async def release_registrations(self, claims: dict[str, str]) -> None: ...
     async def insert_new(self, events: list[ResidentEnrolled]) -> list[ResidentEnrolled]: ...
     async def apply(self, event: ResidentEvent) -> bool: ...
+    async def apply_many(self, events: list[ResidentEvent]) -> list[bool]: ...
     async def same_person_elsewhere(
         self, *, resident_id: str, name: str, birth_date: dt.date, desa_code: str) -> list[str]: ...
+    async def same_people_elsewhere(self, people: list[PersonFacts]) -> dict[str, list[str]]: ...
     async def cohort(self, *, kecamatan_code: str | None, after: dt.date, until: dt.date) -> list[ResidentRecord]: ...
     async def count_wajib(self, *, kecamatan_code: str | None, on: dt.date) -> int: ...
 
@@ -191,7 +206,7 @@ class ImportLimits:
 class IntakeDeps:
     """Everything intake's use cases need, built once by the app (or a test)."""
 
-    publisher: EventPublisher
+    publisher: BatchPublisher
     clock: Clock
     areas: Areas
     pseudonym_key: str

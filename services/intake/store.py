@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import unicodedata
 from collections.abc import Mapping
@@ -17,14 +16,15 @@ from services.intake.ports import (
     RUNNING,
     ErrorReport,
     ImportJob,
+    PersonFacts,
     ReasonCount,
     ResidentRecord,
     ReviewItem,
     RowProblem,
 )
-from shared.contracts import ResidentEnrolled, ResidentLeft, ResidentUpdated
+from shared.contracts import ResidentEnrolled, ResidentEvent, ResidentLeft, ResidentUpdated
 from shared.contracts.resident import LeaveReason
-from shared.mongo import versioned_write
+from shared.mongo import DUPLICATE_KEY, documents_by_id, versioned_write, versioned_write_many
 
 REQUESTS = "intake_idempotency"
 ROSTER = "intake_roster"
@@ -92,6 +92,22 @@ def person_key(name: str, birth_date: dt.date | str, desa_code: str) -> str:
     return f"{name_key(name)}|{day}|{desa_code}"
 
 
+def _roster_change(event: ResidentEvent) -> Any:
+    """The roster write of an event: its fields and id, unless it was applied before or a later one was."""
+    stamp = _utc(event.recorded_at)
+    fields = _fields(event)
+    event_id = str(event.event_id)
+
+    def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+        if current is not None and (
+            event_id in current.get("applied_events", []) or current.get("last_recorded_at", "") >= stamp
+        ):
+            return None
+        return {"$set": fields, "$push": {"applied_events": event_id}}
+
+    return decide
+
+
 class Roster:
     """Residents as intake knows them, applied from resident events once and in order."""
 
@@ -115,9 +131,8 @@ class Roster:
         return doc is not None
 
     async def existing_ids(self, resident_ids: list[str]) -> set[str]:
-        """Which of these residents are in the roster, active or not (one primary-key read each)."""
-        docs = await asyncio.gather(*(self.collection.find_one({"_id": r}, {"_id": 1}) for r in resident_ids))
-        return {r for r, doc in zip(resident_ids, docs, strict=True) if doc is not None}
+        """Which of these residents are in the roster, active or not."""
+        return set(await documents_by_id(self.collection, resident_ids, {"_id": 1}))
 
     async def departed(self, resident_ids: list[str]) -> dict[str, ResidentRecord]:
         """Those of these residents who left (moved out or died), by id."""
@@ -152,6 +167,31 @@ class Roster:
         """Give up a claim this event holds (the roster now answers for the resident, or publishing failed)."""
         await self.claims.delete_one({"_id": resident_id, "event_id": event_id})
 
+    async def claim_registrations(self, claims: dict[str, str], *, now: dt.datetime,
+                                  stale_after: dt.timedelta) -> set[str]:
+        """`claim_registration` for many residents (resident id -> event id) in one write; the residents held."""
+        if not claims:
+            return set()
+        docs = [{"_id": resident_id, "event_id": event_id, "claimed_at": now} for resident_id, event_id in claims.items()]
+        try:
+            await self.claims.insert_many(docs, ordered=False)
+            return set(claims)
+        except BulkWriteError as exc:
+            taken = {docs[error["index"]]["_id"] for error in exc.details.get("writeErrors", [])
+                     if error.get("code") == DUPLICATE_KEY}
+            if len(taken) != len(exc.details.get("writeErrors", [])):
+                raise
+        held = set(claims) - taken
+        for resident_id in taken:
+            if await self.claim_registration(resident_id, claims[resident_id], now=now, stale_after=stale_after):
+                held.add(resident_id)
+        return held
+
+    async def release_registrations(self, claims: dict[str, str]) -> None:
+        """`release_registration` for many residents (resident id -> event id) in one write."""
+        if claims:
+            await self.claims.delete_many({"_id": {"$in": list(claims)}, "event_id": {"$in": list(claims.values())}})
+
     async def insert_new(self, events: list[ResidentEnrolled]) -> list[ResidentEnrolled]:
         """Insert residents known to be absent in one bulk write; returns those that were not new."""
         if not events:
@@ -164,26 +204,12 @@ class Roster:
             failed = {error["index"] for error in exc.details.get("writeErrors", [])}
             return [e for i, e in enumerate(events) if i in failed]
         finally:
-            await asyncio.gather(*(
-                self._remember_person(e.payload.resident_id,
-                                      person_key(e.payload.name, e.payload.birth_date, e.payload.desa_code))
-                for e in events))
+            await self._remember_people(events)
         return []
 
     async def apply(self, event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> bool:
         """Apply an event unless it was applied before or a later one already was."""
-        stamp = _utc(event.recorded_at)
-        fields = _fields(event)
-        event_id = str(event.event_id)
-
-        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
-            if current is not None and (
-                event_id in current.get("applied_events", []) or current.get("last_recorded_at", "") >= stamp
-            ):
-                return None
-            return {"$set": fields, "$push": {"applied_events": event_id}}
-
-        applied = await versioned_write(self.collection, event.payload.resident_id, decide)
+        applied = await versioned_write(self.collection, event.payload.resident_id, _roster_change(event))
         if applied and not isinstance(event, ResidentLeft):
             await self._remember_person(event.payload.resident_id, person_key(
                 event.payload.name, event.payload.birth_date, event.payload.desa_code))
@@ -195,6 +221,53 @@ class Roster:
             return None if resident_id in known else {"$set": {"residents": [*known, resident_id]}}
 
         await versioned_write(self.person_keys, key, decide)
+
+    async def _remember_people(self, events: list[ResidentEnrolled] | list[ResidentEvent]) -> None:
+        """`_remember_person` for many residents: one read and one write of their person keys."""
+        by_key: dict[str, list[str]] = {}
+        for event in events:
+            if not isinstance(event, ResidentLeft):
+                p = event.payload
+                by_key.setdefault(person_key(p.name, p.birth_date, p.desa_code), []).append(p.resident_id)
+
+        def adding(resident_ids: list[str]) -> Any:
+            def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+                known = (current or {}).get("residents", [])
+                new = [r for r in dict.fromkeys(resident_ids) if r not in known]
+                return {"$set": {"residents": [*known, *new]}} if new else None
+            return decide
+
+        await versioned_write_many(self.person_keys, {key: adding(ids) for key, ids in by_key.items()})
+
+    async def apply_many(self, events: list[ResidentEvent]) -> list[bool]:
+        """`apply` for events of different residents (at most one each): one read and one bulk write."""
+        if len({e.payload.resident_id for e in events}) != len(events):
+            raise ValueError("apply_many takes at most one event per resident")
+        written = await versioned_write_many(self.collection,
+                                             {e.payload.resident_id: _roster_change(e) for e in events})
+        applied = [e.payload.resident_id in written for e in events]
+        await self._remember_people([e for e, ok in zip(events, applied, strict=True) if ok])
+        return applied
+
+    async def same_people_elsewhere(self, people: list[PersonFacts]) -> dict[str, list[str]]:
+        """`same_person_elsewhere` for many residents: two reads in all; only residents with a match are keyed."""
+        keys = {p.resident_id: person_key(p.name, p.birth_date, p.desa_code) for p in people}
+        entries = await documents_by_id(self.person_keys, sorted(set(keys.values())))
+        others = {key: [r for r in entry.get("residents", [])] for key, entry in entries.items()}
+        candidates = sorted({r for rs in others.values() for r in rs} - set(keys))
+        known = {r: _record(doc) for r, doc in (await documents_by_id(
+            self.collection, candidates, {"applied_events": 0})).items()}
+        matches: dict[str, list[str]] = {}
+        for resident_id, key in keys.items():
+            found = []
+            for other in others.get(key, []):
+                record = known.get(other)
+                if other != resident_id and record and record.active and \
+                        person_key(record.name, record.birth_date, record.desa_code) == key:
+                    found.append(other)
+            if found:
+                matches[resident_id] = found
+        return matches
 
     async def same_person_elsewhere(
         self, *, resident_id: str, name: str, birth_date: dt.date, desa_code: str

@@ -1,7 +1,8 @@
 """Subscriptions of the recording service: the roster, visits and recording events keep its state.
 
 Roster and recording events come in batches applied in each resident's order, residents side by
-side (shared/batching.py); visits one at a time.
+side (shared/batching.py); a batch of roster events is written in bulk, a round at a time; visits
+one at a time.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from services.recording.handlers import (
     apply_outreach_event,
     apply_recording_event,
     apply_resident_event,
+    apply_resident_events,
     apply_waiting_walk_ins,
+    apply_waiting_walk_ins_of,
 )
 from shared.areas import load_areas
-from shared.batching import apply_in_key_order
+from shared.batching import apply_in_key_order, apply_in_rounds
 from shared.broker import event_bytes, subscribe, subscribe_batch
 from shared.contracts import OUTREACH_EVENTS, RECORDING_EVENTS, RESIDENT_EVENTS, RecordingEvent, ResidentEvent
 from shared.contracts.recording import RecordingCaptured, RecordingFailed
@@ -46,14 +49,20 @@ def register_consumers(
         if outcome == "stale":
             stale.labels(event_type).inc()
 
+    async def apply_resident_round(events: list[ResidentEvent]) -> None:
+        for event, applied in zip(events, await apply_resident_events(events, store=deps.store), strict=True):
+            count(event.event_type, applied)
+        await apply_waiting_walk_ins_of(events, deps=deps)
+
+    async def apply_resident(event: ResidentEvent) -> None:
+        count(event.event_type, await apply_resident_event(event, store=deps.store))
+        await apply_waiting_walk_ins(event, deps=deps)
+
     @subscribe_batch(broker, RESIDENT, group=f"{GROUP}-resident")
     async def on_resident_events(message: KafkaMessage) -> None:
-        async def apply(event: ResidentEvent) -> None:
-            count(event.event_type, await apply_resident_event(event, store=deps.store))
-            await apply_waiting_walk_ins(event, deps=deps)
-
-        await apply_in_key_order(message.raw_message, parse=RESIDENT_EVENTS.validate_json,  # type: ignore[arg-type]
-                                 key_of=lambda e: e.payload.resident_id, handle=apply, dead_letters=dead_letters)
+        await apply_in_rounds(message.raw_message, parse=RESIDENT_EVENTS.validate_json,  # type: ignore[arg-type]
+                              key_of=lambda e: e.payload.resident_id, apply_round=apply_resident_round,
+                              handle=apply_resident, dead_letters=dead_letters)
 
     @subscribe(broker, OUTREACH, group=f"{GROUP}-outreach")
     async def on_outreach_event(message: KafkaMessage) -> None:

@@ -33,6 +33,10 @@ class RecordingStorage(Protocol):
         """Keep a roster event's facts once; False if the event was applied before."""
         ...
 
+    async def set_roster_facts_many(self, changes: dict[str, tuple[str, RosterFacts]]) -> set[str]:
+        """`set_roster_facts` for many residents (id -> (event id, facts)); the residents written."""
+        ...
+
     async def advance(self, resident_id: str, event_id: str, place: Place, new: Progress | None) -> bool:
         """Record the event id, and the new progress if any (else one more stale report), in one write."""
         ...
@@ -86,6 +90,10 @@ class RecordingStorage(Protocol):
 
     async def waiting_walk_ins(self, *, kecamatan_code: str | None, limit: int) -> list[WaitingWalkIn]:
         """Walk-ins waiting for enrollment (of one kecamatan, or all), oldest first."""
+        ...
+
+    async def walk_ins_waiting_for(self, resident_ids: list[str]) -> set[str]:
+        """Which of these residents have a walk-in waiting."""
         ...
 
     async def walk_ins_of(self, resident_id: str) -> list[WaitingWalkIn]:

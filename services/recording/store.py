@@ -20,7 +20,7 @@ from services.recording.domain import (
     WaitingWalkIn,
 )
 from shared.audit import AuditTrail
-from shared.mongo import versioned_write
+from shared.mongo import versioned_write, versioned_write_many
 
 RESIDENTS = "recording_residents"
 VISITS = "recording_visits"
@@ -85,6 +85,19 @@ def _walk_in_of(doc: dict[str, Any]) -> WaitingWalkIn:
                          at=at if at.tzinfo else at.replace(tzinfo=dt.UTC))
 
 
+def _roster_facts_change(event_id: str, facts: RosterFacts) -> Any:
+    """The write of a resident event's roster facts, once per event; a new resident starts belum rekam."""
+    def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+        if current is not None and event_id in current.get("applied_events", []):
+            return None
+        fields = _roster_fields(facts)
+        if current is None or "stage" not in current:
+            fields.update(stage=Stage.BELUM_REKAM.value, since=NEVER)
+        return {"$set": fields, "$push": {"applied_events": event_id}}
+
+    return decide
+
+
 class RecordingStore:
     """MongoDB storage of the recording service (implements `ports.RecordingStorage`)."""
 
@@ -110,15 +123,13 @@ class RecordingStore:
         return {doc["_id"]: resident_of(doc) async for doc in self.residents.find({"_id": {"$in": resident_ids}})}
 
     async def set_roster_facts(self, resident_id: str, event_id: str, facts: RosterFacts) -> bool:
-        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
-            if current is not None and event_id in current.get("applied_events", []):
-                return None
-            fields = _roster_fields(facts)
-            if current is None or "stage" not in current:
-                fields.update(stage=Stage.BELUM_REKAM.value, since=NEVER)
-            return {"$set": fields, "$push": {"applied_events": event_id}}
+        return await versioned_write(self.residents, resident_id, _roster_facts_change(event_id, facts))
 
-        return await versioned_write(self.residents, resident_id, decide)
+    async def set_roster_facts_many(self, changes: dict[str, tuple[str, RosterFacts]]) -> set[str]:
+        """`set_roster_facts` for many residents (id -> (event id, facts)) in one read and one bulk write;
+        returns the residents whose facts were written."""
+        return await versioned_write_many(self.residents, {
+            resident_id: _roster_facts_change(event_id, facts) for resident_id, (event_id, facts) in changes.items()})
 
     async def advance(self, resident_id: str, event_id: str, place: Place, new: Progress | None) -> bool:
         """Record the event id, and the new progress if any, in one write; False if seen before."""
@@ -227,6 +238,13 @@ class RecordingStore:
         if kecamatan_code:
             query["kecamatan_code"] = kecamatan_code
         return [_walk_in_of(doc) async for doc in self.walk_ins.find(query).sort("at", 1).limit(limit)]
+
+    async def walk_ins_waiting_for(self, resident_ids: list[str]) -> set[str]:
+        """Which of these residents have a walk-in waiting (one query)."""
+        if not resident_ids:
+            return set()
+        cursor = self.walk_ins.find({"status": WAITING, "resident_id": {"$in": resident_ids}}, {"resident_id": 1})
+        return {doc["resident_id"] async for doc in cursor}
 
     async def walk_ins_of(self, resident_id: str) -> list[WaitingWalkIn]:
         cursor = self.walk_ins.find({"status": WAITING, "resident_id": resident_id}).sort("at", 1)

@@ -15,6 +15,7 @@ from services.intake.ports import (
     ErrorReport,
     ImportJob,
     IntakeDeps,
+    PersonFacts,
     ResidentEvent,
     ResidentRecord,
     ReviewItem,
@@ -48,6 +49,10 @@ class RecordingPublisher:
             self.failures -= 1
             raise TimeoutError("kafka unavailable")
         self.published.append((event, topic, key))
+
+    async def publish_many(self, items: list[tuple[Envelope, Topic, str]]) -> None:
+        for event, topic, key in items:
+            await self.publish(event, topic=topic, key=key)
 
     @property
     def events(self) -> list[Envelope]:
@@ -85,6 +90,23 @@ class FakeRoster:
     async def release_registration(self, resident_id: str, event_id: str) -> None:
         if self.claims.get(resident_id, ("", NOW))[0] == event_id:
             del self.claims[resident_id]
+
+    async def claim_registrations(self, claims: dict[str, str], *, now: dt.datetime,
+                                  stale_after: dt.timedelta) -> set[str]:
+        return {r for r, e in claims.items() if await self.claim_registration(r, e, now=now, stale_after=stale_after)}
+
+    async def release_registrations(self, claims: dict[str, str]) -> None:
+        for resident_id, event_id in claims.items():
+            await self.release_registration(resident_id, event_id)
+
+    async def apply_many(self, events: list[ResidentEvent]) -> list[bool]:
+        return [await self.apply(event) for event in events]
+
+    async def same_people_elsewhere(self, people: list[PersonFacts]) -> dict[str, list[str]]:
+        found = {p.resident_id: await self.same_person_elsewhere(resident_id=p.resident_id, name=p.name,
+                                                                 birth_date=p.birth_date, desa_code=p.desa_code)
+                 for p in people}
+        return {r: others for r, others in found.items() if others}
 
     async def insert_new(self, events: list[ResidentEnrolled]) -> list[ResidentEnrolled]:
         for event in events:

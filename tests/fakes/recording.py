@@ -163,9 +163,16 @@ class FakeRecordingStore:
         self.walk_in_status[walk_in.event_id] = "menunggu_pendaftaran"
         return True
 
+    async def set_roster_facts_many(self, changes: dict[str, tuple[str, RosterFacts]]) -> set[str]:
+        return {r for r, (event_id, facts) in changes.items() if await self.set_roster_facts(r, event_id, facts)}
+
     async def waiting_walk_ins(self, *, kecamatan_code: str | None, limit: int) -> list[WaitingWalkIn]:
         return [w for e, w in self.walk_ins.items() if self.walk_in_status[e] == "menunggu_pendaftaran"
                 and (kecamatan_code is None or w.kecamatan_code == kecamatan_code)][:limit]
+
+    async def walk_ins_waiting_for(self, resident_ids: list[str]) -> set[str]:
+        return {w.resident_id for w in await self.waiting_walk_ins(kecamatan_code=None, limit=10**9)
+                if w.resident_id in resident_ids}
 
     async def walk_ins_of(self, resident_id: str) -> list[WaitingWalkIn]:
         return [w for e, w in self.walk_ins.items() if self.walk_in_status[e] == "menunggu_pendaftaran"

@@ -17,6 +17,7 @@ from services.recording.handlers.events import (
     apply_outreach_event,
     apply_recording_event,
     apply_resident_event,
+    apply_resident_events,
     stage_of,
 )
 from services.recording.handlers.residents import FindStuck, ResidentStatus, resident_status, stuck_residents
@@ -37,7 +38,12 @@ from services.recording.handlers.visits import (
     open_visit,
     schedule_visit,
 )
-from services.recording.handlers.walk_ins import ListWalkIns, apply_waiting_walk_ins, list_walk_ins
+from services.recording.handlers.walk_ins import (
+    ListWalkIns,
+    apply_waiting_walk_ins,
+    apply_waiting_walk_ins_of,
+    list_walk_ins,
+)
 
 __all__ = [
     "DERIVED", "BatchResult", "ListWalkIns", "apply_waiting_walk_ins", "list_walk_ins",
@@ -45,7 +51,8 @@ __all__ = [
     "NotDelivered",
     "NotFound", "RecordingDeps", "RecordingError", "ReportStatuses", "ResidentStatus", "RowResult", "ScheduleVisit",
     "StatusResult", "TooLarge", "Unreadable", "UploadBatch", "VisitCommand", "apply_outreach_event",
-    "apply_recording_event", "apply_resident_event", "close_visit", "derived_id", "get_visit", "import_siak_file",
+    "apply_recording_event", "apply_resident_event", "apply_resident_events", "apply_waiting_walk_ins_of",
+    "close_visit", "derived_id", "get_visit", "import_siak_file",
     "open_visit", "report_siak_statuses", "resident_status", "schedule_visit", "stage_of", "stuck_residents",
     "upload_batch",
 ]

@@ -26,18 +26,28 @@ from shared.topics import RECORDING
 SYSTEM = Actor(office_id="recording", role="system", operator="recording")
 
 
-async def apply_resident_event(event: ResidentEvent, *, store: RecordingStorage) -> bool:
-    """Keep the roster facts recording needs (place, school, wajib KTP and lansia dates); an age waiting for
+def roster_facts(event: ResidentEvent) -> RosterFacts:
+    """The roster facts recording needs (place, school, wajib KTP and lansia dates); an age waiting for
     review at intake gives no lansia date (no lansia priority) until it is reviewed."""
     if isinstance(event, ResidentLeft):
-        facts = RosterFacts(in_roster=False)
-    else:
-        p = event.payload
-        facts = RosterFacts(in_roster=True, kecamatan_code=p.kecamatan_code, desa_code=p.desa_code,
-                            school_npsn=p.school_npsn, wajib_ktp_from=p.wajib_ktp_from,
-                            lansia_from=None if p.age_under_review else domain.lansia_from(p.birth_date),
-                            disabilitas=p.disabilitas)
-    return await store.set_roster_facts(event.payload.resident_id, str(event.event_id), facts)
+        return RosterFacts(in_roster=False)
+    p = event.payload
+    return RosterFacts(in_roster=True, kecamatan_code=p.kecamatan_code, desa_code=p.desa_code,
+                       school_npsn=p.school_npsn, wajib_ktp_from=p.wajib_ktp_from,
+                       lansia_from=None if p.age_under_review else domain.lansia_from(p.birth_date),
+                       disabilitas=p.disabilitas)
+
+
+async def apply_resident_event(event: ResidentEvent, *, store: RecordingStorage) -> bool:
+    """Keep a resident event's roster facts once; False if it was applied before."""
+    return await store.set_roster_facts(event.payload.resident_id, str(event.event_id), roster_facts(event))
+
+
+async def apply_resident_events(events: list[ResidentEvent], *, store: RecordingStorage) -> list[bool]:
+    """`apply_resident_event` for events of different residents (at most one each), in one bulk write."""
+    written = await store.set_roster_facts_many(
+        {e.payload.resident_id: (str(e.event_id), roster_facts(e)) for e in events})
+    return [e.payload.resident_id in written for e in events]
 
 
 async def apply_outreach_event(event: OutreachEvent, *, store: RecordingStorage) -> bool:

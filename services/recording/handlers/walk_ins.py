@@ -44,6 +44,17 @@ async def list_walk_ins(command: ListWalkIns, *, deps: RecordingDeps) -> list[Wa
     return waiting
 
 
+async def apply_waiting_walk_ins_of(events: list[ResidentEvent], *, deps: RecordingDeps) -> int:
+    """`apply_waiting_walk_ins` for many resident events: one look for waiting walk-ins, then only those."""
+    enrolled = [e for e in events if not isinstance(e, ResidentLeft)]
+    waiting = await deps.store.walk_ins_waiting_for([e.payload.resident_id for e in enrolled])
+    applied = 0
+    for event in enrolled:
+        if event.payload.resident_id in waiting:
+            applied += await apply_waiting_walk_ins(event, deps=deps)
+    return applied
+
+
 async def apply_waiting_walk_ins(event: ResidentEvent, *, deps: RecordingDeps) -> int:
     """A resident on the roster: their waiting walk-ins' captures and failures are published as recording
     events under the device's event ids (a replay changes nothing), then the walk-ins are closed."""
