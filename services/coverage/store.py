@@ -23,7 +23,7 @@ from services.coverage.views import WEEKLY_FIGURES, AreaCounters, ListedResident
 from shared.audit import AuditTrail
 from shared.clock import WIB
 from shared.dead_letter import TransientError
-from shared.mongo import document_from_update, updated_document
+from shared.mongo import document_from_update, documents_by_id, updated_document
 
 META = "coverage_meta"
 AUDIT = "coverage_audit_log"
@@ -31,7 +31,6 @@ REPLAYS = "coverage_dead_letter_replays"
 # The local FerretDB stops answering a write command that carries 100 or more statements;
 # MongoDB takes any size. Bulk writes go in chunks below that.
 BULK_CHUNK = 50
-READ_CONCURRENCY = 16
 
 
 class ConcurrentUpdate(TransientError):
@@ -182,15 +181,8 @@ class CoverageStore:
             await collection.drop()
 
     async def _many(self, collection: AsyncCollection[dict[str, Any]], ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Documents by `_id`, read one by one: primary-key reads are what the local server answers fast."""
-        gate = asyncio.Semaphore(READ_CONCURRENCY)
-
-        async def one(doc_id: str) -> dict[str, Any] | None:
-            async with gate:
-                return await collection.find_one({"_id": doc_id})
-
-        found = await asyncio.gather(*(one(doc_id) for doc_id in ids))
-        return {doc["_id"]: doc for doc in found if doc is not None}
+        """Documents by `_id` (`$in` in chunks: the primary key, on the local server too)."""
+        return await documents_by_id(collection, ids)
 
     async def residents_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         return await self._many(self.residents, ids)
