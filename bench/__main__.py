@@ -1,6 +1,7 @@
 """`make bench`: every scenario in one harness, against raw baselines in the same run.
 
-    python -m bench [--scale 0.02] [--pairs 5] [--scenarios publish,drain,rebuild,latency,burst] [--profile bench]
+    python -m bench [--scale 0.02] [--pairs 5] [--scenarios publish,drain,rebuild,latency,burst,import]
+                    [--import-scale 1] [--profile bench]
 
 The corpus (bench/corpus.py) is generated and put on fresh topics before anything is timed.
 Results go to bench/results/<out>.json and .md (see bench/harness.py for what is measured).
@@ -14,13 +15,14 @@ import itertools
 import sys
 from typing import Any
 
-SCENARIOS = ("publish", "drain", "rebuild", "latency", "burst")
+SCENARIOS = ("publish", "drain", "rebuild", "latency", "burst", "import")
 TARGETS = {"publish": 0.6, "drain": 0.35, "rebuild": 0.25}
 
 
 async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
     from bench.corpus import journey_models
     from bench.harness import Processes, compare, write_report
+    from bench.import_roster import import_scenario
     from bench.live import burst_scenario, latency_scenario
     from bench.rebuild import baseline as rebuild_baseline
     from bench.rebuild import produce
@@ -74,6 +76,8 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
                                               pairs=args.latency_pairs, via=args.latency_via))
     if "burst" in chosen:
         results.append(await burst_scenario(env, events=args.burst_events))
+    if "import" in chosen:
+        results.append(await import_scenario(env, scale=args.import_scale, pairs=args.import_pairs))
     path = write_report(results, out_name=args.out, context={"scale": args.scale, "residents": residents,
                                                              "events": len(models), "pairs": args.pairs,
                                                              "warm-up": "yes" if args.warm_up else "no"})
@@ -110,6 +114,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-via", choices=("publish", "http"), default="publish",
                         help="latency: send through the system's publisher, or post registrations to the intake")
     parser.add_argument("--burst-events", type=int, default=10_000, help="burst: registrations sent at once")
+    parser.add_argument("--import-scale", type=float, default=1.0,
+                        help="import: roster size (1.0 = the regency's 211,077 wajib KTP and 7,000 students)")
+    parser.add_argument("--import-pairs", type=int, default=1, help="import: measured (baseline, system) pairs")
     parser.add_argument("--profile", default="bench", help="local infrastructure profile (the smoke test uses 'test')")
     parser.add_argument("--out", default="report", help="name of the result files in bench/results/")
     args = parser.parse_args(argv)

@@ -145,7 +145,7 @@ def write_report(results: list[dict[str, Any]], *, out_name: str, context: dict[
         "target | system CPU s (harness / kafka / ferretdb) | peak MiB (harness / kafka / ferretdb) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    paired = [r for r in results if "ratio_median" in r]
+    paired = [r for r in results if "ratio_median" in r and "baseline" in r]
     for r in paired:
         b, s = r["baseline"]["seconds"], r["system"]["seconds"]
         cpu = r["system"]["cpu_seconds_median"]
@@ -158,6 +158,7 @@ def write_report(results: list[dict[str, Any]], *, out_name: str, context: dict[
             f"{peak.get('harness', 0)} / {peak.get('kafka', 0)} / {peak.get('ferretdb', 0)} |")
     lines += latency_lines([r for r in results if r["scenario"] == "latency"])
     lines += burst_lines([r for r in results if r["scenario"] == "burst"])
+    lines += import_lines([r for r in results if r["scenario"] == "import"])
     for r in paired:
         if r.get("notes"):
             lines += ["", f"- {r['scenario']}: {r['notes']}"]
@@ -196,4 +197,20 @@ def burst_lines(results: list[dict[str, Any]]) -> list[str]:
                      f"{r['accepting_seconds']} ({r['accepted_per_second']}) | "
                      f"{r['seconds_until_exact_after_last_accepted']} | {r['areas_checked']} | "
                      f"<= {r['target_seconds']:.0f} ({_verdict(r)}) |")
+    return lines
+
+
+def import_lines(results: list[dict[str, Any]]) -> list[str]:
+    """Markdown rows of the import scenario: the roster through the import API until every read model is exact."""
+    if not results:
+        return []
+    lines = ["", "| import | rows | pairs | baseline s (median) | system s (median) | rows/s | ratio (median; per pair) | "
+                 "exact after s (roster / recording / coverage) | target |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        exact = r["exact_after_seconds"]
+        lines.append(f"| roster files through the import API | {r['items']:,} | {r['pairs']} | "
+                     f"{r['baseline_seconds_median']} | {r['system_seconds_median']} | {r['rows_per_second']:,.0f} | "
+                     f"{r['ratio_median']}; {r['ratios']} | {exact['roster']} / {exact['recording']} / "
+                     f"{exact['coverage']} | >= {r['target_rows_per_second']:.0f} rows/s and ratio >= "
+                     f"{r['target_ratio']} ({_verdict(r)}) |")
     return lines

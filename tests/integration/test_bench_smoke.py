@@ -30,15 +30,19 @@ def test_benchmark_harness_runs_every_scenario_in_pairs_and_writes_json_and_mark
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--scale", "0.002", "--pairs", "1", "--publish-events", "500",
          "--rate", "50", "--latency-seconds", "2", "--latency-pairs", "1", "--burst-events", "300",
-         "--profile", "test", "--out", "smoke-harness"],
+         "--import-scale", "0.003", "--profile", "test", "--out", "smoke-harness"],
         cwd=REPO, capture_output=True, text=True, timeout=900, check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = json.loads((REPO / "bench/results/smoke-harness.json").read_text())
     scenarios = {s["scenario"]: s for s in report["scenarios"]}
-    assert set(scenarios) == {"publish", "drain", "rebuild", "latency", "burst"}
+    assert set(scenarios) == {"publish", "drain", "rebuild", "latency", "burst", "import"}
     assert scenarios["publish"]["items"] == 500 and scenarios["drain"]["items"] == report["context"]["events"]
-    latency, burst = scenarios.pop("latency"), scenarios.pop("burst")
+    latency, burst, imported = scenarios.pop("latency"), scenarios.pop("burst"), scenarios.pop("import")
+    # The import reached every read model (the scenario itself fails on any count off by one).
+    assert imported["items"] == 654 and imported["pairs"] == 1 and imported["ratio_median"] > 0
+    assert set(imported["exact_after_seconds"]) == {"roster", "recording", "coverage"}
+    assert abs(imported["system_seconds_median"] - max(imported["exact_after_seconds"].values())) < 0.1
     for side in ("baseline", "system"):
         (run,) = latency[side]["runs"]
         # Every registration posted was accepted and seen: in the read model, or at the pipe's consumer.
@@ -61,3 +65,4 @@ def test_benchmark_harness_runs_every_scenario_in_pairs_and_writes_json_and_mark
     markdown = (REPO / "bench/results/smoke-harness.md").read_text()
     assert all(f"| {name} |" in markdown for name in scenarios)
     assert "| publish: sent to visible in coverage vs plain pipe | 50 |" in markdown and "| registrations at once | " in markdown
+    assert "| roster files through the import API | 654 | 1 |" in markdown

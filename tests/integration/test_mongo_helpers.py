@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from shared.mongo import WriteRace, apply_at_position, apply_once, document_from_update, versioned_write
+from shared.mongo import (
+    WriteRace,
+    apply_at_position,
+    apply_once,
+    document_from_update,
+    documents_by_id,
+    versioned_write,
+    versioned_write_many,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -118,3 +126,50 @@ async def test_idempotency_claims_on_ferretdb_give_one_effect_for_concurrent_ide
     with pytest.raises(KeyReusedForOtherData):
         await run_once(claims, office_id="kec-17.02.06", route="/receipts", key="k-1", body={"jumlah": 6},
                        action=action, clock=now)
+
+
+def _adding(event_id: str) -> Any:
+    def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+        if current is not None and event_id in current.get("applied_events", []):
+            return None
+        return {"$inc": {"n": 1}, "$push": {"applied_events": event_id}}
+    return decide
+
+
+async def test_versioned_write_many_writes_a_thousand_documents_in_one_bulk_and_skips_what_it_applied(
+        mongo_db: Any) -> None:
+    """A thousand guarded updates in one bulk write (the local server once hung past 100 of them)."""
+    collection = mongo_db[f"helper_{uuid.uuid4().hex[:6]}"]
+    ids = [f"r{i}" for i in range(1_000)]
+    assert await versioned_write_many(collection, {i: _adding("e1") for i in ids}) == set(ids)
+    assert await versioned_write_many(collection, {i: _adding("e2") for i in ids}) == set(ids)
+    assert await versioned_write_many(collection, {i: _adding("e2") for i in ids}) == set()
+    docs = await documents_by_id(collection, ids)
+    assert len(docs) == 1_000
+    assert {(d["n"], tuple(d["applied_events"]), d["version"]) for d in docs.values()} == {(2, ("e1", "e2"), 2)}
+
+
+class _OtherWriterFirst:
+    """The collection, where another consumer writes "b" between the batch's read and its bulk write."""
+
+    def __init__(self, collection: Any) -> None:
+        self.collection = collection
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.collection, name)
+
+    async def bulk_write(self, ops: Any, **options: Any) -> Any:
+        await self.collection.update_one({"_id": "b"}, {"$inc": {"n": 10, "version": 1},
+                                                        "$push": {"applied_events": "other"}})
+        return await self.collection.bulk_write(ops, **options)
+
+
+async def test_versioned_write_many_decides_again_documents_another_writer_changed_meanwhile(mongo_db: Any) -> None:
+    collection = mongo_db[f"helper_{uuid.uuid4().hex[:6]}"]
+    await collection.insert_many([{"_id": i, "n": 0, "applied_events": [], "version": 1} for i in ("a", "b", "c")])
+    written = await versioned_write_many(_OtherWriterFirst(collection),  # type: ignore[arg-type]
+                                         {i: _adding("e1") for i in ("a", "b", "c", "new")})
+    assert written == {"a", "b", "c", "new"}
+    docs = await documents_by_id(collection, ["a", "b", "c", "new"])
+    assert {i: d["n"] for i, d in docs.items()} == {"a": 1, "b": 11, "c": 1, "new": 1}
+    assert docs["b"]["applied_events"] == ["other", "e1"]

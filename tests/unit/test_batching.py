@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.batching import apply_in_key_order
+from shared.batching import apply_in_key_order, apply_in_rounds
 from shared.dead_letter import TransientError
 
 
@@ -73,3 +73,49 @@ async def test_each_key_in_order_and_every_record_applied() -> None:
     assert applied == len(keys)
     for key in "abc":
         assert [i for k, i in seen if k == key] == [i for i, k in enumerate(keys) if k == key]
+
+
+async def test_rounds_keep_each_keys_order_and_write_different_keys_together() -> None:
+    rounds: list[list[int]] = []
+
+    async def apply_round(events: list[tuple[str, int]]) -> None:
+        rounds.append([index for _, index in events])
+
+    async def handle(event: tuple[str, int]) -> None:
+        raise AssertionError("the slow path is not taken")
+
+    applied = await apply_in_rounds(records("a", "b", "a", "c", "a", "b"), parse=parse, key_of=lambda e: e[0],
+                                    apply_round=apply_round, handle=handle,
+                                    dead_letters=NoDeadLetters())  # type: ignore[arg-type]
+    assert applied == 6
+    assert rounds == [[0, 1, 3], [2, 5], [4]]
+
+
+async def test_a_round_failing_for_another_reason_than_an_outage_is_applied_event_by_event() -> None:
+    handled: list[int] = []
+    dead = NoDeadLetters()
+
+    async def apply_round(events: list[tuple[str, int]]) -> None:
+        raise ValueError("one document too large for a bulk write")
+
+    async def handle(event: tuple[str, int]) -> None:
+        if event[1] == 1:
+            raise ValueError("this one cannot be applied")
+        handled.append(event[1])
+
+    applied = await apply_in_rounds(records("a", "b", "a"), parse=parse, key_of=lambda e: e[0],
+                                    apply_round=apply_round, handle=handle, dead_letters=dead)  # type: ignore[arg-type]
+    assert sorted(handled) == [0, 2] and applied == 2
+    assert [record.offset for record, _ in dead.parked] == [1]
+
+
+async def test_an_outage_during_a_round_retries_the_whole_batch() -> None:
+    async def apply_round(events: list[tuple[str, int]]) -> None:
+        raise TransientError("database away")
+
+    async def handle(event: tuple[str, int]) -> None:
+        raise AssertionError("an outage is not applied event by event")
+
+    with pytest.raises(TransientError):
+        await apply_in_rounds(records("a", "b"), parse=parse, key_of=lambda e: e[0], apply_round=apply_round,
+                              handle=handle, dead_letters=NoDeadLetters())  # type: ignore[arg-type]
