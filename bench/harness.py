@@ -213,4 +213,10 @@ def import_lines(results: list[dict[str, Any]]) -> list[str]:
                      f"{r['ratio_median']}; {r['ratios']} | {exact['roster']} / {exact['recording']} / "
                      f"{exact['coverage']} | >= {r['target_rows_per_second']:.0f} rows/s and ratio >= "
                      f"{r['target_ratio']} ({_verdict(r)}) |")
+    lines += ["", "| reads on the imported regency | p50 ms | p95 ms | target p95 |", "|---|---|---|---|"]
+    for r in results:
+        for path, figures in r["reads_ms"].items():
+            verdict = "met" if figures["p95"] <= r["target_read_p95_ms"] else "NOT met"
+            lines.append(f"| GET {path} ({r['items']:,} residents) | {figures['p50']} | {figures['p95']} | "
+                         f"<= {r['target_read_p95_ms']:.0f} ({verdict}) |")
     return lines

@@ -33,19 +33,16 @@ INSERT_CHUNK = 1_000
 POLL_SECONDS = 0.5
 ROWS_TARGET_PER_SECOND = 700.0
 RATIO_TARGET = 0.25
+READS = 20
+READ_PATHS = ("/coverage", "/coverage/areas", "/dasbor")
+READ_TARGET_MS = 300.0
 
 
-def roster_uploads(population: Any) -> list[tuple[str, bytes, int]]:
+def upload_files(population: Any) -> list[tuple[str, bytes, int]]:
     """(path, file, rows) per kecamatan: adults as a population file, students as a Dapodik file."""
-    from deploy.demo.play import roster_file
+    from deploy.demo.play import roster_file, roster_uploads
 
-    uploads = []
-    for code in sorted({p.kecamatan_code for p in population.people}):
-        adults = [p for p in population.people if p.kecamatan_code == code and p.school_npsn is None]
-        students = [p for p in population.people if p.kecamatan_code == code and p.school_npsn is not None]
-        uploads += [(path, roster_file(group), len(group))
-                    for path, group in (("/imports/penduduk", adults), ("/imports/dapodik", students)) if group]
-    return uploads
+    return [(path, roster_file(group), len(group)) for path, group in roster_uploads(population.people)]
 
 
 async def _terdaftar(db: Any) -> int:
@@ -57,7 +54,7 @@ async def system_import(env: dict[str, str], population: Any, *, log: Callable[[
                         timeout: float = 7_200) -> dict[str, Any]:
     """Upload the roster and time until roster, recording's copy and coverage are exact."""
     total = len(population.people)
-    uploads = roster_uploads(population)
+    uploads = upload_files(population)
     async with live_system(env, services=("intake", "recording", "coverage")) as system:
         exact: dict[str, float] = {}
         async with httpx.AsyncClient(base_url=system.intake_url, timeout=600,
@@ -93,6 +90,7 @@ async def system_import(env: dict[str, str], population: Any, *, log: Callable[[
                         f"exact so far {', '.join(exact) or '-'}")
                 await asyncio.sleep(POLL_SECONDS)
             seconds = max(exact.values())
+        reads = await read_latencies(system.coverage_url, system.key)
         counts = {"roster": await system.db["intake_roster"].count_documents({}),
                   "recording": await system.db["recording_residents"].count_documents({}),
                   "coverage_terdaftar": await _terdaftar(system.db)}
@@ -100,7 +98,24 @@ async def system_import(env: dict[str, str], population: Any, *, log: Callable[[
     if wrong:
         raise AssertionError(f"import: read models not exact ({total:,} residents): {wrong}")
     return {"items": total, "seconds": seconds, "uploaded_seconds": round(uploaded, 2),
-            "exact_after_seconds": {k: round(v, 1) for k, v in exact.items()}, "files": len(uploads)}
+            "exact_after_seconds": {k: round(v, 1) for k, v in exact.items()}, "files": len(uploads),
+            "reads_ms": reads}
+
+
+async def read_latencies(coverage_url: str, key: str, *, times: int = READS) -> dict[str, dict[str, float]]:
+    """p50 and p95 of the pages people open most, on the loaded regency (one request at a time)."""
+    from bench.live import percentile
+
+    result = {}
+    async with httpx.AsyncClient(base_url=coverage_url, timeout=120, headers={"X-API-Key": key}) as client:
+        for path in READ_PATHS:
+            took = []
+            for _ in range(times):
+                began = time.perf_counter()
+                (await client.get(path)).raise_for_status()
+                took.append((time.perf_counter() - began) * 1000)
+            result[path] = {"p50": round(percentile(took, 50), 1), "p95": round(percentile(took, 95), 1)}
+    return result
 
 
 def _documents(population: Any) -> list[dict[str, Any]]:
@@ -185,5 +200,6 @@ async def import_scenario(env: dict[str, str], *, scale: float, pairs: int = 1,
         "target_ratio": RATIO_TARGET,
         "meets_target": rows_per_second >= ROWS_TARGET_PER_SECOND and statistics.median(ratios) >= RATIO_TARGET,
         "exact_after_seconds": runs["system"][-1]["exact_after_seconds"],
+        "reads_ms": runs["system"][-1]["reads_ms"], "target_read_p95_ms": READ_TARGET_MS,
         "notes": f"{runs['system'][-1]['files']} files (population and Dapodik per kecamatan)",
     }

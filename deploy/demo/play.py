@@ -166,6 +166,17 @@ def roster_file(people: list[Person]) -> bytes:
     return out.getvalue().encode()
 
 
+def roster_uploads(people: list[Person]) -> list[tuple[str, list[Person]]]:
+    """How a regency's roster reaches the intake: per kecamatan, the adults as a population file and the
+    students as a Dapodik file (import path, residents of the file)."""
+    files: list[tuple[str, list[Person]]] = []
+    for code in sorted({p.kecamatan_code for p in people}):
+        adults = [p for p in people if p.kecamatan_code == code and p.school_npsn is None]
+        students = [p for p in people if p.kecamatan_code == code and p.school_npsn is not None]
+        files += [("/imports/penduduk", adults), ("/imports/dapodik", students)]
+    return [(path, group) for path, group in files if group]
+
+
 class Demo:
     def __init__(self, services: Services, population: Population, *, weeks: int, seed: int,
                  resident_id: Callable[[str], str], now: Callable[[], dt.datetime]) -> None:
@@ -195,12 +206,7 @@ class Demo:
         people = self.population.people
         self.summary.terdaftar = len(people)
         self.summary.wajib_ktp = len(self.population.adults)
-        files: list[tuple[str, list[Person]]] = []
-        for code in sorted({p.kecamatan_code for p in people}):
-            adults = [p for p in people if p.kecamatan_code == code and p.school_npsn is None]
-            students = [p for p in people if p.kecamatan_code == code and p.school_npsn is not None]
-            files += [("/imports/penduduk", adults), ("/imports/dapodik", students)]
-        files = [(path, group) for path, group in files if group]
+        files = roster_uploads(people)
         uploads = Progress("Unggah berkas penduduk dan Dapodik", len(files))
         jobs = []
         for done, (path, group) in enumerate(files, start=1):

@@ -117,8 +117,10 @@ class Applier:
                 await self.arrived.wait()
                 if self.closing.is_set():
                     return
-                records = self.waiting[:BATCH_RECORDS]
-                del self.waiting[:BATCH_RECORDS]
+                # Everything read so far is one batch: a backlog (an import) is applied in batches of up
+                # to MAX_WAITING, so each area counter is written once for many residents.
+                records = self.waiting[:MAX_WAITING]
+                del self.waiting[:MAX_WAITING]
                 if not self.waiting:
                     self.arrived.clear()
                 self.room.set()

@@ -47,10 +47,11 @@ def _monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-async def _turning(store: ProjectionReads, day: dt.date, level: str) -> dict[str, int]:
-    if day < domain.WEEKLY_FROM:
-        return {}
-    return await store.turning_between(_monday(day), day, level=level)
+def _turning(area: AreaCounters, day: dt.date | None) -> int:
+    """Residents of an area turning wajib KTP in `day`'s week up to `day` (read from the day buckets)."""
+    if day is None or day < domain.WEEKLY_FROM:
+        return 0
+    return domain.sum_of_days(area.wajib_ktp_per_hari, _monday(day), day)
 
 
 def _by_code(areas: list[AreaCounters]) -> dict[str, AreaCounters]:
@@ -61,30 +62,23 @@ async def coverage_table(store: ProjectionReads, *, level: str, parent: str | No
                          cohort_until: dt.date | None = None) -> dict[str, Any]:
     """Rows of one level (kecamatan of the regency, desa of a kecamatan, schools of a kecamatan)."""
     areas = load_areas()
-    turning = await _turning(store, day, level)
-    turning_until = await _turning(store, cohort_until, level) if cohort_until else {}
-    # The regency's share is the sum over its kecamatan; desa and school rows need their own grouping.
-    kab_turning = turning if level == "kecamatan" else await _turning(store, day, "kecamatan")
-    kab_until = turning_until if level == "kecamatan" or not cohort_until else await _turning(
-        store, cohort_until, "kecamatan")
     kab = await store.counters(f"kab:{REGENCY_CODE}")
-    total = area_row(REGENCY_CODE, REGENCY_NAME, kab, day=day, turning=sum(kab_turning.values()),
-                     cohort_until=cohort_until, turning_until=sum(kab_until.values()))
+    total = area_row(REGENCY_CODE, REGENCY_NAME, kab, day=day, turning=_turning(kab, day),
+                     cohort_until=cohort_until, turning_until=_turning(kab, cohort_until))
     rows: list[dict[str, Any]] = []
     if level == "kecamatan":
         counted = _by_code(await store.counters_of("kec"))
         for code, kec in areas.kecamatan.items():
-            rows.append(area_row(code, kec.name, counted.get(code) or AreaCounters("kec", code), day=day,
-                                 turning=turning.get(code, 0), cohort_until=cohort_until,
-                                 turning_until=turning_until.get(code, 0)))
+            area = counted.get(code) or AreaCounters("kec", code)
+            rows.append(area_row(code, kec.name, area, day=day, turning=_turning(area, day),
+                                 cohort_until=cohort_until, turning_until=_turning(area, cohort_until)))
     elif level == "desa":
         counted = _by_code(await store.counters_of("desa"))
         villages = [v for v in areas.villages.values() if parent is None or v.kecamatan_code == parent]
         for village in sorted(villages, key=lambda v: v.code):
             area = counted.get(village.code) or AreaCounters("desa", village.code)
-            row = area_row(village.code, village.name, area, day=day,
-                           turning=turning.get(village.code, 0), cohort_until=cohort_until,
-                           turning_until=turning_until.get(village.code, 0))
+            row = area_row(village.code, village.name, area, day=day, turning=_turning(area, day),
+                           cohort_until=cohort_until, turning_until=_turning(area, cohort_until))
             row["kecamatan"] = village.kecamatan_code
             rows.append(row)
     elif level == "sekolah":
@@ -94,8 +88,8 @@ async def coverage_table(store: ProjectionReads, *, level: str, parent: str | No
         names = await store.school_names([school.code for school in schools])
         for school in schools:
             row = area_row(school.code, school_label(school.code, names), school, day=day,
-                           turning=turning.get(school.code, 0),
-                           cohort_until=cohort_until, turning_until=turning_until.get(school.code, 0))
+                           turning=_turning(school, day),
+                           cohort_until=cohort_until, turning_until=_turning(school, cohort_until))
             rows.append(row)
     return {"tanggal": day.isoformat(), "tingkat": level, "induk": parent, "kabupaten": total, "baris": rows}
 
@@ -125,9 +119,10 @@ async def weekly_series(store: ProjectionReads, *, area_id: str, first: dt.date,
 async def backlog(store: ProjectionReads, *, now: dt.datetime) -> dict[str, Any]:
     """Cards waiting to be printed per kecamatan, and how long the oldest has waited."""
     areas = load_areas()
-    waiting_per_kec = {area.code: area.antre_cetak for area in await store.counters_of("kec")}
-    waiting_in = [code for code in areas.kecamatan if waiting_per_kec.get(code, 0)]
-    oldest = await store.oldest_waiting_by_kecamatan(waiting_in)
+    counted = _by_code(await store.counters_of("kec"))
+    waiting_per_kec = {code: area.antre_cetak for code, area in counted.items()}
+    oldest = {code: since for code, area in counted.items()
+              if area.antre_cetak and (since := domain.oldest_hour(area.antre_cetak_per_jam))}
     rows = []
     for code, kec in areas.kecamatan.items():
         waiting = waiting_per_kec.get(code, 0)

@@ -114,8 +114,6 @@ _AREA_COUNTS = {
     "belum_rekam_umum": "belum_rekam_luar_sekolah",
 }
 _STOCK_COUNTS = ("stok", "dipesan", "dalam_perjalanan", "diterima", "terpakai", "rusak")
-# Which resident field groups the residents turning wajib KTP, per level of the coverage table.
-_TURNING_FIELDS = {"kecamatan": "view.kecamatan_code", "desa": "view.desa_code", "sekolah": "view.school_npsn"}
 
 
 def area_counters(doc: dict[str, Any]) -> AreaCounters:
@@ -127,6 +125,8 @@ def area_counters(doc: dict[str, Any]) -> AreaCounters:
                                      for key, n in (doc.get("belum_rekam_lahir") or {}).items()},
         weekly={figure: dict(doc.get(f"{figure}_minggu") or {}) for figure in WEEKLY_FIGURES},
         siswa_per_kecamatan={domain.kecamatan_of_key(key): int(n) for key, n in (doc.get("kecamatan") or {}).items()},
+        wajib_ktp_per_hari={key: int(n) for key, n in (doc.get("wajib_ktp_hari") or {}).items()},
+        antre_cetak_per_jam={key: int(n) for key, n in (doc.get("antre_cetak_jam") or {}).items()},
     )
 
 
@@ -271,16 +271,6 @@ class CoverageStore:
         """The blangko counters of every location the ledger's events named."""
         return [stock_location(doc) async for doc in self.areas.find({"kind": "lokasi"})]
 
-    async def turning_between(self, start: dt.date, end: dt.date, *, level: str = "kecamatan") -> dict[str, int]:
-        """Counted residents per area of a level whose wajib KTP date falls in [start, end]."""
-        field = _TURNING_FIELDS.get(level, _TURNING_FIELDS["kecamatan"])
-        pipeline: list[dict[str, Any]] = [
-            {"$match": {"counted": True,
-                        "view.wajib_ktp_from": {"$gte": start.isoformat(), "$lte": end.isoformat()}}},
-            {"$group": {"_id": f"${field}", "n": {"$sum": 1}}},
-        ]
-        return {row["_id"]: row["n"] async for row in await self.residents.aggregate(pipeline) if row["_id"]}
-
     async def unrecorded(self, *, desa_code: str | None, school_npsn: str | None, kecamatan_code: str | None,
                          skip: int, limit: int) -> list[ListedResident]:
         """Counted residents not yet recorded of a desa or a school (optionally of one kecamatan)."""
@@ -293,16 +283,6 @@ class CoverageStore:
             query["view.kecamatan_code"] = kecamatan_code
         cursor = self.residents.find(query, _LISTED).sort("_id", 1).skip(skip).limit(limit)
         return [listed_resident(doc) async for doc in cursor]
-
-    async def oldest_waiting_by_kecamatan(self, kecamatan_codes: list[str]) -> dict[str, str]:
-        """For each of these kecamatan, since when its longest-waiting card waits to be printed."""
-        async def oldest(code: str) -> str | None:
-            doc = await self.residents.find_one({"waiting_since": {"$ne": None}, "view.kecamatan_code": code},
-                                                {"waiting_since": 1}, sort=[("waiting_since", 1)])
-            return doc["waiting_since"] if doc else None
-
-        found = await asyncio.gather(*(oldest(code) for code in kecamatan_codes))
-        return {code: since for code, since in zip(kecamatan_codes, found, strict=True) if since is not None}
 
     async def home_visit_candidates(self, *, born_until: int, kecamatan_code: str | None,
                                     skip: int, limit: int) -> list[ListedResident]:

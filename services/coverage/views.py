@@ -39,6 +39,11 @@ class AreaCounters:
     weekly: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     # A school's counted students per kecamatan code they live in (empty for other areas).
     siswa_per_kecamatan: Mapping[str, int] = field(default_factory=dict)
+    # Residents per day ("YYYYMMDD") their wajib KTP date falls on, for days from a week before their
+    # roster event on (domain.day_bucket_from): this week's and later days are all there.
+    wajib_ktp_per_hari: Mapping[str, int] = field(default_factory=dict)
+    # Cards waiting to be printed per hour (UTC, "YYYYMMDDHH") they began waiting.
+    antre_cetak_per_jam: Mapping[str, int] = field(default_factory=dict)
 
     def weeks(self, figure: str) -> Mapping[str, int]:
         """The week buckets of one of WEEKLY_FIGURES (empty when nothing was counted)."""

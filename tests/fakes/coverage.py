@@ -63,9 +63,6 @@ class FakeProjection:
     async def stock_locations(self) -> list[StockLocation]:
         return list(self.locations.values())
 
-    async def turning_between(self, start: dt.date, end: dt.date, *, level: str = "kecamatan") -> dict[str, int]:
-        return {}
-
     async def unrecorded(self, *, desa_code: str | None, school_npsn: str | None, kecamatan_code: str | None,
                          skip: int, limit: int) -> list[ListedResident]:
         found = [r.listed for r in self.residents if not r.recorded
@@ -73,14 +70,6 @@ class FakeProjection:
                  and school_npsn in (None, r.listed.school_npsn)
                  and kecamatan_code in (None, r.kecamatan_code)]
         return sorted(found, key=lambda r: r.resident_id)[skip:skip + limit]
-
-    async def oldest_waiting_by_kecamatan(self, kecamatan_codes: list[str]) -> dict[str, str]:
-        oldest: dict[str, str] = {}
-        for r in self.residents:
-            since, kec = r.waiting_since, r.kecamatan_code
-            if since is not None and kec in kecamatan_codes and (kec not in oldest or since < oldest[kec]):
-                oldest[kec] = since
-        return oldest
 
     async def home_visit_candidates(self, *, born_until: int, kecamatan_code: str | None,
                                     skip: int, limit: int) -> list[ListedResident]:

@@ -48,20 +48,28 @@ def population() -> Population:
     return build(scale=SCALE, today=dt.datetime.now(WIB).date())
 
 
-async def _post_all(client: httpx.AsyncClient, key: str, people: list[Any], *, concurrency: int = 8) -> dict[str, str]:
-    """Register everyone at the intake; returns NIK -> resident id."""
-    gate = asyncio.Semaphore(concurrency)
-    ids: dict[str, str] = {}
+async def _import_all(client: httpx.AsyncClient, key: str, people: list[Any]) -> dict[str, str]:
+    """Upload the roster as the offices do (a population and a Dapodik file per kecamatan) and wait for every
+    import job; returns NIK -> resident id."""
+    from deploy.demo.play import roster_file, roster_uploads
+    from shared.pseudonym import resident_pseudonym
+    from shared.settings import InfraSettings
 
-    async def one(person: Any) -> None:
-        async with gate:
-            answer = await client.post("/residents", json=person.resident_body(),
-                                       headers={"X-API-Key": key, "Idempotency-Key": str(uuid.uuid4())})
-            assert answer.status_code == 201, answer.text
-            ids[person.nik] = answer.json()["resident_id"]
+    jobs = []
+    for path, group in roster_uploads(people):
+        answer = await client.post(path, files={"file": ("data.csv", roster_file(group), "text/csv")},
+                                   headers={"X-API-Key": key})
+        assert answer.status_code == 202 and answer.json()["valid_rows"] == len(group), answer.text
+        jobs.append(answer.json()["job_id"])
 
-    await asyncio.gather(*(one(p) for p in people))
-    return ids
+    async def views() -> list[dict[str, Any]]:
+        return [(await client.get(f"/imports/{job}", headers={"X-API-Key": key})).json() for job in jobs]
+
+    done = await eventually(views, lambda vs: all(v["status"] != "berjalan" for v in vs), timeout=1800)
+    assert all(v["status"] == "selesai" for v in done), [v["message"] for v in done]
+    assert sum(v["imported"] for v in done) == len(people)
+    pseudonym_key = InfraSettings().pseudonym_key.get_secret_value()
+    return {p.nik: resident_pseudonym(p.nik, key=pseudonym_key) for p in people}
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +83,7 @@ async def seeded(services: dict[str, Any], population: Population, infra_env: di
     async with httpx.AsyncClient(base_url=services["intake"].url, timeout=60) as intake, \
             httpx.AsyncClient(base_url=services["recording"].url, timeout=300) as recording, \
             httpx.AsyncClient(base_url=services["inventory"].url, timeout=60) as inventory:
-        ids = await _post_all(intake, admin, population.people)
+        ids = await _import_all(intake, admin, population.people)
         recorded = [ids[p.nik] for p in population.adults if p.recorded]
         last = recorded[-1]
 

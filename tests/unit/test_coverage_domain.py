@@ -248,3 +248,35 @@ def test_a_stored_delta_decodes_to_the_delta_with_shared_changes_stored_once(
     assert all(not isinstance(value, list) for group in stored for values in group.values() for value in values)
     # Documents written by earlier versions hold the delta as JSON text.
     assert decode_delta(json.dumps(delta)) == delta
+
+
+def test_a_wajib_ktp_date_from_a_week_before_the_roster_event_on_is_counted_per_day() -> None:
+    from services.coverage.domain.counters import counted
+
+    def names(wajib: dt.date) -> frozenset[str]:
+        view = ResidentView("17.02.06", "17.02.06.2001", wajib_ktp_from=wajib, enrolled=True, active=True,
+                            roster_at="2026-03-10T03:00:00+00:00")
+        result = counted(view)
+        assert result is not None
+        return result.names
+
+    assert "wajib_ktp_hari.20270105" in names(dt.date(2027, 1, 5))
+    assert "wajib_ktp_hari.20260303" in names(dt.date(2026, 3, 3))
+    # Earlier than a week before the event: no question from the event's day on can ask for it.
+    assert not any(n.startswith("wajib_ktp_hari") for n in names(dt.date(2026, 3, 2)))
+    assert "wajib_ktp_minggu.w20260302" in names(dt.date(2026, 3, 2))
+
+
+def test_this_weeks_turning_and_the_oldest_waiting_hour_come_from_the_buckets() -> None:
+    days = {"20260302": 2, "20260304": 5, "20260309": 7, "20260228": 11}
+    assert domain.sum_of_days(days, dt.date(2026, 3, 2), dt.date(2026, 3, 4)) == 7
+    assert domain.sum_of_days(days, dt.date(2026, 3, 2), dt.date(2026, 3, 3)) == 2
+    assert domain.oldest_hour({"2026022013": 0, "2026022107": 3, "2026030100": 1}) == "2026-02-21T07:00:00+00:00"
+    assert domain.oldest_hour({"2026022013": 0}) is None
+    view = ResidentView("17.02.06", "17.02.06.2001", wajib_ktp_from=dt.date(2000, 1, 1), enrolled=True, active=True,
+                        roster_at="2026-03-10T03:00:00+00:00", prr_at="2026-03-11T00:00:00+00:00",
+                        jobs={"j1": {"q": "2026-03-11T08:15:00+00:00"}})
+    from services.coverage.domain.counters import counted
+
+    result = counted(view)
+    assert result is not None and "antre_cetak_jam.2026031108" in result.names

@@ -31,6 +31,8 @@ from services.coverage.domain.dates import (
     WEEKLY_FROM,
     cumulative_until,
     iso_utc,
+    oldest_hour,
+    sum_of_days,
     wajib_ktp_on,
     week_bucket,
     week_of_day,
@@ -45,5 +47,5 @@ __all__ = [
     "area_ids", "as_counters", "birth_year_of_key", "contributions", "counted", "cumulative_until",
     "delta", "difference", "evolve", "iso_utc", "kecamatan_key", "kecamatan_of_key", "lansia_among",
     "lansia_not_recorded", "percent", "replace", "restore_view", "stock_covers", "stock_delta", "subtract",
-    "used_by_day", "wajib_ktp_on", "week_bucket", "week_of_day", "weeks_between",
+    "oldest_hour", "sum_of_days", "used_by_day", "wajib_ktp_on", "week_bucket", "week_of_day", "weeks_between",
 ]

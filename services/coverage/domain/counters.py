@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import NamedTuple
 
-from services.coverage.domain.dates import week_bucket, week_of_day
+from services.coverage.domain.dates import day_bucket_from, week_bucket, week_of_day
 from services.coverage.domain.residents import ResidentView
 from shared.areas import REGENCY_CODE
 
@@ -48,6 +48,10 @@ def counted(view: ResidentView | None) -> Counted | None:
     if view is None or not view.counted or view.wajib_ktp_from is None:
         return None
     names = ["terdaftar", f"wajib_ktp_minggu.{week_bucket(view.wajib_ktp_from)}"]
+    wajib_day = f"{view.wajib_ktp_from:%Y%m%d}"
+    if view.roster_at and wajib_day >= day_bucket_from(view.roster_at[:10]):
+        # This week's residents turning wajib KTP, read without a scan (queries.turning).
+        names.append(f"wajib_ktp_hari.{wajib_day}")
     if view.recorded:
         _dated(names, "direkam", view.captured_at or view.prr_at)
     else:
@@ -68,8 +72,12 @@ def counted(view: ResidentView | None) -> Counted | None:
         _dated(names, "dicetak", view.printed_at)
     if view.handed_over_at:
         _dated(names, "diserahkan", view.handed_over_at)
-    if view.waiting_since:
+    waiting_since = view.waiting_since
+    if waiting_since:
         names.append("antre_cetak")
+        # Per hour the card began waiting (UTC), so the oldest wait is read without a scan.
+        names.append(f"antre_cetak_jam.{waiting_since[:4]}{waiting_since[5:7]}{waiting_since[8:10]}"
+                     f"{waiting_since[11:13]}")
     # Which kecamatan a school's students live in, so schools can be listed per kecamatan.
     school_field = _kecamatan_field(view.kecamatan_code) if view.school_npsn else None
     return Counted(area_ids(view), frozenset(names), school_field)

@@ -26,6 +26,33 @@ def week_of_day(day_text: str) -> str:
     return week_bucket(dt.date.fromisoformat(day_text))
 
 
+@lru_cache(maxsize=8192)
+def day_bucket_from(roster_day_text: str) -> str:
+    """The first day bucket a resident's wajib KTP date is counted in: a week before the day of its roster
+    event. A question about a day asks for that day's week (from today on), never earlier: so the days kept
+    are the only ones a question can need, and they follow from the events alone (a replay gives the same)."""
+    return f"{dt.date.fromisoformat(roster_day_text) - dt.timedelta(days=7):%Y%m%d}"
+
+
+def day_key(day: dt.date) -> str:
+    return f"{day:%Y%m%d}"
+
+
+def sum_of_days(buckets: Mapping[str, int], first: dt.date, last: dt.date) -> int:
+    """Sum of the day buckets ("YYYYMMDD") from `first` to `last`, both included."""
+    low, high = day_key(first), day_key(last)
+    return sum(n for key, n in buckets.items() if low <= key <= high)
+
+
+def oldest_hour(buckets: Mapping[str, int]) -> str | None:
+    """The earliest hour bucket ("YYYYMMDDHH") still holding someone, as an ISO moment in UTC."""
+    held = [key for key, n in buckets.items() if n > 0]
+    if not held:
+        return None
+    key = min(held)
+    return f"{key[:4]}-{key[4:6]}-{key[6:8]}T{key[8:10]}:00:00+00:00"
+
+
 _NO_OFFSET = dt.timedelta(0)
 
 

@@ -21,7 +21,8 @@ OTHER = handlers.Reader("kec-19", Role.KECAMATAN_OFFICE, OTHER_KEC)
 def projection() -> FakeProjection:
     fake = FakeProjection()
     counters = {"terdaftar": 4, "direkam": 1, "belum_rekam": 3, "antre_cetak": 1,
-                "weekly": {"wajib_ktp": {"lama": 4}, "direkam": {"w20260223": 1}}}
+                "weekly": {"wajib_ktp": {"lama": 4}, "direkam": {"w20260223": 1}},
+                "antre_cetak_per_jam": {"2026022000": 1, "2026021500": 0}}
     fake.put_area("kab", "17.02", **counters)
     fake.put_area("kec", KEC, **counters)
     fake.put_area("desa", DESA, **counters, belum_rekam_luar_sekolah=3)
