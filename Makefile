@@ -30,8 +30,8 @@ stop: install ## Stop everything `make run` started
 test: install ## Run the whole suite against real Kafka, FerretDB and Prometheus
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
-test-faults: install ## The long fault and security runs: 25 SIGKILLs, 20 s outages, 2,000-resident redelivery, longer fuzzing
-	@EKTP_FAULTS=long EKTP_FUZZ_EXAMPLES=$${EKTP_FUZZ_EXAMPLES:-80} $(PY) -m pytest tests/faults tests/security $(PYTEST_ARGS)
+test-faults: install ## The long fault and security runs: 25 SIGKILLs, 20 s outages, 2,000-resident redelivery, 100 stations racing for blangko, longer fuzzing
+	@EKTP_FAULTS=long EKTP_FUZZ_EXAMPLES=$${EKTP_FUZZ_EXAMPLES:-80} $(PY) -m pytest tests/faults tests/security tests/integration/test_blangko_contention.py $(PYTEST_ARGS)
 
 test-fast: install ## Use-case tests of all five services on in-memory fakes, and the other unit tests: no infrastructure (< 1 min)
 	@$(PY) -m pytest tests/unit -m "not infra" -p no:cacheprovider $(PYTEST_ARGS)

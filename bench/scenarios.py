@@ -106,6 +106,7 @@ class MemoryCoverageStore:
         self.jobs: dict[str, str] = {}
         self.stock_events: dict[str, dict[str, Any]] = {}
         self.visits: dict[str, dict[str, Any]] = {}
+        self.schools: dict[str, tuple[str, str]] = {}
 
     async def residents_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         return {i: self.residents[i] for i in ids if i in self.residents}
@@ -137,6 +138,10 @@ class MemoryCoverageStore:
                 doc[name] = doc.get(name, 0) + value
             doc["positions"].update(positions)
             doc["version"] += 1
+
+    async def remember_school_names(self, names: dict[str, tuple[str, str]]) -> None:
+        for npsn, latest in names.items():
+            self.schools[npsn] = max(latest, self.schools.get(npsn, latest))
 
     async def save_visits(self, visits: dict[str, dict[str, Any]]) -> None:
         for visit_id, fields in visits.items():

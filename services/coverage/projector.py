@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -105,6 +105,17 @@ def _resident_doc(resident_id: str, view: domain.ResidentView | None, person: di
     }
 
 
+def _school_names(docs: Iterable[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """Each school's latest (roster moment, name) among these resident documents."""
+    names: dict[str, tuple[str, str]] = {}
+    for doc in docs:
+        view = doc.get("view") or {}
+        npsn, name, at = view.get("school_npsn"), view.get("school_name"), view.get("roster_at")
+        if npsn and name and at and (npsn not in names or (at, name) > names[npsn]):
+            names[npsn] = (at, name)
+    return names
+
+
 class Projector:
     """Applies batches of events to one set of coverage collections."""
 
@@ -158,6 +169,7 @@ class Projector:
                 writes.append((write, int(doc["version"]) if doc else 0))
         if writes:
             await self.store.write_residents(writes)
+            await self.store.remember_school_names(_school_names(write for write, _ in writes))
         for event_type, n in Counter(applied).items():
             result.outcomes[(event_type, "applied")] += n
         return changes

@@ -6,7 +6,6 @@ in by changing the `coverage_meta` document. The audit log and the meta document
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -15,7 +14,7 @@ from typing import Any
 from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.coverage import domain
 from services.coverage.domain import Delta, ResidentView, restore_view
@@ -23,7 +22,7 @@ from services.coverage.views import WEEKLY_FIGURES, AreaCounters, ListedResident
 from shared.audit import AuditTrail
 from shared.clock import WIB
 from shared.dead_letter import TransientError
-from shared.mongo import document_from_update, documents_by_id, updated_document
+from shared.mongo import DUPLICATE_KEY, document_from_update, documents_by_id, updated_document
 
 META = "coverage_meta"
 AUDIT = "coverage_audit_log"
@@ -87,9 +86,6 @@ async def bulk(collection: AsyncCollection[dict[str, Any]], ops: list[Any]) -> i
         result = await collection.bulk_write(ops[start:start + BULK_CHUNK], ordered=False)
         done += result.matched_count + result.inserted_count + result.upserted_count
     return done
-
-
-DUPLICATE_KEY = 11000
 
 
 async def guarded_bulk(collection: AsyncCollection[dict[str, Any]], ops: list[Any], what: str) -> None:
@@ -161,6 +157,7 @@ class CoverageStore:
         self.jobs = db[f"{prefix}_jobs"]
         self.visits = db[f"{prefix}_visits"]
         self.stock_events = db[f"{prefix}_stock_events"]
+        self.schools = db[f"{prefix}_schools"]
         self.audit = AuditTrail(db[AUDIT], service="coverage")
         # Area counter documents as this store last read or wrote them. Every counter write is
         # guarded by the version, so a document another writer changed meanwhile fails the
@@ -177,7 +174,7 @@ class CoverageStore:
         await self.visits.create_index("place_code")
 
     async def drop(self) -> None:
-        for collection in (self.residents, self.areas, self.jobs, self.visits, self.stock_events):
+        for collection in (self.residents, self.areas, self.jobs, self.visits, self.stock_events, self.schools):
             await collection.drop()
 
     async def _many(self, collection: AsyncCollection[dict[str, Any]], ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -296,13 +293,18 @@ class CoverageStore:
 
     async def school_names(self, npsns: list[str]) -> dict[str, str]:
         """The name a school's students were last enrolled with (from Dapodik), for the schools that have one."""
-        async def name_of(npsn: str) -> str | None:
-            doc = await self.residents.find_one({"view.school_npsn": npsn, "view.school_name": {"$ne": None}},
-                                                {"view.school_name": 1}, sort=[("view.roster_at", -1)])
-            return doc["view"]["school_name"] if doc else None
+        return {npsn: doc["name"] for npsn, doc in (await self._many(self.schools, npsns)).items()}
 
-        found = await asyncio.gather(*(name_of(npsn) for npsn in npsns))
-        return {npsn: name for npsn, name in zip(npsns, found, strict=True) if name}
+    async def remember_school_names(self, names: dict[str, tuple[str, str]]) -> None:
+        """Keep each school's (roster moment, name) unless a later one is kept: the latest enrolment names the
+        school, whatever order or batches the events came in (a replay or a redelivery ends the same)."""
+        for npsn, (at, name) in names.items():
+            latest = f"{at}|{name}"
+            try:
+                await self.schools.update_one({"_id": npsn, "latest": {"$lt": latest}},
+                                              {"$set": {"name": name, "latest": latest}}, upsert=True)
+            except DuplicateKeyError:
+                pass  # named by a later (or the same) enrolment already: the guard did not match
 
     async def place_visits(self) -> list[PlaceVisit]:
         """Every visit whose place and day are known (a visit opened before its schedule arrived is not

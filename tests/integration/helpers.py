@@ -52,16 +52,17 @@ async def coverage_of(client: httpx.AsyncClient, kecamatan: str, **params: str) 
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[Any]], predicate: Callable[[Any], bool], *, timeout: float = 90.0
+    probe: Callable[[], Awaitable[Any]], predicate: Callable[[Any], bool], *, timeout: float = 90.0,
+    interval: float = 0.2,
 ) -> Any:
-    """Poll until predicate(probe()) holds; return the last value or fail with it."""
+    """Poll every `interval` seconds until predicate(probe()) holds; return the last value or fail with it."""
     deadline = asyncio.get_running_loop().time() + timeout
     value = None
     while asyncio.get_running_loop().time() < deadline:
         value = await probe()
         if predicate(value):
             return value
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(interval)
     raise AssertionError(f"condition not reached within {timeout} s; last value {value!r}")
 
 

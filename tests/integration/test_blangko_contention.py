@@ -1,10 +1,12 @@
-"""Stock 1 and 50 concurrent print jobs, at 100 stations at once: exactly one card printed per
-station, 49 jobs waiting, stock 0, and the ledger balanced. Real broker, real FerretDB, the
-printing and inventory services as processes, and the station worker's code printing the cards."""
+"""Stock 1 and 50 concurrent print jobs, at 25 stations at once (100 in `make test-faults`): exactly
+one card printed per station, 49 jobs waiting, stock 0, and the ledger balanced. Real broker, real
+FerretDB, the printing and inventory services as processes, and the station worker's code printing
+the cards."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,7 @@ from tests.support.plugin import SESSION_ID
 
 pytestmark = [pytest.mark.infra, pytest.mark.heavy]
 PREFIX = f"c{SESSION_ID[:6]}"
-TRIALS, JOBS = 100, 50
+TRIALS, JOBS = (100 if os.environ.get("EKTP_FAULTS") == "long" else 25), 50
 
 
 class ProducerPublisher:
@@ -70,7 +72,7 @@ async def run_stations(bootstrap: str, db: Any, stations: list[str], spool: Path
 
 
 @pytest.mark.timeout(900)
-async def test_stock_one_and_fifty_concurrent_jobs_prints_exactly_one_at_each_of_100_stations(
+async def test_stock_one_and_fifty_concurrent_jobs_prints_exactly_one_at_each_station(
         start_service: Any, stack: Any, kafka_producer: Any, tmp_path: Path) -> None:
     layout = tmp_path / "stations.csv"
     write_stations(layout, PREFIX)
@@ -105,9 +107,9 @@ async def test_stock_one_and_fifty_concurrent_jobs_prints_exactly_one_at_each_of
             return counts
 
         settled = await eventually(per_station, lambda c: all(v == {"dicetak": 1, "menunggu_blangko": JOBS - 1}
-                                                              for v in c.values()), timeout=600)
+                                                              for v in c.values()), timeout=600, interval=2.0)
         ledgers = {doc["_id"]: doc async for doc in db["blangko_locations"].find({"_id": {"$in": stations}})}
-        await eventually(lambda: _consumed(db, stations), lambda n: n == TRIALS, timeout=120)
+        await eventually(lambda: _consumed(db, stations), lambda n: n == TRIALS, timeout=120, interval=1.0)
         ledgers = {doc["_id"]: doc async for doc in db["blangko_locations"].find({"_id": {"$in": stations}})}
         waiting = {doc["_id"]: doc.get("waiting_for_stock") async for doc in db["print_stations"].find(
             {"_id": {"$in": stations}})}
