@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from pymongo import InsertOne, ReplaceOne, UpdateOne
@@ -19,6 +20,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from services.coverage import domain
 from services.coverage.domain import Delta, ResidentView, restore_view
 from services.coverage.views import WEEKLY_FIGURES, AreaCounters, ListedResident, PlaceVisit, StockLocation
+from shared.areas import load_areas
 from shared.audit import AuditTrail
 from shared.clock import WIB
 from shared.dead_letter import TransientError
@@ -110,6 +112,14 @@ _AREA_COUNTS = {
     "belum_rekam_umum": "belum_rekam_luar_sekolah",
 }
 _STOCK_COUNTS = ("stok", "dipesan", "dalam_perjalanan", "diterima", "terpakai", "rusak")
+
+
+@lru_cache(maxsize=4)
+def _known_area_ids(kind: str) -> list[str]:
+    """The counter document ids of every kecamatan or desa of the regency (none for other kinds)."""
+    areas = load_areas()
+    codes: list[str] = sorted(areas.kecamatan) if kind == "kec" else sorted(areas.villages) if kind == "desa" else []
+    return [f"{kind}:{code}" for code in codes]
 
 
 def area_counters(doc: dict[str, Any]) -> AreaCounters:
@@ -261,7 +271,11 @@ class CoverageStore:
         return area_counters(doc)
 
     async def counters_of(self, kind: str) -> list[AreaCounters]:
-        """The counters of every area of one kind ("kec", "desa", "sekolah") that has a document."""
+        """The counters of every area of one kind ("kec", "desa", "sekolah") that has a document: the regency's
+        kecamatan and desa are read by id (their codes are known), schools by kind."""
+        known = _known_area_ids(kind)
+        if known:
+            return [area_counters(doc) for doc in (await self._many(self.areas, known)).values()]
         return [area_counters(doc) async for doc in self.areas.find({"kind": kind})]
 
     async def stock_locations(self) -> list[StockLocation]:
