@@ -106,7 +106,7 @@ class MemoryCoverageStore:
         self.jobs: dict[str, str] = {}
         self.stock_events: dict[str, dict[str, Any]] = {}
         self.visits: dict[str, dict[str, Any]] = {}
-        self.schools: dict[str, tuple[str, str]] = {}
+        self.schools: dict[str, tuple[str, str] | None] = {}
 
     async def residents_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         return {i: self.residents[i] for i in ids if i in self.residents}
@@ -139,9 +139,10 @@ class MemoryCoverageStore:
             doc["positions"].update(positions)
             doc["version"] += 1
 
-    async def remember_school_names(self, names: dict[str, tuple[str, str]]) -> None:
-        for npsn, latest in names.items():
-            self.schools[npsn] = max(latest, self.schools.get(npsn, latest))
+    async def remember_schools(self, schools: dict[str, tuple[str, str] | None]) -> None:
+        for npsn, named in schools.items():
+            current = self.schools.get(npsn)
+            self.schools[npsn] = max(named, current) if named and current else (named or current)
 
     async def save_visits(self, visits: dict[str, dict[str, Any]]) -> None:
         for visit_id, fields in visits.items():

@@ -105,15 +105,18 @@ def _resident_doc(resident_id: str, view: domain.ResidentView | None, person: di
     }
 
 
-def _school_names(docs: Iterable[dict[str, Any]]) -> dict[str, tuple[str, str]]:
-    """Each school's latest (roster moment, name) among these resident documents."""
-    names: dict[str, tuple[str, str]] = {}
+def _schools(docs: Iterable[dict[str, Any]]) -> dict[str, tuple[str, str] | None]:
+    """Each school of these resident documents with its latest (roster moment, name), None if none named it."""
+    schools: dict[str, tuple[str, str] | None] = {}
     for doc in docs:
         view = doc.get("view") or {}
         npsn, name, at = view.get("school_npsn"), view.get("school_name"), view.get("roster_at")
-        if npsn and name and at and (npsn not in names or (at, name) > names[npsn]):
-            names[npsn] = (at, name)
-    return names
+        if not npsn:
+            continue
+        named = (at, name) if name and at else None
+        current = schools.get(npsn)
+        schools[npsn] = max(named, current) if named and current else (named or current)
+    return schools
 
 
 class Projector:
@@ -168,8 +171,10 @@ class Projector:
             if write is not None:
                 writes.append((write, int(doc["version"]) if doc else 0))
         if writes:
+            # Schools first: kept whatever happens next (their write is idempotent), so a resident write
+            # that a crash cuts off and a redelivery then skips leaves no school unknown.
+            await self.store.remember_schools(_schools(write for write, _ in writes))
             await self.store.write_residents(writes)
-            await self.store.remember_school_names(_school_names(write for write, _ in writes))
         for event_type, n in Counter(applied).items():
             result.outcomes[(event_type, "applied")] += n
         return changes

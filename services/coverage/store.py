@@ -271,9 +271,11 @@ class CoverageStore:
         return area_counters(doc)
 
     async def counters_of(self, kind: str) -> list[AreaCounters]:
-        """The counters of every area of one kind ("kec", "desa", "sekolah") that has a document: the regency's
-        kecamatan and desa are read by id (their codes are known), schools by kind."""
+        """The counters of every area of one kind ("kec", "desa", "sekolah") that has a document, read by id: the
+        regency's kecamatan and desa are known, and every school a resident was counted with is kept apart."""
         known = _known_area_ids(kind)
+        if not known and kind == "sekolah":
+            known = [f"sekolah:{doc['_id']}" async for doc in self.schools.find({}, {"_id": 1})]
         if known:
             return [area_counters(doc) for doc in (await self._many(self.areas, known)).values()]
         return [area_counters(doc) async for doc in self.areas.find({"kind": kind})]
@@ -307,16 +309,20 @@ class CoverageStore:
 
     async def school_names(self, npsns: list[str]) -> dict[str, str]:
         """The name a school's students were last enrolled with (from Dapodik), for the schools that have one."""
-        return {npsn: doc["name"] for npsn, doc in (await self._many(self.schools, npsns)).items()}
+        return {npsn: doc["name"] for npsn, doc in (await self._many(self.schools, npsns)).items() if doc.get("name")}
 
-    async def remember_school_names(self, names: dict[str, tuple[str, str]]) -> None:
-        """Keep each school's (roster moment, name) unless a later one is kept: the latest enrolment names the
-        school, whatever order or batches the events came in (a replay or a redelivery ends the same)."""
-        for npsn, (at, name) in names.items():
-            latest = f"{at}|{name}"
+    async def remember_schools(self, schools: dict[str, tuple[str, str] | None]) -> None:
+        """Keep every school a resident was counted with, and its (roster moment, name) unless a later one is
+        kept: the latest enrolment naming a school names it, whatever order or batches the events came in (a
+        replay or a redelivery ends the same)."""
+        for npsn, named in schools.items():
+            if named is None:
+                await self.schools.update_one({"_id": npsn}, {"$setOnInsert": {"latest": ""}}, upsert=True)
+                continue
+            latest = f"{named[0]}|{named[1]}"
             try:
                 await self.schools.update_one({"_id": npsn, "latest": {"$lt": latest}},
-                                              {"$set": {"name": name, "latest": latest}}, upsert=True)
+                                              {"$set": {"name": named[1], "latest": latest}}, upsert=True)
             except DuplicateKeyError:
                 pass  # named by a later (or the same) enrolment already: the guard did not match
 

@@ -280,3 +280,14 @@ def test_this_weeks_turning_and_the_oldest_waiting_hour_come_from_the_buckets() 
 
     result = counted(view)
     assert result is not None and "antre_cetak_jam.2026031108" in result.names
+
+
+def test_a_school_is_named_by_its_latest_enrolment_that_names_it_and_kept_when_none_does() -> None:
+    from services.coverage.projector import _schools
+
+    def doc(npsn: str | None, name: str | None, at: str) -> dict[str, object]:
+        return {"view": {"school_npsn": npsn, "school_name": name, "roster_at": at}}
+
+    found = _schools([doc("101", "SMA A", "2026-03-01"), doc("101", "SMAN A", "2026-03-02"),
+                      doc("101", None, "2026-03-03"), doc("202", None, "2026-03-01"), doc(None, "x", "2026-03-01")])
+    assert found == {"101": ("2026-03-02", "SMAN A"), "202": None}
