@@ -60,15 +60,16 @@ def observability_router(
     service: str,
     checks: dict[str, Callable[[], Awaitable[bool]]] | None = None,
 ) -> APIRouter:
-    """GET /metrics (Prometheus text) and GET /health (200 when every check passes, else 503)."""
+    """GET /metrics (Prometheus text); GET /health/live (the process answers: 200 while it runs, for a
+    liveness probe, so an outage of Kafka or the database restarts nothing); GET /health/ready and
+    GET /health (200 when every dependency check passes, else 503: for a readiness probe and people)."""
     router = APIRouter(tags=["operasional"])
 
     @router.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    @router.get("/health", summary="Status layanan dan ketergantungannya")
-    async def health() -> JSONResponse:
+    async def readiness() -> JSONResponse:
         results: dict[str, str] = {}
         for name, check in (checks or {}).items():
             try:
@@ -80,6 +81,18 @@ def observability_router(
             {"service": service, "status": "ok" if healthy else "degraded", "checks": results},
             status_code=200 if healthy else 503,
         )
+
+    @router.get("/health", summary="Status layanan dan ketergantungannya (sama dengan /health/ready)")
+    async def health() -> JSONResponse:
+        return await readiness()
+
+    @router.get("/health/ready", summary="Siap melayani: Kafka dan database terjangkau (503 bila tidak)")
+    async def ready() -> JSONResponse:
+        return await readiness()
+
+    @router.get("/health/live", summary="Proses hidup dan menjawab (tidak memeriksa Kafka atau database)")
+    async def live() -> JSONResponse:
+        return JSONResponse({"service": service, "status": "ok"})
 
     return router
 

@@ -97,3 +97,5 @@ async def test_openapi_and_health(services: dict[str, Any]) -> None:
         assert "/residents" in spec["paths"]
         health = (await intake.get("/health")).json()
         assert health["checks"] == {"kafka": "ok", "mongo": "ok"}
+        assert (await intake.get("/health/ready")).json()["checks"] == {"kafka": "ok", "mongo": "ok"}
+        assert (await intake.get("/health/live")).json() == {"service": "intake", "status": "ok"}

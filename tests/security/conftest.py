@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 SERVICES = ("intake", "recording", "printing", "inventory", "coverage")
-NOT_ENDPOINTS = {"/health", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+NOT_ENDPOINTS = {"/health", "/health/live", "/health/ready", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect",
+                 "/redoc"}
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 
 

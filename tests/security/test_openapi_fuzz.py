@@ -42,7 +42,7 @@ load_all_checks()
 CHECKS = CHECK_REGISTRY.get_all()
 # Schemathesis reaches for routes the schema leaves out of its own accord; only the documented
 # operations are fuzzed here.
-SKIPPED_PATHS = {"/metrics", "/health"}
+SKIPPED_PATHS = {"/metrics", "/health", "/health/live", "/health/ready"}
 # Schema-valid requests that a rule of the domain refuses with 422 and its reason. An OpenAPI
 # schema cannot state these: they depend on the day, on two fields together, on what a file's
 # header row holds or on the NIK's structure. Only for these may valid data be answered 422.
