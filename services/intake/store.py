@@ -254,7 +254,8 @@ class Roster:
         keys = {p.resident_id: person_key(p.name, p.birth_date, p.desa_code) for p in people}
         entries = await documents_by_id(self.person_keys, sorted(set(keys.values())))
         others = {key: [r for r in entry.get("residents", [])] for key, entry in entries.items()}
-        candidates = sorted({r for rs in others.values() for r in rs} - set(keys))
+        # Residents of this batch too: two rows of one file can be the same person under two NIKs.
+        candidates = sorted({r for rs in others.values() for r in rs})
         known = {r: _record(doc) for r, doc in (await documents_by_id(
             self.collection, candidates, {"applied_events": 0})).items()}
         matches: dict[str, list[str]] = {}

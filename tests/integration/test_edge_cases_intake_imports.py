@@ -220,3 +220,28 @@ async def test_the_school_name_of_a_dapodik_file_reaches_coverage_json_csv_dashb
     assert shown in [place["nama"] for place in plan["peringkat"] if place["kode"] == npsn]
     students = (await coverage.get("/unrecorded", params={"sekolah": npsn}, headers=headers)).json()["penduduk"]
     assert [(s["sekolah"], s["sekolah_nama"]) for s in students] == [(npsn, name)] * 3
+
+
+async def test_two_rows_of_one_file_naming_one_person_under_two_niks_are_both_flagged(
+        intake: httpx.AsyncClient, mongo_db: Any) -> None:
+    """The same name, birth date and desa under two NIKs in one upload: each is a possible duplicate of the
+    other, although both are written in the same bulk."""
+    admin = {"X-API-Key": await create_office_key(mongo_db, role=Role.DINAS_ADMIN)}
+    rng = random.Random()
+    birth = dt.date(2008, 5, 1 + rng.randrange(27))
+    first, second = (_row(rng, birth=birth, serial=serial) for serial in rng.sample(range(1, 9999), 2))
+    name = f"Siswa Kembar Data {rng.randint(1, 10**6)}"
+    first, second = (";".join([*row.split(";")[:2], name, *row.split(";")[3:]]) for row in (first, second))
+    answer = await intake.post("/imports/dapodik", files={"file": ("dapodik.csv", _file([first, second]))},
+                               headers=admin)
+    assert answer.status_code == 202, answer.text
+    job = await _finished(intake, answer.json()["status_url"], admin)
+    assert (job["status"], job["imported"], job["flagged_for_review"]) == ("selesai", 2, 2), job
+    from shared.pseudonym import resident_pseudonym
+    from shared.settings import InfraSettings
+
+    key = InfraSettings().pseudonym_key.get_secret_value()
+    one, other = (resident_pseudonym(row.split(";")[1], key=key) for row in (first, second))
+    reviews = {r["resident_id"]: r for r in (await intake.get("/reviews", headers=admin)).json()}
+    assert reviews[one]["possible_duplicates"] == [other], reviews.get(one)
+    assert reviews[other]["possible_duplicates"] == [one], reviews.get(other)
