@@ -29,8 +29,9 @@ from shared.mongo import DUPLICATE_KEY, document_from_update, documents_by_id, u
 META = "coverage_meta"
 AUDIT = "coverage_audit_log"
 REPLAYS = "coverage_dead_letter_replays"
-# The local FerretDB stops answering a write command that carries 100 or more statements;
-# MongoDB takes any size. Bulk writes go in chunks below that.
+# Bulk writes go in chunks of 50 statements. The local FerretDB used to stop answering a write
+# command of 100 or more updates (each kept its read open; the build now closes it, see
+# deploy/local/components.py); MongoDB takes any size.
 BULK_CHUNK = 50
 
 
