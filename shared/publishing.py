@@ -88,18 +88,7 @@ class KafkaEventPublisher:
             await producer.stop()
 
     async def publish(self, event: Envelope, *, topic: Topic, key: str) -> None:
-        producer = self.producer or await self._restart_if_running()
-        headers = [(name, text.encode()) for name, text in event_headers(event).items()]
-        try:
-            delivered = await producer.send(topic.name, event.model_dump_json().encode(), key=key.encode(),
-                                            headers=headers)
-            await delivered
-        except Exception as error:
-            self._count(topic.name, "failed")
-            if producer_is_broken(error):
-                await self._replace(producer, error)
-            raise
-        self._count(topic.name, "sent")
+        await self.publish_many([(event, topic, key)])
 
     async def publish_many(self, items: list[tuple[Envelope, Topic, str]]) -> None:
         """Send (event, topic, key) items without waiting for each: the producer batches them per
