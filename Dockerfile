@@ -13,5 +13,5 @@ COPY deploy/__init__.py deploy/topics.py ./deploy/
 COPY data ./data
 RUN useradd --system --uid 10001 ektp && mkdir -p /var/spool/ektp && chown ektp /var/spool/ektp
 USER ektp
-EXPOSE 8101 8102 8103 8104 8105
+EXPOSE 8100 8101 8102 8103 8104 8105
 CMD ["python", "-m", "services.coverage"]

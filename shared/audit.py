@@ -27,6 +27,7 @@ class AuditedRead:
 
     service: str
     office_id: str
+    operator: str | None
     action: str
     scope: str | None
     residents: int
@@ -44,11 +45,12 @@ class AuditTrail:
         await self.collection.create_index([("resident_ids", 1), ("at", DESCENDING)])
 
     async def record(self, *, office_id: str, action: str, scope: str | None,
-                     resident_ids: Sequence[str], now: dt.datetime) -> None:
-        """One read by `office_id` that showed the residents `resident_ids` (pseudonyms); `scope` is
-        what was asked for (a kecamatan code, `desa:<code>`, `sekolah:<npsn>`, `kab`)."""
+                     resident_ids: Sequence[str], now: dt.datetime, operator: str | None = None) -> None:
+        """One read by `office_id` (by the person `operator`, when the web app named one) that showed the
+        residents `resident_ids` (pseudonyms); `scope` is what was asked for (a kecamatan code,
+        `desa:<code>`, `sekolah:<npsn>`, `kab`)."""
         await self.collection.insert_one({
-            "office_id": office_id, "action": action, "scope": scope,
+            "office_id": office_id, "operator": operator or office_id, "action": action, "scope": scope,
             "residents": len(resident_ids), "resident_ids": list(resident_ids), "service": self.service,
             "at": now,
         })
@@ -57,7 +59,7 @@ class AuditTrail:
         """The latest reads that showed `resident_id`, newest first."""
         cursor = self.collection.find({"resident_ids": resident_id}).sort("at", DESCENDING).limit(limit)
         return [AuditedRead(service=doc.get("service", self.service), office_id=doc["office_id"],
-                            action=doc["action"], scope=doc.get("scope", doc.get("kecamatan_code")),
+                            operator=doc.get("operator"), action=doc["action"], scope=doc.get("scope", doc.get("kecamatan_code")),
                             residents=int(doc.get("residents", 0)), at=doc["at"])
                 async for doc in cursor]
 

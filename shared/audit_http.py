@@ -21,6 +21,7 @@ RESIDENT_ID = Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$",
 class AuditedReadOut(BaseModel):
     layanan: str = Field(description="layanan yang menampilkan data")
     kantor: str = Field(description="kantor yang membaca")
+    petugas: str | None = Field(description="pengguna yang membaca (nama pengguna aplikasi web, atau kantor itu sendiri)")
     tindakan: str = Field(description="jenis pembacaan, mis. baca_penduduk")
     cakupan: str | None = Field(description="yang diminta: kode kecamatan, desa:<kode>, sekolah:<npsn> atau kab")
     jumlah_penduduk: int = Field(description="berapa penduduk yang ditampilkan dalam pembacaan itu")
@@ -44,5 +45,5 @@ async def who_read_resident(request: Request, office: Annotated[Office, Depends(
     except NotDinas:
         raise HTTPException(403, "Hanya kantor dinas yang boleh melihat siapa membaca data penduduk.") from None
     return WhoReadOut(resident_id=resident_id, pembacaan=[
-        AuditedReadOut(layanan=r.service, kantor=r.office_id, tindakan=r.action, cakupan=r.scope,
+        AuditedReadOut(layanan=r.service, kantor=r.office_id, petugas=r.operator, tindakan=r.action, cakupan=r.scope,
                        jumlah_penduduk=r.residents, waktu=r.at) for r in reads])

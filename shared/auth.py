@@ -2,14 +2,19 @@
 
 Who an office is (role, kecamatan) is shared by every service; what each role may do is
 decided in each service's own http module.
+
+The web app for people (services/web) holds one key of its own, marked `on_behalf`: with it a
+request names the office of the signed-in person (X-Atas-Nama-Kantor) and the person
+(X-Petugas), and is answered as that office, with the person recorded as the operator of every
+event and read. The key alone, without those headers, is refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import HTTPException, Request, Security
@@ -18,9 +23,11 @@ from pydantic import BaseModel, ConfigDict
 from pymongo.asynchronous.collection import AsyncCollection
 
 from shared.contracts.envelope import Actor, Role
-from shared.http import WriteRateLimit
 
 OFFICES_COLLECTION = "offices"
+ON_BEHALF_OFFICE_HEADER = "X-Atas-Nama-Kantor"
+ON_BEHALF_OPERATOR_HEADER = "X-Petugas"
+OPERATOR_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 API_KEY_HEADER = APIKeyHeader(
     name="X-API-Key", auto_error=False,
     description="Kunci API kantor (dibuat dengan `python -m shared.offices office create`)",
@@ -36,6 +43,10 @@ class Office(BaseModel):
     name: str
     role: Role
     kecamatan_code: str | None = None
+    operator: str | None = None
+    """The person acting for the office (a web app user), when the web app sent the request."""
+    on_behalf: bool = False
+    """The web app's own key: it acts only for an office it names."""
 
 
 class OfficeEntry(Office):
@@ -60,13 +71,14 @@ class OfficeDirectory:
 
     async def create(
         self, *, office_id: str, name: str, role: Role, kecamatan_code: str | None,
-        now: dt.datetime,
+        now: dt.datetime, on_behalf: bool = False,
     ) -> str:
-        """Create (or rotate) an office's key; returns the key, which is shown only once."""
+        """Create (or rotate) an office's key; returns the key, which is shown only once. An
+        `on_behalf` key is the web app's: it acts only for the office each request names."""
         key = "ektp_" + secrets.token_urlsafe(32)
         await self.collection.update_one(
             {"_id": office_id},
-            {"$set": {"name": name, "role": role.value, "kecamatan_code": kecamatan_code,
+            {"$set": {"name": name, "role": role.value, "kecamatan_code": kecamatan_code, "on_behalf": on_behalf,
                       "key_hash": hash_key(key), "revoked_at": None, "created_at": now}},
             upsert=True,
         )
@@ -81,51 +93,56 @@ class OfficeDirectory:
     async def list(self) -> list[OfficeEntry]:
         """Every office, revoked ones too, by id (never a key or its hash)."""
         return [OfficeEntry(office_id=doc["_id"], name=doc["name"], role=Role(doc["role"]),
-                            kecamatan_code=doc.get("kecamatan_code"), revoked=doc.get("revoked_at") is not None)
+                            kecamatan_code=doc.get("kecamatan_code"), on_behalf=bool(doc.get("on_behalf")),
+                            revoked=doc.get("revoked_at") is not None)
                 async for doc in self.collection.find({}, {"key_hash": 0}).sort("_id", 1)]
 
     async def authenticate(self, key: str) -> Office | None:
         doc = await self.collection.find_one({"key_hash": hash_key(key), "revoked_at": None})
-        if doc is None:
-            return None
-        return Office(
-            office_id=doc["_id"], name=doc["name"], role=Role(doc["role"]),
-            kecamatan_code=doc.get("kecamatan_code"),
-        )
+        return None if doc is None else _office(doc)
+
+    async def active(self, office_id: str) -> Office | None:
+        """The office with this id while its key is not revoked."""
+        doc = await self.collection.find_one({"_id": office_id, "revoked_at": None})
+        return None if doc is None else _office(doc)
 
 
-def office_dependency(
-    directory: Callable[[Request], OfficeDirectory], *, write_limit: WriteRateLimit,
-) -> Callable[..., Awaitable[Office]]:
-    """A FastAPI dependency that answers 401 without a valid key, 429 when the office sent too many
-    writes, else the office."""
+def _office(doc: dict[str, Any]) -> Office:
+    return Office(office_id=doc["_id"], name=doc["name"], role=Role(doc["role"]),
+                  kecamatan_code=doc.get("kecamatan_code"), on_behalf=bool(doc.get("on_behalf")))
 
-    async def current_office(request: Request, key: str | None = Security(API_KEY_HEADER)) -> Office:
-        if not key:
-            raise HTTPException(401, "Kunci API belum dikirim: isi header X-API-Key.")
-        office = await directory(request).authenticate(key)
-        if office is None:
-            raise HTTPException(401, "Kunci API tidak dikenal atau sudah dicabut.")
-        request.state.office_id = office.office_id
-        write_limit.check(request, office.office_id)
+
+async def acting_office(request: Request, directory: OfficeDirectory, key: str | None) -> Office:
+    """The office a request acts as: the key's own office, or, for the web app's key, the office and
+    person its headers name. 401 without a valid key, 403 when the named office cannot be acted for."""
+    if not key:
+        raise HTTPException(401, "Kunci API belum dikirim: isi header X-API-Key.")
+    office = await directory.authenticate(key)
+    if office is None:
+        raise HTTPException(401, "Kunci API tidak dikenal atau sudah dicabut.")
+    if not office.on_behalf:
         return office
-
-    return current_office
+    office_id = request.headers.get(ON_BEHALF_OFFICE_HEADER, "")
+    operator = request.headers.get(ON_BEHALF_OPERATOR_HEADER, "")
+    if not office_id or not OPERATOR_PATTERN.fullmatch(operator):
+        raise HTTPException(401, f"Kunci aplikasi web hanya berlaku bersama header {ON_BEHALF_OFFICE_HEADER} "
+                                 f"(kantor) dan {ON_BEHALF_OPERATOR_HEADER} (nama pengguna petugas).")
+    acted_for = await directory.active(office_id)
+    if acted_for is None or acted_for.on_behalf:
+        raise HTTPException(403, "Kantor yang disebut di X-Atas-Nama-Kantor tidak ada atau kuncinya sudah dicabut.")
+    return acted_for.model_copy(update={"operator": operator})
 
 
 async def current_office(request: Request, key: str | None = Security(API_KEY_HEADER)) -> Office:
     """The FastAPI dependency of every route: 401 without a valid key, 429 past the office's write
     rate, else the office. Reads the app's `directory` and `write_limit` (set by `assemble_app`)."""
-    if not key:
-        raise HTTPException(401, "Kunci API belum dikirim: isi header X-API-Key.")
-    office = await request.app.state.directory.authenticate(key)
-    if office is None:
-        raise HTTPException(401, "Kunci API tidak dikenal atau sudah dicabut.")
+    office = await acting_office(request, request.app.state.directory, key)
     request.state.office_id = office.office_id
     request.app.state.write_limit.check(request, office.office_id)
     return office
 
 
 def actor_of(office: Office) -> Actor:
-    """The actor an office's command is recorded under (the office is its own operator)."""
-    return Actor(office_id=office.office_id, role=office.role, operator=office.office_id)
+    """The actor an office's command is recorded under: the person the web app named, else the office
+    itself as its own operator."""
+    return Actor(office_id=office.office_id, role=office.role, operator=office.operator or office.office_id)

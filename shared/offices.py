@@ -4,6 +4,10 @@
         --role kecamatan_office --kecamatan 17.02.06
     python -m shared.offices office revoke --id kec-17.02.06
     python -m shared.offices office list
+    python -m shared.offices office web-key --id aplikasi-web
+
+`web-key` makes the web app's own key (EKTP_WEB_SERVICE_KEY): it acts only for the office of the
+person signed in to the web app, never as an office of its own.
 """
 
 from __future__ import annotations
@@ -39,6 +43,11 @@ async def _run(args: argparse.Namespace) -> int:
             )
             print(f"Kunci API untuk {args.id} ({role.value}); simpan sekarang, tidak ditampilkan lagi:")
             print(key)
+        elif args.command == "web-key":
+            key = await directory.create(office_id=args.id, name="Aplikasi web", role=Role.SYSTEM,
+                                         kecamatan_code=None, now=system_clock(), on_behalf=True)
+            print(f"Kunci aplikasi web {args.id}; isi EKTP_WEB_SERVICE_KEY dengan kunci ini (tidak ditampilkan lagi):")
+            print(key)
         elif args.command == "revoke":
             if not await directory.revoke(args.id, now=system_clock()):
                 print(f"error: kantor {args.id} tidak ada atau kuncinya sudah dicabut", file=sys.stderr)
@@ -47,7 +56,8 @@ async def _run(args: argparse.Namespace) -> int:
         else:
             for office in await directory.list():
                 state = "dicabut" if office.revoked else "aktif"
-                print(f"{office.office_id:<24} {office.role.value:<18} "
+                kind = "aplikasi_web" if office.on_behalf else office.role.value
+                print(f"{office.office_id:<24} {kind:<18} "
                       f"{office.kecamatan_code or '-':<10} {state:<8} {office.name}")
     finally:
         await client.close()
@@ -64,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--name", required=True, help="office name")
     create.add_argument("--role", required=True, choices=[r.value for r in Role if r != Role.SYSTEM])
     create.add_argument("--kecamatan", help="kecamatan code the office belongs to, e.g. 17.02.06")
+    web_key = office.add_parser("web-key", help="create or rotate the web app's key (acts for its signed-in people)")
+    web_key.add_argument("--id", default="aplikasi-web", help="office id of the web app's key")
     revoke = office.add_parser("revoke", help="revoke an office key")
     revoke.add_argument("--id", required=True)
     office.add_parser("list", help="list offices (never their keys)")

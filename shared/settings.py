@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo import uri_parser
 
 SERVICE_PORTS: dict[str, int] = {
+    "web": 8100,
     "intake": 8101,
     "recording": 8102,
     "printing": 8103,

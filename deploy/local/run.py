@@ -17,19 +17,29 @@ from deploy.local.process import InfraError, read_pid, stop_process
 from deploy.local.stack import Stack
 
 LOCAL_ADMIN = "dinas-admin-lokal"
+WEB_APP_OFFICE = "aplikasi-web"
 
 
 def local_admin_key(env: dict[str, str], key_file: Path) -> str:
     """A dinas-admin key for trying the API locally; created once, kept in the ignored folder."""
+    return _kept_key(env, key_file, web_app=False)
+
+
+def web_app_key(env: dict[str, str], key_file: Path) -> str:
+    """The web app's own key (it acts for the signed-in person's office); created once, kept like the admin key."""
+    return _kept_key(env, key_file, web_app=True)
+
+
+def _kept_key(env: dict[str, str], key_file: Path, *, web_app: bool) -> str:
     if key_file.exists():
         return key_file.read_text().strip()
-    key = asyncio.run(_create_local_admin(env))
+    key = asyncio.run(_create_local_key(env, web_app=web_app))
     key_file.write_text(key + "\n")
     key_file.chmod(0o600)
     return key
 
 
-async def _create_local_admin(env: dict[str, str]) -> str:
+async def _create_local_key(env: dict[str, str], *, web_app: bool) -> str:
     from shared.auth import OFFICES_COLLECTION, OfficeDirectory
     from shared.clock import system_clock
     from shared.contracts import Role
@@ -42,8 +52,12 @@ async def _create_local_admin(env: dict[str, str]) -> str:
     try:
         directory = OfficeDirectory(client[infra.mongo_database][OFFICES_COLLECTION])
         await directory.ensure_indexes()
-        key = await directory.create(office_id=LOCAL_ADMIN, name="Admin Dinas (lokal)",
-                                     role=Role.DINAS_ADMIN, kecamatan_code=None, now=system_clock())
+        if web_app:
+            key = await directory.create(office_id=WEB_APP_OFFICE, name="Aplikasi web", role=Role.SYSTEM,
+                                         kecamatan_code=None, now=system_clock(), on_behalf=True)
+        else:
+            key = await directory.create(office_id=LOCAL_ADMIN, name="Admin Dinas (lokal)",
+                                         role=Role.DINAS_ADMIN, kecamatan_code=None, now=system_clock())
     finally:
         await client.close()
     return key
@@ -62,6 +76,9 @@ def _banner(stack: Stack, key_file: Path) -> str:
     return "\n".join([
         "",
         "Sistem jemput bola e-KTP Rejang Lebong berjalan. Where to look:",
+        f"  Aplikasi web (petugas, dinas)  http://127.0.0.1:{p['web']}/",
+        f"    first account: .venv/bin/python -m services.web.users create --username admin --name \"Admin Dinas\" "
+        f"--office {LOCAL_ADMIN}",
         f"  Intake API (daftar penduduk)   http://127.0.0.1:{p['intake']}/docs",
         f"  Dasbor cakupan (dashboard)     http://127.0.0.1:{p['coverage']}/dasbor",
         f"  Coverage API (cakupan)         http://127.0.0.1:{p['coverage']}/docs",
@@ -94,6 +111,7 @@ def run(*, overrides: dict[str, str] | None = None, key_name: str = "admin-api-k
     env["PYTHONUNBUFFERED"] = "1"
     key_file = stack.data / key_name
     key = local_admin_key(service_env, key_file)
+    env["EKTP_WEB_SERVICE_KEY"] = web_app_key(service_env, stack.data / "web-app-key")
     honcho_pid = stack.data / "honcho.pid"
     output = service_log.open("ab") if service_log else None
     if service_log:

@@ -55,6 +55,7 @@ class Reader:
     office_id: str
     role: Role
     kecamatan_code: str | None = None
+    operator: str | None = None
 
     def may_read_people(self, kecamatan_code: str) -> bool:
         """Dinas everywhere; a kecamatan office or field team only in its own kecamatan."""
@@ -199,7 +200,7 @@ async def unrecorded(query: UnrecordedQuery, *, deps: CoverageDeps) -> Table:
                                         kecamatan_code=scope if query.sekolah and outside_dinas else None,
                                         skip=query.page.skip, limit=query.page.size + 1)
     rows = [person_row(resident) for resident in found[:query.page.size]]
-    await projection.record_read(office_id=reader.office_id, action="baca_belum_rekam",
+    await projection.record_read(office_id=reader.office_id, operator=reader.operator, action="baca_belum_rekam",
                                  scope=f"desa:{query.desa}" if query.desa else f"sekolah:{query.sekolah}",
                                  resident_ids=[row["resident_id"] for row in rows], now=deps.clock())
     return people_table(rows, query.page, more=len(found) > query.page.size, filename="belum-rekam")
@@ -241,7 +242,7 @@ async def home_visits(query: HomeVisitQuery, *, deps: CoverageDeps) -> Table:
                                                    skip=query.page.skip, limit=query.page.size + 1)
     rows = [{**person_row(r), "lansia": bool(r.birth_year and r.birth_year <= elderly_until),
              "disabilitas": r.disabilitas} for r in found[:query.page.size]]
-    await projection.record_read(office_id=reader.office_id, action="baca_kunjungan_rumah",
+    await projection.record_read(office_id=reader.office_id, operator=reader.operator, action="baca_kunjungan_rumah",
                                  scope=f"kec:{scope}" if scope else "kab",
                                  resident_ids=[row["resident_id"] for row in rows], now=deps.clock())
     return people_table(rows, query.page, more=len(found) > query.page.size, filename="kunjungan-rumah")

@@ -139,7 +139,7 @@ async def stock(deps: Deps, format: Format = "json") -> Any:
 
 
 def _reader(office: Office) -> handlers.Reader:
-    return handlers.Reader(office.office_id, office.role, office.kecamatan_code)
+    return handlers.Reader(office.office_id, office.role, office.kecamatan_code, office.operator)
 
 
 @router.get("/unrecorded", response_model=out.People, responses={200: CSV_TOO, **PERSONAL, **NOT_FOUND},

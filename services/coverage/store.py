@@ -333,9 +333,11 @@ class CoverageStore:
         return [PlaceVisit(doc["place_code"], dt.date.fromisoformat(doc["date"]), _held_on(doc))
                 async for doc in self.visits.find({}) if doc.get("place_code") and doc.get("date")]
 
-    async def record_read(self, *, office_id: str, action: str, scope: str, resident_ids: Sequence[str],
+    async def record_read(self, *, office_id: str, operator: str | None = None,
+                          action: str, scope: str, resident_ids: Sequence[str],
                           now: dt.datetime) -> None:
-        await self.audit.record(office_id=office_id, action=action, scope=scope, resident_ids=resident_ids, now=now)
+        await self.audit.record(office_id=office_id, operator=operator, action=action, scope=scope,
+                                resident_ids=resident_ids, now=now)
 
     async def snapshot(self) -> dict[str, Any]:
         """Every counter document without bookkeeping fields: what a rebuild must reproduce."""

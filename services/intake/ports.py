@@ -175,7 +175,7 @@ class AuditPort(Protocol):
     """One record per read of personal data."""
 
     async def record(self, *, office_id: str, action: str, scope: str | None, resident_ids: Sequence[str],
-                     now: dt.datetime) -> None: ...
+                     now: dt.datetime, operator: str | None = None) -> None: ...
 
 
 class ImportJobsPort(Protocol):

@@ -122,7 +122,7 @@ class ResidentSchools(Protocol):
 class ReadAudit(Protocol):
     """One record per read of a resident's data."""
 
-    async def record_read(self, *, office_id: str, action: str, kecamatan_code: str | None,
+    async def record_read(self, *, office_id: str, operator: str | None = None, action: str, kecamatan_code: str | None,
                           resident_ids: Sequence[str], now: dt.datetime) -> None: ...
 
 

@@ -314,9 +314,9 @@ class PrintingStore:
                  async for doc in self.schools.find({"_id": {"$in": list(resident_ids)}})}
         return {resident_id: found.get(resident_id) for resident_id in resident_ids}
 
-    async def record_read(self, *, office_id: str, action: str, kecamatan_code: str | None,
+    async def record_read(self, *, office_id: str, operator: str | None = None, action: str, kecamatan_code: str | None,
                           resident_ids: Sequence[str], now: dt.datetime) -> None:
-        await self.audit.record(office_id=office_id, action=action, scope=kecamatan_code,
+        await self.audit.record(office_id=office_id, operator=operator, action=action, scope=kecamatan_code,
                                 resident_ids=resident_ids, now=now)
 
     # Reprint claims: one document per resident, taken by insert and handed over by compare-and-set.

@@ -104,7 +104,8 @@ class RecordingStorage(Protocol):
         """A walk-in no longer waits: applied to the enrolled resident, or refused."""
         ...
 
-    async def record_read(self, *, office_id: str, action: str, scope: str | None, resident_ids: list[str],
+    async def record_read(self, *, office_id: str, operator: str | None = None,
+                          action: str, scope: str | None, resident_ids: list[str],
                           now: dt.datetime) -> None:
         """One read of residents' personal data, for the audit trail."""
         ...

@@ -253,9 +253,11 @@ class RecordingStore:
     async def close_walk_in(self, event_id: str, status: str, now: dt.datetime) -> None:
         await self.walk_ins.update_one({"_id": event_id}, {"$set": {"status": status, "closed_at": now}})
 
-    async def record_read(self, *, office_id: str, action: str, scope: str | None, resident_ids: list[str],
+    async def record_read(self, *, office_id: str, operator: str | None = None,
+                          action: str, scope: str | None, resident_ids: list[str],
                           now: dt.datetime) -> None:
-        await self.audit.record(office_id=office_id, action=action, scope=scope, resident_ids=resident_ids, now=now)
+        await self.audit.record(office_id=office_id, operator=operator, action=action, scope=scope,
+                                resident_ids=resident_ids, now=now)
 
     async def stuck_counts(self, *, before: dt.datetime, after: dt.datetime) -> dict[tuple[str, str], int]:
         """Residents per (stage, kecamatan) who entered a stage that should move on between `after` and `before`."""

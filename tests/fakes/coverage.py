@@ -81,7 +81,8 @@ class FakeProjection:
     async def place_visits(self) -> list[PlaceVisit]:
         return list(self.visits)
 
-    async def record_read(self, *, office_id: str, action: str, scope: str, resident_ids: Sequence[str],
+    async def record_read(self, *, office_id: str, operator: str | None = None,
+                          action: str, scope: str, resident_ids: Sequence[str],
                           now: dt.datetime) -> None:
         self.audit.append({"office_id": office_id, "action": action, "scope": scope, "count": len(resident_ids),
                            "resident_ids": list(resident_ids)})

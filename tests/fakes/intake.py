@@ -185,8 +185,8 @@ class FakeAudit:
     records: list[dict[str, Any]] = field(default_factory=list)
 
     async def record(self, *, office_id: str, action: str, scope: str | None, resident_ids: Sequence[str],
-                     now: dt.datetime) -> None:
-        self.records.append({"office_id": office_id, "action": action, "kecamatan_code": scope,
+                     now: dt.datetime, operator: str | None = None) -> None:
+        self.records.append({"office_id": office_id, "operator": operator, "action": action, "kecamatan_code": scope,
                              "residents": len(resident_ids), "resident_ids": list(resident_ids)})
 
 

@@ -199,7 +199,7 @@ class FakePrintingStore:
     async def schools_of(self, resident_ids: Sequence[str]) -> dict[str, str | None]:
         return {resident_id: self.schools.get(resident_id) for resident_id in resident_ids}
 
-    async def record_read(self, *, office_id: str, action: str, kecamatan_code: str | None,
+    async def record_read(self, *, office_id: str, operator: str | None = None, action: str, kecamatan_code: str | None,
                           resident_ids: Sequence[str], now: dt.datetime) -> None:
         self.reads.append({"office_id": office_id, "action": action, "kecamatan_code": kecamatan_code,
                            "residents": len(resident_ids), "resident_ids": list(resident_ids), "at": now})

@@ -181,7 +181,8 @@ class FakeRecordingStore:
     async def close_walk_in(self, event_id: str, status: str, now: dt.datetime) -> None:
         self.walk_in_status[event_id] = status
 
-    async def record_read(self, *, office_id: str, action: str, scope: str | None, resident_ids: list[str],
+    async def record_read(self, *, office_id: str, operator: str | None = None,
+                          action: str, scope: str | None, resident_ids: list[str],
                           now: dt.datetime) -> None:
         self.reads.append((office_id, action, scope, list(resident_ids)))
 

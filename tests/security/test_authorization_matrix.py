@@ -46,6 +46,7 @@ EVERYONE = set(CALLERS)
 ALLOWED: dict[tuple[str, str, str], set[str]] = {
     # intake: the roster is kept by the kecamatan's own office and the dinas admin
     ("intake", "POST", "/residents"): ADMIN | {"kec:own"},
+    ("intake", "POST", "/residents/periksa"): AUTHENTICATED,  # checks a NIK's rules, reads and stores nothing
     ("intake", "PUT", "/residents/{resident_id}"): ADMIN | {"kec:own"},
     ("intake", "POST", "/residents/{resident_id}/keluar"): ADMIN | {"kec:own"},
     ("intake", "GET", "/residents/{resident_id}"): ADMIN | {"kec:own"},
@@ -243,6 +244,8 @@ async def call_for(world: World, service: str, method: str, path: str) -> Call:
     match (service, method, path):
         case ("intake", "POST", "/residents"):
             return Call(path, json=synthetic_resident(w.rng, kecamatan=A, desa=DESA_A))
+        case ("intake", "POST", "/residents/periksa"):
+            return Call(path, json={"nik": w.nik_a})
         case ("intake", "PUT", "/residents/{resident_id}"):
             resident, body = await w.register()
             return Call(f"/residents/{resident}", json={**body, "name": "Nama Dikoreksi", "reason": "salah ketik"})

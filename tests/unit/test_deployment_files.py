@@ -15,19 +15,21 @@ from services.intake.config import IntakeSettings
 from services.inventory.config import InventorySettings
 from services.printing.config import PrintingSettings
 from services.recording.config import RecordingSettings
+from services.web.config import WebSettings
 from shared.settings import SECRET_FIELDS, SERVICE_PORTS, InfraSettings
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SETTINGS = {
     "intake": IntakeSettings, "recording": RecordingSettings, "printing": PrintingSettings,
-    "inventory": InventorySettings, "coverage": CoverageSettings,
+    "inventory": InventorySettings, "coverage": CoverageSettings, "web": WebSettings,
 }
 
 
 def known_variables() -> set[str]:
     names = {f"EKTP_{f.upper()}" for f in InfraSettings.model_fields}
     names |= {f"EKTP_{f.upper()}_FILE" for f in SECRET_FIELDS}
+    names.add("EKTP_WEB_SERVICE_KEY_FILE")  # WebSettings reads the web app's key from this file
     for service, cls in SETTINGS.items():
         names |= {f"EKTP_{service.upper()}_{f.upper()}" for f in cls.model_fields if f != "infra"}
     return names

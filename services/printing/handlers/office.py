@@ -200,7 +200,8 @@ async def show_cards(command: ShowCards, *, deps: PrintingDeps) -> ResidentCards
     for job in reversed(jobs):
         delivery = await deps.store.delivery(job.delivery_id) if job.delivery_id else None
         cards.append(CardView(job=job, delivery=delivery, valid=card_is_valid(job), where=where_is(job, delivery)))
-    await deps.store.record_read(office_id=command.office.office_id, action="baca_riwayat_kartu",
+    await deps.store.record_read(office_id=command.office.office_id, operator=command.office.operator,
+                                 action="baca_riwayat_kartu",
                                  kecamatan_code=kecamatan_code, resident_ids=[command.resident_id], now=deps.clock())
     return ResidentCards(command.resident_id, kecamatan_code, tuple(cards))
 

@@ -39,7 +39,8 @@ async def list_walk_ins(command: ListWalkIns, *, deps: RecordingDeps) -> list[Wa
     if office.role != Role.DINAS_ADMIN and kecamatan_code != office.kecamatan_code:
         raise Forbidden("Walk-in kecamatan lain dilihat oleh kantor kecamatan itu sendiri.")
     waiting = await deps.store.waiting_walk_ins(kecamatan_code=kecamatan_code, limit=WALK_INS_SHOWN)
-    await deps.store.record_read(office_id=office.office_id, action="baca_walk_in", scope=kecamatan_code or "kab",
+    await deps.store.record_read(office_id=office.office_id, operator=office.operator,
+                                 action="baca_walk_in", scope=kecamatan_code or "kab",
                                  resident_ids=[w.resident_id for w in waiting], now=deps.clock())
     return waiting
 
