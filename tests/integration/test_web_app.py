@@ -1,0 +1,297 @@
+"""The web app in Debian's Chromium (Playwright), against intake, coverage and the web app started as
+`make run` starts them: a clerk registers a resident with the NIK checked while typing, the dinas
+sees who did it, and every refusal (another kecamatan, another role, a form without its CSRF token,
+an idle session, ten wrong passwords) is a page in Indonesian. Screenshots go to test-artifacts/web/."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.contracts import Role
+from tests.integration.helpers import create_office_key, eventually, running
+from tests.support.processes import REPO
+
+pytestmark = [pytest.mark.infra, pytest.mark.timeout(600)]
+
+A, B = "17.02.06", "17.02.10"
+DESA_A = "17.02.06.2001"
+SHOTS = REPO / "test-artifacts" / "web"
+PASSWORDS = {"siti": "kata-sandi-siti-1", "budi": "kata-sandi-budi-1", "tono": "kata-sandi-tono-1",
+             "admin": "kata-sandi-admin-1", "rina": "kata-sandi-rina-1"}
+OFFICES = {"siti": ("kec-a", Role.KECAMATAN_OFFICE, A), "budi": ("kec-b", Role.KECAMATAN_OFFICE, B),
+           "tono": ("tim-a", Role.FIELD_TEAM, A), "admin": ("dinas", Role.DINAS_ADMIN, None),
+           "rina": ("kec-a", Role.KECAMATAN_OFFICE, A)}
+# A NIK of kecamatan 17.02.06 for a woman born 5 July 2007 (day + 40), made up.
+NIK = "1702064507079931"
+
+
+def _cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], cwd=REPO, env={**os.environ, **env}, input=stdin,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def web_env(infra_env: dict[str, str]) -> dict[str, str]:
+    """Offices, the web app's key (the same CLI `make run`'s setup uses) and one account per person."""
+    import uuid
+
+    run = uuid.uuid4().hex[:6]
+    env = dict(infra_env)
+    made = _cli(env, "-m", "shared.offices", "office", "web-key", "--id", f"aplikasi-web-{run}")
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    for username, (office, role, kecamatan) in OFFICES.items():
+        office_id = f"{office}-{run}"
+        args = ["-m", "shared.offices", "office", "create", "--id", office_id, "--name", office, "--role", role.value]
+        assert _cli(env, *args, *(["--kecamatan", kecamatan] if kecamatan else [])).returncode == 0
+        created = _cli(env, "-m", "services.web.users", "create", "--username", f"{username}{run}", "--name",
+                       username.title(), "--office", office_id, "--password-stdin", stdin=PASSWORDS[username] + "\n")
+        assert created.returncode == 0, created.stderr
+    return {"EKTP_WEB_SERVICE_KEY": key, "run": run}
+
+
+@pytest.fixture(scope="module")
+def services(start_service: Any, web_env: dict[str, str]) -> Iterator[dict[str, Any]]:
+    yield from _with_web(start_service, web_env)
+
+
+def _with_web(start_service: Any, web_env: dict[str, str], **web_extra: str) -> Iterator[dict[str, Any]]:
+    for started in running(start_service, "intake", "coverage"):
+        urls = {"intake": started["intake"].url, "coverage": started["coverage"].url}
+        web = start_service("web", EKTP_WEB_SERVICE_KEY=web_env["EKTP_WEB_SERVICE_KEY"],
+                            EKTP_WEB_SERVICE_URLS=json.dumps(urls), **web_extra)
+        yield {**started, "web": web}
+        web.stop()
+
+
+def user(name: str, web_env: dict[str, str]) -> str:
+    return f"{name}{web_env['run']}"
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    from deploy.local.components import ensure_debian_package
+
+    chromium = ensure_debian_package("chromium", "chromium", part="chromium")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def context(browser: Any) -> AsyncIterator[Any]:
+    """A fresh browser profile whose requests may go to 127.0.0.1 only: any other is recorded and aborted."""
+    ctx = await browser.new_context(locale="id-ID", viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+
+    async def local_only(route: Any) -> None:
+        host = urllib.parse.urlsplit(route.request.url).hostname
+        if host in ("127.0.0.1", "localhost"):
+            await route.continue_()
+        else:
+            outside.append(route.request.url)
+            await route.abort()
+
+    await ctx.route("**/*", local_only)
+    ctx.outside = outside
+    yield ctx
+    await ctx.close()
+    assert not outside, f"requests left 127.0.0.1: {outside}"
+
+
+async def sign_in(page: Any, base: str, username: str, password: str) -> None:
+    await page.goto(f"{base}/masuk")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_load_state()
+
+
+async def shot(page: Any, name: str) -> None:
+    """A screenshot of the page for a person to look at."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    path.unlink(missing_ok=True)
+    await page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 0
+
+
+async def desa_registered(page: Any, base: str, desa: str) -> int:
+    await page.goto(f"{base}/kecamatan/{A}")
+    text = await page.text_content(f"tr[data-desa='{desa}'] td.terdaftar")
+    return int((text or "0").replace(".", ""))
+
+
+async def test_a_clerk_registers_a_resident_with_the_nik_checked_while_typing_and_the_audit_names_her(
+    services: dict[str, Any], web_env: dict[str, str], context: Any, mongo_db: Any,
+) -> None:
+    base, page = services["web"].url, await context.new_page()
+    siti = user("siti", web_env)
+    await sign_in(page, base, siti, PASSWORDS["siti"])
+    assert page.url.endswith("/beranda")
+    await shot(page, "beranda-petugas-kecamatan")
+    before = await desa_registered(page, base, DESA_A)
+    await shot(page, "kecamatan")
+
+    await page.goto(f"{base}/penduduk/baru")
+    await page.fill("#nik", NIK)
+    await page.check("input[name=sex][value=P]")
+    await page.fill("#birth_date", "2007-07-06")
+    reason = page.locator("#alasan-birth_date")
+    await reason.filter(has_text="tidak cocok").wait_for(timeout=10_000)
+    assert "tanggal lahir tidak cocok dengan digit 7-12 NIK" in (await reason.text_content() or "")
+    await shot(page, "daftar-penduduk-nik-salah")
+    await page.fill("#birth_date", "2007-07-05")
+    await page.locator("#wilayah-nik").filter(has_text="Rejang Lebong").wait_for(timeout=10_000)
+    assert (await reason.text_content() or "").strip() == ""
+    await page.fill("#name", "Penduduk Sintetis Web")
+    await page.select_option("#desa_code", DESA_A)
+    await page.click("#simpan")
+    await page.wait_for_load_state()
+    assert "Pendaftaran diterima" in (await page.text_content("#pesan") or ""), await page.content()
+    resident_id = page.url.rsplit("/", 1)[-1].split("?")[0]
+    assert re.fullmatch(r"r[0-9a-f]{32}", resident_id)
+    await shot(page, "penduduk-terdaftar")
+
+    await eventually(lambda: desa_registered(page, base, DESA_A), lambda n: n == before + 1, timeout=60, interval=1)
+
+    await page.click("#keluar")
+    await page.wait_for_load_state()
+    assert page.url.endswith("/masuk")
+    await page.goto(f"{base}/beranda")
+    assert page.url.endswith("/masuk"), "the session outlived its logout"
+
+    admin = await context.new_page()
+    await sign_in(admin, base, user("admin", web_env), PASSWORDS["admin"])
+    await admin.goto(f"{base}/dinas/audit?pengguna={siti}")
+    rows = await admin.locator("#audit tbody tr").all_inner_texts()
+    assert any("daftar_penduduk" in row and resident_id in row and "diterima" in row for row in rows), rows
+    assert any("baca_penduduk" in row and resident_id in row for row in rows), rows
+    await shot(admin, "log-audit")
+    await admin.goto(f"{base}/dinas/akun")
+    await shot(admin, "akun")
+    await admin.goto(f"{base}/kecamatan")
+    await shot(admin, "cakupan-kabupaten")
+
+    intake_audit = await _intake_reads_of(services["intake"].url, mongo_db, resident_id)
+    assert any(read["petugas"] == siti for read in intake_audit), intake_audit
+
+
+async def _intake_reads_of(intake: str, db: Any, resident_id: str) -> list[dict[str, Any]]:
+    key = await create_office_key(db, role=Role.DINAS_ADMIN)
+    async with httpx.AsyncClient(base_url=intake, headers={"X-API-Key": key}) as client:
+        answer = await client.get("/audit/pembacaan", params={"resident_id": resident_id})
+    assert answer.status_code == 200, answer.text
+    reads: list[dict[str, Any]] = answer.json()["pembacaan"]
+    return reads
+
+
+async def test_every_refusal_is_a_page_in_indonesian(
+    services: dict[str, Any], web_env: dict[str, str], context: Any,
+) -> None:
+    base, page = services["web"].url, await context.new_page()
+    await sign_in(page, base, user("siti", web_env), PASSWORDS["siti"])
+    answer = await page.goto(f"{base}/kecamatan/{B}")
+    assert answer.status == 403
+    assert "hanya untuk petugas kecamatan itu" in (await page.text_content("#pesan") or "")
+    await shot(page, "ditolak-kecamatan-lain")
+
+    registered_in_b = await _register_in(services, web_env, "budi", B)
+    answer = await page.goto(f"{base}/penduduk/{registered_in_b}")
+    assert answer.status == 403, await page.content()
+
+    forged = await page.request.post(f"{base}/penduduk/baru", form={"nik": NIK, "name": "Tanpa Token"},
+                                     max_redirects=0)
+    assert forged.status == 403 and "token keamanan" in await forged.text()
+
+    field_team = await context.new_page()
+    await sign_in(field_team, base, user("tono", web_env), PASSWORDS["tono"])
+    answer = await field_team.goto(f"{base}/dinas/audit")
+    assert answer.status == 403 and "bukan untuk peran Anda" in (await field_team.text_content("#pesan") or "")
+    answer = await field_team.goto(f"{base}/penduduk/baru")
+    assert answer.status == 403
+
+
+async def _register_in(services: dict[str, Any], web_env: dict[str, str], name: str, kecamatan: str) -> str:
+    """A resident registered through the web app by `name`'s office; returns the pseudonym."""
+    async with httpx.AsyncClient(base_url=services["web"].url, follow_redirects=False) as client:
+        login = await client.get("/masuk")
+        token = re.search(r'name="csrf" value="([^"]+)"', login.text)
+        assert token
+        signed = await client.post("/masuk", data={"csrf": token.group(1), "username": user(name, web_env),
+                                                   "password": PASSWORDS[name]})
+        assert signed.status_code == 303, signed.text
+        form = await client.get("/penduduk/baru")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf
+        desa = f"{kecamatan}.2001"
+        posted = await client.post("/penduduk/baru", data={
+            "csrf": csrf.group(1), "nik": f"{kecamatan.replace('.', '')}1203089{len(name)}21", "name": "Warga B",
+            "sex": "L", "birth_date": "2008-03-12", "marital_status": "belum_kawin", "desa_code": desa})
+        assert posted.status_code == 303, posted.text[-1500:]
+        return posted.headers["location"].split("/")[-1].split("?")[0]
+
+
+async def test_ten_wrong_passwords_lock_the_account(services: dict[str, Any], web_env: dict[str, str],
+                                                    context: Any) -> None:
+    base, page = services["web"].url, await context.new_page()
+    rina = user("rina", web_env)
+    for attempt in range(10):
+        await sign_in(page, base, rina, f"salah-{attempt}-sekali")
+    assert "terkunci" in (await page.text_content("#pesan") or "")
+    await sign_in(page, base, rina, PASSWORDS["rina"])
+    assert page.url.endswith("/masuk") and "terkunci" in (await page.text_content("#pesan") or "")
+    await shot(page, "akun-terkunci")
+
+
+@pytest.fixture(scope="module")
+def hasty_web(start_service: Any, services: dict[str, Any], web_env: dict[str, str]) -> Iterator[Any]:
+    """A second web app whose sessions end after 3 idle seconds."""
+    urls = {"intake": services["intake"].url, "coverage": services["coverage"].url}
+    web = start_service("web", EKTP_WEB_SERVICE_KEY=web_env["EKTP_WEB_SERVICE_KEY"],
+                        EKTP_WEB_SERVICE_URLS=json.dumps(urls), EKTP_WEB_IDLE_MINUTES="0.05")
+    yield web
+    web.stop()
+
+
+async def test_an_idle_session_goes_back_to_the_login_page(hasty_web: Any, web_env: dict[str, str],
+                                                           context: Any) -> None:
+    import asyncio
+
+    page = await context.new_page()
+    await sign_in(page, hasty_web.url, user("siti", web_env), PASSWORDS["siti"])
+    assert page.url.endswith("/beranda")
+    await asyncio.sleep(4)
+    await page.goto(f"{hasty_web.url}/penduduk/baru")
+    assert "/masuk" in page.url
+    assert "Sesi berakhir" in await page.content()
+
+
+async def test_the_web_apps_key_alone_acts_for_no_one(services: dict[str, Any], web_env: dict[str, str]) -> None:
+    """The on-behalf key needs the office and the person; it never names itself or an unknown office."""
+    key = web_env["EKTP_WEB_SERVICE_KEY"]
+    async with httpx.AsyncClient(base_url=services["intake"].url, headers={"X-API-Key": key}) as client:
+        bare = await client.post("/residents/periksa", json={"nik": NIK})
+        assert bare.status_code == 401 and "X-Atas-Nama-Kantor" in bare.json()["detail"]
+        unknown = await client.post("/residents/periksa", json={"nik": NIK},
+                                    headers={"X-Atas-Nama-Kantor": "tidak-ada", "X-Petugas": "siti"})
+        assert unknown.status_code == 403
+        itself = await client.post("/residents/periksa", json={"nik": NIK}, headers={
+            "X-Atas-Nama-Kantor": f"aplikasi-web-{web_env['run']}", "X-Petugas": "siti"})
+        assert itself.status_code == 403
+        acted = await client.post("/residents/periksa", json={"nik": NIK}, headers={
+            "X-Atas-Nama-Kantor": f"kec-a-{web_env['run']}", "X-Petugas": "siti"})
+        assert acted.status_code == 200 and acted.json()["sah"] is True, acted.text
