@@ -1,4 +1,5 @@
-"""Clients of the services a module started (its module-scoped `services` fixture, by name)."""
+"""Clients of the services a module started (its module-scoped `services` fixture, by name), and the
+browser of the web app's tests (tests/integration/web_helpers.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.integration.web_helpers import browser, context  # noqa: F401 - fixtures of the browser tests
 
 
 async def _client(services: dict[str, Any], name: str) -> AsyncIterator[httpx.AsyncClient]:

@@ -6,12 +6,8 @@ an idle session, ten wrong passwords) is a page in Indonesian. Screenshots go to
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import urllib.parse
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,13 +15,12 @@ import pytest
 
 from shared.contracts import Role
 from tests.integration.helpers import create_office_key, eventually, running
-from tests.support.processes import REPO
+from tests.integration.web_helpers import cli, shot, sign_in
 
 pytestmark = [pytest.mark.infra, pytest.mark.timeout(600)]
 
 A, B = "17.02.06", "17.02.10"
 DESA_A = "17.02.06.2001"
-SHOTS = REPO / "test-artifacts" / "web"
 PASSWORDS = {"siti": "kata-sandi-siti-1", "budi": "kata-sandi-budi-1", "tono": "kata-sandi-tono-1",
              "admin": "kata-sandi-admin-1", "rina": "kata-sandi-rina-1"}
 OFFICES = {"siti": ("kec-a", Role.KECAMATAN_OFFICE, A), "budi": ("kec-b", Role.KECAMATAN_OFFICE, B),
@@ -35,11 +30,6 @@ OFFICES = {"siti": ("kec-a", Role.KECAMATAN_OFFICE, A), "budi": ("kec-b", Role.K
 NIK = "1702064507079931"
 
 
-def _cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], cwd=REPO, env={**os.environ, **env}, input=stdin,
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
 @pytest.fixture(scope="module")
 def web_env(infra_env: dict[str, str]) -> dict[str, str]:
     """Offices, the web app's key (the same CLI `make run`'s setup uses) and one account per person."""
@@ -47,14 +37,14 @@ def web_env(infra_env: dict[str, str]) -> dict[str, str]:
 
     run = uuid.uuid4().hex[:6]
     env = dict(infra_env)
-    made = _cli(env, "-m", "shared.offices", "office", "web-key", "--id", f"aplikasi-web-{run}")
+    made = cli(env, "-m", "shared.offices", "office", "web-key", "--id", f"aplikasi-web-{run}")
     assert made.returncode == 0, made.stderr
     key = made.stdout.strip().splitlines()[-1]
     for username, (office, role, kecamatan) in OFFICES.items():
         office_id = f"{office}-{run}"
         args = ["-m", "shared.offices", "office", "create", "--id", office_id, "--name", office, "--role", role.value]
-        assert _cli(env, *args, *(["--kecamatan", kecamatan] if kecamatan else [])).returncode == 0
-        created = _cli(env, "-m", "services.web.users", "create", "--username", f"{username}{run}", "--name",
+        assert cli(env, *args, *(["--kecamatan", kecamatan] if kecamatan else [])).returncode == 0
+        created = cli(env, "-m", "services.web.users", "create", "--username", f"{username}{run}", "--name",
                        username.title(), "--office", office_id, "--password-stdin", stdin=PASSWORDS[username] + "\n")
         assert created.returncode == 0, created.stderr
     return {"EKTP_WEB_SERVICE_KEY": key, "run": run}
@@ -76,57 +66,6 @@ def _with_web(start_service: Any, web_env: dict[str, str], **web_extra: str) -> 
 
 def user(name: str, web_env: dict[str, str]) -> str:
     return f"{name}{web_env['run']}"
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    from deploy.local.components import ensure_debian_package
-
-    chromium = ensure_debian_package("chromium", "chromium", part="chromium")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
-
-
-@pytest.fixture
-async def context(browser: Any) -> AsyncIterator[Any]:
-    """A fresh browser profile whose requests may go to 127.0.0.1 only: any other is recorded and aborted."""
-    ctx = await browser.new_context(locale="id-ID", viewport={"width": 1280, "height": 900})
-    outside: list[str] = []
-
-    async def local_only(route: Any) -> None:
-        host = urllib.parse.urlsplit(route.request.url).hostname
-        if host in ("127.0.0.1", "localhost"):
-            await route.continue_()
-        else:
-            outside.append(route.request.url)
-            await route.abort()
-
-    await ctx.route("**/*", local_only)
-    ctx.outside = outside
-    yield ctx
-    await ctx.close()
-    assert not outside, f"requests left 127.0.0.1: {outside}"
-
-
-async def sign_in(page: Any, base: str, username: str, password: str) -> None:
-    await page.goto(f"{base}/masuk")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", password)
-    await page.click("button[type=submit]")
-    await page.wait_for_load_state()
-
-
-async def shot(page: Any, name: str) -> None:
-    """A screenshot of the page for a person to look at."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    path.unlink(missing_ok=True)
-    await page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 0
 
 
 async def desa_registered(page: Any, base: str, desa: str) -> int:

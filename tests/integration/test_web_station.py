@@ -1,0 +1,113 @@
+"""The print-station page in Debian's Chromium: the operator sees the station's queue in priority order;
+once blangko arrive the station prints and the card moves to "dicetak hari ini", where the operator
+records its hand-over; a spoiled blank is recorded with its reason and the stock on the page drops."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.web.pages.station import PRIORITY_NAMES
+from shared.contracts import Role
+from tests.integration.helpers import eventually
+from tests.integration.printing_helpers import (
+    print_request,
+    receipt,
+    send_print_request,
+    send_stock,
+    station_process,
+    write_stations,
+)
+from tests.integration.web_helpers import cli, shot, sign_in
+from tests.support.plugin import SESSION_ID
+
+pytestmark = [pytest.mark.infra, pytest.mark.timeout(600)]
+PREFIX = f"w{SESSION_ID[:6]}"
+PUSAT = f"{PREFIX}-pusat"
+LOGS = Path(__file__).resolve().parents[2] / "test-artifacts" / "logs"
+PASSWORD = "kata-sandi-stasiun-1"
+
+
+@pytest.fixture(scope="module")
+def station_web(start_service: Any, infra_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[dict[str, Any]]:
+    stations = write_stations(tmp_path_factory.mktemp("stations") / "stations.csv", PREFIX)
+    env = {**infra_env, **stations}
+    key = cli(env, "-m", "shared.offices", "office", "web-key", "--id", f"aplikasi-web-{PREFIX}").stdout.split()[-1]
+    assert cli(env, "-m", "shared.offices", "office", "create", "--id", PUSAT, "--name", "Stasiun pusat", "--role",
+               Role.PRINT_STATION.value, "--kecamatan", "17.02.09").returncode == 0
+    operator = f"operator{uuid.uuid4().hex[:6]}"
+    made = cli(env, "-m", "services.web.users", "create", "--username", operator, "--name", "Operator Cetak",
+               "--office", PUSAT, "--password-stdin", stdin=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+    started: dict[str, Any] = {"inventory": start_service("inventory", **stations),
+                               "printing": start_service("printing", **stations, EKTP_PRINTING_SWEEP_SECONDS="1")}
+    urls = {name: started[name].url for name in ("printing", "inventory")}
+    started["web"] = start_service("web", EKTP_WEB_SERVICE_KEY=key, EKTP_WEB_SERVICE_URLS=json.dumps(urls), **stations)
+    spool = tmp_path_factory.mktemp("spool")
+    started["station"] = station_process(PUSAT, {**env, "EKTP_PRINTING_SPOOL_DIR": str(spool)},
+                                         LOGS / f"station-{SESSION_ID}-{PUSAT}.log").start()
+    started["operator"] = operator
+    yield started
+    for name in ("station", "web", "printing", "inventory"):
+        started[name].stop()
+
+
+async def _rows(page: Any, table: str) -> list[str]:
+    return list(await page.locator(f"#{table} tbody tr[data-job]").evaluate_all(
+        "rows => rows.map(row => row.getAttribute('data-job'))"))
+
+
+async def test_the_station_page_shows_its_queue_and_a_printed_card_moves_to_printed(
+    station_web: dict[str, Any], context: Any, kafka_producer: Any, mongo_db: Any,
+) -> None:
+    request = print_request(lansia=True)
+    await send_print_request(kafka_producer, request)
+    resident = request.payload.resident_id
+
+    async def job_id() -> str | None:
+        doc = await mongo_db["print_jobs"].find_one({"resident_id": resident})
+        return None if doc is None else str(doc["_id"])
+
+    job = await eventually(job_id, lambda found: found is not None, timeout=60)
+    base, page = station_web["web"].url, await context.new_page()
+    await sign_in(page, base, station_web["operator"], PASSWORD)
+    await page.goto(f"{base}/stasiun")
+    assert page.url.endswith(f"/stasiun/{PUSAT}")
+    assert job in await _rows(page, "antrean")
+    row = await page.text_content(f"#antrean tr[data-job='{job}']") or ""
+    assert any(name in row for name in PRIORITY_NAMES.values()) and "menunggu blangko" in row, row
+    await shot(page, "stasiun-antrean")
+
+    await send_stock(kafka_producer, receipt(PUSAT, 5), PUSAT)
+
+    async def printed() -> list[str]:
+        await page.goto(f"{base}/stasiun/{PUSAT}")
+        return await _rows(page, "dicetak")
+
+    await eventually(printed, lambda jobs: job in jobs, timeout=90, interval=1)
+    assert job not in await _rows(page, "antrean")
+    on_hand = int((await page.text_content("#blangko-ada") or "0").replace(".", ""))
+    await shot(page, "stasiun-dicetak")
+
+    await page.click(f"#dicetak tr[data-job='{job}'] button")
+    await page.wait_for_load_state()
+    assert "diserahkan" in (await page.text_content("#pesan") or "")
+    doc = await mongo_db["print_jobs"].find_one({"_id": job})
+    assert doc["status"] == "diserahkan"
+
+    await page.select_option("select[name=reason]", "laminasi_terkelupas")
+    await page.click("form[action$='/rusak'] button")
+    await page.wait_for_load_state()
+    assert "Blangko rusak dicatat" in (await page.text_content("#pesan") or "")
+
+    async def stock_now() -> int:
+        await page.goto(f"{base}/stasiun/{PUSAT}")
+        return int((await page.text_content("#blangko-ada") or "0").replace(".", ""))
+
+    await eventually(stock_now, lambda n: n == on_hand - 1, timeout=30, interval=0.5)
