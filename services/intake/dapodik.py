@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from services.intake import domain
+from services.intake.spreadsheet import SpreadsheetError, is_xlsx, xlsx_as_csv
 from shared.areas import Areas, Kecamatan
 from shared.contracts.resident import MaritalStatus, ResidentData, Sex
 
@@ -116,7 +117,7 @@ def parse_dapodik(data: bytes, *, areas: Areas, today: dt.date, stop_after_refus
 
     Reading stops at the first row past `stop_after_refused` refused rows (a file that bad is
     fixed and uploaded again, not imported in part)."""
-    records = _records(_decode(data))
+    records = _records(_workbook_text(data) if is_xlsx(data) else _decode(data))
     header_line, header = next(records, (0, []))
     if header is None:
         raise DapodikFileError(f"Baris judul kolom (baris {header_line}) berisi tanda kutip (\") yang tidak "
@@ -146,6 +147,13 @@ def parse_date(text: str) -> dt.date | None:
     except ValueError:
         return None
     return None
+
+
+def _workbook_text(data: bytes) -> str:
+    try:
+        return xlsx_as_csv(data)
+    except SpreadsheetError as exc:
+        raise DapodikFileError(str(exc)) from exc
 
 
 def _decode(data: bytes) -> str:

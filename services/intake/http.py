@@ -466,18 +466,18 @@ async def _start_import(file: UploadFile, office: Office, deps: IntakeDeps) -> J
 IMPORT_ANSWERS: Mapping[int | str, dict[str, Any]] = {
     **FORBIDDEN, 200: {"model": ImportJobOut, "description": "file ini sudah diimpor: jawaban pekerjaan yang sama"},
 }
-UploadedFile = Annotated[UploadFile, File(description="CSV (UTF-8, dipisah , atau ;)",
+UploadedFile = Annotated[UploadFile, File(description="CSV (UTF-8, dipisah , atau ;) atau Excel .xlsx (lembar pertama)",
                                           json_schema_extra={"minLength": 1})]
 
 
 @router.post("/imports/dapodik", status_code=202, response_model=ImportJobOut, responses=dict(IMPORT_ANSWERS),
-             summary="Impor CSV Dapodik (siswa yang akan wajib KTP); kemajuan di /imports/{job_id}")
+             summary="Impor Dapodik, CSV atau XLSX (siswa yang akan wajib KTP); kemajuan di /imports/{job_id}")
 async def post_import(file: UploadedFile, office: CurrentOffice, deps: Deps) -> JSONResponse:
     return await _start_import(file, office, deps)
 
 
 @router.post("/imports/penduduk", status_code=202, response_model=ImportJobOut, responses=dict(IMPORT_ANSWERS),
-             summary="Impor daftar penduduk (CSV dari data kependudukan/SIAK); kemajuan di /imports/{job_id}",
+             summary="Impor daftar penduduk (CSV atau XLSX dari data kependudukan/SIAK); kemajuan di /imports/{job_id}",
              description="Kolom wajib: NIK, Nama, Jenis Kelamin, Tanggal Lahir (atau Tempat/Tanggal Lahir), "
                          "Kecamatan, Desa/Kelurahan. Pilihan: Status Perkawinan (kosong = Belum Kawin), "
                          "Disabilitas (Ya/Tidak), NPSN. Baris yang salah dilaporkan per baris; baris lain tetap "

@@ -234,3 +234,74 @@ async def test_the_web_apps_key_alone_acts_for_no_one(services: dict[str, Any], 
         acted = await client.post("/residents/periksa", json={"nik": NIK}, headers={
             "X-Atas-Nama-Kantor": f"kec-a-{web_env['run']}", "X-Petugas": "siti"})
         assert acted.status_code == 200 and acted.json()["sah"] is True, acted.text
+
+
+def _nik(kecamatan: str, born: str, sex: str, serial: int) -> str:
+    year, month, day = born.split("-")
+    return f"{kecamatan.replace('.', '')}{int(day) + (40 if sex == 'P' else 0):02d}{month}{year[2:]}{serial:04d}"
+
+
+def _workbook(rows: list[list[object]]) -> bytes:
+    import datetime as dt
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Daftar peserta didik kelas XII (ekspor Dapodik)"])
+    sheet.append(["NIK", "Nama", "JK", "Tanggal Lahir", "Kecamatan", "Desa", "NPSN", "Nama Sekolah"])
+    for row in rows:
+        sheet.append([dt.date.fromisoformat(str(c)) if i == 3 else c for i, c in enumerate(row)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_a_clerk_uploads_an_excel_and_a_csv_and_sees_progress_then_each_row_error(
+    services: dict[str, Any], web_env: dict[str, str], context: Any,
+) -> None:
+    import random
+
+    rng = random.Random()
+    base, page = services["web"].url, await context.new_page()
+    await sign_in(page, base, user("siti", web_env), PASSWORDS["siti"])
+    serials = rng.sample(range(1000, 9999), 4)
+    as_number = int(_nik(A, "2009-02-03", "L", serials[0]))
+    as_text = _nik(A, "2009-04-05", "P", serials[1])
+    workbook = _workbook([[as_number, "Siswa Angka", "L", "2009-02-03", A, DESA_A, "10700123", "SMA Sintetis"],
+                          [as_text, "Siswa Teks", "P", "2009-04-05", A, DESA_A, "10700123", "SMA Sintetis"]])
+    await page.goto(f"{base}/impor")
+    await page.check("input[name=jenis][value=dapodik]")
+    await page.set_input_files("#file", files=[{"name": "dapodik.xlsx", "buffer": workbook, "mimeType":
+                                                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}])
+    await shot(page, "impor-file")
+    await page.click("#unggah")
+    await page.wait_for_url(re.compile(r"/impor/[^/]+$"))
+    await page.locator("#kemajuan[data-status=selesai]").wait_for(timeout=60_000)
+    assert (await page.text_content("#diimpor") or "").strip() == "2", await page.content()
+    await shot(page, "impor-selesai")
+
+    good = _nik(A, "2009-06-07", "L", serials[2])
+    text = ("NIK;Nama;JK;Tanggal Lahir;Kecamatan;Desa\n"
+            f"{good};Baris Baik;L;07/06/2009;{A};{DESA_A}\n"
+            f"{_nik(A, '2009-06-07', 'L', serials[3])};Tanggal Salah;L;08/06/2009;{A};{DESA_A}\n"
+            f"12345;NIK Pendek;L;07/06/2009;{A};{DESA_A}\n"
+            f"{_nik(A, '2009-06-07', 'P', serials[3])};Desa Tidak Ada;P;07/06/2009;{A};Desa Antah Berantah\n")
+    await page.goto(f"{base}/impor")
+    await page.check("input[name=jenis][value=penduduk]")
+    await page.set_input_files("#file", files=[{"name": "penduduk.csv", "buffer": text.encode(), "mimeType": "text/csv"}])
+    await page.click("#unggah")
+    await page.wait_for_url(re.compile(r"/impor/[^/]+$"))
+    await page.locator("#kemajuan[data-status=selesai]").wait_for(timeout=60_000)
+    rows = [row.split("\t") for row in await page.locator("#kesalahan tbody tr").all_inner_texts()]
+    by_line = {int(row[0]): (row[1], row[2]) for row in rows}
+    assert set(by_line) == {3, 4, 5}, rows
+    assert by_line[3][0] == "Tanggal Lahir" and "tidak cocok" in by_line[3][1]
+    assert by_line[4][0] == "NIK" and "16" in by_line[4][1]
+    assert by_line[5][0].startswith("Desa") and by_line[5][1]
+    await shot(page, "impor-kesalahan")
+    download = await page.request.get(base + (await page.locator("#unduh-kesalahan").get_attribute("href") or ""))
+    assert download.ok and "text/csv" in download.headers["content-type"]
+    lines = (await download.text()).lstrip("\ufeff").splitlines()
+    assert lines[0] == "baris;kolom;alasan" and len(lines) == 4, lines

@@ -322,3 +322,40 @@ def test_without_column_titles_in_the_first_lines_the_first_line_is_the_header()
     with pytest.raises(DapodikFileError) as caught:
         parse(f"{titles}{HEADER}\n1702064507070001;Siti Sintetis;P;05/07/2007;Kota Padang;Derati\n")
     assert "NIK" in caught.value.missing_columns
+
+
+def xlsx(rows: list[list[object]]) -> bytes:
+    """A workbook as Excel saves it, written with openpyxl."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_an_excel_export_with_niks_as_numbers_and_as_text_and_date_cells() -> None:
+    """Dapodik exports Excel: a NIK cell may hold a number or text, a birth date a date cell; title
+    lines above the header are skipped and a row error names the sheet's row number."""
+    data = xlsx([
+        ["Daftar Peserta Didik SMA Negeri Sintetis"], [],
+        ["NIK", "Nama", "JK", "Tanggal Lahir", "Kecamatan", "Desa"],
+        [int(nik(dt.date(2007, 7, 5), "P")), "Siti Sintetis", "P", dt.datetime(2007, 7, 5), "17.02.06", "17.02.06.2001"],
+        [nik(dt.date(2008, 1, 2), serial=7), "Budi Sintetis", "L", "02/01/2008", "Kota Padang", "Derati"],
+        [float(nik(dt.date(2008, 3, 4), serial=9)), "Adi Sintetis", "L", dt.date(2008, 3, 5), "17.02.06", "17.02.06.2001"],
+    ])
+    result = parse_dapodik(data, areas=AREAS, today=TODAY)
+    assert [row.data.nik for row in result.rows] == [nik(dt.date(2007, 7, 5), "P"), nik(dt.date(2008, 1, 2), serial=7)]
+    assert [row.line for row in result.rows] == [4, 5]
+    assert result.rows[0].data.birth_date == dt.date(2007, 7, 5)
+    assert [(e.line, e.column) for e in result.errors] == [(6, "Tanggal Lahir")], result.errors
+
+
+def test_a_file_that_looks_like_excel_but_is_not_is_refused_with_what_to_do() -> None:
+    with pytest.raises(DapodikFileError, match="File Excel tidak dapat dibaca"):
+        parse_dapodik(b"PK\x03\x04 bukan buku kerja", areas=AREAS, today=TODAY)
