@@ -18,11 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.recording.domain import Stage, VisitState, WaitingWalkIn
 from services.recording.handlers import (
+    VISITS_LISTED,
     Conflict,
     FieldRefused,
     FindStuck,
     Forbidden,
     ImportSiakFile,
+    ListVisits,
     ListWalkIns,
     NotDelivered,
     NotFound,
@@ -38,6 +40,7 @@ from services.recording.handlers import (
     close_visit,
     get_visit,
     import_siak_file,
+    list_visits,
     list_walk_ins,
     open_visit,
     report_siak_statuses,
@@ -297,6 +300,22 @@ async def post_close(visit_id: VisitIdPath, request: Request, key: IdempotencyKe
                          no_shows=event.payload.no_shows)
 
     return await once(request, office, key, None, command)
+
+
+class VisitsOut(BaseModel):
+    kunjungan: list[VisitOut] = Field(description=f"by date, at most {VISITS_LISTED}")
+
+
+@router.get("/visits", response_model=VisitsOut, responses=answers(401, 403, 422, 503),
+            summary="Kunjungan satu kecamatan yang belum ditutup (untuk kantor dan tim jemput bola)")
+async def get_visits_route(
+    kecamatan_code: Annotated[str, Query(pattern=KECAMATAN, description="kecamatan, e.g. 17.02.06")],
+    office: Office = Depends(current_office), deps: RecordingDeps = Depends(deps_of),
+    termasuk_ditutup: Annotated[bool, Query(description="true: closed visits too")] = False,
+) -> VisitsOut:
+    states = tuple(VisitState) if termasuk_ditutup else (VisitState.DIJADWALKAN, VisitState.DIBUKA)
+    visits = await run(list_visits, ListVisits(office=office, kecamatan_code=kecamatan_code, states=states), deps)
+    return VisitsOut(kunjungan=[VisitOut.model_validate(v) for v in visits])
 
 
 @router.get("/visits/{visit_id}", response_model=VisitOut, responses=READ,

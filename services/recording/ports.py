@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Protocol
 
 from services.recording.domain import (
@@ -49,6 +50,10 @@ class RecordingStorage(Protocol):
 
     async def visit(self, visit_id: str) -> Visit | None:
         """A visit, or None."""
+        ...
+
+    async def visits_in(self, kecamatan_code: str, *, states: Sequence[VisitState], limit: int) -> list[Visit]:
+        """A kecamatan's visits in the given states, by date then id."""
         ...
 
     async def add_visit(self, visit: Visit, event_id: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -166,6 +167,13 @@ class RecordingStore:
         doc = await self.visits.find_one({"_id": visit_id})
         # Opened or closed without its visit.scheduled here (a replayed or partial topic): no visit to act on.
         return None if doc is None or "date" not in doc else visit_of(doc)
+
+    async def visits_in(self, kecamatan_code: str, *, states: Sequence[VisitState], limit: int) -> list[Visit]:
+        """A kecamatan's visits in the given states, by date then id."""
+        query = {"kecamatan_code": kecamatan_code, "state": {"$in": [state.value for state in states]},
+                 "date": {"$exists": True}}
+        cursor = self.visits.find(query).sort([("date", 1), ("_id", 1)]).limit(limit)
+        return [visit_of(doc) async for doc in cursor]
 
     async def _save_visit(self, visit_id: str, event_id: str, fields: dict[str, Any]) -> bool:
         def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:

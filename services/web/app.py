@@ -21,7 +21,7 @@ from services.web.audit import WEB_AUDIT_COLLECTION, WebAudit
 from services.web.config import WebSettings
 from services.web.context import Refused, SignInNeeded, Web, page
 from services.web.gateway import Gateway, ServiceUnreachable
-from services.web.pages import areas, dinas, home, imports, residents, sign_in, station
+from services.web.pages import areas, dinas, field, home, imports, residents, sign_in, station
 from services.web.sessions import SESSION_COOKIE, SESSIONS_COLLECTION, Sessions
 from shared.areas import load_areas
 from shared.clock import Clock, system_clock
@@ -36,6 +36,7 @@ SECURITY_HEADERS = {
                                "base-uri 'self'; form-action 'self'",
     "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
 }
+JSON_PATHS = ("/lapangan/api/", "/penduduk/periksa-nik")
 PAGE_ANSWERS = {404: "Halaman tidak ditemukan: periksa alamatnya, atau kembali ke beranda.",
                 405: "Alamat ini tidak menerima cara kirim tersebut."}
 
@@ -72,7 +73,7 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock = system_clo
                   openapi_url=None)
     app.state.web = web
     app.state.areas = load_areas()
-    for module in (sign_in, home, residents, imports, areas, dinas, station):
+    for module in (sign_in, home, residents, imports, field, areas, dinas, station):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -88,16 +89,22 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock = system_clo
 def _install_answers(app: FastAPI) -> None:
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, exc: SignInNeeded) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "Sesi berakhir atau belum masuk: masuk lagi."}, status_code=401)
         response = RedirectResponse("/masuk?habis=1" if exc.idle else "/masuk", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
     @app.exception_handler(Refused)
     async def _refused(request: Request, exc: Refused) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.message}, status_code=exc.status)
         return await _refusal_page(request, exc.status, exc.message)
 
     @app.exception_handler(ServiceUnreachable)
     async def _unreachable(request: Request, exc: ServiceUnreachable) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.message}, status_code=503)
         return await _refusal_page(request, 503, exc.message)
 
     @app.exception_handler(StarletteHTTPException)
@@ -117,6 +124,12 @@ def _install_answers(app: FastAPI) -> None:
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def _wants_json(request: Request) -> bool:
+    """The pages' scripts call these addresses and read JSON answers, refusals included."""
+    path = request.url.path
+    return path.startswith(JSON_PATHS) or path.endswith("/kemajuan")
 
 
 async def _refusal_page(request: Request, status: int, message: str) -> Any:

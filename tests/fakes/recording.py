@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -109,6 +110,10 @@ class FakeRecordingStore:
 
     async def visit(self, visit_id: str) -> Visit | None:
         return self.visits.get(visit_id)
+
+    async def visits_in(self, kecamatan_code: str, *, states: Sequence[VisitState], limit: int) -> list[Visit]:
+        found = [v for v in self.visits.values() if v.kecamatan_code == kecamatan_code and v.state in states]
+        return sorted(found, key=lambda v: (v.date, v.visit_id))[:limit]
 
     def _first_time(self, visit_id: str, event_id: str) -> bool:
         applied = self.visit_events.setdefault(visit_id, set())

@@ -61,6 +61,7 @@ ALLOWED: dict[tuple[str, str, str], set[str]] = {
     ("recording", "POST", "/visits/{visit_id}/buka"): ADMIN | {"kec:own", "field:own"},
     ("recording", "POST", "/visits/{visit_id}/tutup"): ADMIN | {"kec:own", "field:own"},
     ("recording", "GET", "/visits/{visit_id}"): ADMIN | OF_A,
+    ("recording", "GET", "/visits"): ADMIN | OF_A,
     ("recording", "POST", "/batches"): ADMIN | {"kec:own", "kec:other", "field:own", "field:other"},
     ("recording", "POST", "/siak/status"): ADMIN,
     ("recording", "POST", "/siak/import"): ADMIN,
@@ -275,6 +276,8 @@ async def call_for(world: World, service: str, method: str, path: str) -> Call:
             return Call(f"/visits/{await w.visit(opened=True)}/tutup")
         case ("recording", "GET", "/visits/{visit_id}"):
             return Call(f"/visits/{w.visit_a}")
+        case ("recording", "GET", "/visits"):
+            return Call(path, params={"kecamatan_code": A})
         case ("recording", "POST", "/batches"):
             event = {"event_id": str(uuid.uuid4()), "kind": "captured", "resident_id": w.resident_a,
                      "device_id": "tab-mx", "operator": "petugas",

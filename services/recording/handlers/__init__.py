@@ -31,10 +31,13 @@ from services.recording.handlers.siak import (
 )
 from services.recording.handlers.uploads import BatchResult, ItemResult, UploadBatch, upload_batch
 from services.recording.handlers.visits import (
+    VISITS_LISTED,
+    ListVisits,
     ScheduleVisit,
     VisitCommand,
     close_visit,
     get_visit,
+    list_visits,
     open_visit,
     schedule_visit,
 )
@@ -46,6 +49,7 @@ from services.recording.handlers.walk_ins import (
 )
 
 __all__ = [
+    "VISITS_LISTED", "ListVisits", "list_visits",
     "DERIVED", "BatchResult", "ListWalkIns", "apply_waiting_walk_ins", "list_walk_ins",
     "Conflict", "FieldRefused", "FindStuck", "Forbidden", "ImportSiakFile", "ItemResult",
     "NotDelivered",

@@ -161,3 +161,23 @@ async def get_visit(command: VisitCommand, *, deps: RecordingDeps) -> Visit:
     if visit is None or not domain.in_scope(office.role, office.kecamatan_code, visit.kecamatan_code):
         raise NotFound("Kunjungan tidak ditemukan.")
     return visit
+
+
+VISITS_LISTED = 200
+
+
+@dataclass(frozen=True)
+class ListVisits:
+    """The visits of one kecamatan not yet closed (or in the given states), by date."""
+
+    office: Office
+    kecamatan_code: str
+    states: tuple[VisitState, ...] = (VisitState.DIJADWALKAN, VisitState.DIBUKA)
+
+
+async def list_visits(command: ListVisits, *, deps: RecordingDeps) -> list[Visit]:
+    """What a kecamatan's office and field team pick a visit from; another kecamatan's are refused."""
+    office = command.office
+    if not domain.in_scope(office.role, office.kecamatan_code, command.kecamatan_code):
+        raise Forbidden("Kunjungan kecamatan lain dilihat oleh kantor dan tim kecamatan itu sendiri.")
+    return await deps.store.visits_in(command.kecamatan_code, states=command.states, limit=VISITS_LISTED)
