@@ -28,7 +28,8 @@ def collect_less_often() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
-def serve(create_app: Callable[[], FastAPI], settings: ServiceSettings, *, name: str) -> None:
+def serve(create_app: Callable[[], FastAPI], settings: ServiceSettings, *, name: str,
+          paths: str = "docs /docs, metrics /metrics") -> None:
     """Serve until SIGINT/SIGTERM; the app's lifespan stops consumers and closes clients.
 
     EKTP_ACCESS_LOG=1 logs every request line (the tests set it); a NIK a client put in a URL is
@@ -39,7 +40,7 @@ def serve(create_app: Callable[[], FastAPI], settings: ServiceSettings, *, name:
         logging.getLogger(logger).addFilter(MaskNik())
     app = create_app()
     collect_less_often()
-    print(f"{name}: http://{settings.host}:{settings.port}  (docs /docs, metrics /metrics)", flush=True)
+    print(f"{name}: http://{settings.host}:{settings.port}  ({paths})", flush=True)
     uvicorn.run(
         app,
         host=settings.host,

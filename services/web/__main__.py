@@ -6,4 +6,4 @@ from shared.serve import serve
 
 if __name__ == "__main__":
     settings = WebSettings()
-    serve(lambda: create_app(settings), settings, name="web")
+    serve(lambda: create_app(settings), settings, name="web", paths="pages /, metrics /metrics")

@@ -36,6 +36,12 @@ def test_make_run_prints_urls_serves_them_and_stops_on_ctrl_c(tmp_path: Path, st
                 time.sleep(0.5)
             text = log.read_text()
             assert "Where to look" in text, text
+            web = ports["EKTP_WEB_PORT"]
+            after_banner = text.split("Where to look", 1)[1]
+            urls = [line for line in after_banner.splitlines() if "http://127.0.0.1:" in line]
+            assert f"http://127.0.0.1:{web}/" in urls[0], urls
+            assert _get(f"http://127.0.0.1:{web}/masuk") == 200
+            _first_account_signs_in(text, env, web, infra["EKTP_MONGO_PORT"])
             intake = ports["EKTP_INTAKE_PORT"]
             coverage = ports["EKTP_COVERAGE_PORT"]
             assert f"http://127.0.0.1:{intake}/docs" in text
@@ -51,3 +57,28 @@ def test_make_run_prints_urls_serves_them_and_stops_on_ctrl_c(tmp_path: Path, st
             proc.wait(timeout=90)
     for port in [*ports.values(), *infra.values()]:
         assert not port_open(port), f"port {port} still open after Ctrl-C"
+
+
+def _first_account_signs_in(banner: str, env: dict[str, str], web: int, mongo: int) -> None:
+    """The first account, made with the command the banner prints, signs in; its pages reach the services
+    through the web app's key that `make run` made."""
+    import re
+    import shlex
+
+    import httpx
+
+    command = next(line.split("first account:", 1)[1].strip() for line in banner.splitlines() if "first account:" in line)
+    args = shlex.split(command)
+    assert args[:3] == [".venv/bin/python", "-m", "services.web.users"], args
+    made = subprocess.run([*args, "--password-stdin"], cwd=REPO, input="kata-sandi-pertama-1\n", text=True,
+                          capture_output=True, timeout=60, check=False,
+                          env={**env, "EKTP_MONGO_URL": f"mongodb://127.0.0.1:{mongo}/", "EKTP_MONGO_DATABASE": "ektp"})
+    assert made.returncode == 0, made.stderr
+    with httpx.Client(base_url=f"http://127.0.0.1:{web}", follow_redirects=False, timeout=30) as client:
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/masuk").text)
+        assert token
+        signed = client.post("/masuk", data={"csrf": token.group(1), "username": args[args.index("--username") + 1],
+                                             "password": "kata-sandi-pertama-1"})
+        assert signed.status_code == 303 and signed.headers["location"] == "/beranda", signed.text
+        stations = client.get("/stasiun")
+        assert stations.status_code == 200 and "Stasiun cetak" in stations.text, stations.text[-800:]
