@@ -226,7 +226,9 @@ async def plan_visits(query: PlanQuery, *, deps: CoverageDeps) -> Table:
                 "kunjungan": r.place.visits, "terakhir": r.place.last_visit.isoformat()
                 if r.place.last_visit else None, "skor": round(r.score, 1), "alasan": r.reason}
                for r in ranked[:50]]
-    body = {"pengaturan": query.settings.__dict__, "kunjungan": rows, "peringkat": ranking}
+    places = [[{"jenis": p.kind, "kode": p.code, "nama": p.name, "jumlah": n} for p, n in v.places] for v in visits]
+    body = {"pengaturan": query.settings.__dict__, "peringkat": ranking,
+            "kunjungan": [{**row, "tempat_rinci": detail} for row, detail in zip(rows, places, strict=True)]}
     return Table(body, rows, "usulan-kunjungan")
 
 

@@ -146,6 +146,13 @@ class People(BaseModel):
     penduduk: list[Person]
 
 
+class PlaceInVisit(BaseModel):
+    jenis: str = Field(description="desa or sekolah: the kind of a recording visit there")
+    kode: str = Field(description="desa code or NPSN: the place_code of a recording visit there")
+    nama: str
+    jumlah: int = Field(description="residents of the place this visit is proposed for")
+
+
 class Visit(BaseModel):
     tanggal: dt.date
     kecamatan: str
@@ -153,6 +160,8 @@ class Visit(BaseModel):
     jumlah_penduduk: int
     tempat: str
     jenis: list[str]
+    tempat_rinci: list[PlaceInVisit] = Field([], description="each place of the visit, to schedule it (one "
+                                                             "recording visit per place)")
 
 
 class RankedPlace(BaseModel):

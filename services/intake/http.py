@@ -115,7 +115,9 @@ class ResidentOut(BaseModel):
     kecamatan_code: str
     desa_code: str
     school_npsn: str | None = None
+    school_name: str | None = None
     phone: str | None = None
+    disabilitas: bool = False
     wajib_ktp_from: dt.date
     nik_from_other_regency: bool
     status: str = Field(description="aktif, pindah or meninggal")
@@ -327,8 +329,9 @@ def _resident_out(resident: ResidentRecord) -> ResidentOut:
         resident_id=resident.resident_id, nik=resident.nik, name=resident.name, sex=resident.sex,
         birth_date=resident.birth_date, marital_status=resident.marital_status,
         kecamatan_code=resident.kecamatan_code, desa_code=resident.desa_code, school_npsn=resident.school_npsn,
-        phone=resident.phone, wajib_ktp_from=resident.wajib_ktp_from,
-        nik_from_other_regency=resident.nik_from_other_regency, status=resident.status, left_on=resident.left_on)
+        school_name=resident.school_name, phone=resident.phone, disabilitas=resident.disabilitas,
+        wajib_ktp_from=resident.wajib_ktp_from, nik_from_other_regency=resident.nik_from_other_regency,
+        status=resident.status, left_on=resident.left_on)
 
 
 class NikCheckIn(BaseModel):

@@ -36,6 +36,8 @@ class ResidentRecord:
     school_npsn: str | None = None
     phone: str | None = None
     nik_from_other_regency: bool = False
+    school_name: str | None = None
+    disabilitas: bool = False
     left_reason: LeaveReason | None = None
     left_on: dt.date | None = None
 

@@ -59,7 +59,7 @@ def _fields(event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> dict[st
             "birth_date": p.birth_date.isoformat(), "marital_status": p.marital_status.value,
             "kecamatan_code": p.kecamatan_code, "desa_code": p.desa_code,
             "school_npsn": p.school_npsn, "school_name": p.school_name, "phone": p.phone,
-            "wajib_ktp_from": p.wajib_ktp_from.isoformat(),
+            "disabilitas": p.disabilitas, "wajib_ktp_from": p.wajib_ktp_from.isoformat(),
             "nik_from_other_regency": p.nik_from_other_regency, "status": ACTIVE,
         }
     fields["last_recorded_at"] = _utc(event.recorded_at)
@@ -80,7 +80,8 @@ def _record(doc: Mapping[str, Any]) -> ResidentRecord:
         birth_date=dt.date.fromisoformat(doc["birth_date"]), marital_status=doc["marital_status"],
         kecamatan_code=doc["kecamatan_code"], desa_code=doc["desa_code"],
         wajib_ktp_from=dt.date.fromisoformat(doc["wajib_ktp_from"]), school_npsn=doc.get("school_npsn"),
-        phone=doc.get("phone"), nik_from_other_regency=bool(doc.get("nik_from_other_regency")),
+        school_name=doc.get("school_name"), disabilitas=bool(doc.get("disabilitas")), phone=doc.get("phone"),
+        nik_from_other_regency=bool(doc.get("nik_from_other_regency")),
         left_reason=None if status == ACTIVE else LeaveReason(status),
         left_on=dt.date.fromisoformat(left_on) if left_on else None,
     )

@@ -21,7 +21,7 @@ from services.web.audit import WEB_AUDIT_COLLECTION, WebAudit
 from services.web.config import WebSettings
 from services.web.context import Refused, SignInNeeded, Web, page
 from services.web.gateway import Gateway, ServiceUnreachable
-from services.web.pages import areas, dinas, field, home, imports, residents, sign_in, station
+from services.web.pages import areas, dinas, field, home, imports, residents, roster, sign_in, station, visits
 from services.web.sessions import SESSION_COOKIE, SESSIONS_COLLECTION, Sessions
 from shared.areas import load_areas
 from shared.clock import Clock, system_clock
@@ -73,7 +73,7 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock = system_clo
                   openapi_url=None)
     app.state.web = web
     app.state.areas = load_areas()
-    for module in (sign_in, home, residents, imports, field, areas, dinas, station):
+    for module in (sign_in, home, residents, roster, imports, visits, field, areas, dinas, station):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -127,7 +127,7 @@ class FakeRoster:
             resident_id=resident_id, nik=p.nik, name=p.name, sex=p.sex.value, birth_date=p.birth_date,
             marital_status=p.marital_status.value, kecamatan_code=p.kecamatan_code, desa_code=p.desa_code,
             wajib_ktp_from=p.wajib_ktp_from, school_npsn=p.school_npsn, phone=p.phone,
-            nik_from_other_regency=p.nik_from_other_regency)
+            nik_from_other_regency=p.nik_from_other_regency, school_name=p.school_name, disabilitas=p.disabilitas)
         return True
 
     async def same_person_elsewhere(self, *, resident_id: str, name: str, birth_date: dt.date,

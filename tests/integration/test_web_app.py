@@ -164,22 +164,22 @@ async def test_every_refusal_is_a_page_in_indonesian(
     assert answer.status == 403
 
 
-async def _register_in(services: dict[str, Any], web_env: dict[str, str], name: str, kecamatan: str) -> str:
-    """A resident registered through the web app by `name`'s office; returns the pseudonym."""
+async def _register_in(services: dict[str, Any], web_env: dict[str, str], clerk: str, kecamatan: str,
+                       **fields: str) -> str:
+    """A resident registered through the web app's form by `clerk`'s office; returns the pseudonym."""
     async with httpx.AsyncClient(base_url=services["web"].url, follow_redirects=False) as client:
         login = await client.get("/masuk")
         token = re.search(r'name="csrf" value="([^"]+)"', login.text)
         assert token
-        signed = await client.post("/masuk", data={"csrf": token.group(1), "username": user(name, web_env),
-                                                   "password": PASSWORDS[name]})
+        signed = await client.post("/masuk", data={"csrf": token.group(1), "username": user(clerk, web_env),
+                                                   "password": PASSWORDS[clerk]})
         assert signed.status_code == 303, signed.text
         form = await client.get("/penduduk/baru")
         csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
         assert csrf
-        desa = f"{kecamatan}.2001"
-        posted = await client.post("/penduduk/baru", data={
-            "csrf": csrf.group(1), "nik": f"{kecamatan.replace('.', '')}1203089{len(name)}21", "name": "Warga B",
-            "sex": "L", "birth_date": "2008-03-12", "marital_status": "belum_kawin", "desa_code": desa})
+        data = {"nik": f"{kecamatan.replace('.', '')}1203089{len(clerk)}21", "name": "Warga B", "sex": "L",
+                "birth_date": "2008-03-12", "marital_status": "belum_kawin", "desa_code": f"{kecamatan}.2001", **fields}
+        posted = await client.post("/penduduk/baru", data={"csrf": csrf.group(1), **data})
         assert posted.status_code == 303, posted.text[-1500:]
         return posted.headers["location"].split("/")[-1].split("?")[0]
 
@@ -305,3 +305,53 @@ async def test_a_clerk_uploads_an_excel_and_a_csv_and_sees_progress_then_each_ro
     assert download.ok and "text/csv" in download.headers["content-type"]
     lines = (await download.text()).lstrip("\ufeff").splitlines()
     assert lines[0] == "baris;kolom;alasan" and len(lines) == 4, lines
+
+
+async def test_a_clerk_reviews_a_possible_duplicate_corrects_marks_moved_and_lists_the_cohort(
+    services: dict[str, Any], web_env: dict[str, str], context: Any,
+) -> None:
+    import random
+
+    serials = random.Random().sample(range(1000, 9999), 2)
+    twin = {"name": "Kembar Sintetis", "birth_date": "2010-01-15", "desa_code": "17.02.06.2002"}
+    first = await _register_in(services, web_env, "siti", A, nik=_nik(A, "2010-01-15", "L", serials[0]), **twin)
+    second = await _register_in(services, web_env, "siti", A, nik=_nik(A, "2010-01-15", "L", serials[1]), **twin)
+    base, page = services["web"].url, await context.new_page()
+    await sign_in(page, base, user("siti", web_env), PASSWORDS["siti"])
+
+    await page.goto(f"{base}/tinjauan")
+    row = page.locator(f"#tinjauan tr[data-resident='{second}']")
+    assert first in (await row.inner_html()), await page.content()
+    await shot(page, "tinjauan-duplikat")
+    await row.locator("input[name=catatan]").fill("KK dan foto dibandingkan: kembar")
+    await row.locator("button").click()
+    await page.wait_for_load_state()
+    assert "Tinjauan dicatat" in (await page.text_content("#pesan") or "")
+    assert await page.locator(f"#tinjauan tr[data-resident='{second}'] form").count() == 0
+
+    await page.goto(f"{base}/kohort")
+    await page.fill("input[name=tanggal]", "2027-02-01")
+    await page.click("form[action='/kohort'] button")
+    await page.wait_for_load_state()
+    names = await page.locator("#kohort tbody tr").all_inner_texts()
+    assert sum("Kembar Sintetis" in row for row in names) == 2, names
+    await shot(page, "wajib-ktp-per-tanggal")
+    download = await page.request.get(base + (await page.locator("#unduh-kohort").get_attribute("href") or ""))
+    assert download.ok and "Kembar Sintetis" in await download.text()
+
+    await page.goto(f"{base}/penduduk/{first}/koreksi")
+    assert await page.locator("#nik").get_attribute("readonly") is not None
+    await page.fill("#name", "Kembar Sintetis Pertama")
+    await page.fill("#reason", "salah ketik nama")
+    await page.click("#simpan")
+    await page.wait_for_load_state()
+    assert "Koreksi diterima" in (await page.text_content("#pesan") or "")
+    assert "Kembar Sintetis Pertama" in (await page.text_content("h1") or "")
+
+    await page.goto(f"{base}/penduduk/{second}/koreksi")
+    await shot(page, "koreksi-penduduk")
+    await page.select_option("#form-keluar select[name=reason]", "pindah")
+    await page.fill("#form-keluar input[name=effective_date]", "2026-11-30")
+    await page.click("#form-keluar button")
+    await page.wait_for_load_state()
+    assert "ditandai keluar" in (await page.text_content("#pesan") or "")

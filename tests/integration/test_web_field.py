@@ -17,7 +17,7 @@ import pytest
 
 from shared.contracts import Role
 from tests.integration.helpers import create_office_key, eventually, running, synthetic_resident
-from tests.integration.web_helpers import cli, shot, sign_in
+from tests.integration.web_helpers import cli, docs_render, shot, sign_in
 
 pytestmark = [pytest.mark.infra, pytest.mark.timeout(600)]
 A, DESA = "17.02.06", "17.02.06.2006"
@@ -151,3 +151,8 @@ async def test_a_field_team_records_offline_and_syncs_each_event_once(
     await panel.locator("button.tutup").click()
     await page.locator("#pesan-lapangan", has_text="Kunjungan ditutup").wait_for(timeout=30_000)
     assert await _device_rows(page) == {"kunjungan": 0, "kejadian": 0}
+
+
+async def test_the_api_pages_of_intake_recording_and_coverage_render_offline(field: dict[str, Any], context: Any) -> None:
+    for name in ("intake", "recording", "coverage"):
+        assert await docs_render(context, field[name].url) >= 3, name

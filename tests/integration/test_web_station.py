@@ -23,7 +23,7 @@ from tests.integration.printing_helpers import (
     station_process,
     write_stations,
 )
-from tests.integration.web_helpers import cli, shot, sign_in
+from tests.integration.web_helpers import cli, docs_render, shot, sign_in
 from tests.support.plugin import SESSION_ID
 
 pytestmark = [pytest.mark.infra, pytest.mark.timeout(600)]
@@ -111,3 +111,8 @@ async def test_the_station_page_shows_its_queue_and_a_printed_card_moves_to_prin
         return int((await page.text_content("#blangko-ada") or "0").replace(".", ""))
 
     await eventually(stock_now, lambda n: n == on_hand - 1, timeout=30, interval=0.5)
+
+
+async def test_the_api_pages_of_printing_and_inventory_render_offline(station_web: dict[str, Any], context: Any) -> None:
+    for name in ("printing", "inventory"):
+        assert await docs_render(context, station_web[name].url) >= 3, name

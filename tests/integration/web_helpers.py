@@ -71,3 +71,15 @@ async def shot(page: Any, name: str) -> None:
     path.unlink(missing_ok=True)
     await page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 0
+
+
+async def docs_render(context: Any, base: str) -> int:
+    """A service's /docs rendered in the browser: the operations Swagger UI lists (every request stays
+    on 127.0.0.1: the context aborts and records any other)."""
+    page = await context.new_page()
+    await page.goto(f"{base}/docs")
+    operations = page.locator(".opblock-summary")
+    await operations.first.wait_for(timeout=30_000)
+    count = await operations.count()
+    await page.close()
+    return int(count)
