@@ -37,6 +37,11 @@ def field(start_service: Any, infra_env: dict[str, str]) -> Iterator[dict[str, A
     made = cli(infra_env, "-m", "services.web.users", "create", "--username", username, "--name", "Tim Lapangan",
                "--office", team_office, "--password-stdin", stdin=PASSWORD + "\n")
     assert made.returncode == 0, made.stderr
+    dinas_office = f"dinas-{run}"
+    assert cli(infra_env, "-m", "shared.offices", "office", "create", "--id", dinas_office, "--name", "Dinas",
+               "--role", Role.DINAS_ADMIN.value).returncode == 0
+    assert cli(infra_env, "-m", "services.web.users", "create", "--username", f"dinas{run}", "--name", "Admin Dinas",
+               "--office", dinas_office, "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
     for started in running(start_service, "intake", "recording", "coverage"):
         urls = {name: started[name].url for name in ("intake", "recording", "coverage")}
         web = start_service("web", EKTP_WEB_SERVICE_KEY=key, EKTP_WEB_SERVICE_URLS=json.dumps(urls))
@@ -44,7 +49,7 @@ def field(start_service: Any, infra_env: dict[str, str]) -> Iterator[dict[str, A
         web.stop()
 
 
-async def _visit_with_targets(field: dict[str, Any], db: Any) -> tuple[str, list[str]]:
+async def _visit_with_targets(field: dict[str, Any], db: Any, *, visit_id: str | None = None) -> tuple[str, list[str]]:
     """TARGETS residents registered in DESA, then a visit there scheduled by the kecamatan's office."""
     key = await create_office_key(db, role=Role.KECAMATAN_OFFICE, kecamatan=A)
     headers = {"X-API-Key": key}
@@ -55,7 +60,7 @@ async def _visit_with_targets(field: dict[str, Any], db: Any) -> tuple[str, list
             answer = await intake.post("/residents", json=synthetic_resident(rng, kecamatan=A, desa=DESA))
             assert answer.status_code == 201, answer.text
             ids.append(answer.json()["resident_id"])
-    visit_id = f"jb-{field['run']}"
+    visit_id = visit_id or f"jb-{field['run']}"
     async with httpx.AsyncClient(base_url=field["recording"].url, headers=headers, timeout=30) as recording:
         async def scheduled() -> int:
             answer = await recording.post("/visits", json={
@@ -156,3 +161,24 @@ async def test_a_field_team_records_offline_and_syncs_each_event_once(
 async def test_the_api_pages_of_intake_recording_and_coverage_render_offline(field: dict[str, Any], context: Any) -> None:
     for name in ("intake", "recording", "coverage"):
         assert await docs_render(context, field[name].url) >= 3, name
+
+
+async def test_the_dinas_schedules_a_proposed_visit_with_one_click(field: dict[str, Any], context: Any,
+                                                                   mongo_db: Any) -> None:
+    await _visit_with_targets(field, mongo_db, visit_id=f"jb2-{field['run']}")
+    base, page = field["web"].url, await context.new_page()
+    await sign_in(page, base, f"dinas{field['run']}", PASSWORD)
+    await page.goto(f"{base}/jadwal")
+    first = page.locator("#usulan tbody tr[data-place]").first
+    await first.wait_for(timeout=10_000)
+    kecamatan = await first.locator("input[name=kecamatan]").get_attribute("value")
+    await shot(page, "jadwal-usulan")
+    await first.locator("button").click()
+    await page.wait_for_load_state()
+    message = await page.text_content("#pesan") or ""
+    assert "dijadwalkan" in message, await page.content()
+    visit_id = message.split()[1]
+    key = await create_office_key(mongo_db, role=Role.DINAS_ADMIN)
+    async with httpx.AsyncClient(base_url=field["recording"].url, headers={"X-API-Key": key}) as recording:
+        listed = await recording.get("/visits", params={"kecamatan_code": kecamatan or ""})
+    assert visit_id in {v["visit_id"] for v in listed.json()["kunjungan"]}, listed.text
