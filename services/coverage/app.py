@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.coverage.config import CoverageSettings
 from services.coverage.consumers import ProjectionFeed
 from services.coverage.dashboard import router as dashboard
-from services.coverage.http import router
+from services.coverage.http import PublicLimit, router
 from services.coverage.ports import CoverageDeps, ProjectionHolder
 from services.coverage.store import AUDIT, CoverageStore, Meta
 from shared.audit import AuditTrail
@@ -82,7 +82,9 @@ def create_app(settings: CoverageSettings | None = None, *, clock: Clock = syste
         description="Cakupan wajib KTP, perekaman dan pencetakan per wilayah, dari semua event; "
                     "dasbor di /dasbor, usulan jemput bola di /planner/visits.",
         routers=[router, dashboard], rate_limit=settings.rate_limit, max_body_bytes=64 * 1024,
-        state={"deps": CoverageDeps(projection=projection.holder, clock=clock)},
+        state={"deps": CoverageDeps(projection=projection.holder, clock=clock,
+                                    pseudonym_key=settings.infra.pseudonym_key.get_secret_value()),
+               "status_limit": PublicLimit(per_minute=settings.status_lookups_per_minute)},
         before_start=[projection.open], after_start=[projection.start], before_stop=[projection.close],
         audit=AuditTrail(runtime.db[AUDIT], service=SERVICE),
     )

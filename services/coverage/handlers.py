@@ -18,6 +18,8 @@ from shared.areas import REGENCY_CODE, load_areas
 from shared.clock import WIB
 from shared.contracts.envelope import Role
 from shared.dates import add_years
+from shared.pseudonym import resident_pseudonym
+from shared.stations import load_stations
 
 DINAS_ROLES = frozenset({Role.DINAS_ADMIN, Role.SYSTEM})
 LIST_LIMIT = 5000
@@ -177,6 +179,12 @@ async def blank_stock(*, deps: CoverageDeps) -> Table:
     return Table(answer, answer["baris"], "stok-blangko")
 
 
+async def blank_stock_series(days: int, *, deps: CoverageDeps) -> Table:
+    """Blangko on hand at the end of each of the last `days` days, in total and per location."""
+    answer = await queries.stock_series(deps.projection(), today=today(deps), days=days)
+    return Table(answer, answer["hari"], "stok-blangko-harian")
+
+
 def _unrecorded_scope(query: UnrecordedQuery) -> str:
     if bool(query.desa) == bool(query.sekolah):
         raise QueryRefused("Isi salah satu: desa (kode desa) atau sekolah (NPSN).")
@@ -333,3 +341,61 @@ async def kecamatan_page(code: str, *, deps: CoverageDeps) -> KecamatanPage:
     return KecamatanPage(code=code, name=kec.name, today=day,
                          desa=[total_row(desa["baris"], "Jumlah kecamatan"), *desa["baris"]],
                          schools=schools["baris"])
+
+
+@dataclass(frozen=True)
+class StatusLookup:
+    """A resident asks where their KTP-el stands: NIK and birth date, nothing else."""
+
+    nik: str
+    birth_date: dt.date
+    channel: str  # "web" (through the web app) or "api"
+
+
+@dataclass(frozen=True)
+class KtpStatus:
+    stage: str
+    explanation: str
+    collect_at: str | None = None
+
+
+NOT_FOUND_TEXT = ("NIK dan tanggal lahir ini tidak ada di daftar wajib KTP Kabupaten Rejang Lebong. Periksa ketikan; "
+                  "bila benar, datang ke kantor kecamatan untuk didaftarkan.")
+STAGE_TEXT = {
+    "belum_rekam": "Terdaftar, belum rekam: datang ke kantor kecamatan atau ikuti jadwal jemput bola di desa/sekolah Anda.",
+    "sudah_rekam": "Sudah rekam: data menunggu status siap cetak (PRR) dari pusat.",
+    "siap_cetak": "Siap cetak: kartu dalam antrean cetak, menunggu blangko.",
+    "dicetak": "Dicetak: kartu dapat diambil.",
+    "diserahkan": "Kartu sudah diserahkan.",
+}
+
+
+def _stage(found: Any) -> str:
+    if found.handed_over:
+        return "diserahkan"
+    if found.printed:
+        return "dicetak"
+    if found.print_ready:
+        return "siap_cetak"
+    return "sudah_rekam" if found.recorded else "belum_rekam"
+
+
+def _collect_at(kecamatan_code: str) -> str:
+    stations = load_stations()
+    serving = next((s for s in stations.stations.values() if kecamatan_code in s.kecamatan_codes), stations.fallback)
+    return serving.name
+
+
+async def look_up_status(query: StatusLookup, *, deps: CoverageDeps) -> KtpStatus:
+    """The stage of the resident whose roster NIK and birth date both match; any mismatch answers the same
+    as an unknown NIK, so the lookup tells nothing about who is in the roster. Each lookup is audited."""
+    resident_id = resident_pseudonym(query.nik, key=deps.pseudonym_key)
+    projection = deps.projection()
+    found = await projection.resident_stage(resident_id)
+    matched = found is not None and found.enrolled and found.active and found.birth_date == query.birth_date.isoformat()
+    await projection.record_read(office_id="publik", operator=query.channel, action="cek_status_ktp", scope="publik",
+                                 resident_ids=[resident_id] if matched else [], now=deps.clock())
+    if not matched or found is None:
+        return KtpStatus("tidak_ditemukan", NOT_FOUND_TEXT)
+    stage = _stage(found)
+    return KtpStatus(stage, STAGE_TEXT[stage], _collect_at(found.kecamatan_code) if stage == "dicetak" else None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.coverage import handlers
 from services.coverage import http_models as out
@@ -138,6 +139,13 @@ async def stock(deps: Deps, format: Format = "json") -> Any:
     return _table(await handlers.blank_stock(deps=deps), format)
 
 
+@router.get("/stock/series", response_model=out.StockSeries, responses={200: CSV_TOO},
+            summary="Stok blangko harian (akhir hari) seluruh kabupaten dan per lokasi")
+async def stock_series(deps: Deps, hari: Annotated[int, Query(ge=1, le=366, description="how many days back")] = 60,
+                       format: Format = "json") -> Any:
+    return _table(await handlers.blank_stock_series(hari, deps=deps), format)
+
+
 def _reader(office: Office) -> handlers.Reader:
     return handlers.Reader(office.office_id, office.role, office.kecamatan_code, office.operator)
 
@@ -194,3 +202,68 @@ async def home_visits(
         return _table(await handlers.home_visits(query, deps=deps), format)
     except REFUSALS as exc:
         raise _refusal(exc) from exc
+
+
+class PublicLimit:
+    """A token bucket per client address for the public status lookup: `per_minute` lookups a minute,
+    five at once. The web app's own key is not limited here: it limits each visitor's address itself."""
+
+    BURST = 5.0
+
+    def __init__(self, *, per_minute: int, clock: Any = None) -> None:
+        import time
+
+        self.rate = per_minute / 60.0
+        self.clock = clock or time.monotonic
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def wait(self, address: str) -> float:
+        """0 when a lookup from `address` may go ahead now, else the seconds until it may."""
+        now = self.clock()
+        tokens, then = self.buckets.get(address, (self.BURST, now))
+        tokens = min(self.BURST, tokens + (now - then) * self.rate)
+        if tokens >= 1.0:
+            self.buckets[address] = (tokens - 1.0, now)
+            return 0.0
+        self.buckets[address] = (tokens, now)
+        return (1.0 - tokens) / self.rate
+
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nik: str = Field(pattern=r"^\d{16}$", description="NIK, 16 digits")
+    tanggal_lahir: Date = Field(description="birth date as in the roster, e.g. 2007-07-05")
+
+
+class StatusOut(BaseModel):
+    tahap: Literal["tidak_ditemukan", "belum_rekam", "sudah_rekam", "siap_cetak", "dicetak", "diserahkan"]
+    keterangan: str = Field(description="what it means and what to do, in Indonesian")
+    ambil_di: str | None = Field(None, description="where a printed card is collected")
+
+
+async def _limited(request: Request) -> str:
+    """Who asks, as the audit names the channel: the web app ("web", which limits each visitor's address
+    itself), an office with its key ("api", within its write budget) or anyone ("api", five lookups at
+    once and `status_lookups_per_minute` a minute per client address)."""
+    key = request.headers.get("X-API-Key")
+    office = await request.app.state.directory.authenticate(key) if key else None
+    if office is not None:
+        if not office.on_behalf:
+            request.app.state.write_limit.check(request, office.office_id)
+        return "web" if office.on_behalf else "api"
+    wait = request.app.state.status_limit.wait(request.client.host if request.client else "-")
+    if wait > 0:
+        seconds = max(1, int(wait + 0.999))
+        raise HTTPException(429, f"Terlalu banyak pencarian dari alamat ini. Coba lagi dalam {seconds} detik.",
+                            headers={"Retry-After": str(seconds)})
+    return "api"
+
+
+@router.post("/status-ktp", response_model=StatusOut,
+             responses={429: _problem("terlalu banyak pencarian dari alamat ini; lihat Retry-After")},
+             summary="Cek status KTP-el (publik): NIK dan tanggal lahir; tanpa nama, tercatat di log audit")
+async def status_ktp(body: StatusIn, request: Request, deps: Deps) -> StatusOut:
+    channel = await _limited(request)
+    found = await handlers.look_up_status(handlers.StatusLookup(body.nik, body.tanggal_lahir, channel), deps=deps)
+    return StatusOut(tahap=found.stage, keterangan=found.explanation, ambil_di=found.collect_at)

@@ -118,6 +118,12 @@ class Stock(BaseModel):
     baris: list[StockRow]
 
 
+class StockSeries(BaseModel):
+    hari: list[dict[str, Any]] = Field(description="per day (oldest first): tanggal, stok_total and stok_<lokasi> "
+                                                   "for every location, at the end of the day")
+    lokasi: list[str]
+
+
 class Person(BaseModel):
     """A listed resident (personal data)."""
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from services.coverage.views import AreaCounters, ListedResident, PlaceVisit, StockLocation
+from services.coverage.views import AreaCounters, ListedResident, PlaceVisit, ResidentStage, StockLocation
 from shared.clock import Clock
 
 
@@ -23,6 +23,7 @@ class ProjectionReads(Protocol):
                                     skip: int, limit: int) -> list[ListedResident]: ...
     async def place_visits(self) -> list[PlaceVisit]: ...
     async def school_names(self, npsns: list[str]) -> dict[str, str]: ...
+    async def resident_stage(self, resident_id: str) -> ResidentStage | None: ...
     async def record_read(self, *, office_id: str, operator: str | None = None,
                           action: str, scope: str, resident_ids: Sequence[str],
                           now: dt.datetime) -> None: ...
@@ -34,6 +35,7 @@ class CoverageDeps:
 
     projection: Callable[[], ProjectionReads]
     clock: Clock
+    pseudonym_key: str = ""
 
 
 class ProjectionHolder:

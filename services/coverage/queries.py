@@ -150,6 +150,19 @@ async def stock(store: ProjectionReads, *, today: dt.date) -> dict[str, Any]:
             "baris": rows}
 
 
+async def stock_series(store: ProjectionReads, *, today: dt.date, days: int) -> dict[str, Any]:
+    """The stock on hand at the end of each of the last `days` days, for the regency and each location."""
+    locations = sorted(await store.stock_locations(), key=lambda loc: loc.location_id)
+    dates = [today - dt.timedelta(days=back) for back in range(days - 1, -1, -1)]
+    per_location = {loc.location_id: domain.stock_by_day(loc.stok, loc.stock_change_by_day, dates)
+                    for loc in locations}
+    totals = [sum(levels[i] for levels in per_location.values()) for i in range(len(dates))]
+    rows = [{"tanggal": day.isoformat(), "stok_total": total, **{f"stok_{loc}": per_location[loc][i]
+                                                                for loc in per_location}}
+            for i, (day, total) in enumerate(zip(dates, totals, strict=True))]
+    return {"hari": rows, "lokasi": list(per_location)}
+
+
 def _stock_row(location: StockLocation, cover: blangko.StockCover) -> dict[str, Any]:
     return {
         "lokasi": location.location_id, "stok": location.stok, "dipesan": location.dipesan,

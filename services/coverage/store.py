@@ -19,7 +19,14 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.coverage import domain
 from services.coverage.domain import Delta, ResidentView, restore_view
-from services.coverage.views import WEEKLY_FIGURES, AreaCounters, ListedResident, PlaceVisit, StockLocation
+from services.coverage.views import (
+    WEEKLY_FIGURES,
+    AreaCounters,
+    ListedResident,
+    PlaceVisit,
+    ResidentStage,
+    StockLocation,
+)
 from shared.areas import load_areas
 from shared.audit import AuditTrail
 from shared.clock import WIB
@@ -140,7 +147,8 @@ def area_counters(doc: dict[str, Any]) -> AreaCounters:
 def stock_location(doc: dict[str, Any]) -> StockLocation:
     """A location's stock counter document as the read use cases see it."""
     return StockLocation(location_id=doc["code"], **{name: int(doc.get(name, 0)) for name in _STOCK_COUNTS},
-                         used_by_day=domain.used_by_day(doc.get("terpakai_hari") or {}))
+                         used_by_day=domain.used_by_day(doc.get("terpakai_hari") or {}),
+                         stock_change_by_day=domain.used_by_day(doc.get("stok_hari") or {}))
 
 
 def listed_resident(doc: dict[str, Any]) -> ListedResident:
@@ -284,6 +292,17 @@ class CoverageStore:
     async def stock_locations(self) -> list[StockLocation]:
         """The blangko counters of every location the ledger's events named."""
         return [stock_location(doc) async for doc in self.areas.find({"kind": "lokasi"})]
+
+    async def resident_stage(self, resident_id: str) -> ResidentStage | None:
+        """One resident's stage and roster birth date (the public status lookup), None when not known."""
+        doc = await self.residents.find_one({"_id": resident_id}, {"view": 1, "person.tanggal_lahir": 1})
+        view = decode_view(doc.get("view")) if doc else None
+        if doc is None or view is None:
+            return None
+        return ResidentStage(kecamatan_code=view.kecamatan_code, birth_date=(doc.get("person") or {}).get("tanggal_lahir"),
+                             enrolled=view.enrolled, active=view.active, recorded=view.recorded,
+                             print_ready=view.print_ready, printed=view.printed_at is not None,
+                             handed_over=view.handed_over_at is not None)
 
     async def unrecorded(self, *, desa_code: str | None, school_npsn: str | None, kecamatan_code: str | None,
                          skip: int, limit: int) -> list[ListedResident]:

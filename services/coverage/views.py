@@ -62,6 +62,8 @@ class StockLocation:
     terpakai: int = 0
     rusak: int = 0
     used_by_day: Mapping[dt.date, int] = field(default_factory=dict)
+    # Net change of `stok` per day (WIB) of the ledger's outcomes: the stock over time.
+    stock_change_by_day: Mapping[dt.date, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -91,3 +93,17 @@ class PlaceVisit:
     place_code: str
     day: dt.date
     held_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class ResidentStage:
+    """Where one resident's KTP-el stands, with the birth date the lookup is checked against (no name)."""
+
+    kecamatan_code: str
+    birth_date: str | None  # ISO date, from the roster
+    enrolled: bool
+    active: bool
+    recorded: bool
+    print_ready: bool
+    printed: bool
+    handed_over: bool

@@ -21,7 +21,7 @@ from services.web.audit import WEB_AUDIT_COLLECTION, WebAudit
 from services.web.config import WebSettings
 from services.web.context import Refused, SignInNeeded, Web, page
 from services.web.gateway import Gateway, ServiceUnreachable
-from services.web.pages import areas, dinas, field, home, imports, residents, roster, sign_in, station, visits
+from services.web.pages import areas, dashboard, dinas, field, home, imports, residents, roster, sign_in, station, status, visits
 from services.web.sessions import SESSION_COOKIE, SESSIONS_COLLECTION, Sessions
 from shared.areas import load_areas
 from shared.clock import Clock, system_clock
@@ -57,6 +57,8 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock = system_clo
         gateway=Gateway(settings.service_urls, key=settings.service_key.get_secret_value()),
         clock=clock, registry=registry,
         sign_ins=Counter("ektp_web_sign_ins_total", "Sign-in attempts by outcome", ["outcome"], registry=registry),
+        status_lookups=Counter("ektp_web_status_lookups_total", "Public KTP-el status lookups by stage answered",
+                               ["stage"], registry=registry),
     )
 
     @asynccontextmanager
@@ -73,7 +75,8 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock = system_clo
                   openapi_url=None)
     app.state.web = web
     app.state.areas = load_areas()
-    for module in (sign_in, home, residents, roster, imports, visits, field, areas, dinas, station):
+    app.state.status_limit = status.AddressLimit(settings.status_lookups_per_minute)
+    for module in (sign_in, status, home, dashboard, residents, roster, imports, visits, field, areas, dinas, station):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -30,6 +30,8 @@ class WebSettings(ServiceSettings):
     idle_minutes: float = Field(30.0, gt=0, description="a session idle this long goes back to the login page")
     lockout_after: int = Field(10, ge=1, description="wrong passwords in a row that lock an account")
     lockout_minutes: float = Field(15.0, gt=0, description="how long a locked account stays locked")
+    status_lookups_per_minute: int = Field(
+        10, ge=1, description="public status lookups (cek status KTP-el) per visitor address per minute, after 5 at once")
     secure_cookies: bool = Field(False, description="send the session cookie over HTTPS only (behind TLS)")
 
     @model_validator(mode="after")

@@ -61,6 +61,7 @@ class Web:
     clock: Clock
     registry: CollectorRegistry
     sign_ins: Counter
+    status_lookups: Counter
 
     async def record(self, person: Account, action: str, target: str | None, outcome: str) -> None:
         await self.audit.record(Deed(username=person.username, office_id=person.office_id, action=action,

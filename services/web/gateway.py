@@ -79,20 +79,25 @@ class Gateway:
         for client in self.clients.values():
             await client.aclose()
 
-    def _headers(self, person: Account | None, extra: Mapping[str, str] | None) -> dict[str, str]:
+    def _headers(self, person: Account | None, extra: Mapping[str, str] | None, *, as_itself: bool = False
+                 ) -> dict[str, str]:
         headers = dict(extra or {})
-        if person is not None:
+        if as_itself:
+            headers["X-API-Key"] = self.key
+        elif person is not None:
             headers.update({"X-API-Key": self.key, ON_BEHALF_OFFICE_HEADER: person.office_id,
                             ON_BEHALF_OPERATOR_HEADER: person.username})
         return headers
 
     async def call(self, service: str, method: str, path: str, *, person: Account | None,
                    json: Any = None, params: Mapping[str, str] | None = None, files: Any = None,
-                   headers: Mapping[str, str] | None = None) -> Answer:
-        """Call a service as `person` (None: a public read). Raises ServiceUnreachable when it does not answer."""
+                   headers: Mapping[str, str] | None = None, as_itself: bool = False) -> Answer:
+        """Call a service as `person` (None: a public read; `as_itself`: with the web app's own key and no
+        person, for the public status page). Raises ServiceUnreachable when it does not answer."""
         try:
             response = await self.clients[service].request(
-                method, path, json=json, params=params, files=files, headers=self._headers(person, headers))
+                method, path, json=json, params=params, files=files,
+                headers=self._headers(person, headers, as_itself=as_itself))
         except httpx.TransportError as exc:
             raise ServiceUnreachable(service) from exc
         try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.coverage.ports import CoverageDeps
-from services.coverage.views import AreaCounters, ListedResident, PlaceVisit, StockLocation
+from services.coverage.views import AreaCounters, ListedResident, PlaceVisit, ResidentStage, StockLocation
 from shared.clock import WIB
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
@@ -34,6 +34,7 @@ class FakeProjection:
     visits: list[PlaceVisit] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     schools: dict[str, str] = field(default_factory=dict)
+    stages: dict[str, ResidentStage] = field(default_factory=dict)
 
     def put_area(self, kind: str, code: str, **counters: Any) -> None:
         """An area with these AreaCounters fields (the rest zero)."""
@@ -59,6 +60,9 @@ class FakeProjection:
 
     async def school_names(self, npsns: list[str]) -> dict[str, str]:
         return {npsn: self.schools[npsn] for npsn in npsns if npsn in self.schools}
+
+    async def resident_stage(self, resident_id: str) -> ResidentStage | None:
+        return self.stages.get(resident_id)
 
     async def stock_locations(self) -> list[StockLocation]:
         return list(self.locations.values())
@@ -88,6 +92,9 @@ class FakeProjection:
                            "resident_ids": list(resident_ids)})
 
 
+PSEUDONYM_KEY = "kunci-pseudonim-uji-yang-cukup-panjang"
+
+
 def coverage_deps(projection: FakeProjection, now: dt.datetime = NOW) -> CoverageDeps:
     """Use-case dependencies reading the fake projection at a fixed time."""
-    return CoverageDeps(projection=lambda: projection, clock=lambda: now)
+    return CoverageDeps(projection=lambda: projection, clock=lambda: now, pseudonym_key=PSEUDONYM_KEY)

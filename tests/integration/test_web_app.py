@@ -355,3 +355,57 @@ async def test_a_clerk_reviews_a_possible_duplicate_corrects_marks_moved_and_lis
     await page.click("#form-keluar button")
     await page.wait_for_load_state()
     assert "ditandai keluar" in (await page.text_content("#pesan") or "")
+
+
+async def test_a_resident_checks_their_ktp_status_without_seeing_a_name_and_lookups_are_limited(
+    services: dict[str, Any], web_env: dict[str, str], context: Any, mongo_db: Any,
+) -> None:
+    import random
+
+    nik = _nik(A, "2006-09-10", "P", random.Random().randrange(1000, 9999))
+    resident = await _register_in(services, web_env, "siti", A, nik=nik, name="Warga Cek Status", sex="P",
+                                  birth_date="2006-09-10")
+    base, page = services["web"].url, await context.new_page()
+
+    async def look_up(birth: str) -> str:
+        await page.goto(f"{base}/cek-status")
+        await page.fill("input[name=nik]", nik)
+        await page.fill("input[name=tanggal_lahir]", birth)
+        await page.click("#cek")
+        await page.wait_for_load_state()
+        found = page.locator("#hasil")
+        return str(await found.get_attribute("data-tahap")) if await found.count() else ""
+
+    assert await eventually(lambda: look_up("2006-09-10"), lambda stage: stage == "belum_rekam", timeout=30, interval=1)
+    assert "Warga Cek Status" not in await page.content()
+    await shot(page, "cek-status")
+    assert await look_up("2006-09-11") == "tidak_ditemukan"
+    for _ in range(6):
+        if await look_up("2006-09-10") == "":
+            break
+    assert "Terlalu banyak pencarian" in (await page.text_content("#pesan") or "")
+
+    key = await create_office_key(mongo_db, role=Role.DINAS_ADMIN)
+    async with httpx.AsyncClient(base_url=services["coverage"].url, headers={"X-API-Key": key}) as coverage:
+        reads = (await coverage.get("/audit/pembacaan", params={"resident_id": resident})).json()["pembacaan"]
+    assert any(r["kantor"] == "publik" and r["petugas"] == "web" and r["tindakan"] == "cek_status_ktp" for r in reads)
+
+
+async def test_the_dashboard_draws_its_charts_and_has_a_wall_screen_view(
+    services: dict[str, Any], web_env: dict[str, str], context: Any,
+) -> None:
+    from services.web.formatting import MONTHS
+    from shared.areas import load_areas
+
+    base, page = services["web"].url, await context.new_page()
+    await sign_in(page, base, user("admin", web_env), PASSWORDS["admin"])
+    await page.goto(f"{base}/dasbor")
+    for chart in ("grafik-kabupaten", "grafik-antrean", "grafik-stok", "grafik-stok-lokasi"):
+        assert await page.locator(f"svg#{chart} polyline, svg#{chart} rect").count() >= 1, chart
+    assert await page.locator("svg[id^='grafik-17.02.']").count() == len(load_areas().kecamatan)
+    heading = await page.text_content("h1") or ""
+    assert any(month in heading for month in MONTHS), heading  # dates in Indonesian: "2 Desember 2026"
+    await shot(page, "dasbor")
+    await page.goto(f"{base}/dasbor?layar=1")
+    assert await page.locator("header nav").count() == 0
+    assert await page.locator("meta[http-equiv=refresh]").count() == 1

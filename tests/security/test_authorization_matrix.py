@@ -105,8 +105,10 @@ ALLOWED: dict[tuple[str, str, str], set[str]] = {
     ("coverage", "GET", "/coverage/series"): EVERYONE,
     ("coverage", "GET", "/backlog"): EVERYONE,
     ("coverage", "GET", "/stock"): EVERYONE,
+    ("coverage", "GET", "/stock/series"): EVERYONE,
     ("coverage", "GET", "/planner/visits"): EVERYONE,
     ("coverage", "GET", "/dasbor"): EVERYONE,
+    ("coverage", "POST", "/status-ktp"): EVERYONE,  # a resident's own lookup: NIK and birth date, no name
     ("coverage", "GET", "/dasbor/kecamatan/{code}"): EVERYONE,
     ("coverage", "GET", "/unrecorded"): DINAS | {"kec:own", "field:own"},
     ("coverage", "GET", "/planner/home-visits"): DINAS | {"kec:own", "field:own"},
@@ -245,6 +247,8 @@ async def call_for(world: World, service: str, method: str, path: str) -> Call:
     match (service, method, path):
         case ("intake", "POST", "/residents"):
             return Call(path, json=synthetic_resident(w.rng, kecamatan=A, desa=DESA_A))
+        case ("coverage", "POST", "/status-ktp"):
+            return Call(path, json={"nik": w.nik_a, "tanggal_lahir": "2007-01-01"})
         case ("intake", "POST", "/residents/periksa"):
             return Call(path, json={"nik": w.nik_a})
         case ("intake", "PUT", "/residents/{resident_id}"):

@@ -58,6 +58,7 @@ RULE_REFUSALS: dict[str, dict[tuple[str, str], str]] = {
         ("POST", "/visits"): "the visit date lies within the window around today (EKTP_RECORDING_VISIT_DAYS_*)",
     },
     "coverage": {
+        ("POST", "/status-ktp"): "lookups without an office key are limited per client address (429)",
         ("GET", "/coverage"): "tanggal is today or later",
         ("GET", "/coverage/areas"): "tanggal is today or later; akan_wajib_sampai is not before tanggal",
         ("GET", "/unrecorded"): "exactly one of desa or sekolah",

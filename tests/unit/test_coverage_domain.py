@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from services.coverage import domain, planner
 from services.coverage.domain import ResidentView
 from services.coverage.store import decode_delta, encode_delta
+from shared.clock import WIB
 from shared.topics import STOCK
 from tests.support.events import make, moment
 from tests.support.ledger_outcomes import with_ledger_outcomes
@@ -150,7 +151,13 @@ def test_stock_counters_follow_what_the_ledger_applied_never_the_commands() -> N
     counted = make("stock.count_corrected", location_id="dinas-curup", counted=3)
     events = with_ledger_outcomes([(STOCK.name, "gudang", e) for e in (received, sent, arrived, again, counted)])
     assert all(domain.stock_delta(e, {}) == {} for _, _, e in events if e.event_type != "stock.ledger_outcome")
-    deltas = [domain.stock_delta(e, {}) for _, _, e in events if e.event_type == "stock.ledger_outcome"]
+    outcomes = [e for _, _, e in events if e.event_type == "stock.ledger_outcome"]
+    with_days = [domain.stock_delta(e, {}) for e in outcomes]
+    for event, delta in zip(outcomes, with_days, strict=True):  # each change of stok also in its day's bucket
+        day = f"stok_hari.d{event.occurred_at.astimezone(WIB):%Y%m%d}"
+        assert all(fields.get(day) == fields["stok"] for fields in delta.values() if "stok" in fields), delta
+    deltas = [{area: {k: v for k, v in fields.items() if not k.startswith("stok_hari.")}
+               for area, fields in delta.items()} for delta in with_days]
     assert deltas == [
         {"lokasi:gudang": {"diterima": 10, "stok": 10}},
         {"lokasi:gudang": {"stok": -4, "dikirim": 4}, "lokasi:dinas-curup": {"dalam_perjalanan": 4}},
@@ -291,3 +298,10 @@ def test_a_school_is_named_by_its_latest_enrolment_that_names_it_and_kept_when_n
     found = _schools([doc("101", "SMA A", "2026-03-01"), doc("101", "SMAN A", "2026-03-02"),
                       doc("101", None, "2026-03-03"), doc("202", None, "2026-03-01"), doc(None, "x", "2026-03-01")])
     assert found == {"101": ("2026-03-02", "SMAN A"), "202": None}
+
+
+def test_the_stock_of_each_past_day_is_todays_less_the_changes_since() -> None:
+    today = dt.date(2026, 3, 10)
+    changes = {dt.date(2026, 3, 8): 50, dt.date(2026, 3, 9): -3, dt.date(2026, 3, 10): -2}
+    days = [today - dt.timedelta(days=n) for n in (3, 2, 1, 0)]
+    assert domain.stock_by_day(45, changes, days) == [0, 50, 47, 45]

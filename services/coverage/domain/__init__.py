@@ -39,7 +39,7 @@ from services.coverage.domain.dates import (
     weeks_between,
 )
 from services.coverage.domain.residents import FAILURES, ResidentView, evolve, replace, restore_view
-from services.coverage.domain.stock import stock_covers, stock_delta, used_by_day
+from services.coverage.domain.stock import stock_by_day, stock_covers, stock_delta, used_by_day
 from shared.contracts import ResidentLeft
 
 __all__ = [
@@ -47,5 +47,5 @@ __all__ = [
     "area_ids", "as_counters", "birth_year_of_key", "contributions", "counted", "cumulative_until",
     "delta", "difference", "evolve", "iso_utc", "kecamatan_key", "kecamatan_of_key", "lansia_among",
     "lansia_not_recorded", "percent", "replace", "restore_view", "stock_covers", "stock_delta", "subtract",
-    "oldest_hour", "sum_of_days", "used_by_day", "wajib_ktp_on", "week_bucket", "week_of_day", "weeks_between",
+    "oldest_hour", "stock_by_day", "sum_of_days", "used_by_day", "wajib_ktp_on", "week_bucket", "week_of_day", "weeks_between",
 ]

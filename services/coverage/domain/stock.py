@@ -13,6 +13,7 @@ from typing import Any
 
 from services.coverage.domain.counters import Delta
 from shared import blangko
+from shared.clock import WIB
 from shared.contracts.stock import LedgerOutcome
 from shared.stations import WAREHOUSE
 
@@ -38,6 +39,8 @@ def stock_delta(event: Any, current: Mapping[str, Any]) -> Delta:
         fields["dalam_perjalanan"] = -p.changes.transferred_in
     if p.used and p.used_on is not None:
         fields[f"terpakai_hari.d{p.used_on:%Y%m%d}"] = p.used
+    if p.changes.on_hand:
+        fields[f"stok_hari.d{event.occurred_at.astimezone(WIB):%Y%m%d}"] = p.changes.on_hand
     delta: Delta = {f"lokasi:{p.location_id}": fields} if fields else {}
     if p.in_transit_to and p.changes.transferred_out:
         delta[f"lokasi:{p.in_transit_to}"] = {"dalam_perjalanan": p.changes.transferred_out}
@@ -45,8 +48,18 @@ def stock_delta(event: Any, current: Mapping[str, Any]) -> Delta:
 
 
 def used_by_day(buckets: Mapping[str, int]) -> dict[dt.date, int]:
-    """The daily use counters ("terpakai_hari": "d20260301" -> blanks) by day."""
+    """The daily use counters ("terpakai_hari": "d20260301" -> blanks) by day; also the daily changes of
+    the stock on hand ("stok_hari", by the day in WIB of the ledger's outcome)."""
     return {dt.datetime.strptime(key, "d%Y%m%d").date(): int(n) for key, n in buckets.items()}
+
+
+def stock_by_day(on_hand: int, changes: Mapping[dt.date, int], days: list[dt.date]) -> list[int]:
+    """The stock on hand at the end of each of `days` (oldest first, the last one today): today's stock less
+    the changes of the days after each."""
+    levels = []
+    for day in days:
+        levels.append(on_hand - sum(n for changed, n in changes.items() if changed > day))
+    return levels
 
 
 def stock_covers(free: Mapping[str, int], used: Mapping[str, Mapping[dt.date, int]],

@@ -9,8 +9,10 @@ import pytest
 from services.coverage import handlers
 from services.coverage.dashboard import TEMPLATES, TILES
 from services.coverage.planner import PlannerSettings
+from services.coverage.views import ResidentStage
 from shared.contracts.envelope import Role
-from tests.fakes.coverage import FakeProjection, coverage_deps
+from shared.pseudonym import resident_pseudonym
+from tests.fakes.coverage import PSEUDONYM_KEY, FakeProjection, coverage_deps
 
 KEC, DESA, OTHER_KEC = "17.02.06", "17.02.06.2001", "17.02.19"
 ADMIN = handlers.Reader("dinas", Role.DINAS_ADMIN)
@@ -184,3 +186,40 @@ async def test_the_planner_counts_only_visits_held_by_today_never_a_scheduled_or
         assert (rows[desa]["kunjungan"], rows[desa]["terakhir"], rows[desa]["alasan"]) == (
             0, None, "belum pernah dikunjungi")
     assert rows[future_desa]["skor"] > rows[held_desa]["skor"]
+
+
+def _stage(**facts: bool) -> ResidentStage:
+    base = {"enrolled": True, "active": True, "recorded": False, "print_ready": False, "printed": False,
+            "handed_over": False}
+    return ResidentStage(kecamatan_code=KEC, birth_date="2007-07-05", **{**base, **facts})
+
+
+@pytest.mark.parametrize(("facts", "stage"), [
+    ({}, "belum_rekam"), ({"recorded": True}, "sudah_rekam"), ({"recorded": True, "print_ready": True}, "siap_cetak"),
+    ({"recorded": True, "print_ready": True, "printed": True}, "dicetak"),
+    ({"recorded": True, "printed": True, "handed_over": True}, "diserahkan"),
+])
+async def test_a_resident_looks_up_their_stage_with_nik_and_birth_date(facts: dict[str, bool], stage: str) -> None:
+    fake = projection()
+    nik = "1702064507070001"
+    fake.stages[resident_pseudonym(nik, key=PSEUDONYM_KEY)] = _stage(**facts)
+    found = await handlers.look_up_status(handlers.StatusLookup(nik, dt.date(2007, 7, 5), "web"),
+                                          deps=coverage_deps(fake))
+    assert found.stage == stage and found.explanation
+    assert (found.collect_at is not None) == (stage == "dicetak")
+    assert fake.audit[-1] | {"resident_ids": None} == {"office_id": "publik", "action": "cek_status_ktp", "scope": "publik",
+                                                      "count": 1, "resident_ids": None}
+
+
+@pytest.mark.parametrize("birth", [dt.date(2007, 7, 6), None])
+async def test_a_wrong_birth_date_answers_like_an_unknown_nik(birth: dt.date | None) -> None:
+    """The lookup tells nothing about who is in the roster: a wrong birth date and an unknown NIK look alike."""
+    fake = projection()
+    nik = "1702064507070001"
+    if birth is not None:
+        fake.stages[resident_pseudonym(nik, key=PSEUDONYM_KEY)] = _stage(recorded=True)
+    found = await handlers.look_up_status(handlers.StatusLookup(nik, birth or dt.date(2007, 7, 5), "api"),
+                                          deps=coverage_deps(fake))
+    assert (found.stage, found.collect_at) == ("tidak_ditemukan", None)
+    assert found.explanation == handlers.NOT_FOUND_TEXT
+    assert fake.audit[-1]["count"] == 0

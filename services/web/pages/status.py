@@ -1,0 +1,74 @@
+"""Residents: the public "cek status KTP-el" page. NIK and birth date answer the stage and where a printed
+card is collected; no name is shown, lookups are limited per address, and coverage audits each one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from services.web.context import page
+
+router = APIRouter()
+NIK = re.compile(r"^\d{16}$")
+BURST = 5.0
+STAGE_TITLES = {"tidak_ditemukan": "Tidak ditemukan", "belum_rekam": "Belum rekam", "sudah_rekam": "Sudah rekam",
+                "siap_cetak": "Siap cetak", "dicetak": "Dicetak", "diserahkan": "Sudah diserahkan"}
+
+
+class AddressLimit:
+    """Lookups per visitor address: five at once, then `per_minute` a minute."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate = per_minute / 60.0
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def wait(self, address: str) -> float:
+        now = time.monotonic()
+        tokens, then = self.buckets.get(address, (BURST, now))
+        tokens = min(BURST, tokens + (now - then) * self.rate)
+        if tokens >= 1.0:
+            self.buckets[address] = (tokens - 1.0, now)
+            return 0.0
+        self.buckets[address] = (tokens, now)
+        return (1.0 - tokens) / self.rate
+
+
+def _problem(nik: str, birth: str) -> str | None:
+    if not NIK.fullmatch(nik):
+        return "NIK harus 16 angka (tanpa titik atau spasi)."
+    try:
+        dt.date.fromisoformat(birth)
+    except ValueError:
+        return "Isi tanggal lahir (hari, bulan, tahun)."
+    return None
+
+
+@router.get("/cek-status", include_in_schema=False)
+async def status_form(request: Request) -> Any:
+    return page(request, "status.html", None, answer=None)
+
+
+@router.post("/cek-status", include_in_schema=False)
+async def status(request: Request) -> Any:
+    web = request.app.state.web
+    form = await request.form()
+    nik = "".join(ch for ch in str(form.get("nik", "")) if not (ch.isspace() or ch in ".-"))
+    birth = str(form.get("tanggal_lahir", ""))
+    problem = _problem(nik, birth)
+    if problem is not None:
+        return page(request, "status.html", None, status=422, answer=None, message=problem)
+    wait = request.app.state.status_limit.wait(request.client.host if request.client else "-")
+    if wait > 0:
+        return page(request, "status.html", None, status=429, answer=None,
+                    message=f"Terlalu banyak pencarian. Coba lagi dalam {max(1, int(wait + 0.999))} detik.")
+    answer = await web.gateway.call("coverage", "POST", "/status-ktp", person=None, as_itself=True,
+                                    json={"nik": nik, "tanggal_lahir": birth})
+    if not answer.ok:
+        return page(request, "status.html", None, status=503 if answer.status >= 500 else answer.status, answer=None,
+                    message=answer.detail)
+    web.status_lookups.labels(answer.body["tahap"]).inc()
+    return page(request, "status.html", None, answer=answer.body, title_of=STAGE_TITLES)
