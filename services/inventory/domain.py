@@ -222,6 +222,8 @@ class CountProposal:
     approving_office: str | None = None
     event_id: str | None = None
     refused_reason: str | None = None
+    proposed_by_person: str | None = None
+    """The person who counted, when the web app named one: someone else approves."""
 
     @property
     def difference(self) -> int:
@@ -234,9 +236,26 @@ def good_blanks(b: Balance) -> int:
     return b.on_hand + b.reserved
 
 
+def acting_person(actor: Actor) -> str | None:
+    """The person behind a command when the web app named one (an office acting itself names none)."""
+    return actor.operator if actor.operator != actor.office_id else None
+
+
 def count_needs_approval(actor: Actor, b: Balance, counted: int) -> bool:
-    """A count that changes the stock needs a dinas office's approval unless a dinas admin books it."""
-    return actor.role != Role.DINAS_ADMIN and counted != good_blanks(b)
+    """A count that changes the stock needs a dinas approval, unless a dinas office books it through its own
+    key; a count a named person made (the web app) always waits for a second person, dinas staff too."""
+    if counted == good_blanks(b):
+        return False
+    return actor.role != Role.DINAS_ADMIN or acting_person(actor) is not None
+
+
+def second_person_problem(proposal: CountProposal, approver: Actor) -> str | None:
+    """Why this approver may not approve this count: the person who counted cannot approve it."""
+    person = acting_person(approver)
+    if proposal.proposed_by_person is not None and person == proposal.proposed_by_person:
+        return (f"Hitungan {proposal.count_id} diajukan oleh {person} sendiri: persetujuan harus oleh orang lain "
+                "(empat mata).")
+    return None
 
 
 def stale_count(proposal: CountProposal, b: Balance) -> str | None:

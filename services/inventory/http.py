@@ -93,6 +93,7 @@ class CountWaitingOut(BaseModel):
     selisih: int
     alasan: str
     diajukan_oleh: str
+    dihitung_oleh: str | None = Field(None, description="the person who counted (web app): someone else approves")
     diajukan: dt.datetime | None
     pesan: str
 
@@ -100,8 +101,10 @@ class CountWaitingOut(BaseModel):
     def of(cls, p: CountProposal) -> CountWaitingOut:
         return cls(count_id=p.count_id, lokasi=p.location_id, dihitung=p.counted, buku_stok=p.ledger_total,
                    selisih=p.difference, alasan=p.reason, diajukan_oleh=p.proposed_by, diajukan=p.proposed_at,
+                   dihitung_oleh=p.proposed_by_person,
                    pesan=f"Hitungan berbeda {p.difference:+d} dari buku stok; stok belum diubah. Koreksi ini "
-                         f"menunggu persetujuan admin dinas (POST /counts/{p.count_id}/approve).")
+                         f"menunggu persetujuan admin dinas (POST /counts/{p.count_id}/approve)"
+                         + (f", oleh orang lain selain {p.proposed_by_person}." if p.proposed_by_person else "."))
 
 
 class ReturnIn(BaseModel):

@@ -238,7 +238,7 @@ class InventoryStore:
                 "_id": proposal.count_id, "location_id": proposal.location_id, "counted": proposal.counted,
                 "reason": proposal.reason, "proposed_by": proposal.proposed_by, "proposed_at": proposal.proposed_at,
                 "ledger_total": proposal.ledger_total, "approved_by": None, "approving_office": None,
-                "event_id": None, "refused_reason": None})
+                "event_id": None, "refused_reason": None, "proposed_by_person": proposal.proposed_by_person})
             return proposal
         except DuplicateKeyError:
             stored = await self.count_proposal(proposal.count_id)
@@ -275,7 +275,7 @@ def _proposal(doc: dict[str, Any]) -> CountProposal:
                          reason=doc["reason"], proposed_by=doc["proposed_by"], proposed_at=doc.get("proposed_at"),
                          ledger_total=int(doc["ledger_total"]), approved_by=doc.get("approved_by"),
                          approving_office=doc.get("approving_office"), event_id=doc.get("event_id"),
-                         refused_reason=doc.get("refused_reason"))
+                         refused_reason=doc.get("refused_reason"), proposed_by_person=doc.get("proposed_by_person"))
 
 
 def _count_day(days: dict[str, int], day: dt.date, used: int) -> dict[str, int]:

@@ -21,7 +21,22 @@ from services.web.audit import WEB_AUDIT_COLLECTION, WebAudit
 from services.web.config import WebSettings
 from services.web.context import Refused, SignInNeeded, Web, page
 from services.web.gateway import Gateway, ServiceUnreachable
-from services.web.pages import areas, dashboard, dinas, field, home, imports, residents, roster, sign_in, station, status, visits
+from services.web.pages import (
+    areas,
+    blangko,
+    dashboard,
+    dinas,
+    field,
+    home,
+    imports,
+    residents,
+    roster,
+    siak,
+    sign_in,
+    station,
+    status,
+    visits,
+)
 from services.web.sessions import SESSION_COOKIE, SESSIONS_COLLECTION, Sessions
 from shared.areas import load_areas
 from shared.clock import Clock, system_clock
@@ -31,6 +46,7 @@ from shared.metrics import observability_router
 from shared.mongo import make_client
 
 STATIC = Path(__file__).parent / "static"
+PAGES = (sign_in, status, home, dashboard, residents, roster, imports, visits, field, areas, dinas, blangko, siak, station)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; "
                                "base-uri 'self'; form-action 'self'",
@@ -76,7 +92,7 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock = system_clo
     app.state.web = web
     app.state.areas = load_areas()
     app.state.status_limit = status.AddressLimit(settings.status_lookups_per_minute)
-    for module in (sign_in, status, home, dashboard, residents, roster, imports, visits, field, areas, dinas, station):
+    for module in PAGES:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -182,3 +182,27 @@ async def test_the_dinas_schedules_a_proposed_visit_with_one_click(field: dict[s
     async with httpx.AsyncClient(base_url=field["recording"].url, headers={"X-API-Key": key}) as recording:
         listed = await recording.get("/visits", params={"kecamatan_code": kecamatan or ""})
     assert visit_id in {v["visit_id"] for v in listed.json()["kunjungan"]}, listed.text
+
+
+async def test_the_dinas_uploads_a_siak_status_file_and_reads_each_line(field: dict[str, Any], context: Any,
+                                                                       mongo_db: Any) -> None:
+    key = await create_office_key(mongo_db, role=Role.KECAMATAN_OFFICE, kecamatan=A)
+    resident = synthetic_resident(random.Random(), kecamatan=A, desa=DESA)
+    async with httpx.AsyncClient(base_url=field["intake"].url, headers={"X-API-Key": key}, timeout=30) as intake:
+        assert (await intake.post("/residents", json=resident)).status_code == 201
+    today = dt.date.today().isoformat()
+    text = f"NIK;STATUS;TANGGAL\n{resident['nik']};PRR;{today}\n1702069999990001;PRR;{today}\n{resident['nik']};ENTAH;{today}\n"
+    base, page = field["web"].url, await context.new_page()
+    await sign_in(page, base, f"dinas{field['run']}", PASSWORD)
+
+    async def uploaded() -> str:
+        await page.goto(f"{base}/dinas/siak")
+        await page.set_input_files("#file", files=[{"name": "status.csv", "buffer": text.encode(), "mimeType": "text/csv"}])
+        await page.click("#unggah")
+        await page.wait_for_load_state()
+        rows = await page.locator("#hasil-siak tbody tr").all_inner_texts()
+        return " | ".join(rows)
+
+    rows = await eventually(uploaded, lambda found: found.count("diterima") == 1, timeout=60, interval=1)
+    assert rows.count("ditolak") == 2, rows
+    await shot(page, "status-siak")

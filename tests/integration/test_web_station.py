@@ -42,6 +42,9 @@ def station_web(start_service: Any, infra_env: dict[str, str], tmp_path_factory:
     assert cli(env, "-m", "shared.offices", "office", "create", "--id", PUSAT, "--name", "Stasiun pusat", "--role",
                Role.PRINT_STATION.value, "--kecamatan", "17.02.09").returncode == 0
     operator = f"operator{uuid.uuid4().hex[:6]}"
+    dinas_office = f"dinas-{PREFIX}"
+    assert cli(env, "-m", "shared.offices", "office", "create", "--id", dinas_office, "--name", "Dinas", "--role",
+               Role.DINAS_ADMIN.value).returncode == 0
     made = cli(env, "-m", "services.web.users", "create", "--username", operator, "--name", "Operator Cetak",
                "--office", PUSAT, "--password-stdin", stdin=PASSWORD + "\n")
     assert made.returncode == 0, made.stderr
@@ -53,6 +56,9 @@ def station_web(start_service: Any, infra_env: dict[str, str], tmp_path_factory:
     started["station"] = station_process(PUSAT, {**env, "EKTP_PRINTING_SPOOL_DIR": str(spool)},
                                          LOGS / f"station-{SESSION_ID}-{PUSAT}.log").start()
     started["operator"] = operator
+    for person in ("kabid", "kasi"):
+        assert cli(env, "-m", "services.web.users", "create", "--username", f"{person}{operator[-6:]}", "--name",
+                   person.title(), "--office", dinas_office, "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
     yield started
     for name in ("station", "web", "printing", "inventory"):
         started[name].stop()
@@ -116,3 +122,58 @@ async def test_the_station_page_shows_its_queue_and_a_printed_card_moves_to_prin
 async def test_the_api_pages_of_printing_and_inventory_render_offline(station_web: dict[str, Any], context: Any) -> None:
     for name in ("printing", "inventory"):
         assert await docs_render(context, station_web[name].url) >= 3, name
+
+
+async def _on_hand(page: Any, base: str, location: str) -> int:
+    await page.goto(f"{base}/dinas/blangko")
+    return int((await page.text_content(f"#lokasi tr[data-lokasi='{location}'] td.ada") or "0").replace(".", ""))
+
+
+async def test_the_dinas_receives_sends_and_counts_blangko_with_a_second_person_approving(
+    station_web: dict[str, Any], context: Any,
+) -> None:
+    base, suffix = station_web["web"].url, station_web["operator"][-6:]
+    kabid, kasi = await context.new_page(), await context.new_page()
+    await sign_in(kabid, base, f"kabid{suffix}", PASSWORD)
+    await sign_in(kasi, base, f"kasi{suffix}", PASSWORD)
+    before = await _on_hand(kabid, base, "gudang")
+
+    await kabid.fill("#form-terima input[name=quantity]", "100")
+    await kabid.fill("#form-terima input[name=document_no]", f"BA/PROV/{uuid.uuid4().hex[:8]}")
+    await kabid.click("#form-terima button")
+    await kabid.wait_for_load_state()
+    assert "Penerimaan blangko dicatat" in (await kabid.text_content("#pesan") or "")
+    assert await _on_hand(kabid, base, "gudang") == before + 100
+
+    await kabid.select_option("#form-kirim select[name=to_location]", PUSAT)
+    await kabid.fill("#form-kirim input[name=quantity]", "10")
+    await kabid.click("#form-kirim button")
+    await kabid.wait_for_load_state()
+    assert "Pengiriman blangko dicatat" in (await kabid.text_content("#pesan") or "")
+    counted = await _on_hand(kabid, base, "gudang") - 1
+
+    await kabid.fill("#form-hitung input[name=counted]", str(counted))
+    await kabid.fill("#form-hitung input[name=reason]", "satu blangko hilang saat opname")
+    await kabid.click("#form-hitung button")
+    await kabid.wait_for_load_state()
+    assert "menunggu persetujuan orang kedua" in (await kabid.text_content("#pesan") or "")
+    waiting = kabid.locator("#hitungan tr[data-hitungan]").last
+    assert f"kabid{suffix}" in (await waiting.text_content() or "")
+    await shot(kabid, "dinas-blangko")
+    await waiting.locator("input[name=approved_by]").fill("Kabid Dafduk")
+    await waiting.locator("button").click()
+    await kabid.wait_for_load_state()
+    assert "empat mata" in (await kabid.text_content("#pesan") or ""), await kabid.content()
+
+    await kasi.goto(f"{base}/dinas/blangko")
+    row = kasi.locator("#hitungan tr[data-hitungan]").last
+    await row.locator("input[name=approved_by]").fill("Kasi Pendataan")
+    await row.locator("button").click()
+    await kasi.wait_for_load_state()
+    assert "disetujui" in (await kasi.text_content("#pesan") or "")
+    assert await eventually(lambda: _on_hand(kasi, base, "gudang"), lambda n: n == counted, timeout=30, interval=0.5)
+
+    await kasi.fill("#form-usulan input[name=letter_no]", f"470/{uuid.uuid4().hex[:6]}/Dukcapil")
+    await kasi.click("#form-usulan button")
+    await kasi.wait_for_load_state()
+    assert "Usulan ke provinsi dikirim" in (await kasi.text_content("#pesan") or "")

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from services.inventory import domain
-from services.inventory.domain import CountProposal, DocumentClaim, LedgerEvent, NotFound, Outcome, Refused, Usulan
+from services.inventory.domain import (
+    CountProposal,
+    DocumentClaim,
+    Forbidden,
+    LedgerEvent,
+    NotFound,
+    Outcome,
+    Refused,
+    Usulan,
+)
 from services.inventory.handlers.deps import InventoryDeps
 from services.inventory.handlers.views import LocationView, Suggestion, known, list_locations, suggest_usulan
 from shared.contracts import Actor, Role
@@ -266,7 +275,7 @@ async def correct_count(command: CorrectCount, *, deps: InventoryDeps) -> Record
         return await deps.store.propose_count(CountProposal(
             count_id=f"opname-{command.event_id.hex}", location_id=command.location_id, counted=command.counted,
             reason=command.reason, proposed_by=command.actor.office_id, proposed_at=deps.clock(),
-            ledger_total=domain.good_blanks(balance)))
+            ledger_total=domain.good_blanks(balance), proposed_by_person=domain.acting_person(command.actor)))
     dinas = command.actor.role == Role.DINAS_ADMIN
     payload = CountPayload(location_id=command.location_id, counted=command.counted, reason=command.reason,
                            approved_by=command.approved_by or command.actor.office_id,
@@ -285,6 +294,8 @@ async def approve_count(command: ApproveCount, *, deps: InventoryDeps) -> Record
         raise Refused(domain.refused_before(proposal))
     if proposal.event_id not in (None, event_id):
         raise Refused(f"Hitungan {proposal.count_id} sudah disetujui oleh {proposal.approving_office}.")
+    if (same_person := domain.second_person_problem(proposal, command.actor)) is not None:
+        raise Forbidden(same_person)
     if (stale := domain.stale_count(proposal, await deps.store.balance(proposal.location_id))) is not None:
         await deps.store.refuse_count(proposal.count_id, stale)
         raise Refused(stale)
