@@ -408,3 +408,19 @@ async def test_the_ledger_publishes_each_outcome_applied_with_its_change_refused
     [refused] = by_source[second.event_id]
     assert (refused.payload.outcome, refused.payload.changes.on_hand) == ("refused", 0)
     assert "sudah diterima" in (refused.payload.reason or "")
+
+
+async def test_a_count_a_named_person_makes_is_approved_by_someone_else_even_at_the_dinas() -> None:
+    """Through the web app a count names the person who made it: it waits, and that person cannot approve it."""
+    deps = world()
+    await receive(deps, 10)
+    kabid = Actor(office_id="dinas", role=Role.DINAS_ADMIN, operator="kabid")
+    kasi = Actor(office_id="dinas", role=Role.DINAS_ADMIN, operator="kasi")
+    waiting = await handlers.correct_count(handlers.CorrectCount(kabid, uuid.uuid4(), "gudang", 9, "stock opname Juni"),
+                                           deps=deps)
+    assert isinstance(waiting, CountProposal) and waiting.proposed_by_person == "kabid"
+    with pytest.raises(Forbidden, match="empat mata"):
+        await handlers.approve_count(handlers.ApproveCount(kabid, uuid.uuid4(), waiting.count_id, "Kabid"), deps=deps)
+    approved = await handlers.approve_count(handlers.ApproveCount(kasi, uuid.uuid4(), waiting.count_id, "Kasi"),
+                                            deps=deps)
+    assert approved.location is not None and approved.location.balance.on_hand == 9
