@@ -70,6 +70,15 @@ class SchoolDeliveryIn(BaseModel):
         min_length=1, max_length=2000, description="kartu yang dibawa ke sekolah")
 
 
+class WaitingDeliveryOut(BaseModel):
+    delivery_id: str
+    stasiun: str
+    sekolah: str = Field(description="NPSN sekolah")
+    kecamatan: str
+    jumlah: int
+    dikirim: dt.datetime | None
+
+
 class AcknowledgeIn(BaseModel):
     received_by: str = Field(min_length=2, max_length=120, description="jabatan penerima di sekolah (mis. Kepala Sekolah)")
 
@@ -95,6 +104,7 @@ class JobOut(BaseModel):
     resident_id: str
     kecamatan: str
     desa: str
+    sekolah: str | None = Field(None, description="NPSN of the resident's school (students' cards go there together)")
     percobaan: int
     masuk_antrean: dt.datetime | None
     dicetak: dt.datetime | None
@@ -164,9 +174,9 @@ def _station(view: StationView) -> StationOut:
                       permintaan_blangko=view.pending_job_id)
 
 
-def _job(job: PrintJob) -> JobOut:
-    """A job as staff see it: no personal data beyond the resident's pseudonym and area."""
-    return JobOut(job_id=job.job_id, stasiun=job.station_id, status=job.status, alasan=job.reason,
+def _job(job: PrintJob, school: str | None = None) -> JobOut:
+    """A job as staff see it: no personal data beyond the resident's pseudonym, area and school."""
+    return JobOut(job_id=job.job_id, stasiun=job.station_id, status=job.status, alasan=job.reason, sekolah=school,
                   kelas_prioritas=job.priority_class, urutan_kelas=job.rank, resident_id=job.resident_id,
                   kecamatan=job.kecamatan_code, desa=job.desa_code, percobaan=job.attempt,
                   masuk_antrean=job.queued_at, dicetak=job.printed_at, diserahkan=job.handed_over_at,
@@ -208,7 +218,8 @@ async def queue(
         jobs = await handlers.show_queue(ShowQueue(office, station_id, status, limit), deps=_deps(request))
     except PrintingError as error:
         raise _refusal(error) from None
-    return [_job(job) for job in jobs]
+    schools = await handlers.schools_of_jobs(jobs, deps=_deps(request))
+    return [_job(job, schools.get(job.job_id)) for job in jobs]
 
 
 @router.get("/jobs/{job_id}", summary="Status satu pekerjaan cetak", responses=_answers(404))
@@ -265,6 +276,16 @@ async def deliver(body: SchoolDeliveryIn, request: Request, key: IdempotencyKey 
         return DeliveryOut(delivery_id=result.delivery_id, jumlah=result.count, event_id=str(result.event_id))
 
     return await _once(request, office, key, body, command)
+
+
+@router.get("/school-deliveries", response_model=list[WaitingDeliveryOut], responses=READ,
+            summary="Kiriman kartu ke sekolah yang belum ditandatangani sekolah")
+async def deliveries(request: Request, office: Office = Depends(current_office),
+                     kecamatan_code: Annotated[str | None, Query(pattern=r"^\d{2}\.\d{2}\.\d{2}$")] = None,
+                     ) -> list[WaitingDeliveryOut]:
+    found = await handlers.waiting_deliveries(handlers.ListDeliveries(office, kecamatan_code), deps=_deps(request))
+    return [WaitingDeliveryOut(delivery_id=d.delivery_id, stasiun=d.station_id, sekolah=d.school_npsn,
+                               kecamatan=d.kecamatan_code, jumlah=len(d.job_ids), dikirim=d.sent_at) for d in found]
 
 
 @router.post("/school-deliveries/{delivery_id}/acknowledge", status_code=201,

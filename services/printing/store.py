@@ -278,6 +278,13 @@ class PrintingStore:
         except DuplicateKeyError:
             return False
 
+    async def deliveries_waiting(self, *, kecamatan_code: str | None) -> list[SchoolDelivery]:
+        """Deliveries sent and not yet signed for (of one kecamatan), oldest first."""
+        query: dict[str, Any] = {"acknowledged_at": None, "sent_at": {"$ne": None}}
+        if kecamatan_code:
+            query["kecamatan_code"] = kecamatan_code
+        return [_delivery(doc) async for doc in self.deliveries.find(query).sort("sent_at", 1).limit(500)]
+
     async def delivery(self, delivery_id: str) -> SchoolDelivery | None:
         doc = await self.deliveries.find_one({"_id": delivery_id})
         return None if doc is None else _delivery(doc)

@@ -245,6 +245,10 @@ class FakePrintingStore:
     async def delivery(self, delivery_id: str) -> SchoolDelivery | None:
         return self.deliveries.get(delivery_id)
 
+    async def deliveries_waiting(self, *, kecamatan_code: str | None) -> list[SchoolDelivery]:
+        return [d for d in self.deliveries.values() if d.acknowledged_at is None and d.sent_at is not None
+                and kecamatan_code in (None, d.kecamatan_code)]
+
     async def record_acknowledgement(self, delivery_id: str, *, at: dt.datetime, received_by: str) -> bool:
         delivery = self.deliveries.get(delivery_id)
         if delivery is None or delivery.acknowledged_at is not None:

@@ -31,6 +31,7 @@ PREFIX = f"w{SESSION_ID[:6]}"
 PUSAT = f"{PREFIX}-pusat"
 LOGS = Path(__file__).resolve().parents[2] / "test-artifacts" / "logs"
 PASSWORD = "kata-sandi-stasiun-1"
+KECAMATAN, DESA = "17.02.09", "17.02.09.1012"  # served by the fallback station PUSAT
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,11 @@ def station_web(start_service: Any, infra_env: dict[str, str], tmp_path_factory:
     started["station"] = station_process(PUSAT, {**env, "EKTP_PRINTING_SPOOL_DIR": str(spool)},
                                          LOGS / f"station-{SESSION_ID}-{PUSAT}.log").start()
     started["operator"] = operator
+    kec_office = f"kec-{PREFIX}"
+    assert cli(env, "-m", "shared.offices", "office", "create", "--id", kec_office, "--name", "Kecamatan", "--role",
+               Role.KECAMATAN_OFFICE.value, "--kecamatan", KECAMATAN).returncode == 0
+    assert cli(env, "-m", "services.web.users", "create", "--username", f"clerk{operator[-6:]}", "--name", "Petugas",
+               "--office", kec_office, "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
     for person in ("kabid", "kasi"):
         assert cli(env, "-m", "services.web.users", "create", "--username", f"{person}{operator[-6:]}", "--name",
                    person.title(), "--office", dinas_office, "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
@@ -177,3 +183,49 @@ async def test_the_dinas_receives_sends_and_counts_blangko_with_a_second_person_
     await kasi.click("#form-usulan button")
     await kasi.wait_for_load_state()
     assert "Usulan ke provinsi dikirim" in (await kasi.text_content("#pesan") or "")
+
+
+async def test_students_cards_go_to_their_school_together_and_the_clerk_records_the_schools_receipt(
+    station_web: dict[str, Any], context: Any, kafka_producer: Any, mongo_db: Any,
+) -> None:
+    import random
+
+    from shared.topics import RESIDENT
+    from tests.integration.helpers import enrolled_event
+
+    npsn = f"{random.Random().randrange(10_000_000, 99_999_999)}"
+    student = enrolled_event(random.Random(), kecamatan=KECAMATAN, desa=DESA, school=npsn)
+    rid = student.payload.resident_id
+    await kafka_producer.send_and_wait(RESIDENT.name, student.model_dump_json().encode(), key=rid.encode())
+    await send_print_request(kafka_producer, print_request(kecamatan=KECAMATAN, desa=DESA, resident=rid))
+    await send_stock(kafka_producer, receipt(PUSAT, 3), PUSAT)
+    base, suffix = station_web["web"].url, station_web["operator"][-6:]
+    page = await context.new_page()
+    await sign_in(page, base, station_web["operator"], PASSWORD)
+
+    async def school_row() -> int:
+        await page.goto(f"{base}/stasiun/{PUSAT}")
+        return await page.locator(f"#ke-sekolah tr[data-sekolah='{npsn}']").count()
+
+    await eventually(school_row, lambda n: n == 1, timeout=90, interval=1)
+    await page.click(f"#ke-sekolah tr[data-sekolah='{npsn}'] button")
+    await page.wait_for_load_state()
+    assert "menunggu tanda terima" in (await page.text_content("#pesan") or "")
+
+    clerk = await context.new_page()
+    await sign_in(clerk, base, f"clerk{suffix}", PASSWORD)
+
+    async def waiting() -> int:
+        await clerk.goto(f"{base}/serah-sekolah")
+        return await clerk.locator("#kiriman tr[data-kiriman]", has_text=npsn).count()
+
+    await eventually(waiting, lambda n: n == 1, timeout=30, interval=0.5)
+    await shot(clerk, "tanda-terima-sekolah")
+    row = clerk.locator("#kiriman tr[data-kiriman]", has_text=npsn)
+    await row.locator("input[name=received_by]").fill("Kepala Sekolah")
+    await row.locator("button").click()
+    await clerk.wait_for_load_state()
+    assert "Tanda terima sekolah dicatat" in (await clerk.text_content("#pesan") or "")
+    job = await mongo_db["print_jobs"].find_one({"resident_id": rid})
+    assert await eventually(lambda: mongo_db["print_jobs"].find_one({"_id": job["_id"]}),
+                            lambda doc: doc["status"] == "diterima_sekolah", timeout=30)

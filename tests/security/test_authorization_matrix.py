@@ -75,6 +75,7 @@ ALLOWED: dict[tuple[str, str, str], set[str]] = {
     ("printing", "POST", "/reprints"): ADMIN | {"kec:own"},
     ("printing", "POST", "/jobs/{job_id}/handover"): ADMIN | {"kec:own", "station:own"},
     ("printing", "POST", "/school-deliveries"): ADMIN | {"station:own"},
+    ("printing", "GET", "/school-deliveries"): AUTHENTICATED,  # each office sees the deliveries it may see
     # the school's receipt: never by a print station (the sender), by the kecamatan's office or the admin
     ("printing", "POST", "/school-deliveries/{delivery_id}/acknowledge"): ADMIN | {"kec:own"},
     ("printing", "GET", "/residents/{resident_id}/cards"): ADMIN | {"kec:own"},
@@ -300,6 +301,8 @@ async def call_for(world: World, service: str, method: str, path: str) -> Call:
             return Call(path, params={"kecamatan_code": A})
         case ("printing", "GET", "/stations/{station_id}/queue"):
             return Call(f"/stations/{STATION_A}/queue", secrets=[w.job_a])
+        case ("printing", "GET", "/school-deliveries"):
+            return Call(path, params={"kecamatan_code": A})
         case ("printing", "GET", "/jobs/{job_id}"):
             return Call(f"/jobs/{w.job_a}")
         case ("printing", "POST", "/reprints"):

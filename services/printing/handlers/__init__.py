@@ -9,6 +9,7 @@ from services.printing.handlers.office import (
     DeliveryAcknowledged,
     HandOver,
     JobAccepted,
+    ListDeliveries,
     RequestReprint,
     ResidentCards,
     SendToSchool,
@@ -20,11 +21,13 @@ from services.printing.handlers.office import (
     hand_over,
     list_stations,
     request_reprint,
+    schools_of_jobs,
     send_to_school,
     show_cards,
     show_job,
     show_queue,
     visible_job,
+    waiting_deliveries,
 )
 from services.printing.handlers.queue import (
     apply_print_event,
@@ -42,5 +45,5 @@ __all__ = [
     "StationView", "acknowledge_delivery", "apply_print_event", "apply_priority_order", "apply_resident_event",
     "apply_stock_event", "derived_id", "dispatch", "hand_over", "list_stations", "queue_print_request",
     "queued_event", "request_reprint", "send_to_school", "show_cards", "show_job", "show_queue", "sweep",
-    "visible_job",
+    "visible_job", "ListDeliveries", "schools_of_jobs", "waiting_deliveries",
 ]

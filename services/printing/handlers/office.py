@@ -186,6 +186,25 @@ async def show_queue(command: ShowQueue, *, deps: PrintingDeps) -> list[PrintJob
             if may_see(command.office, station_id=job.station_id, kecamatan_code=job.kecamatan_code)]
 
 
+async def schools_of_jobs(jobs: list[PrintJob], *, deps: PrintingDeps) -> dict[str, str | None]:
+    """The school (NPSN) of each job's resident, as the resident topic told it; None for a non-student."""
+    schools = await deps.store.schools_of([job.resident_id for job in jobs])
+    return {job.job_id: schools.get(job.resident_id) for job in jobs}
+
+
+@dataclass(frozen=True)
+class ListDeliveries:
+    """School deliveries not yet signed for, that the office may see (a kecamatan's, a station's, or all)."""
+
+    office: Office
+    kecamatan_code: str | None = None
+
+
+async def waiting_deliveries(command: ListDeliveries, *, deps: PrintingDeps) -> list[SchoolDelivery]:
+    found = await deps.store.deliveries_waiting(kecamatan_code=command.kecamatan_code)
+    return [d for d in found if may_see(command.office, station_id=d.station_id, kecamatan_code=d.kecamatan_code)]
+
+
 async def show_cards(command: ShowCards, *, deps: PrintingDeps) -> ResidentCards:
     """Every card of a resident and where it is, for the office of the kecamatan the resident lives in now
     (the resident topic tells it; the last card's kecamatan until then); the read goes to the audit log."""

@@ -4,6 +4,7 @@ with their hand-over, blangko on hand and days of stock, and a spoiled blank wit
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -67,8 +68,13 @@ async def station(request: Request, station_id: str, visitor: SignedIn, web: Web
     _station_of(visitor, station_id)
     found = await _read(web.gateway, visitor.account, station_id)
     today = web.clock().astimezone(WIB).date()
-    return page(request, "station.html", visitor, station_id=station_id, queue=found["queue"],
-                printed=_printed_today(found["printed"], today), stock=found["stock"], reasons=SPOIL_REASONS,
+    printed = _printed_today(found["printed"], today)
+    schools: dict[str, list[str]] = {}
+    for job in found["printed"]:
+        if job.get("sekolah"):
+            schools.setdefault(job["sekolah"], []).append(job["job_id"])
+    return page(request, "station.html", visitor, station_id=station_id, queue=found["queue"], schools=schools,
+                printed=printed, stock=found["stock"], reasons=SPOIL_REASONS,
                 priorities=PRIORITY_NAMES, message=request.query_params.get("pesan"), form_key=uuid.uuid4().hex)
 
 
@@ -100,3 +106,48 @@ async def spoil(request: Request, station_id: str, visitor: SignedIn, form: Chec
     if not answer.ok:
         raise Refused(answer.status if 400 <= answer.status < 500 else 502, answer.detail)
     return RedirectResponse(f"/stasiun/{station_id}?pesan=rusak", status_code=303)
+
+
+@router.post("/stasiun/{station_id}/kirim-sekolah", include_in_schema=False)
+async def send_to_school(station_id: str, visitor: SignedIn, form: CheckedForm, web: WebParts) -> Any:
+    """Every printed card of one school's students, taken there together (the school signs for them)."""
+    _station_of(visitor, station_id)
+    school = str(form.get("sekolah", ""))
+    found = await _read(web.gateway, visitor.account, station_id)
+    job_ids = [job["job_id"] for job in found["printed"] if job.get("sekolah") == school]
+    if not job_ids:
+        raise Refused(404, "Tidak ada kartu tercetak untuk sekolah ini.")
+    answer = await web.gateway.call("printing", "POST", "/school-deliveries", person=visitor.account,
+                                    json={"school_npsn": school, "job_ids": job_ids},
+                                    headers={"Idempotency-Key": f"web-sekolah-{form.get('formulir') or uuid.uuid4().hex}"[:100]})
+    await web.record(visitor.account, "kirim_kartu_sekolah", school, f"{answer.status}: {len(job_ids)} kartu")
+    if not answer.ok:
+        raise Refused(answer.status if 400 <= answer.status < 500 else 502, answer.detail)
+    return RedirectResponse(f"/stasiun/{station_id}?pesan=sekolah", status_code=303)
+
+
+@router.get("/serah-sekolah", include_in_schema=False)
+async def school_receipts(request: Request, visitor: SignedIn, web: WebParts) -> Any:
+    """Kecamatan clerks (and the dinas): cards sent to a school, waiting for the school's signature."""
+    only(visitor, (Role.KECAMATAN_OFFICE, Role.DINAS_ADMIN), "tanda terima sekolah")
+    params = {"kecamatan_code": visitor.account.kecamatan_code} if visitor.account.kecamatan_code else {}
+    answer = await web.gateway.call("printing", "GET", "/school-deliveries", person=visitor.account, params=params)
+    if not answer.ok:
+        raise Refused(502, answer.detail)
+    return page(request, "school_receipts.html", visitor, deliveries=answer.body,
+                message=request.query_params.get("pesan"))
+
+
+@router.post("/serah-sekolah/{delivery_id}", include_in_schema=False)
+async def acknowledge(delivery_id: str, visitor: SignedIn, form: CheckedForm, web: WebParts) -> Any:
+    only(visitor, (Role.KECAMATAN_OFFICE, Role.DINAS_ADMIN), "tanda terima sekolah")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", delivery_id):
+        raise Refused(404, "Kiriman ini tidak dikenal.")
+    answer = await web.gateway.call("printing", "POST", f"/school-deliveries/{delivery_id}/acknowledge",
+                                    person=visitor.account, json={"received_by": str(form.get("received_by", "")).strip()},
+                                    headers={"Idempotency-Key": f"web-terima-{delivery_id}"[:100]})
+    await web.record(visitor.account, "tanda_terima_sekolah", delivery_id, str(answer.status))
+    if not answer.ok:
+        reasons = "; ".join(answer.field_errors.values())
+        raise Refused(answer.status if 400 <= answer.status < 500 else 502, f"{answer.detail} {reasons}".strip())
+    return RedirectResponse("/serah-sekolah?pesan=diterima", status_code=303)
