@@ -74,6 +74,8 @@ def bar_chart(title: str, rows: Sequence[tuple[str, float, str]], *, ident: str)
     plot_w = WIDTH - label_w - RIGHT - 110
     parts = [f'<svg id="{escape(ident)}" class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
              f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    if not rows:
+        parts.append(f'<text x="{label_w}" y="{TOP + 14}" class="tick kosong">Belum ada data.</text>')
     for i, (label, value, note) in enumerate(rows):
         y = TOP + i * row_h
         width = plot_w * value / top

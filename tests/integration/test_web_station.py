@@ -139,9 +139,8 @@ async def test_the_dinas_receives_sends_and_counts_blangko_with_a_second_person_
     station_web: dict[str, Any], context: Any,
 ) -> None:
     base, suffix = station_web["web"].url, station_web["operator"][-6:]
-    kabid, kasi = await context.new_page(), await context.new_page()
+    kabid = await context.new_page()  # one browser profile: one person signed in at a time
     await sign_in(kabid, base, f"kabid{suffix}", PASSWORD)
-    await sign_in(kasi, base, f"kasi{suffix}", PASSWORD)
     before = await _on_hand(kabid, base, "gudang")
 
     await kabid.fill("#form-terima input[name=quantity]", "100")
@@ -171,6 +170,8 @@ async def test_the_dinas_receives_sends_and_counts_blangko_with_a_second_person_
     await kabid.wait_for_load_state()
     assert "empat mata" in (await kabid.text_content("#pesan") or ""), await kabid.content()
 
+    kasi = kabid
+    await sign_in(kasi, base, f"kasi{suffix}", PASSWORD)
     await kasi.goto(f"{base}/dinas/blangko")
     row = kasi.locator("#hitungan tr[data-hitungan]").last
     await row.locator("input[name=approved_by]").fill("Kasi Pendataan")
@@ -180,6 +181,7 @@ async def test_the_dinas_receives_sends_and_counts_blangko_with_a_second_person_
     assert await eventually(lambda: _on_hand(kasi, base, "gudang"), lambda n: n == counted, timeout=30, interval=0.5)
 
     await kasi.fill("#form-usulan input[name=letter_no]", f"470/{uuid.uuid4().hex[:6]}/Dukcapil")
+    await kasi.fill("#form-usulan input[name=quantity]", "500")
     await kasi.click("#form-usulan button")
     await kasi.wait_for_load_state()
     assert "Usulan ke provinsi dikirim" in (await kasi.text_content("#pesan") or "")
