@@ -261,9 +261,9 @@ async def _limited(request: Request) -> str:
 
 
 @router.post("/status-ktp", response_model=StatusOut,
-             responses={429: _problem("terlalu banyak pencarian dari alamat ini; lihat Retry-After")},
+             responses={400: _problem("isi permintaan tidak dapat dibaca (bukan JSON UTF-8)"),
+                        429: _problem("terlalu banyak pencarian dari alamat ini, atau dari kantor ini; lihat Retry-After")},
              summary="Cek status KTP-el (publik): NIK dan tanggal lahir; tanpa nama, tercatat di log audit")
-async def status_ktp(body: StatusIn, request: Request, deps: Deps) -> StatusOut:
-    channel = await _limited(request)
+async def status_ktp(body: StatusIn, deps: Deps, channel: Annotated[str, Depends(_limited)]) -> StatusOut:
     found = await handlers.look_up_status(handlers.StatusLookup(body.nik, body.tanggal_lahir, channel), deps=deps)
     return StatusOut(tahap=found.stage, keterangan=found.explanation, ambil_di=found.collect_at)

@@ -54,7 +54,8 @@ def line_chart(title: str, labels: Sequence[str], lines: Sequence[Line], *, iden
                      f'<text x="{LEFT - 6}" y="{y(value) + 4:.1f}" class="tick" text-anchor="end">{angka(value)}</text>')
     every = max(1, len(labels) // 6)
     for i, label in enumerate(labels):
-        if i % every == 0 or i == len(labels) - 1:
+        last = i == len(labels) - 1 and (len(labels) - 1) % every >= every / 2
+        if i % every == 0 or last:
             parts.append(f'<text x="{x(i):.1f}" y="{HEIGHT - 12}" class="tick" text-anchor="middle">{escape(label)}</text>')
     for n, line in enumerate(lines):
         colour = COLOURS[n % len(COLOURS)]
