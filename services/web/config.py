@@ -32,6 +32,9 @@ class WebSettings(ServiceSettings):
     lockout_minutes: float = Field(15.0, gt=0, description="how long a locked account stays locked")
     status_lookups_per_minute: int = Field(
         10, ge=1, description="public status lookups (cek status KTP-el) per visitor address per minute, after 5 at once")
+    behind_proxy: bool = Field(
+        False, description="the web app runs behind a TLS proxy that appends the visitor's address to "
+                           "X-Forwarded-For: the status page limits that address, not the proxy's")
     secure_cookies: bool = Field(False, description="send the session cookie over HTTPS only (behind TLS)")
 
     @model_validator(mode="after")

@@ -37,6 +37,16 @@ class AddressLimit:
         return (1.0 - tokens) / self.rate
 
 
+def visitor_address(request: Request, *, behind_proxy: bool) -> str:
+    """Who is looking up: the connecting address, or behind a trusted proxy the last address it appended
+    to X-Forwarded-For (earlier entries come from the visitor and can be made up)."""
+    if behind_proxy:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return request.client.host if request.client else "-"
+
+
 def _problem(nik: str, birth: str) -> str | None:
     if not NIK.fullmatch(nik):
         return "NIK harus 16 angka (tanpa titik atau spasi)."
@@ -61,7 +71,7 @@ async def status(request: Request) -> Any:
     problem = _problem(nik, birth)
     if problem is not None:
         return page(request, "status.html", None, status=422, answer=None, message=problem)
-    wait = request.app.state.status_limit.wait(request.client.host if request.client else "-")
+    wait = request.app.state.status_limit.wait(visitor_address(request, behind_proxy=web.settings.behind_proxy))
     if wait > 0:
         return page(request, "status.html", None, status=429, answer=None,
                     message=f"Terlalu banyak pencarian. Coba lagi dalam {max(1, int(wait + 0.999))} detik.")
