@@ -75,7 +75,7 @@ def _banner(stack: Stack, key_file: Path) -> str:
     p = stack.service_ports
     return "\n".join([
         "",
-        "Sistem jemput bola e-KTP Rejang Lebong berjalan. Where to look:",
+        "Sistem jemput bola KTP-el Rejang Lebong berjalan. Where to look:",
         f"  Aplikasi web (petugas, dinas)  http://127.0.0.1:{p['web']}/",
         f"    first account: .venv/bin/python -m services.web.users create --username admin --name \"Admin Dinas\" "
         f"--office {LOCAL_ADMIN}",

@@ -78,7 +78,7 @@ def create_app(settings: CoverageSettings | None = None, *, clock: Clock = syste
     projection = Projection(settings, runtime)
     app = assemble_app(
         runtime=runtime, clock=clock,
-        title="Dukcapil Rejang Lebong: Cakupan e-KTP (coverage)",
+        title="Dukcapil Rejang Lebong: Cakupan KTP-el (coverage)",
         description="Cakupan wajib KTP, perekaman dan pencetakan per wilayah, dari semua event; "
                     "dasbor di /dasbor, usulan jemput bola di /planner/visits.",
         routers=[router, dashboard], rate_limit=settings.rate_limit, max_body_bytes=64 * 1024,

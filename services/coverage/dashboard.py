@@ -71,7 +71,7 @@ def render(template: str, **context: Any) -> HTMLResponse:
 @router.get("/dasbor", response_class=HTMLResponse)
 async def overview(deps: Deps) -> HTMLResponse:
     page = await handlers.overview_page(deps=deps)
-    return render("overview.html", page=page, tiles=TILES, title="Cakupan e-KTP Kabupaten Rejang Lebong",
+    return render("overview.html", page=page, tiles=TILES, title="Cakupan KTP-el Kabupaten Rejang Lebong",
                   subtitle=f"Dinas Dukcapil · data per {page.now.astimezone(WIB):%d-%m-%Y %H:%M} WIB")
 
 

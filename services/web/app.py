@@ -87,7 +87,7 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock = system_clo
             await web.gateway.close()
             await mongo.close()
 
-    app = FastAPI(title="e-KTP jemput bola: aplikasi web", lifespan=lifespan, docs_url=None, redoc_url=None,
+    app = FastAPI(title="KTP-el jemput bola: aplikasi web", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.web = web
     app.state.areas = load_areas()

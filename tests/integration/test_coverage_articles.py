@@ -165,7 +165,7 @@ async def test_dashboard_shows_the_numbers_and_renders_in_chromium(
     async with httpx.AsyncClient(base_url=services["coverage"].url, timeout=120) as coverage:
         await _caught_up(coverage, population)
         html = (await coverage.get("/dasbor")).text
-        assert "Cakupan e-KTP Kabupaten Rejang Lebong" in html and "http" not in html.split("<body>")[0].lower()
+        assert "Cakupan KTP-el Kabupaten Rejang Lebong" in html and "http" not in html.split("<body>")[0].lower()
         assert not re.search(r"""(src|href)=["']https?://""", html), "the dashboard must not load anything online"
         for figure in (expected["wajib_ktp"], expected["direkam"], expected["belum_rekam_wajib"],
                        expected["akan_wajib_ktp"], BLANGKO_IN_STOCK):
