@@ -16,7 +16,7 @@ from typing import Any
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from faststream.security import BaseSecurity, SASLScram256, SASLScram512
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from prometheus_client import CollectorRegistry, Counter
 
 from shared.kafka_backoff import install_metadata_backoff
@@ -31,14 +31,19 @@ RETRY_BACKOFF_MS = 500
 PRODUCER_REQUEST_TIMEOUT_MS = 15_000
 
 
+# The broker client's class of each SASL mechanism the settings allow (the plain clients pass the name).
+SASL_MECHANISMS: dict[str, type[SASLPlaintext | SASLScram256 | SASLScram512]] = {
+    "PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
+
 def _security(infra: InfraSettings) -> BaseSecurity | None:
     if infra.kafka_security_protocol == "PLAINTEXT":
         return None
     context = ssl.create_default_context(cafile=infra.kafka_ssl_cafile or None)
     if infra.kafka_security_protocol == "SSL":
         return BaseSecurity(ssl_context=context)
-    scram = SASLScram256 if infra.kafka_sasl_mechanism.upper() == "SCRAM-SHA-256" else SASLScram512
-    return scram(
+    mechanism = SASL_MECHANISMS[infra.kafka_sasl_mechanism]
+    return mechanism(
         infra.kafka_sasl_username,
         infra.kafka_sasl_password.get_secret_value(),
         ssl_context=context,
@@ -170,7 +175,7 @@ def kafka_client_options(infra: InfraSettings) -> dict[str, Any]:
     if infra.kafka_security_protocol != "PLAINTEXT":
         options["ssl_context"] = ssl.create_default_context(cafile=infra.kafka_ssl_cafile or None)
     if infra.kafka_security_protocol.startswith("SASL"):
-        options.update(sasl_mechanism=infra.kafka_sasl_mechanism.upper(),
+        options.update(sasl_mechanism=infra.kafka_sasl_mechanism,
                        sasl_plain_username=infra.kafka_sasl_username,
                        sasl_plain_password=infra.kafka_sasl_password.get_secret_value())
     return options

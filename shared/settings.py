@@ -82,7 +82,9 @@ class InfraSettings(BaseSettings):
     )
     kafka_bootstrap: str = Field(f"127.0.0.1:{KAFKA_PORT}", description="Kafka bootstrap servers")
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"] = "PLAINTEXT"
-    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", description="the SASL mechanism the brokers enable; every client (services, the topics "
+                                     "job, the plain clients) uses this one")
     kafka_sasl_username: str = ""
     kafka_sasl_password: SecretStr = SecretStr("")
     kafka_ssl_cafile: str = ""
