@@ -44,10 +44,6 @@ class Account:
     disabled: bool = False
     locked_until: dt.datetime | None = None
 
-    def acting_office(self) -> Office:
-        return Office(office_id=self.office_id, name=self.office_id, role=self.role,
-                      kecamatan_code=self.kecamatan_code, operator=self.username)
-
 
 class SignIn(StrEnum):
     OK = "ok"

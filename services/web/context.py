@@ -3,7 +3,6 @@ checks, and the refusals that become pages."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,6 +138,3 @@ def page(request: Request, template: str, visitor: Visitor | None, status: int =
         "visitor": visitor, "csrf": visitor.csrf if visitor else "", "today": web.clock().date(),
         "areas": load_areas(), "status_code": status, **values}, status_code=status)
 
-
-def now_of(request: Request) -> dt.datetime:
-    return web_of(request).clock()

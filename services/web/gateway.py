@@ -105,11 +105,3 @@ class Gateway:
         except ValueError:
             body = {"detail": response.text[:500]}
         return Answer(response.status_code, body, _field_errors(body) if response.status_code == 422 else {})
-
-    async def raw(self, service: str, path: str, *, person: Account | None,
-                  params: Mapping[str, str] | None = None) -> httpx.Response:
-        """A non-JSON answer (a CSV to download), as the service sent it."""
-        try:
-            return await self.clients[service].get(path, params=params, headers=self._headers(person, None))
-        except httpx.TransportError as exc:
-            raise ServiceUnreachable(service) from exc
