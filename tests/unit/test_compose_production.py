@@ -59,3 +59,12 @@ def test_third_party_images_are_pinned_and_secrets_are_not_committed() -> None:
             tag = image.rsplit(":", 1)[-1] if ":" in image else ""
             assert tag and tag != "latest", (name, image)
     assert "secrets/" in (REPO / ".gitignore").read_text().split()
+
+
+def test_every_http_service_has_a_liveness_healthcheck_on_its_own_port() -> None:
+    from shared.settings import SERVICE_PORTS
+
+    for name, port in SERVICE_PORTS.items():
+        check = COMPOSE["services"][name].get("healthcheck")
+        assert check is not None, name
+        assert f"http://127.0.0.1:{port}/health/live" in " ".join(check["test"]), (name, check)
