@@ -83,6 +83,27 @@ async def _too_large(limit: int, scope: Scope, receive: Receive, send: Send) -> 
     await response(scope, receive, send)
 
 
+class TokenBuckets:
+    """One token bucket per key (an office, a visitor's address): `burst` at once, then `per_minute` a minute."""
+
+    def __init__(self, *, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.clock = clock
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str) -> float:
+        """Take one token for `key`; 0 when allowed, else the seconds until a token is free."""
+        now = self.clock()
+        tokens, then = self.buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        if tokens >= 1.0:
+            self.buckets[key] = (tokens - 1.0, now)
+            return 0.0
+        self.buckets[key] = (tokens, now)
+        return (1.0 - tokens) / self.rate
+
+
 class WriteRateLimit:
     """A token bucket per office for write requests: a runaway client gets 429, clerks never notice.
 
@@ -94,11 +115,8 @@ class WriteRateLimit:
         self, *, per_minute: int, burst: int, registry: CollectorRegistry, service: str,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = float(burst)
+        self.buckets = TokenBuckets(per_minute=per_minute, burst=burst, clock=clock)
         self.service = service
-        self.clock = clock
-        self.buckets: dict[str, tuple[float, float]] = {}
         self.refused = Counter(
             "ektp_http_rate_limited_total", "Write requests refused with 429 because an office sent too many",
             ["service", "route"], registry=registry,
@@ -110,14 +128,7 @@ class WriteRateLimit:
 
     def take(self, office_id: str) -> float:
         """Take one token for the office; 0 when allowed, else the seconds until a token is free."""
-        now = self.clock()
-        tokens, then = self.buckets.get(office_id, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - then) * self.rate)
-        if tokens >= 1.0:
-            self.buckets[office_id] = (tokens - 1.0, now)
-            return 0.0
-        self.buckets[office_id] = (tokens, now)
-        return (1.0 - tokens) / self.rate
+        return self.buckets.take(office_id)
 
     def check(self, request: Request, office_id: str) -> None:
         """Answer 429 with Retry-After (whole seconds) when the office has used up its writes."""

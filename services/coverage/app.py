@@ -9,11 +9,12 @@ from fastapi import FastAPI
 from services.coverage.config import CoverageSettings
 from services.coverage.consumers import ProjectionFeed
 from services.coverage.dashboard import router as dashboard
-from services.coverage.http import PublicLimit, router
+from services.coverage.http import PUBLIC_BURST, router
 from services.coverage.ports import CoverageDeps, ProjectionHolder
 from services.coverage.store import AUDIT, CoverageStore, Meta
 from shared.audit import AuditTrail
 from shared.clock import Clock, system_clock
+from shared.http import TokenBuckets
 from shared.runtime import LAG_SECONDS, ServiceRuntime
 from shared.service_app import assemble_app
 
@@ -84,7 +85,7 @@ def create_app(settings: CoverageSettings | None = None, *, clock: Clock = syste
         routers=[router, dashboard], rate_limit=settings.rate_limit, max_body_bytes=64 * 1024,
         state={"deps": CoverageDeps(projection=projection.holder, clock=clock,
                                     pseudonym_key=settings.infra.pseudonym_key.get_secret_value()),
-               "status_limit": PublicLimit(per_minute=settings.status_lookups_per_minute)},
+               "status_limit": TokenBuckets(per_minute=settings.status_lookups_per_minute, burst=PUBLIC_BURST)},
         before_start=[projection.open], after_start=[projection.start], before_stop=[projection.close],
         audit=AuditTrail(runtime.db[AUDIT], service=SERVICE),
     )

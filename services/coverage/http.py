@@ -204,29 +204,8 @@ async def home_visits(
         raise _refusal(exc) from exc
 
 
-class PublicLimit:
-    """A token bucket per client address for the public status lookup: `per_minute` lookups a minute,
-    five at once. The web app's own key is not limited here: it limits each visitor's address itself."""
-
-    BURST = 5.0
-
-    def __init__(self, *, per_minute: int, clock: Any = None) -> None:
-        import time
-
-        self.rate = per_minute / 60.0
-        self.clock = clock or time.monotonic
-        self.buckets: dict[str, tuple[float, float]] = {}
-
-    def wait(self, address: str) -> float:
-        """0 when a lookup from `address` may go ahead now, else the seconds until it may."""
-        now = self.clock()
-        tokens, then = self.buckets.get(address, (self.BURST, now))
-        tokens = min(self.BURST, tokens + (now - then) * self.rate)
-        if tokens >= 1.0:
-            self.buckets[address] = (tokens - 1.0, now)
-            return 0.0
-        self.buckets[address] = (tokens, now)
-        return (1.0 - tokens) / self.rate
+PUBLIC_BURST = 5
+"""Status lookups one client address may make at once, before `status_lookups_per_minute` applies."""
 
 
 class StatusIn(BaseModel):
@@ -252,7 +231,7 @@ async def _limited(request: Request) -> str:
         if not office.on_behalf:
             request.app.state.write_limit.check(request, office.office_id)
         return "web" if office.on_behalf else "api"
-    wait = request.app.state.status_limit.wait(request.client.host if request.client else "-")
+    wait = request.app.state.status_limit.take(request.client.host if request.client else "-")
     if wait > 0:
         seconds = max(1, int(wait + 0.999))
         raise HTTPException(429, f"Terlalu banyak pencarian dari alamat ini. Coba lagi dalam {seconds} detik.",

@@ -40,6 +40,7 @@ from services.web.pages import (
 from services.web.sessions import SESSION_COOKIE, SESSIONS_COLLECTION, Sessions
 from shared.areas import load_areas
 from shared.clock import Clock, system_clock
+from shared.http import TokenBuckets
 from shared.logs import configure_logging
 from shared.messages_id import field_errors
 from shared.metrics import observability_router
@@ -91,7 +92,7 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock = system_clo
                   openapi_url=None)
     app.state.web = web
     app.state.areas = load_areas()
-    app.state.status_limit = status.AddressLimit(settings.status_lookups_per_minute)
+    app.state.status_limit = TokenBuckets(per_minute=settings.status_lookups_per_minute, burst=status.BURST)
     for module in PAGES:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -16,7 +16,7 @@ from services.web import formatting
 from services.web.accounts import Account, Accounts
 from services.web.audit import Deed, WebAudit
 from services.web.config import WebSettings
-from services.web.gateway import Gateway
+from services.web.gateway import Answer, Gateway
 from services.web.sessions import SESSION_COOKIE, Session, Sessions, same_token
 from shared.areas import load_areas
 from shared.clock import Clock
@@ -46,6 +46,21 @@ class Refused(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+# Fields of the services' answers by the name the pages give them (the resident form's come from FIELD_LABELS).
+FIELD_NAMES = {**formatting.FIELD_LABELS, "quantity": "Jumlah", "document_no": "Nomor berita acara",
+               "letter_no": "Nomor surat", "counted": "Hitungan", "reason": "Alasan", "approved_by": "Jabatan penyetuju",
+               "location_id": "Lokasi", "from_location": "Dari", "to_location": "Ke", "catatan": "Catatan",
+               "received_by": "Diterima oleh", "effective_date": "Sejak tanggal", "tanggal": "Tanggal",
+               "file": "File", "date": "Tanggal kunjungan", "place_code": "Tempat", "team": "Tim"}
+
+
+def refusal_of(answer: Answer) -> Refused:
+    """A service's refusal as a page shows it: the service's sentence, then each field's reason under the
+    name the form gives the field. An answer that is not a refusal (a redirect, say) shows as 502."""
+    reasons = "; ".join(f"{FIELD_NAMES.get(name, name)}: {reason}" for name, reason in answer.field_errors.items())
+    return Refused(answer.status if answer.status >= 400 else 502, f"{answer.detail} {reasons}".strip())
 
 
 @dataclass

@@ -8,7 +8,8 @@ import datetime as dt
 from starlette.requests import Request
 
 from services.web.formatting import angka, tanggal
-from services.web.pages.status import AddressLimit, visitor_address
+from services.web.pages.status import BURST, visitor_address
+from shared.http import TokenBuckets
 
 
 def test_dates_and_numbers_are_written_the_indonesian_way() -> None:
@@ -31,6 +32,6 @@ def test_behind_a_proxy_the_address_it_appended_is_limited_not_one_the_visitor_w
 
 
 def test_five_lookups_at_once_then_the_address_waits() -> None:
-    limit = AddressLimit(per_minute=10)
-    assert [limit.wait("a") for _ in range(5)] == [0.0] * 5
-    assert limit.wait("a") > 0 and limit.wait("b") == 0.0
+    limit = TokenBuckets(per_minute=10, burst=BURST)
+    assert [limit.take("a") for _ in range(5)] == [0.0] * 5
+    assert limit.take("a") > 0 and limit.take("b") == 0.0

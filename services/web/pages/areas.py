@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from services.web.context import Refused, SignedIn, WebParts, in_own_kecamatan, page
+from services.web.context import Refused, SignedIn, WebParts, in_own_kecamatan, page, refusal_of
 
 router = APIRouter()
 KECAMATAN = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
@@ -18,7 +18,7 @@ KECAMATAN = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
 async def regency(request: Request, visitor: SignedIn, web: WebParts) -> Any:
     answer = await web.gateway.call("coverage", "GET", "/coverage", person=None)
     if not answer.ok:
-        raise Refused(502, answer.detail)
+        raise refusal_of(answer)
     return page(request, "regency.html", visitor, coverage=answer.body)
 
 
@@ -30,6 +30,6 @@ async def kecamatan(request: Request, code: str, visitor: SignedIn, web: WebPart
     answer = await web.gateway.call("coverage", "GET", "/coverage/areas", person=None,
                                     params={"tingkat": "desa", "kecamatan": code})
     if not answer.ok:
-        raise Refused(502, answer.detail)
+        raise refusal_of(answer)
     return page(request, "kecamatan.html", visitor, table=answer.body, code=code,
                 name=request.app.state.areas.kecamatan[code].name)

@@ -9,8 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from services.web.context import CheckedForm, Refused, SignedIn, Visitor, WebParts, only, page
-from services.web.gateway import Answer
+from services.web.context import CheckedForm, Refused, SignedIn, Visitor, WebParts, only, page, refusal_of
 from shared.contracts import Role
 
 router = APIRouter()
@@ -29,23 +28,19 @@ def _number(form: dict[str, Any], name: str, what: str) -> int | None:
     return int(text)
 
 
-def _refused(answer: Answer) -> Refused:
-    reasons = "; ".join(f"{name}: {reason}" for name, reason in answer.field_errors.items())
-    return Refused(answer.status if 400 <= answer.status < 500 else 502, f"{answer.detail} {reasons}".strip())
-
-
 @router.get("/dinas/blangko", include_in_schema=False)
 async def stock(request: Request, visitor: SignedIn, web: WebParts) -> Any:
     only(visitor, DINAS, "blangko dinas")
     gateway, person = web.gateway, visitor.account
     locations = await gateway.call("inventory", "GET", "/locations", person=person)
     if not locations.ok:
-        raise _refused(locations)
+        raise refusal_of(locations)
     counts = await gateway.call("inventory", "GET", "/counts", person=person)
     suggestion = await gateway.call("inventory", "GET", "/replenishment/suggestion", person=person)
     usulan = await gateway.call("inventory", "GET", "/replenishment", person=person)
     check = await gateway.call("inventory", "GET", "/ledger/check", person=person)
-    return page(request, "blangko.html", visitor, locations=locations.body, counts=counts.body if counts.ok else [],
+    return page(request, "blangko.html", visitor, locations=locations.body,
+                location_names={loc["lokasi"]: loc["nama"] for loc in locations.body}, counts=counts.body if counts.ok else [],
                 suggestion=suggestion.body if suggestion.ok else None, usulan=usulan.body if usulan.ok else [],
                 check=check.body if check.ok else None, message=DONE.get(request.query_params.get("pesan", "")),
                 form_key=uuid.uuid4().hex)
@@ -57,7 +52,7 @@ async def _post(visitor: Visitor, web: Any, form: dict[str, Any], path: str, bod
                                     headers={"Idempotency-Key": f"web-{action}-{form.get('formulir', uuid.uuid4().hex)}"[:100]})
     await web.record(visitor.account, action, body.get("location_id") or body.get("to_location") or path, str(answer.status))
     if not answer.ok:
-        raise _refused(answer)
+        raise refusal_of(answer)
     if answer.status == 202 and action == "hitung_stok":
         done = "hitung-menunggu"
     return RedirectResponse(f"/dinas/blangko?pesan={done}", status_code=303)

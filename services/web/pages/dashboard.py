@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from services.web import charts
-from services.web.context import Refused, SignedIn, WebParts, page
+from services.web.context import SignedIn, WebParts, page, refusal_of
 from services.web.formatting import MONTHS
 from services.web.gateway import Answer, Gateway
 from shared.areas import REGENCY_CODE
@@ -29,7 +29,7 @@ def _short(day: str) -> str:
 async def _public(gateway: Gateway, path: str, **params: str) -> Any:
     answer: Answer = await gateway.call("coverage", "GET", path, person=None, params=params)
     if not answer.ok:
-        raise Refused(502, answer.detail)
+        raise refusal_of(answer)
     return answer.body
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from services.web.context import CheckedForm, Refused, SignedIn, WebParts, only, page
+from services.web.context import CheckedForm, Refused, SignedIn, WebParts, only, page, refusal_of
 from shared.contracts import Role
 
 router = APIRouter()
@@ -60,7 +60,7 @@ async def _job(web: Any, visitor: Any, job_id: str, page_number: int = 1, size: 
     answer = await web.gateway.call("intake", "GET", f"/imports/{job_id}", person=visitor.account,
                                     params={"halaman": str(page_number), "per_halaman": str(size)})
     if not answer.ok:
-        raise Refused(answer.status if answer.status in (403, 404) else 502, answer.detail)
+        raise refusal_of(answer)
     job: dict[str, Any] = answer.body
     return job
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.web.context import CSRF_HEADER, CheckedForm, Refused, SignedIn, Visitor, WebParts, only, page
+from services.web.context import CSRF_HEADER, CheckedForm, Refused, SignedIn, Visitor, Web, WebParts, only, page, refusal_of
 from services.web.formatting import FIELD_LABELS
 from services.web.sessions import same_token
 from shared.contracts import Role
@@ -33,7 +33,7 @@ async def registration_form(request: Request, visitor: SignedIn) -> Any:
     return page(request, "register.html", visitor, form=_blank_form(visitor), errors={}, labels=FIELD_LABELS)
 
 
-def _resident_body(form: dict[str, Any], visitor: Visitor) -> dict[str, Any]:
+def resident_body(form: dict[str, Any], visitor: Visitor) -> dict[str, Any]:
     body: dict[str, Any] = {name: str(form.get(name, "")).strip() for name in FORM_FIELDS}
     if visitor.account.role != Role.DINAS_ADMIN:
         body["kecamatan_code"] = visitor.account.kecamatan_code or ""
@@ -47,7 +47,7 @@ def _resident_body(form: dict[str, Any], visitor: Visitor) -> dict[str, Any]:
 @router.post("/penduduk/baru", include_in_schema=False)
 async def register(request: Request, visitor: SignedIn, form: CheckedForm, web: WebParts) -> Any:
     only(visitor, REGISTERS, "pendaftaran penduduk")
-    body = _resident_body(form, visitor)
+    body = resident_body(form, visitor)
     key = str(form.get("formulir", "")) or uuid.uuid4().hex
     answer = await web.gateway.call("intake", "POST", "/residents", person=visitor.account, json=body,
                                     headers={"Idempotency-Key": f"web-{key[:60]}"})
@@ -86,11 +86,18 @@ async def check_nik(request: Request, visitor: SignedIn, check: NikCheck, web: W
 
 @router.get("/penduduk/{resident_id}", include_in_schema=False)
 async def resident(request: Request, resident_id: str, visitor: SignedIn, web: WebParts) -> Any:
+    found = await read_resident(web, visitor, resident_id)
+    return page(request, "resident.html", visitor, resident=found, new=request.query_params.get("baru") == "1",
+                labels=FIELD_LABELS)
+
+
+async def read_resident(web: Web, visitor: Visitor, resident_id: str) -> dict[str, Any]:
+    """One resident's data from intake (a personal-data read: audited there and here, with the person)."""
     if not RESIDENT_ID.fullmatch(resident_id):
         raise Refused(404, "Alamat penduduk ini tidak dikenal.")
     answer = await web.gateway.call("intake", "GET", f"/residents/{resident_id}", person=visitor.account)
     await web.record(visitor.account, "baca_penduduk", resident_id, str(answer.status))
     if not answer.ok:
-        raise Refused(answer.status if answer.status in (403, 404) else 502, answer.detail)
-    return page(request, "resident.html", visitor, resident=answer.body, new=request.query_params.get("baru") == "1",
-                labels=FIELD_LABELS)
+        raise refusal_of(answer)
+    body: dict[str, Any] = answer.body
+    return body

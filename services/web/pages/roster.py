@@ -13,9 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.web.context import CheckedForm, Refused, SignedIn, Visitor, WebParts, in_own_kecamatan, only, page
+from services.web.context import CheckedForm, Refused, SignedIn, Visitor, WebParts, in_own_kecamatan, only, page, refusal_of
 from services.web.formatting import FIELD_LABELS, WIB
-from services.web.pages.residents import RESIDENT_ID, _resident_body
+from services.web.pages.residents import RESIDENT_ID, read_resident, resident_body
 from shared.contracts import Role
 
 router = APIRouter()
@@ -30,19 +30,10 @@ def _resident_id(resident_id: str) -> str:
     return resident_id
 
 
-async def _resident(web: Any, visitor: Visitor, resident_id: str) -> dict[str, Any]:
-    answer = await web.gateway.call("intake", "GET", f"/residents/{resident_id}", person=visitor.account)
-    await web.record(visitor.account, "baca_penduduk", resident_id, str(answer.status))
-    if not answer.ok:
-        raise Refused(answer.status if answer.status in (403, 404) else 502, answer.detail)
-    body: dict[str, Any] = answer.body
-    return body
-
-
 @router.get("/penduduk/{resident_id}/koreksi", include_in_schema=False)
 async def correction_form(request: Request, resident_id: str, visitor: SignedIn, web: WebParts) -> Any:
     only(visitor, CLERKS, "koreksi data penduduk")
-    resident = await _resident(web, visitor, _resident_id(resident_id))
+    resident = await read_resident(web, visitor, resident_id)
     form = {key: str(value) for key, value in resident.items() if value is not None and key != "disabilitas"}
     form["disabilitas"] = "ya" if resident.get("disabilitas") else ""
     return page(request, "correct.html", visitor, resident=resident, form=form, errors={}, labels=FIELD_LABELS,
@@ -53,7 +44,7 @@ async def correction_form(request: Request, resident_id: str, visitor: SignedIn,
 async def correct(request: Request, resident_id: str, visitor: SignedIn, form: CheckedForm, web: WebParts) -> Any:
     only(visitor, CLERKS, "koreksi data penduduk")
     _resident_id(resident_id)
-    body = _resident_body(form, visitor) | {"reason": str(form.get("reason", "")).strip(),
+    body = resident_body(form, visitor) | {"reason": str(form.get("reason", "")).strip(),
                                             "umur_sudah_diperiksa": form.get("umur_sudah_diperiksa") == "ya"}
     answer = await web.gateway.call("intake", "PUT", f"/residents/{resident_id}", person=visitor.account, json=body,
                                     headers={"Idempotency-Key": f"web-koreksi-{form.get('formulir', '')}"[:100]})
@@ -78,8 +69,7 @@ async def mark_left(request: Request, resident_id: str, visitor: SignedIn, form:
                                     headers={"Idempotency-Key": f"web-keluar-{form.get('formulir', '')}"[:100]})
     await web.record(visitor.account, f"penduduk_{reason}", resident_id, str(answer.status))
     if not answer.ok:
-        reasons = "; ".join(answer.field_errors.values())
-        raise Refused(answer.status if 400 <= answer.status < 500 else 502, f"{answer.detail} {reasons}".strip())
+        raise refusal_of(answer)
     return RedirectResponse(f"/penduduk/{resident_id}?keluar=1", status_code=303)
 
 
@@ -88,7 +78,7 @@ async def reviews(request: Request, visitor: SignedIn, web: WebParts) -> Any:
     only(visitor, CLERKS, "tinjauan duplikat")
     answer = await web.gateway.call("intake", "GET", "/reviews", person=visitor.account)
     if not answer.ok:
-        raise Refused(502, answer.detail)
+        raise refusal_of(answer)
     return page(request, "reviews.html", visitor, reviews=answer.body, message=request.query_params.get("pesan"))
 
 
@@ -101,8 +91,7 @@ async def not_duplicate(request: Request, resident_id: str, visitor: SignedIn, f
                                     json={"catatan": str(form.get("catatan", "")).strip()})
     await web.record(visitor.account, "tinjau_duplikat", resident_id, str(answer.status))
     if not answer.ok:
-        reasons = "; ".join(answer.field_errors.values())
-        raise Refused(answer.status if 400 <= answer.status < 500 else 502, f"{answer.detail} {reasons}".strip())
+        raise refusal_of(answer)
     return RedirectResponse("/tinjauan?pesan=selesai", status_code=303)
 
 
@@ -126,8 +115,7 @@ async def _cohort(request: Request, visitor: Visitor, web: Any) -> dict[str, Any
     answer = await web.gateway.call("intake", "GET", "/cohort", person=visitor.account, params=params)
     await web.record(visitor.account, "baca_kohort", kecamatan or "kab", str(answer.status))
     if not answer.ok:
-        reasons = "; ".join(answer.field_errors.values())
-        raise Refused(answer.status if 400 <= answer.status < 500 else 502, f"{answer.detail} {reasons}".strip())
+        raise refusal_of(answer)
     body: dict[str, Any] = answer.body
     return body
 

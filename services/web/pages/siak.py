@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 
-from services.web.context import CheckedForm, SignedIn, WebParts, only, page
+from services.web.context import CheckedForm, SignedIn, WebParts, only, page, refusal_of
 from shared.contracts import Role
 
 router = APIRouter()
@@ -29,7 +29,6 @@ async def siak_upload(request: Request, visitor: SignedIn, form: CheckedForm, we
                                     files={"file": (file.filename, await file.read(), "text/csv")})
     await web.record(visitor.account, "impor_status_siak", None, str(answer.status))
     if not answer.ok:
-        reasons = "; ".join(answer.field_errors.values())
-        return page(request, "siak.html", visitor, status=answer.status, result=None,
-                    message=f"{answer.detail} {reasons}".strip())
+        refused = refusal_of(answer)
+        return page(request, "siak.html", visitor, status=refused.status, result=None, message=refused.message)
     return page(request, "siak.html", visitor, result=answer.body)

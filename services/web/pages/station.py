@@ -12,12 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
 from services.web.accounts import Account
-from services.web.context import CheckedForm, Refused, SignedIn, Visitor, WebParts, only, page
+from services.web.context import CheckedForm, Refused, SignedIn, Visitor, WebParts, only, page, refusal_of
 from services.web.formatting import WIB
 from services.web.gateway import Gateway
 from shared.contracts import Role
 from shared.contracts.printing import PriorityClass
-from shared.stations import STATION_ID
+from shared.stations import STATION_ID, load_stations
 
 router = APIRouter()
 OPERATES = (Role.PRINT_STATION, Role.DINAS_ADMIN)
@@ -43,14 +43,14 @@ async def stations(request: Request, visitor: SignedIn, web: WebParts) -> Any:
         return RedirectResponse(f"/stasiun/{visitor.account.office_id}", status_code=303)
     answer = await web.gateway.call("printing", "GET", "/stations", person=visitor.account)
     if not answer.ok:
-        raise Refused(502, answer.detail)
+        raise refusal_of(answer)
     return page(request, "stations.html", visitor, stations=answer.body)
 
 
 async def _read(gateway: Gateway, person: Account, station_id: str) -> dict[str, Any]:
     queue = await gateway.call("printing", "GET", f"/stations/{station_id}/queue", person=person)
     if not queue.ok:
-        raise Refused(queue.status if queue.status in (403, 404) else 502, queue.detail)
+        raise refusal_of(queue)
     printed = await gateway.call("printing", "GET", f"/stations/{station_id}/queue", person=person,
                                  params={"status": "dicetak", "limit": "500"})
     stock = await gateway.call("inventory", "GET", f"/locations/{station_id}", person=person)
@@ -73,7 +73,9 @@ async def station(request: Request, station_id: str, visitor: SignedIn, web: Web
     for job in found["printed"]:
         if job.get("sekolah"):
             schools.setdefault(job["sekolah"], []).append(job["job_id"])
+    known = load_stations().stations.get(station_id)
     return page(request, "station.html", visitor, station_id=station_id, queue=found["queue"], schools=schools,
+                station_name=known.name if known else station_id,
                 printed=printed, stock=found["stock"], reasons=SPOIL_REASONS,
                 priorities=PRIORITY_NAMES, message=request.query_params.get("pesan"), form_key=uuid.uuid4().hex)
 
@@ -86,7 +88,7 @@ async def hand_over(request: Request, station_id: str, visitor: SignedIn, form: 
                                     headers={"Idempotency-Key": f"web-serah-{job_id}"[:100]})
     await web.record(visitor.account, "serahkan_kartu", job_id, str(answer.status))
     if not answer.ok:
-        raise Refused(answer.status if 400 <= answer.status < 500 else 502, answer.detail)
+        raise refusal_of(answer)
     return RedirectResponse(f"/stasiun/{station_id}?pesan=diserahkan", status_code=303)
 
 
@@ -104,7 +106,7 @@ async def spoil(request: Request, station_id: str, visitor: SignedIn, form: Chec
         headers={"Idempotency-Key": f"web-rusak-{form.get('formulir') or uuid.uuid4().hex}"[:100]})
     await web.record(visitor.account, "blangko_rusak", station_id, str(answer.status))
     if not answer.ok:
-        raise Refused(answer.status if 400 <= answer.status < 500 else 502, answer.detail)
+        raise refusal_of(answer)
     return RedirectResponse(f"/stasiun/{station_id}?pesan=rusak", status_code=303)
 
 
@@ -122,7 +124,7 @@ async def send_to_school(station_id: str, visitor: SignedIn, form: CheckedForm, 
                                     headers={"Idempotency-Key": f"web-sekolah-{form.get('formulir') or uuid.uuid4().hex}"[:100]})
     await web.record(visitor.account, "kirim_kartu_sekolah", school, f"{answer.status}: {len(job_ids)} kartu")
     if not answer.ok:
-        raise Refused(answer.status if 400 <= answer.status < 500 else 502, answer.detail)
+        raise refusal_of(answer)
     return RedirectResponse(f"/stasiun/{station_id}?pesan=sekolah", status_code=303)
 
 
@@ -133,7 +135,7 @@ async def school_receipts(request: Request, visitor: SignedIn, web: WebParts) ->
     params = {"kecamatan_code": visitor.account.kecamatan_code} if visitor.account.kecamatan_code else {}
     answer = await web.gateway.call("printing", "GET", "/school-deliveries", person=visitor.account, params=params)
     if not answer.ok:
-        raise Refused(502, answer.detail)
+        raise refusal_of(answer)
     return page(request, "school_receipts.html", visitor, deliveries=answer.body,
                 message=request.query_params.get("pesan"))
 
@@ -148,6 +150,5 @@ async def acknowledge(delivery_id: str, visitor: SignedIn, form: CheckedForm, we
                                     headers={"Idempotency-Key": f"web-terima-{delivery_id}"[:100]})
     await web.record(visitor.account, "tanda_terima_sekolah", delivery_id, str(answer.status))
     if not answer.ok:
-        reasons = "; ".join(answer.field_errors.values())
-        raise Refused(answer.status if 400 <= answer.status < 500 else 502, f"{answer.detail} {reasons}".strip())
+        raise refusal_of(answer)
     return RedirectResponse("/serah-sekolah?pesan=diterima", status_code=303)

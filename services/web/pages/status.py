@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,27 +13,10 @@ from services.web.context import page
 
 router = APIRouter()
 NIK = re.compile(r"^\d{16}$")
-BURST = 5.0
+BURST = 5
+"""Lookups one visitor address may make at once, before the per-minute limit applies."""
 STAGE_TITLES = {"tidak_ditemukan": "Tidak ditemukan", "belum_rekam": "Belum rekam", "sudah_rekam": "Sudah rekam",
                 "siap_cetak": "Siap cetak", "dicetak": "Dicetak", "diserahkan": "Sudah diserahkan"}
-
-
-class AddressLimit:
-    """Lookups per visitor address: five at once, then `per_minute` a minute."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.rate = per_minute / 60.0
-        self.buckets: dict[str, tuple[float, float]] = {}
-
-    def wait(self, address: str) -> float:
-        now = time.monotonic()
-        tokens, then = self.buckets.get(address, (BURST, now))
-        tokens = min(BURST, tokens + (now - then) * self.rate)
-        if tokens >= 1.0:
-            self.buckets[address] = (tokens - 1.0, now)
-            return 0.0
-        self.buckets[address] = (tokens, now)
-        return (1.0 - tokens) / self.rate
 
 
 def visitor_address(request: Request, *, behind_proxy: bool) -> str:
@@ -71,7 +53,7 @@ async def status(request: Request) -> Any:
     problem = _problem(nik, birth)
     if problem is not None:
         return page(request, "status.html", None, status=422, answer=None, message=problem)
-    wait = request.app.state.status_limit.wait(visitor_address(request, behind_proxy=web.settings.behind_proxy))
+    wait = request.app.state.status_limit.take(visitor_address(request, behind_proxy=web.settings.behind_proxy))
     if wait > 0:
         return page(request, "status.html", None, status=429, answer=None,
                     message=f"Terlalu banyak pencarian. Coba lagi dalam {max(1, int(wait + 0.999))} detik.")

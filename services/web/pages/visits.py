@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from services.web.context import CheckedForm, Refused, SignedIn, WebParts, in_own_kecamatan, only, page
+from services.web.context import CheckedForm, Refused, SignedIn, WebParts, in_own_kecamatan, only, page, refusal_of
 from shared.contracts import Role
 
 router = APIRouter()
@@ -25,7 +25,7 @@ async def proposal(request: Request, visitor: SignedIn, web: WebParts) -> Any:
     only(visitor, SCHEDULERS, "jadwal jemput bola")
     answer = await web.gateway.call("coverage", "GET", "/planner/visits", person=None)
     if not answer.ok:
-        raise Refused(502, answer.detail)
+        raise refusal_of(answer)
     own = visitor.account.kecamatan_code
     proposed = [v for v in answer.body["kunjungan"] if visitor.account.role == Role.DINAS_ADMIN or v["kecamatan"] == own]
     return page(request, "planner.html", visitor, visits=proposed, message=request.query_params.get("pesan"),
@@ -52,6 +52,5 @@ async def schedule(request: Request, visitor: SignedIn, form: CheckedForm, web: 
         "team": team}, headers={"Idempotency-Key": f"web-jadwal-{visit_id}"})
     await web.record(visitor.account, "jadwalkan_kunjungan", visit_id, str(answer.status))
     if not answer.ok:
-        reasons = "; ".join(answer.field_errors.values())
-        raise Refused(answer.status if 400 <= answer.status < 500 else 502, f"{answer.detail} {reasons}".strip())
+        raise refusal_of(answer)
     return RedirectResponse(f"/jadwal?pesan={visit_id}", status_code=303)
