@@ -10,6 +10,8 @@
   var WIPE_DAYS = Number(root.getAttribute("data-hapus-hari")) || 7;
   var BIOMETRICS = ["foto", "sidik_jari", "iris", "tanda_tangan"];
   var FAILURES = ["sidik jari tidak terbaca", "iris tidak terbaca", "alat perekaman rusak", "listrik padam"];
+  var MONTHS = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+                "November", "Desember"];
   var OUTCOME_NAMES = {captured: "direkam", failed: "gagal", absent: "tidak hadir"};
   var CHUNK = 500;
   var db = null;
@@ -87,7 +89,7 @@
   function visitPanel(visit, events) {
     var panel = document.getElementById("tpl-kunjungan").content.firstElementChild.cloneNode(true);
     panel.setAttribute("data-visit", visit.visit_id);
-    panel.querySelector(".judul").textContent = "Kunjungan " + visit.visit_id + " · " + visit.kind + " " + visit.place_code + " · " + visit.date;
+    panel.querySelector(".judul").textContent = "Kunjungan " + visit.visit_id + " · " + placeName(visit) + " · " + longDate(visit.date);
     var body = panel.querySelector(".targets tbody");
     visit.target_rinci.forEach(function (target) {
       var last = latestFor(events, visit.visit_id, target.resident_id);
@@ -126,6 +128,18 @@
     });
     panel.querySelector(".tutup").addEventListener("click", function () { closeVisit(visit); });
     return panel;
+  }
+
+  function longDate(iso) {
+    var parts = String(iso).split("-");
+    return parts.length === 3 ? Number(parts[2]) + " " + MONTHS[Number(parts[1]) - 1] + " " + parts[0] : iso;
+  }
+
+  function placeName(visit) {
+    var option = document.querySelector("#tpl-kunjungan");
+    var found = option && option.content.querySelector("option[value='" + visit.place_code + "']");
+    var kind = {desa: "desa", rumah: "kunjungan rumah", sekolah: "sekolah NPSN", kantor_kecamatan: "kantor kecamatan"};
+    return found ? found.textContent : (kind[visit.kind] || visit.kind) + " " + visit.place_code;
   }
 
   function button(text, cls, action) {
@@ -244,7 +258,7 @@
     fetch("/lapangan/api/kunjungan", {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (body) {
       list.textContent = "";
       (body.kunjungan || []).forEach(function (visit) {
-        var item = el("li", visit.visit_id + " · " + visit.kind + " " + visit.place_code + " · " + visit.date + " · " + visit.state + " ");
+        var item = el("li", visit.visit_id + " · " + placeName(visit) + " · " + longDate(visit.date) + " · " + visit.state + " ");
         item.setAttribute("data-visit", visit.visit_id);
         item.appendChild(button("Unduh", "unduh", function () { download(visit.visit_id); }));
         list.appendChild(item);
