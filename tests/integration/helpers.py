@@ -147,12 +147,13 @@ def local_run_env(tmp_path: Any) -> tuple[dict[str, str], dict[str, int], dict[s
     """
     import os
 
-    from deploy.local.process import free_port
+    from deploy.local.process import free_ports
     from shared.settings import SERVICE_PORTS
 
-    ports = {f"EKTP_{name.upper()}_PORT": free_port() for name in SERVICE_PORTS}
-    infra = {"EKTP_KAFKA_PORT": free_port(), "EKTP_KAFKA_CONTROLLER_PORT": free_port(),
-             "EKTP_MONGO_PORT": free_port(), "EKTP_PROMETHEUS_PORT": free_port()}
+    infra_names = ("EKTP_KAFKA_PORT", "EKTP_KAFKA_CONTROLLER_PORT", "EKTP_MONGO_PORT", "EKTP_PROMETHEUS_PORT")
+    chosen = free_ports(len(SERVICE_PORTS) + len(infra_names))  # all different: one at a time can repeat
+    ports = {f"EKTP_{name.upper()}_PORT": port for name, port in zip(SERVICE_PORTS, chosen, strict=False)}
+    infra = dict(zip(infra_names, chosen[len(SERVICE_PORTS):], strict=True))
     env = {k: v for k, v in os.environ.items() if not k.startswith("EKTP_")}
     env.update({k: str(v) for k, v in {**ports, **infra}.items()})
     env["EKTP_LOCAL_DIR"] = str(tmp_path)
