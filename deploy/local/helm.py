@@ -1,6 +1,6 @@
 """Helm, built from its module on the Go module proxy into the cache folder (for the chart's tests).
 
-    python -m deploy.local.helm        # builds it once (~2-4 min on 2 cores) and prints its path
+    python -m deploy.local.helm        # builds it once (1.5-3.5 min on 2 cores) and prints its path
 
 Release archives of Helm cannot be downloaded here; the Go module proxy serves its source, so it is
 built like Helm's own Makefile does: version and Kubernetes version stamped in with -ldflags (without

@@ -53,7 +53,8 @@ def helm() -> Path:
 
 @pytest.fixture(scope="module")
 def render(helm: Path) -> Render:
-    """`helm template` of the chart with the given values files and --set pairs, as a list of resources."""
+    """`helm template` of the chart with the given values files and --set pairs, as a list of resources
+    (in a pair's name `__` stands for a dot; a name ending in `_string` is passed with --set-string)."""
     cache: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
 
     def _render(*values: Path, **sets: str) -> list[dict[str, Any]]:
