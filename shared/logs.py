@@ -4,18 +4,26 @@ A NIK-shaped number becomes [NIK] and a calendar date [TANGGAL] in messages, arg
 traces and exception tracebacks. Exceptions that carry the data they failed on (a MongoDB write
 error holds the documents, a pydantic ValidationError the input values) are described by their
 codes and fields only.
+
+Lines are text for people (`time LEVEL logger: message`) or, for Loki and Elasticsearch, one JSON
+object per line (`EKTP_LOG_FORMAT=json`, the production default) with time, level, logger, message,
+service and any extra fields, every value masked as the message is.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import traceback
 from collections.abc import Iterator
 from types import TracebackType
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from pymongo.errors import BulkWriteError, OperationFailure
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
 
 NIK_PATTERN = re.compile(r"(?<!\d)\d{16}(?!\d)")
 DATE_PATTERN = re.compile(r"(?<!\d)(?:\d{4}-\d{2}-\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{4})(?![\d])")
@@ -80,14 +88,76 @@ class MaskNik(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Root logging to stderr with the personal-data mask on every handler."""
+LogFormat = Literal["json", "text"]
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+HANDLER_NAME = "ektp-masked"
+# uvicorn's coloured copy of each message adds nothing a log store can use.
+_LEFT_OUT = frozenset({*RESERVED_ATTRS, "color_message"})
+
+
+def _masked(value: Any) -> Any:
+    """`value` as JSON can hold it, with personal data masked in every string, key and number in it."""
+    if isinstance(value, str):
+        return mask_personal(value)
+    if value is None or isinstance(value, (bool, float)):
+        return value
+    if isinstance(value, int):
+        return value if len(str(abs(value))) < 16 else mask_personal(str(value))
+    if isinstance(value, dict):
+        return {mask_personal(str(k)): _masked(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_masked(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return mask_personal(value.isoformat())
+    return mask_personal(str(value))
+
+
+class MaskedJsonFormatter(JsonFormatter):
+    """One JSON object per record: time (UTC, ISO 8601), level, logger, message, service, then any extra
+    fields and the traceback, each value masked like the message (an extra field is never filtered by
+    MaskNik, which only sees the message, arguments and traceback)."""
+
+    def __init__(self, service: str | None = None) -> None:
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s", rename_fields={"levelname": "level", "name": "logger"},
+            static_fields={"service": service} if service else {}, reserved_attrs=list(_LEFT_OUT),
+            timestamp="time", json_ensure_ascii=False,
+        )
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return safe_traceback(ei)
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        return mask_personal(stack_info)
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        moment = log_data.pop("time", None)
+        masked = {key: _masked(value) for key, value in log_data.items()}
+        time = moment.isoformat(timespec="milliseconds") if isinstance(moment, dt.datetime) else moment
+        return {"time": time, **masked}
+
+
+def formatter(fmt: LogFormat, *, service: str | None = None) -> logging.Formatter:
+    """The formatter of log lines in `fmt`: text for people, JSON for a log store."""
+    return MaskedJsonFormatter(service) if fmt == "json" else logging.Formatter(TEXT_FORMAT)
+
+
+def configure_logging(level: str = "INFO", *, fmt: LogFormat | None = None, service: str | None = None) -> None:
+    """Root logging to stderr with the personal-data mask, as text or JSON lines (`fmt`; None keeps what
+    an earlier call chose, text at first). Called again, it changes the one handler it made."""
     root = logging.getLogger()
-    if not any(isinstance(f, MaskNik) for h in root.handlers for f in h.filters):
+    handler = next((h for h in root.handlers if h.get_name() == HANDLER_NAME), None) or next(
+        (h for h in root.handlers if any(isinstance(f, MaskNik) for f in h.filters)), None)
+    if handler is None:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.set_name(HANDLER_NAME)
         handler.addFilter(MaskNik())
+        handler.setFormatter(formatter(fmt or "text", service=service))
         root.addHandler(handler)
+    elif fmt is not None:
+        handler.setFormatter(formatter(fmt, service=service))
+    if fmt == "json":
+        logging.captureWarnings(True)  # a library's warning is a JSON line too, not bare text on stderr
     root.setLevel(level)
     for noisy in ("aiokafka", "pymongo"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -43,7 +43,7 @@ class ServiceRuntime:
 
     @classmethod
     def build(cls, infra: InfraSettings, *, service: str) -> ServiceRuntime:
-        configure_logging(infra.log_level)
+        configure_logging(infra.log_level, fmt=infra.effective_log_format, service=service)
         registry = CollectorRegistry()
         metrics = ConsumerMetrics(registry, service)
         dead_letters = DeadLetterPolicy(service=service, metrics=metrics)

@@ -97,6 +97,14 @@ class InfraSettings(BaseSettings):
         description="secret key of the resident pseudonym (keyed hash of the NIK)",
     )
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] | None = Field(
+        None, description="json: one JSON object per line (time, level, logger, message, service; NIKs masked) for "
+                          "Loki or Elasticsearch; text: a line for people; unset: json in production, else text")
+
+    @property
+    def effective_log_format(self) -> Literal["json", "text"]:
+        """The log line format: the one set, else JSON in production and text elsewhere."""
+        return self.log_format or ("json" if self.profile == "production" else "text")
 
     @model_validator(mode="before")
     @classmethod
