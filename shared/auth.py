@@ -138,7 +138,7 @@ async def current_office(request: Request, key: str | None = Security(API_KEY_HE
     rate, else the office. Reads the app's `directory` and `write_limit` (set by `assemble_app`)."""
     office = await acting_office(request, request.app.state.directory, key)
     request.state.office_id = office.office_id
-    request.app.state.write_limit.check(request, office.office_id)
+    await request.app.state.write_limit.admit(request, office.office_id)
     return office
 
 

@@ -1,4 +1,5 @@
-"""HTTP helpers shared by the services: body-size limit, write rate limit and errors a clerk can act on."""
+"""HTTP helpers shared by the services: body-size limit, write rate limit (shared by replicas) and errors a clerk
+can act on."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry, Counter
-from pymongo.errors import ConnectionFailure, ExecutionTimeout
+from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, ConnectionFailure, ExecutionTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -104,18 +108,70 @@ class TokenBuckets:
         return (1.0 - tokens) / self.rate
 
 
+class SharedTokenBuckets:
+    """Token buckets kept in the database, one document per key, so every replica of a service draws on
+    one budget per office.
+
+    A bucket is stored as the moment it will be full again (`tat`, the "theoretical arrival time" of
+    the generic cell rate algorithm, in Unix seconds): a write is allowed when that moment is at most
+    `burst - 1` intervals ahead, and moves it one interval (60 / per_minute s) on. One update command
+    of three statements does it (a bucket in use, a bucket full again, a first bucket): one database
+    round trip per allowed write, atomic on MongoDB per statement and, on the local FerretDB, as a
+    whole (docs/adr/0009). A refusal reads the bucket once more for Retry-After. Replicas compare their
+    own wall clocks with what the others stored: keep them in sync (NTP); a skew of a second moves an
+    office's budget by a second's worth of writes.
+    """
+
+    ATTEMPTS = 3
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]], *, per_minute: int, burst: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.collection = collection
+        self.interval = 60.0 / per_minute
+        self.tolerance = (burst - 1) * self.interval
+        self.clock = clock
+
+    async def draw(self, key: str) -> float:
+        """Take one token for `key` from the shared bucket; 0 when allowed, else the seconds until a token is
+        free. (Not named `take`: a write to the database, which route modules leave to use cases.)"""
+        wait = 0.0
+        for _ in range(self.ATTEMPTS):
+            now = self.clock()
+            ahead = now + self.interval
+            try:
+                result = await self.collection.bulk_write([
+                    UpdateOne({"_id": key, "tat": {"$gte": now, "$lte": now + self.tolerance}},
+                              {"$inc": {"tat": self.interval}}),
+                    UpdateOne({"_id": key, "tat": {"$lt": now}}, {"$set": {"tat": ahead}}),
+                    UpdateOne({"_id": key}, {"$setOnInsert": {"tat": ahead}}, upsert=True),
+                ], ordered=True)
+            except BulkWriteError:
+                continue  # two first writes of an office at once on MongoDB: one created the bucket
+            if result.modified_count or result.upserted_count:
+                return 0.0
+            bucket = await self.collection.find_one({"_id": key})
+            wait = float(bucket["tat"]) - self.tolerance - now if bucket else 0.0
+            if wait > 0:
+                return wait
+            # The bucket changed between the statements (MongoDB runs each alone): try again.
+        return max(wait, 0.0)
+
+
 class WriteRateLimit:
     """A token bucket per office for write requests: a runaway client gets 429, clerks never notice.
 
     Each office may make `burst` writes at once and `per_minute` writes a minute after that. Reads
-    are not limited. Refusals are counted per service and route template, never per office.
+    are not limited. Refusals are counted per service and route template, never per office. With
+    `shared` buckets (the database's) the budget is one for every replica of the service; without,
+    each process counts its own.
     """
 
     def __init__(
         self, *, per_minute: int, burst: int, registry: CollectorRegistry, service: str,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic, shared: SharedTokenBuckets | None = None,
     ) -> None:
         self.buckets = TokenBuckets(per_minute=per_minute, burst=burst, clock=clock)
+        self.shared = shared
         self.service = service
         self.refused = Counter(
             "ektp_http_rate_limited_total", "Write requests refused with 429 because an office sent too many",
@@ -123,18 +179,33 @@ class WriteRateLimit:
         )
 
     @classmethod
-    def from_settings(cls, settings: RateLimitSettings, *, registry: CollectorRegistry, service: str) -> WriteRateLimit:
-        return cls(per_minute=settings.writes_per_minute, burst=settings.burst, registry=registry, service=service)
+    def from_settings(cls, settings: RateLimitSettings, *, registry: CollectorRegistry, service: str,
+                      db: AsyncDatabase[dict[str, Any]] | None = None) -> WriteRateLimit:
+        """The limit of `service`, its buckets in `db` (`<service>_rate_limits`) when settings share them."""
+        shared = SharedTokenBuckets(db[f"{service}_rate_limits"], per_minute=settings.writes_per_minute,
+                                    burst=settings.burst) if settings.shared and db is not None else None
+        return cls(per_minute=settings.writes_per_minute, burst=settings.burst, registry=registry, service=service,
+                   shared=shared)
 
     def take(self, office_id: str) -> float:
-        """Take one token for the office; 0 when allowed, else the seconds until a token is free."""
+        """Take one token for the office from this process's buckets; 0 when allowed, else the seconds until
+        a token is free."""
         return self.buckets.take(office_id)
 
     def check(self, request: Request, office_id: str) -> None:
-        """Answer 429 with Retry-After (whole seconds) when the office has used up its writes."""
+        """Answer 429 with Retry-After (whole seconds) when the office has used up this process's writes."""
+        if request.method in WRITE_METHODS:
+            self._refuse_after(request, self.take(office_id))
+
+    async def admit(self, request: Request, office_id: str) -> None:
+        """Answer 429 with Retry-After when the office has used up its writes: from the shared buckets when
+        there are any, else this process's."""
         if request.method not in WRITE_METHODS:
             return
-        wait = self.take(office_id)
+        wait = await self.shared.draw(office_id) if self.shared is not None else self.take(office_id)
+        self._refuse_after(request, wait)
+
+    def _refuse_after(self, request: Request, wait: float) -> None:
         if wait <= 0:
             return
         route = getattr(request.scope.get("route"), "path", "lainnya")

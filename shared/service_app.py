@@ -74,7 +74,7 @@ def assemble_app(
     app.state.request_claims = claims
     app.state.clock = clock
     app.state.write_limit = WriteRateLimit.from_settings(rate_limit, registry=runtime.registry,
-                                                         service=runtime.service)
+                                                         service=runtime.service, db=runtime.db)
     install_error_handlers(app)
     for router in routers:
         app.include_router(router)

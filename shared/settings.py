@@ -154,8 +154,12 @@ class RateLimitSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EKTP_RATE_LIMIT_", extra="ignore")
 
-    writes_per_minute: int = Field(60_000, ge=1, description="writes an office may send per minute, sustained")
+    writes_per_minute: int = Field(60_000, ge=1, description="writes an office may send per minute, sustained, "
+                                                             "to one service (all its replicas together when shared)")
     burst: int = Field(2_000, ge=1, description="writes an office may send at once before the rate applies")
+    shared: bool = Field(True, description="true: one budget per office for all replicas of a service, kept in the "
+                                           "database (one update per write); false: each process counts its own, "
+                                           "so N replicas allow N times the rate")
 
 
 class ServiceSettings(BaseSettings):

@@ -21,6 +21,7 @@ class CoverageSettings(ServiceSettings):
     )
     consume: bool = Field(True, description="run the projector; false serves queries only")
     status_lookups_per_minute: int = Field(
-        10, ge=1, description="public KTP-el status lookups (POST /status-ktp) per client address per minute")
+        10, ge=1, description="public KTP-el status lookups (POST /status-ktp) per client address per minute, "
+                              "counted by each replica apart (offices' writes share one budget)")
     swap_check_seconds: float = Field(
         3.0, description="how often the service checks whether a rebuild swapped in a new projection")

@@ -229,7 +229,7 @@ async def _limited(request: Request) -> str:
     office = await request.app.state.directory.authenticate(key) if key else None
     if office is not None:
         if not office.on_behalf:
-            request.app.state.write_limit.check(request, office.office_id)
+            await request.app.state.write_limit.admit(request, office.office_id)
         return "web" if office.on_behalf else "api"
     wait = request.app.state.status_limit.take(request.client.host if request.client else "-")
     if wait > 0:

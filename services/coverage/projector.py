@@ -24,7 +24,14 @@ from typing import Any, get_args
 from pydantic import TypeAdapter
 
 from services.coverage import domain
-from services.coverage.store import CoverageStore, decode_delta, decode_view, encode_delta, encode_view
+from services.coverage.store import (
+    ConcurrentUpdate,
+    CoverageStore,
+    decode_delta,
+    decode_view,
+    encode_delta,
+    encode_view,
+)
 from shared.contracts import (
     OUTREACH_EVENTS,
     PRINT_EVENTS,
@@ -49,6 +56,10 @@ from shared.topics import OUTREACH, PRINT, RECORDING, RESIDENT, STOCK
 log = logging.getLogger("ektp.coverage.projector")
 KEEP_EVENT_IDS = 200
 KEEP_PENDING = 24
+# Counter writes tried at once before the batch is retried with backoff. Every batch touches the
+# kabupaten's counters, so two projector replicas (one consumer group) often find them changed meanwhile;
+# the changes are then summed again against the fresh documents, as a redelivered batch would be.
+COUNTER_ATTEMPTS = 4
 _NOTHING: dict[str, int] = {}
 
 ADAPTERS: dict[str, TypeAdapter[Any]] = {
@@ -237,6 +248,17 @@ class Projector:
         return changes
 
     async def _apply_counters(self, changes: list[_Change]) -> None:
+        """Add the changes to every area not holding them yet; another replica's write meanwhile (the
+        version guard refuses ours) means reading the areas again and adding what they still lack."""
+        for attempt in range(1, COUNTER_ATTEMPTS + 1):
+            try:
+                await self._write_counters(changes)
+                return
+            except ConcurrentUpdate:
+                if attempt == COUNTER_ATTEMPTS:
+                    raise
+
+    async def _write_counters(self, changes: list[_Change]) -> None:
         if not changes:
             return
         area_ids = sorted({area_id for change in changes for area_id in change.delta})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.intake.ports import IMPORT_LEASE
 from shared.settings import SERVICE_PORTS, ServiceSettings
 
 
@@ -18,3 +19,7 @@ class IntakeSettings(ServiceSettings):
                                                               "reason)")
     import_stop_after_refused: int = Field(10_000, ge=1, description="refused rows after which an import stops "
                                                                       "reading the file and imports none of it")
+    import_lease_seconds: float = Field(
+        IMPORT_LEASE.total_seconds(), ge=1,
+        description="a running import's replica renews it every quarter of this; one not renewed for this long "
+                    "(its replica crashed) is shown as interrupted and resumes on re-upload at any replica")

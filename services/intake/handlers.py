@@ -463,6 +463,8 @@ async def start_import(command: StartImport, *, deps: IntakeDeps) -> ImportStart
         raise Forbidden(office, office.kecamatan_code)
     job_id = job_id_for(office.actor.office_id, command.content)
     earlier = await deps.jobs.get(job_id)
+    if earlier is not None:
+        earlier = earlier.as_seen(deps.clock(), deps.import_limits.lease)
     if earlier is not None and earlier.status in (RUNNING, DONE):
         return ImportStarted(import_view(earlier), replay=True)
     today = domain.today_in_wib(deps.clock)
@@ -496,4 +498,4 @@ async def read_import(command: ReadImport, *, deps: IntakeDeps) -> ImportView:
     actor = command.office.actor
     if job is None or (actor.role != Role.DINAS_ADMIN and job.office_id != actor.office_id):
         raise ImportNotFound(command.job_id)
-    return import_view(job, command.page)
+    return import_view(job.as_seen(deps.clock(), deps.import_limits.lease), command.page)

@@ -2,7 +2,9 @@
 
 A job's id is derived from the office and the file's content, so uploading the same file again
 finds the same job and adds nothing; a job cut off by a restart resumes on re-upload, skipping
-residents already in the roster.
+residents already in the roster. With several intake replicas a job is run by the one that took
+the upload, which renews the job's heartbeat; a job whose heartbeat stops for longer than the
+lease (a crashed replica) is interrupted, and its re-upload resumes on any replica.
 """
 
 from __future__ import annotations
@@ -116,10 +118,14 @@ async def run_import(
 ) -> None:
     """Register every row in chunks; rows already in the roster (active or not) are counted, not re-sent.
 
-    `today` is the WIB day the file was read on: every row is judged on that one day."""
+    `today` is the WIB day the file was read on: every row is judged on that one day. A job another
+    replica took over (this one's lease ran out, then the file was uploaded again) is left to it."""
     try:
         for start in range(0, len(rows), CHUNK):
-            await _import_chunk(job_id, rows[start:start + CHUNK], today=today, actor=actor, deps=deps, jobs=jobs)
+            if not await _import_chunk(job_id, rows[start:start + CHUNK], today=today, actor=actor, deps=deps,
+                                       jobs=jobs):
+                log.warning("import %s was taken over by another replica; this one stops", job_id)
+                return
         await jobs.finish(job_id, DONE, deps.clock())
     except asyncio.CancelledError:
         await jobs.finish(job_id, INTERRUPTED, deps.clock(), "layanan berhenti; unggah ulang file yang sama")
@@ -132,7 +138,8 @@ async def run_import(
 
 async def _import_chunk(
     job_id: str, rows: list[DapodikRow], *, today: dt.date, actor: Actor, deps: IntakeDeps, jobs: ImportJobsPort
-) -> None:
+) -> bool:
+    """Register one chunk of rows; False when the job is no longer this replica's."""
     now = deps.clock()
     events, doubts = [], {}
     for row in rows:
@@ -159,8 +166,8 @@ async def _import_chunk(
     finally:
         await deps.roster.release_registrations({r: claims[r] for r in held})
     flagged = await _flag_for_review(fresh, doubts, deps=deps, now=now)
-    await jobs.progress(job_id, processed=len(rows), imported=len(fresh),
-                        already_registered=len(events) - len(fresh), flagged_for_review=flagged)
+    return await jobs.progress(job_id, processed=len(rows), imported=len(fresh),
+                               already_registered=len(events) - len(fresh), flagged_for_review=flagged)
 
 
 async def _flag_for_review(fresh: list[ResidentEnrolled], doubts: dict[str, str], *, deps: IntakeDeps,

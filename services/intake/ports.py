@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,11 @@ ACTIVE = "aktif"
 CLAIM_STALE_AFTER = dt.timedelta(minutes=5)
 """A registration claim older than this was left by a process that stopped; another registration may take it."""
 RUNNING, DONE, INTERRUPTED, FAILED = "berjalan", "selesai", "terputus", "gagal"
+IMPORT_LEASE = dt.timedelta(seconds=60)
+"""An import job belongs to the replica running it while that replica renews the job's heartbeat; a job not
+renewed for this long was left by a replica that stopped without recording it (a crash, a lost machine)."""
+ORPHANED_MESSAGE = ("proses impor terhenti karena layanan yang menjalankannya berhenti mendadak; unggah ulang file "
+                    "yang sama untuk melanjutkan")
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,22 @@ class ImportJob:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     message: str | None = None
+    owner: str | None = None
+    """The replica (host, process) running the job, while it runs."""
+    heartbeat_at: dt.datetime | None = None
+    """When that replica last said it still runs the job."""
+
+    def orphaned(self, now: dt.datetime, lease: dt.timedelta) -> bool:
+        """Still marked running, but its replica has not renewed it within the lease: it stopped without
+        saying so, and the job is interrupted."""
+        return self.status == RUNNING and (self.heartbeat_at is None or now - self.heartbeat_at > lease)
+
+    def as_seen(self, now: dt.datetime, lease: dt.timedelta) -> ImportJob:
+        """The job as a clerk should see it: an orphaned job is interrupted, even before a replica's sweep
+        records it so."""
+        if not self.orphaned(now, lease):
+            return self
+        return dataclasses.replace(self, status=INTERRUPTED, message=ORPHANED_MESSAGE)
 
     @property
     def progress_percent(self) -> float:
@@ -186,7 +208,9 @@ class ImportJobsPort(Protocol):
     async def get(self, job_id: str) -> ImportJob | None: ...
     async def create(self, job_id: str, *, office_id: str, kecamatan_code: str | None, total_rows: int,
                      valid_rows: int, errors: ErrorReport, now: dt.datetime) -> None: ...
-    async def progress(self, job_id: str, **increments: int) -> None: ...
+    async def progress(self, job_id: str, **increments: int) -> bool:
+        """Add to the counters of a job this replica runs; False when it no longer does (another replica
+        took the job over after its lease ran out)."""
     async def finish(self, job_id: str, status: str, now: dt.datetime, message: str | None = None) -> None: ...
 
 
@@ -198,10 +222,12 @@ class BackgroundPort(Protocol):
 
 @dataclass(frozen=True)
 class ImportLimits:
-    """How many row errors an import job keeps, and after how many refused rows it stops reading the file."""
+    """How many row errors an import job keeps, after how many refused rows it stops reading the file, and
+    how long a job's heartbeat may be silent before the job counts as interrupted."""
 
     errors_kept: int = 1_000
     stop_after_refused: int = 10_000
+    lease: dt.timedelta = IMPORT_LEASE
 
 
 @dataclass(frozen=True)

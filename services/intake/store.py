@@ -13,6 +13,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from services.intake.ports import (
     ACTIVE,
     INTERRUPTED,
+    ORPHANED_MESSAGE,
     RUNNING,
     ErrorReport,
     ImportJob,
@@ -383,6 +384,7 @@ def _job(doc: Mapping[str, Any]) -> ImportJob:
         reasons=tuple(ReasonCount(str(r["column"]), str(r["reason"]), int(r["count"])) for r in doc.get("reasons", [])),
         stopped_at_line=doc.get("stopped_at_line"),
         started_at=doc.get("started_at"), finished_at=doc.get("finished_at"), message=doc.get("message"),
+        owner=doc.get("owner"), heartbeat_at=doc.get("heartbeat_at"),
     )
 
 
@@ -390,10 +392,13 @@ class ImportJobs:
     """The import job documents: status, progress counters, the first row errors and counts of all of them.
 
     Only `ImportLimits.errors_kept` errors are stored, so a job document stays far below MongoDB's
-    16 MB whatever the file."""
+    16 MB whatever the file. A running job names the replica running it (`owner`) and when that
+    replica last renewed it (`heartbeat_at`): with several intake replicas, each marks interrupted
+    only jobs whose replica stopped renewing them, never another's running import."""
 
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], *, owner: str) -> None:
         self.collection = db[IMPORTS]
+        self.owner = owner
 
     async def get(self, job_id: str) -> ImportJob | None:
         """One job, or None."""
@@ -402,7 +407,7 @@ class ImportJobs:
 
     async def create(self, job_id: str, *, office_id: str, kecamatan_code: str | None, total_rows: int,
                      valid_rows: int, errors: ErrorReport, now: dt.datetime) -> None:
-        """Start (or restart) a job with its row errors."""
+        """Start (or restart) a job with its row errors, run by this replica."""
         await self.collection.update_one(
             {"_id": job_id},
             {"$set": {"office_id": office_id, "kecamatan_code": kecamatan_code, "status": RUNNING,
@@ -412,25 +417,36 @@ class ImportJobs:
                       "error_count": errors.total, "refused_rows": errors.refused_rows,
                       "reasons": [{"column": r.column, "reason": r.reason, "count": r.count} for r in errors.reasons],
                       "stopped_at_line": errors.stopped_at_line,
-                      "started_at": now, "finished_at": None, "message": None}},
+                      "started_at": now, "finished_at": None, "message": None,
+                      "owner": self.owner, "heartbeat_at": now}},
             upsert=True,
         )
 
-    async def progress(self, job_id: str, **increments: int) -> None:
-        """Add to a running job's counters."""
-        await self.collection.update_one({"_id": job_id, "status": RUNNING}, {"$inc": increments})
+    async def progress(self, job_id: str, **increments: int) -> bool:
+        """Add to the counters of a job this replica runs; False when another replica took it over."""
+        result = await self.collection.update_one({"_id": job_id, "status": RUNNING, "owner": self.owner},
+                                                  {"$inc": increments})
+        return result.matched_count == 1
 
     async def finish(self, job_id: str, status: str, now: dt.datetime, message: str | None = None) -> None:
-        """Close a job with its final status."""
+        """Close a job this replica runs with its final status (one taken over is left to its new replica)."""
         await self.collection.update_one(
-            {"_id": job_id}, {"$set": {"status": status, "finished_at": now, "message": message}}
+            {"_id": job_id, "owner": self.owner},
+            {"$set": {"status": status, "finished_at": now, "message": message}},
         )
 
-    async def mark_interrupted(self) -> int:
-        """Jobs left running by a previous process: say so; a re-upload resumes them."""
+    async def renew(self, now: dt.datetime) -> int:
+        """Say this replica still runs its jobs (their heartbeat); returns how many it runs."""
+        result = await self.collection.update_many({"status": RUNNING, "owner": self.owner},
+                                                   {"$set": {"heartbeat_at": now}})
+        return int(result.matched_count)
+
+    async def mark_interrupted(self, now: dt.datetime, lease: dt.timedelta) -> int:
+        """Jobs whose replica stopped renewing them (a crash; an orderly stop records it itself): say so; a
+        re-upload resumes them. Jobs of running replicas, including this one's, are left alone."""
         result = await self.collection.update_many(
-            {"status": RUNNING},
-            {"$set": {"status": INTERRUPTED,
-                      "message": "proses terhenti saat layanan dimulai ulang; unggah ulang file yang sama"}},
+            {"status": RUNNING, "owner": {"$ne": self.owner},
+             "$or": [{"heartbeat_at": {"$lt": now - lease}}, {"heartbeat_at": {"$exists": False}}]},
+            {"$set": {"status": INTERRUPTED, "finished_at": now, "message": ORPHANED_MESSAGE}},
         )
         return int(result.modified_count)

@@ -192,7 +192,10 @@ class FakeAudit:
 
 @dataclass
 class FakeImportJobs:
+    """Import jobs of one replica (`owner`); two fakes sharing `jobs` are two replicas."""
+
     jobs: dict[str, ImportJob] = field(default_factory=dict)
+    owner: str = "replika-1"
 
     async def get(self, job_id: str) -> ImportJob | None:
         return self.jobs.get(job_id)
@@ -202,14 +205,19 @@ class FakeImportJobs:
         self.jobs[job_id] = ImportJob(job_id, office_id, kecamatan_code, RUNNING, total_rows, valid_rows,
                                       errors=errors.kept, error_count=errors.total, refused_rows=errors.refused_rows,
                                       reasons=errors.reasons, stopped_at_line=errors.stopped_at_line,
-                                      started_at=now)
+                                      started_at=now, owner=self.owner, heartbeat_at=now)
 
-    async def progress(self, job_id: str, **increments: int) -> None:
+    async def progress(self, job_id: str, **increments: int) -> bool:
         job = self.jobs[job_id]
+        if job.status != RUNNING or job.owner != self.owner:
+            return False
         self.jobs[job_id] = dataclasses.replace(job, **{k: getattr(job, k) + v for k, v in increments.items()})
+        return True
 
     async def finish(self, job_id: str, status: str, now: dt.datetime, message: str | None = None) -> None:
-        self.jobs[job_id] = dataclasses.replace(self.jobs[job_id], status=status, finished_at=now, message=message)
+        if self.jobs[job_id].owner == self.owner:
+            self.jobs[job_id] = dataclasses.replace(self.jobs[job_id], status=status, finished_at=now,
+                                                    message=message)
 
 
 class InlineBackground:
