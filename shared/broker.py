@@ -111,7 +111,7 @@ def make_broker(
     published (`published` counts the broker's own publishes, e.g. dead letters)."""
     install_metadata_backoff()
     return KafkaBroker(
-        infra.kafka_bootstrap,
+        infra.kafka_bootstrap_servers,
         client_id=f"ektp-{service}",
         acks="all",
         enable_idempotence=True,
@@ -170,7 +170,7 @@ def event_bytes(message: Any) -> bytes:
 
 def kafka_client_options(infra: InfraSettings) -> dict[str, Any]:
     """Connection options of every plain aiokafka client (producer, consumer, admin): the one builder."""
-    options: dict[str, Any] = {"bootstrap_servers": infra.kafka_bootstrap,
+    options: dict[str, Any] = {"bootstrap_servers": infra.kafka_bootstrap_servers,
                                "security_protocol": infra.kafka_security_protocol}
     if infra.kafka_security_protocol != "PLAINTEXT":
         options["ssl_context"] = ssl.create_default_context(cafile=infra.kafka_ssl_cafile or None)

@@ -80,7 +80,8 @@ class InfraSettings(BaseSettings):
     profile: Literal["local", "production"] = Field(
         "local", description="local: loopback, plaintext; production: TLS and credentials required"
     )
-    kafka_bootstrap: str = Field(f"127.0.0.1:{KAFKA_PORT}", description="Kafka bootstrap servers")
+    kafka_bootstrap: str = Field(f"127.0.0.1:{KAFKA_PORT}", description="Kafka bootstrap servers, host:port "
+                                 "separated by commas")
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
         "SCRAM-SHA-512", description="the SASL mechanism the brokers enable; every client (services, the topics "
@@ -105,6 +106,11 @@ class InfraSettings(BaseSettings):
     def effective_log_format(self) -> Literal["json", "text"]:
         """The log line format: the one set, else JSON in production and text elsewhere."""
         return self.log_format or ("json" if self.profile == "production" else "text")
+
+    @property
+    def kafka_bootstrap_servers(self) -> list[str]:
+        """The bootstrap servers one by one: FastStream takes a string as a single host."""
+        return [server.strip() for server in self.kafka_bootstrap.split(",") if server.strip()]
 
     @model_validator(mode="before")
     @classmethod
