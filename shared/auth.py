@@ -71,11 +71,12 @@ class OfficeDirectory:
 
     async def create(
         self, *, office_id: str, name: str, role: Role, kecamatan_code: str | None,
-        now: dt.datetime, on_behalf: bool = False,
+        now: dt.datetime, on_behalf: bool = False, key: str | None = None,
     ) -> str:
         """Create (or rotate) an office's key; returns the key, which is shown only once. An
-        `on_behalf` key is the web app's: it acts only for the office each request names."""
-        key = "ektp_" + secrets.token_urlsafe(32)
+        `on_behalf` key is the web app's: it acts only for the office each request names. `key`
+        registers a key made elsewhere (a deployment's secret file) instead of a new one."""
+        key = key or "ektp_" + secrets.token_urlsafe(32)
         await self.collection.update_one(
             {"_id": office_id},
             {"$set": {"name": name, "role": role.value, "kecamatan_code": kecamatan_code, "on_behalf": on_behalf,

@@ -5,9 +5,11 @@
     python -m shared.offices office revoke --id kec-17.02.06
     python -m shared.offices office list
     python -m shared.offices office web-key --id aplikasi-web
+    python -m shared.offices office web-key --key-file secrets/web-service-key
 
 `web-key` makes the web app's own key (EKTP_WEB_SERVICE_KEY): it acts only for the office of the
-person signed in to the web app, never as an office of its own.
+person signed in to the web app, never as an office of its own. With `--key-file` it registers the
+key that file holds instead (compose's web-key job, from the secret `python -m deploy.secrets` made).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from shared.areas import load_areas
 from shared.auth import OFFICES_COLLECTION, OfficeDirectory
@@ -22,6 +25,8 @@ from shared.clock import system_clock
 from shared.contracts import Role
 from shared.mongo import make_client
 from shared.settings import InfraSettings
+
+MIN_KEY_LENGTH = 32
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -44,10 +49,18 @@ async def _run(args: argparse.Namespace) -> int:
             print(f"Kunci API untuk {args.id} ({role.value}); simpan sekarang, tidak ditampilkan lagi:")
             print(key)
         elif args.command == "web-key":
+            given = args.given_key
+            if given is not None and len(given) < MIN_KEY_LENGTH:
+                print(f"error: {args.key_file} harus berisi kunci minimal {MIN_KEY_LENGTH} karakter", file=sys.stderr)
+                return 2
             key = await directory.create(office_id=args.id, name="Aplikasi web", role=Role.SYSTEM,
-                                         kecamatan_code=None, now=system_clock(), on_behalf=True)
-            print(f"Kunci aplikasi web {args.id}; isi EKTP_WEB_SERVICE_KEY dengan kunci ini (tidak ditampilkan lagi):")
-            print(key)
+                                         kecamatan_code=None, now=system_clock(), on_behalf=True, key=given)
+            if given is None:
+                print(f"Kunci aplikasi web {args.id}; isi EKTP_WEB_SERVICE_KEY dengan kunci ini "
+                      "(tidak ditampilkan lagi):")
+                print(key)
+            else:
+                print(f"Kunci aplikasi web {args.id} dari {args.key_file} terdaftar.")
         elif args.command == "revoke":
             if not await directory.revoke(args.id, now=system_clock()):
                 print(f"error: kantor {args.id} tidak ada atau kuncinya sudah dicabut", file=sys.stderr)
@@ -64,6 +77,12 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_key_file(args: argparse.Namespace) -> argparse.Namespace:
+    """The key a --key-file holds, read before the event loop starts."""
+    args.given_key = Path(args.key_file).read_text().strip() if getattr(args, "key_file", None) else None
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m shared.offices",
                                      description="Kelola kunci API kantor (office keys).")
@@ -76,10 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--kecamatan", help="kecamatan code the office belongs to, e.g. 17.02.06")
     web_key = office.add_parser("web-key", help="create or rotate the web app's key (acts for its signed-in people)")
     web_key.add_argument("--id", default="aplikasi-web", help="office id of the web app's key")
+    web_key.add_argument("--key-file", help="register the key this file holds (a deployment's secret) instead of "
+                                           "making one")
     revoke = office.add_parser("revoke", help="revoke an office key")
     revoke.add_argument("--id", required=True)
     office.add_parser("list", help="list offices (never their keys)")
-    return asyncio.run(_run(parser.parse_args(argv)))
+    return asyncio.run(_run(_read_key_file(parser.parse_args(argv))))
 
 
 if __name__ == "__main__":

@@ -11,15 +11,17 @@ global:
 
 rule_files:
   - {rules}
-
+{alerting}
 scrape_configs:
 """
 
 
 def render(
-    service_ports: dict[str, int], host: str | None = "127.0.0.1", rules: str = "alerts.yml"
+    service_ports: dict[str, int], host: str | None = "127.0.0.1", rules: str = "alerts.yml",
+    alertmanager: str | None = None,
 ) -> str:
-    """Prometheus YAML scraping each service's /metrics (host None: the service's own name)."""
+    """Prometheus YAML scraping each service's /metrics (host None: the service's own name), sending
+    alerts to `alertmanager` (host:port) when given."""
     jobs = []
     for name, port in service_ports.items():
         target_host = host or name
@@ -31,7 +33,9 @@ def render(
             f"        labels:\n"
             f"          service: {name}\n"
         )
-    return HEADER.format(rules=rules) + "".join(jobs)
+    alerting = ("\nalerting:\n  alertmanagers:\n    - static_configs:\n"
+                f"        - targets: ['{alertmanager}']\n") if alertmanager else ""
+    return HEADER.format(rules=rules, alerting=alerting) + "".join(jobs)
 
 
 if __name__ == "__main__":
@@ -40,7 +44,8 @@ if __name__ == "__main__":
     from shared.settings import SERVICE_PORTS
 
     compose = sys.argv[1:] == ["--compose"]
-    text = render(SERVICE_PORTS, host=None if compose else "127.0.0.1")
+    text = render(SERVICE_PORTS, host=None if compose else "127.0.0.1",
+                  alertmanager="alertmanager:9093" if compose else None)
     if compose:
         text = text.replace("Local scrape configuration", "Scrape configuration for docker-compose")
         text = text.replace("config > deploy/prometheus/prometheus.yml",

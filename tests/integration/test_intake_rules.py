@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -181,3 +183,29 @@ def test_office_keys_are_created_and_revoked_with_the_cli(services: dict[str, An
     listing = subprocess.run([sys.executable, "-m", "shared.offices", "office", "list"],
                              env={**os.environ, **env}, capture_output=True, text=True, check=True)
     assert office in listing.stdout and key not in listing.stdout
+
+
+def test_a_deployment_registers_the_web_apps_key_from_its_secret_file(
+    services: dict[str, Any], infra_env: dict[str, str], tmp_path: Path
+) -> None:
+    """compose's web-key job: the key in secrets/web-service-key becomes the web app's on-behalf key."""
+    env = {**os.environ, **infra_env}
+    office = f"kec-uji-{random.randrange(10**6)}"
+    subprocess.run([sys.executable, "-m", "shared.offices", "office", "create", "--id", office, "--name", "Uji",
+                    "--role", "kecamatan_office", "--kecamatan", "17.02.24"], env=env, capture_output=True, check=True)
+    key_file = tmp_path / "web-service-key"
+    key_file.write_text("ektp_" + secrets.token_urlsafe(32) + "\n")
+    web_id = f"web-uji-{random.randrange(10**6)}"
+    registered = subprocess.run([sys.executable, "-m", "shared.offices", "office", "web-key", "--id", web_id,
+                                 "--key-file", str(key_file)], env=env, capture_output=True, text=True, check=True)
+    assert key_file.read_text().strip() not in registered.stdout
+    url = f"{services['intake'].url}/residents"
+    resident = synthetic_resident(random.Random(), kecamatan="17.02.24", desa="17.02.24.2001")
+    key = key_file.read_text().strip()
+    assert httpx.post(url, json=resident, headers={"X-API-Key": key}).status_code in (401, 403)
+    acting = {"X-API-Key": key, "X-Atas-Nama-Kantor": office, "X-Petugas": "siti"}
+    assert httpx.post(url, json=resident, headers=acting).status_code == 201
+    key_file.write_text("pendek")
+    refused = subprocess.run([sys.executable, "-m", "shared.offices", "office", "web-key", "--id", web_id,
+                              "--key-file", str(key_file)], env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and "minimal" in refused.stderr

@@ -40,7 +40,7 @@ def test_each_service_runs_its_module_on_its_port(service: str) -> None:
     spec = COMPOSE["services"][service]
     assert spec["command"] == ["python", "-m", f"services.{service}"]
     port = SERVICE_PORTS[service]
-    assert spec["ports"] == [f"{port}:{port}"]
+    assert "ports" not in spec  # reached through the proxy only
     env = spec["environment"]
     assert int(env[f"EKTP_{service.upper()}_PORT"]) == port
     assert env["EKTP_PROFILE"] == "production"
@@ -67,11 +67,16 @@ def test_bootstrap_in_compose_names_the_brokers() -> None:
     assert hosts == {n for n in COMPOSE["services"] if n.startswith("kafka-")}
 
 
-def test_every_file_compose_mounts_is_in_the_repository() -> None:
+def test_every_file_compose_mounts_is_in_the_repository_or_made_by_the_secrets_script() -> None:
+    from deploy.secrets import SECRETS
+
     for spec in COMPOSE["services"].values():
         for volume in spec.get("volumes", []):
             source = volume.split(":")[0]
-            if source.startswith("./"):
+            if source.startswith("./secrets/"):
+                made = source.removeprefix("./secrets/")
+                assert any(name == made or name.startswith(made + "/") for name in SECRETS), source
+            elif source.startswith("./"):
                 assert (REPO / source).exists(), source
 
 
