@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install run demo stop test test-faults test-fast test-scale lint bench infra-up infra-down infra-status clean
+.PHONY: help install run demo stop test test-production test-faults test-fast test-scale lint bench infra-up infra-down infra-status clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -28,7 +28,10 @@ stop: install ## Stop everything `make run` started
 	@$(PY) -m deploy.local.run stop
 
 test: install ## Run the whole suite against real Kafka, FerretDB and Prometheus
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest --ignore=tests/production $(PYTEST_ARGS)
+
+test-production: install ## docker-compose.yml's Kafka proven here: 3 SASL_SSL brokers from compose's settings, two killed in turn under load
+	@$(PY) -m pytest tests/production $(PYTEST_ARGS)
 
 test-faults: install ## The long fault and security runs: 25 SIGKILLs, 20 s outages, 2,000-resident redelivery, 100 stations racing for blangko, longer fuzzing
 	@EKTP_FAULTS=long EKTP_FUZZ_EXAMPLES=$${EKTP_FUZZ_EXAMPLES:-80} $(PY) -m pytest tests/faults tests/security tests/integration/test_blangko_contention.py $(PYTEST_ARGS)

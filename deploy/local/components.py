@@ -284,9 +284,11 @@ class FerretDB:
 
     part = "ferretdb"
 
-    def __init__(self, data: Path, port: int) -> None:
+    def __init__(self, data: Path, port: int, *, tls_key_and_cert: Path | None = None) -> None:
         self.data = data / "ferretdb"
         self.port = port
+        # With a PEM file holding a key and its certificate, the port speaks TLS only.
+        self.tls_key_and_cert = tls_key_and_cert
         self.pid_file = self.data / "ferretdb.pid"
         self.log_file = self.data / "ferretdb.out"
 
@@ -347,6 +349,9 @@ class FerretDB:
             raise InfraError(self.part, f"port {self.port} in use by another program (set EKTP_MONGO_PORT)")
         self.install()
         (self.data / "sqlite").mkdir(exist_ok=True)
+        listen = [f"--listen-addr=127.0.0.1:{self.port}"] if self.tls_key_and_cert is None else [
+            "--listen-addr=", f"--listen-tls=127.0.0.1:{self.port}",
+            f"--listen-tls-cert-file={self.tls_key_and_cert}", f"--listen-tls-key-file={self.tls_key_and_cert}"]
         pid = start_background(
             self.part,
             [
@@ -354,7 +359,7 @@ class FerretDB:
                 # processes; only a power cut can lose the last commits. Local data only.
                 str(self.binary), "--handler=sqlite",
                 f"--sqlite-url=file:{self.data / 'sqlite'}/?_pragma=synchronous(NORMAL)",
-                f"--listen-addr=127.0.0.1:{self.port}", f"--state-dir={self.data}",
+                *listen, f"--state-dir={self.data}",
                 "--telemetry=disable", "--debug-addr=-", "--log-level=warn",
             ],
             pid_file=self.pid_file, log_file=self.log_file, cwd=self.data,
