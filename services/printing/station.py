@@ -40,6 +40,7 @@ from shared.contracts.printing import (
     SpoiledPayload,
     SpoilReason,
 )
+from shared.logs import configure_logging
 from shared.publishing import EventPublisher
 from shared.runtime import ServiceRuntime
 from shared.stations import load_stations
@@ -148,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spool", type=Path, default=None, help="folder spool (bawaan EKTP_PRINTING_SPOOL_DIR)")
     args = parser.parse_args(argv)
     settings = PrintingSettings()
+    # Masked like every service's lines (a print job's log names no resident, a library's error might),
+    # JSON lines in production.
+    configure_logging(settings.infra.log_level, fmt=settings.infra.effective_log_format, service="station")
     try:
         printer = make_printer(args.printer, args.station, settings, args.spool)
     except ValueError as exc:
