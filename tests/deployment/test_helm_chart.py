@@ -117,7 +117,17 @@ def test_helm_is_not_built_again_once_in_the_cache(helm: Path, monkeypatch: pyte
 
 def test_the_default_values_render_the_services_alone(render: Render) -> None:
     kinds = {r["kind"] for r in render()}
-    assert kinds == {"ConfigMap", "Deployment", "Service"}
+    assert kinds == {"ConfigMap", "Deployment", "Service", "Job"}
+
+
+def test_a_job_registers_the_web_apps_key_from_its_secret_after_each_install(render: Render) -> None:
+    [job] = [r for r in render() if r["kind"] == "Job"]
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-m", "shared.offices", "office", "web-key",
+                                    "--key-file", "/var/run/secrets/ektp/web-service-key"]
+    sources = job["spec"]["template"]["spec"]["volumes"][0]["projected"]["sources"]
+    assert any(item["path"] == "web-service-key" for source in sources for item in source["secret"]["items"])
 
 
 def test_the_production_values_render_kafka_mongodb_and_keda(render: Render) -> None:
