@@ -34,28 +34,28 @@ MONGO_APP_USER = "ektp"
 CERT_DAYS = 825
 KAFKA_DIR = "kafka"
 
-# file (relative to the secrets directory) -> what it is
+# file (relative to the secrets directory) -> what it is, for the operator who runs the script
 SECRETS: dict[str, str] = {
-    "ca.pem": "the deployment's own certificate authority (certificate); clients trust it",
-    "ca-key.pem": "the CA's private key: signs the certificates below; keep it off the servers after setup",
-    f"{KAFKA_DIR}/kafka.keystore.p12": "the brokers' key and certificate (names kafka-1..3), PKCS12",
-    f"{KAFKA_DIR}/kafka_keystore_creds": "the password of that keystore",
-    f"{KAFKA_DIR}/kafka_sslkey_creds": "the password of the key inside it",
-    f"{KAFKA_DIR}/ca.pem": "the CA the brokers trust (PEM truststore)",
-    f"{KAFKA_DIR}/kafka_server_jaas.conf": "the brokers' SASL PLAIN users: the brokers' own and the services'",
-    "kafka-services-password": f"the services' Kafka password (user {SERVICES_KAFKA_USER})",
-    "mongo-keyfile": "MongoDB replica set member key",
-    "mongo-root-user": "MongoDB administrator name",
-    "mongo-root-password": "MongoDB administrator password",
-    "mongo-app-password": f"password of the services' MongoDB user {MONGO_APP_USER} (readWrite on ektp)",
-    "mongo-tls.pem": "MongoDB's key and certificate (name mongo)",
-    "mongo-url": "the services' MongoDB connection string (user, password, TLS, replica set)",
-    "pseudonym-key": "key of the residents' pseudonym (keyed hash of the NIK): never change it after data exists",
-    "web-service-key": "the web app's own API key (acts for the signed-in person's office)",
-    "grafana-admin-password": "Grafana's admin password",
-    "proxy-cert.pem": "the HTTPS certificate of the site (signed by the CA; replace with a public one if any)",
-    "proxy-key.pem": "its private key",
-    "alertmanager.yml": "Alertmanager's configuration: where alerts go (a webhook given with --alert-webhook)",
+    "ca.pem": "sertifikat otoritas (CA) milik deployment ini; klien mempercayainya",
+    "ca-key.pem": "kunci privat CA: menandatangani sertifikat di bawah; simpan di luar server setelah penyiapan",
+    f"{KAFKA_DIR}/kafka.keystore.p12": "kunci dan sertifikat broker Kafka (nama kafka-1..3), PKCS12",
+    f"{KAFKA_DIR}/kafka_keystore_creds": "kata sandi keystore itu",
+    f"{KAFKA_DIR}/kafka_sslkey_creds": "kata sandi kunci di dalamnya (sama dengan keystore)",
+    f"{KAFKA_DIR}/ca.pem": "CA yang dipercaya broker (truststore PEM)",
+    f"{KAFKA_DIR}/kafka_server_jaas.conf": "pengguna SASL PLAIN broker: broker sendiri dan layanan",
+    "kafka-services-password": f"kata sandi Kafka layanan (pengguna {SERVICES_KAFKA_USER})",
+    "mongo-keyfile": "kunci anggota replica set MongoDB",
+    "mongo-root-user": "nama administrator MongoDB",
+    "mongo-root-password": "kata sandi administrator MongoDB",
+    "mongo-app-password": f"kata sandi pengguna MongoDB layanan {MONGO_APP_USER} (readWrite pada ektp)",
+    "mongo-tls.pem": "kunci dan sertifikat MongoDB (nama mongo)",
+    "mongo-url": "alamat koneksi MongoDB layanan (pengguna, kata sandi, TLS, replica set)",
+    "pseudonym-key": "kunci pseudonim penduduk (hash NIK berkunci): jangan diganti setelah ada data",
+    "web-service-key": "kunci API aplikasi web (bertindak untuk kantor petugas yang masuk)",
+    "grafana-admin-password": "kata sandi admin Grafana",
+    "proxy-cert.pem": "sertifikat HTTPS situs (ditandatangani CA; ganti dengan sertifikat publik bila ada)",
+    "proxy-key.pem": "kunci privat sertifikat itu",
+    "alertmanager.yml": "konfigurasi Alertmanager: ke mana peringatan dikirim (webhook dari --alert-webhook)",
 }
 
 
@@ -224,7 +224,7 @@ def _alertmanager_config(webhook: str) -> str:
 
 
 def make_secrets(options: Options) -> dict[str, str]:
-    """Make every missing secret; returns file -> "dibuat" (made) or "ada" (kept)."""
+    """Make every missing secret; returns file -> "dibuat" (made) or "sudah ada" (kept)."""
     directory = options.directory
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
@@ -269,7 +269,7 @@ def make_secrets(options: Options) -> dict[str, str]:
         path = directory / name
         if not path.exists():
             _write(path, make())
-    return {name: "ada" if name in existed else "dibuat" for name in SECRETS}
+    return {name: "sudah ada" if name in existed else "dibuat" for name in SECRETS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     result = make_secrets(Options(Path(args.dir), domain=args.domain, alert_webhook=args.alert_webhook,
                                   extra_hosts=tuple(args.extra_host)))
     for name, state in result.items():
-        print(f"  {state:<6} {args.dir}/{name}  ({SECRETS[name]})")
+        print(f"  {state:<9} {args.dir}/{name}  ({SECRETS[name]})")
     if not args.alert_webhook and result["alertmanager.yml"] == "dibuat":
         print("  catatan: tanpa --alert-webhook, peringatan hanya tampil di halaman Alertmanager", file=sys.stderr)
     return 0
