@@ -27,7 +27,17 @@ def _refuse_numbers(message: str) -> Any:
     return BeforeValidator(check)
 
 
+def _refuse_booleans(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("harus bilangan bulat, bukan true atau false")
+    return value
+
+
 Date = Annotated[dt.date, _refuse_numbers("tanggal harus berformat YYYY-MM-DD, bukan angka")]
+NOT_A_BOOLEAN = BeforeValidator(_refuse_booleans)
+# A count in a request body: a whole number (210 or 210.0, as JSON Schema's integer); `true` is not 1.
+# Bounds of an optional count go before NOT_A_BOOLEAN, or the API schema loses them.
+Count = Annotated[int, NOT_A_BOOLEAN]
 DateTime = Annotated[AwareDatetime, _refuse_numbers(
     "waktu harus berformat ISO 8601 dengan zona waktu (mis. 2024-05-01T09:30:00+07:00), bukan angka")]
 

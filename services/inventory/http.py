@@ -17,7 +17,7 @@ from services.inventory.domain import CountProposal, Forbidden, NotFound, Refuse
 from services.inventory.handlers import InventoryDeps, LocationView, Recorded, Suggestion
 from shared.auth import Office, actor_of, current_office
 from shared.contracts.stock import LOCATION, StockSpoilReason
-from shared.http_types import ValidationProblem, problem
+from shared.http_types import NOT_A_BOOLEAN, Count, ValidationProblem, problem
 from shared.idempotency import IdempotencyKey, answer_once
 from shared.stations import WAREHOUSE
 
@@ -51,7 +51,7 @@ router = APIRouter(tags=["blangko"])
 
 class ReceiptIn(BaseModel):
     location_id: str = Field(WAREHOUSE, pattern=LOCATION, description="lokasi penerima (biasanya gudang)")
-    quantity: int = QUANTITY
+    quantity: Count = QUANTITY
     request_id: str | None = Field(None, max_length=64, description="nomor usulan yang dijawab kiriman ini; "
                                    "jumlah yang diterima tidak boleh melebihi usulan")
     document_no: str = Field(min_length=3, max_length=100,
@@ -61,18 +61,18 @@ class ReceiptIn(BaseModel):
 class TransferIn(BaseModel):
     from_location: str = Field(pattern=LOCATION)
     to_location: str = Field(pattern=LOCATION)
-    quantity: int = QUANTITY
+    quantity: Count = QUANTITY
 
 
 class SpoilageIn(BaseModel):
     location_id: str = Field(pattern=LOCATION)
-    quantity: int = QUANTITY
+    quantity: Count = QUANTITY
     reason: StockSpoilReason = Field(description="laminasi_terkelupas, salah_cetak, blangko_rusak, printer_gagal")
 
 
 class CountIn(BaseModel):
     location_id: str = Field(pattern=LOCATION)
-    counted: int = Field(ge=0, le=1_000_000, description="blangko baik yang ada secara fisik, termasuk yang sudah dipesan")
+    counted: Count = Field(ge=0, le=1_000_000, description="blangko baik yang ada secara fisik, termasuk yang sudah dipesan")
     reason: str = Field(min_length=5, max_length=300, description="alasan koreksi (wajib)")
     approved_by: str | None = Field(
         None, min_length=2, max_length=120,
@@ -109,7 +109,7 @@ class CountWaitingOut(BaseModel):
 
 class ReturnIn(BaseModel):
     location_id: str = Field(pattern=LOCATION)
-    quantity: int = QUANTITY
+    quantity: Count = QUANTITY
     berita_acara_no: str = Field(min_length=3, max_length=100)
     handed_to: str = Field("Disdukcapil Provinsi Bengkulu", min_length=2, max_length=120)
 
@@ -117,7 +117,8 @@ class ReturnIn(BaseModel):
 class UsulanIn(BaseModel):
     letter_no: str = Field(min_length=3, max_length=100,
                            description="nomor surat usulan ke provinsi; satu nomor hanya dipakai sekali")
-    quantity: int | None = Field(None, ge=1, le=1_000_000, description="kosongkan untuk memakai jumlah saran")
+    quantity: Annotated[int, Field(ge=1, le=1_000_000), NOT_A_BOOLEAN] | None = Field(
+        None, description="kosongkan untuk memakai jumlah saran")
 
 
 class LocationOut(BaseModel):
