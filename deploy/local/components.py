@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -208,13 +209,7 @@ class Kafka:
         return props
 
     def _java(self, main: str, *args: str) -> list[str]:
-        heap = os.environ.get("EKTP_KAFKA_HEAP", "-Xmx768m")
-        return [
-            "java", heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}",
-            f"-Dkafka.logs.dir={self.data}",
-            "-cp", f"{self.libs}/*", main, *args,
-        ]
+        return kafka_java(self.data, main, *args)
 
     def start(self) -> str:
         """Start (or reuse) the node; returns how it went in a few words."""
@@ -246,6 +241,17 @@ class Kafka:
 
     def stop(self) -> bool:
         return stop_process(self.pid_file, timeout=30)
+
+
+def kafka_java(logs: Path, main: str, *args: str, jvm_options: Sequence[str] = (),
+               heap: str = "-Xmx768m") -> list[str]:
+    """The java command line of a Kafka tool or node from the cached jars (EKTP_KAFKA_HEAP overrides `heap`)."""
+    return [
+        "java", os.environ.get("EKTP_KAFKA_HEAP", heap), "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}",
+        f"-Dkafka.logs.dir={logs}", *jvm_options,
+        "-cp", f"{cache_dir() / f'kafka-{KAFKA_VERSION}' / 'libs'}/*", main, *args,
+    ]
 
 
 def _kafka_cluster_id(seed: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deploy.local.components import KAFKA_VERSION, REPO, Kafka, cache_dir
+from deploy.local.components import Kafka, cache_dir, kafka_java
 from deploy.local.process import (
     InfraError,
     pid_alive,
@@ -59,10 +59,7 @@ class Broker:
         return self.data / "server.properties"
 
     def _java(self, main: str, *args: str) -> list[str]:
-        return ["java", os.environ.get("EKTP_KAFKA_HEAP", "-Xmx512m"), "-XX:+UseG1GC", "-Djava.awt.headless=true",
-                f"-Dlog4j2.configurationFile={REPO / 'deploy/kafka/log4j2.properties'}",
-                f"-Dkafka.logs.dir={self.data}", *self.jvm_options,
-                "-cp", f"{cache_dir() / f'kafka-{KAFKA_VERSION}' / 'libs'}/*", main, *args]
+        return kafka_java(self.data, main, *args, jvm_options=self.jvm_options, heap="-Xmx512m")
 
     def format(self) -> None:
         """Format the storage with compose's cluster id, as the image's launch script does."""

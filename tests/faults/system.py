@@ -130,8 +130,10 @@ async def topic_ends(bootstrap: str, topics: list[str]) -> dict[Any, int]:
         await consumer.stop()
 
 
-async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+async def group_lag(bootstrap: str, group: str, topics: list[str], **options: Any) -> int:
+    """Messages of `topics` the group has not committed; `options` connect like the services (SASL, TLS)."""
+    consumer = AIOKafkaConsumer(**{"bootstrap_servers": bootstrap, **options}, group_id=group,
+                                enable_auto_commit=False)
     await consumer.start()
     try:
         tps = [TopicPartition(t, p) for t in topics for p in range(partitions_of(t))]
@@ -144,9 +146,9 @@ async def group_lag(bootstrap: str, group: str, topics: list[str]) -> int:
         await consumer.stop()
 
 
-async def read_records(bootstrap: str, tps: list[TopicPartition]) -> dict[str, list[Any]]:
-    """Every record of the given partitions, in offset order (key 'topic[p]')."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def read_records(bootstrap: str, tps: list[TopicPartition], **options: Any) -> dict[str, list[Any]]:
+    """Every record of the given partitions, in offset order (key 'topic[p]'); `options` as for group_lag."""
+    consumer = AIOKafkaConsumer(**{"bootstrap_servers": bootstrap, **options}, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(tps)

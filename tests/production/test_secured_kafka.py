@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from pymongo import AsyncMongoClient
@@ -47,7 +47,7 @@ from shared.broker import kafka_client_options
 from shared.contracts import Role
 from shared.settings import InfraSettings
 from shared.topics import ALL, PREFIX, ConsumerGroup
-from tests.faults.system import GROUP_TOPICS
+from tests.faults.system import GROUP_TOPICS, group_lag, read_records
 from tests.integration.helpers import create_office_key, eventually, synthetic_resident
 from tests.support.plugin import LOG_DIR, SESSION_ID, report
 from tests.support.processes import REPO, ServiceProcess
@@ -223,39 +223,21 @@ async def _kill_and_restart(production: Production, broker: Broker) -> tuple[flo
 
 async def _lag(production: Production) -> dict[str, int]:
     """Messages not yet committed, per consuming role."""
-    consumer_options = production.client_options()
-    lag: dict[str, int] = {}
-    for group, topics in GROUP_TOPICS.items():
-        # The projector's group is a setting of its own (compose keeps its default, not under the prefix).
-        group_id = group if group == ConsumerGroup.COVERAGE_PROJECTOR else PREFIX + group
-        consumer = AIOKafkaConsumer(**consumer_options, group_id=group_id, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            tps = [TopicPartition(PREFIX + t, p) for t in topics
-                   for p in range(next(x.partitions for x in ALL if x.name == PREFIX + t))]
-            ends = await consumer.end_offsets(tps)
-            lag[group] = sum([max(0, ends[tp] - ((await consumer.committed(tp)) or 0)) for tp in tps])
-        finally:
-            await consumer.stop()
-    return lag
+    options = production.client_options()
+    bootstrap = options.pop("bootstrap_servers")
+    # The projector's group is a setting of its own (compose keeps its default, not under the prefix).
+    return {group: await group_lag(bootstrap, group if group == ConsumerGroup.COVERAGE_PROJECTOR else PREFIX + group,
+                                   [PREFIX + t for t in topics], **options)
+            for group, topics in GROUP_TOPICS.items()}
 
 
 async def _resident_records(production: Production) -> list[dict[str, Any]]:
+    options = production.client_options()
+    bootstrap = options.pop("bootstrap_servers")
     topic = next(t for t in ALL if t.name.endswith("resident.events"))
-    consumer = AIOKafkaConsumer(**production.client_options(), enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        records: list[dict[str, Any]] = []
-        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
-            for tp, batch in (await consumer.getmany(timeout_ms=500, max_records=5000)).items():
-                records.extend(json.loads(r.value) for r in batch if r.offset < ends[tp])
-        return records
-    finally:
-        await consumer.stop()
+    records = await read_records(bootstrap, [TopicPartition(topic.name, p) for p in range(topic.partitions)],
+                                 **options)
+    return [json.loads(r.value) for batch in records.values() for r in batch]
 
 
 async def test_two_brokers_killed_in_turn_under_load_lose_and_double_nothing(
