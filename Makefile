@@ -3,6 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
+# Test modules run side by side in this many processes, each with its own database, topics and consumer groups
+# on the shared Kafka and FerretDB (tests/support/plugin.py); 1 runs them one after another.
+TEST_WORKERS ?= 3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -27,8 +30,8 @@ demo: install ## Like run, then plays a synthetic Rejang Lebong through the serv
 stop: install ## Stop everything `make run` started
 	@$(PY) -m deploy.local.run stop
 
-test: install ## Run the whole suite against real Kafka, FerretDB and Prometheus
-	@$(PY) -m pytest --ignore=tests/production $(PYTEST_ARGS)
+test: install ## Run the whole suite against real Kafka, FerretDB and Prometheus (TEST_WORKERS=3 modules side by side)
+	@$(PY) -m pytest --ignore=tests/production -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-production: install ## docker-compose.yml's Kafka proven here: 3 SASL_SSL brokers from compose's settings, two killed in turn under load
 	@$(PY) -m pytest tests/production $(PYTEST_ARGS)

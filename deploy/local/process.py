@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -34,9 +35,12 @@ def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.3) -> bool:
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+PORT_RANGE = "EKTP_PORT_RANGE"
+"""Where free ports are chosen ("20000-24999"); the kernel's choice when unset. Test processes running side
+by side each get a range of their own, so one never picks a port another picked and has yet to bind."""
 
 
 def free_ports(count: int) -> list[int]:
@@ -45,10 +49,28 @@ def free_ports(count: int) -> list[int]:
     All sockets stay bound until every port is chosen: asking `free_port` one at a time can
     give the same port twice, once the first socket is closed.
     """
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    sockets: list[socket.socket] = []
     try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
+        span = os.environ.get(PORT_RANGE)
+        if not span:
+            for _ in range(count):
+                sockets.append(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                sockets[-1].bind(("127.0.0.1", 0))
+        else:
+            low, high = (int(part) for part in span.split("-", 1))
+            first = random.randrange(low, high + 1)  # noqa: S311 - a spread of ports, not a secret
+            for offset in range(high - low + 1):
+                if len(sockets) == count:
+                    break
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                try:
+                    sock.bind(("127.0.0.1", low + (first - low + offset) % (high - low + 1)))
+                except OSError:
+                    sock.close()
+                    continue
+                sockets.append(sock)
+            if len(sockets) < count:
+                raise InfraError("ports", f"no {count} free ports left in {PORT_RANGE}={span}")
         return [int(sock.getsockname()[1]) for sock in sockets]
     finally:
         for sock in sockets:

@@ -308,15 +308,16 @@ async def overview_page(*, deps: CoverageDeps) -> OverviewPage:
     day = now.astimezone(WIB).date()
     cohort_until = add_years(day, 1)
     projection = deps.projection()
+    counted = await projection.counters_of("kec")  # read once, for the table and the backlog
     table = await queries.coverage_table(projection, level="kecamatan", parent=None, day=day,
-                                         cohort_until=cohort_until)
+                                         cohort_until=cohort_until, kecamatan=counted)
     ranked = planner.rank(await queries.planner_places(projection, day), day)
     proposed = planner.propose(ranked, start=day, settings=planner.PlannerSettings(weeks=2))
     kecamatan = load_areas().kecamatan
     visits = [{"tanggal": v.date, "kecamatan": kecamatan[v.kecamatan_code].name,
                "tempat": ", ".join(p.name for p, _ in v.places), "penduduk": v.residents} for v in proposed]
     return OverviewPage(now=now, cohort_until=cohort_until, table=table,
-                        backlog=await queries.backlog(projection, now=now),
+                        backlog=await queries.backlog(projection, now=now, kecamatan=counted),
                         stock=await queries.stock(projection, today=day), visits=visits)
 
 

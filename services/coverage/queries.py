@@ -59,22 +59,24 @@ def _by_code(areas: list[AreaCounters]) -> dict[str, AreaCounters]:
 
 
 async def coverage_table(store: ProjectionReads, *, level: str, parent: str | None, day: dt.date,
-                         cohort_until: dt.date | None = None) -> dict[str, Any]:
-    """Rows of one level (kecamatan of the regency, desa of a kecamatan, schools of a kecamatan)."""
+                         cohort_until: dt.date | None = None,
+                         kecamatan: list[AreaCounters] | None = None) -> dict[str, Any]:
+    """Rows of one level (kecamatan of the regency, desa of a kecamatan, schools of a kecamatan); the
+    kecamatan level from `kecamatan`'s counters when the caller has read them already."""
     areas = load_areas()
     kab = await store.counters(f"kab:{REGENCY_CODE}")
     total = area_row(REGENCY_CODE, REGENCY_NAME, kab, day=day, turning=_turning(kab, day),
                      cohort_until=cohort_until, turning_until=_turning(kab, cohort_until))
     rows: list[dict[str, Any]] = []
     if level == "kecamatan":
-        counted = _by_code(await store.counters_of("kec"))
+        counted = _by_code(kecamatan if kecamatan is not None else await store.counters_of("kec"))
         for code, kec in areas.kecamatan.items():
             area = counted.get(code) or AreaCounters("kec", code)
             rows.append(area_row(code, kec.name, area, day=day, turning=_turning(area, day),
                                  cohort_until=cohort_until, turning_until=_turning(area, cohort_until)))
     elif level == "desa":
-        counted = _by_code(await store.counters_of("desa"))
         villages = [v for v in areas.villages.values() if parent is None or v.kecamatan_code == parent]
+        counted = _by_code(await store.counters_of("desa", None if parent is None else [v.code for v in villages]))
         for village in sorted(villages, key=lambda v: v.code):
             area = counted.get(village.code) or AreaCounters("desa", village.code)
             row = area_row(village.code, village.name, area, day=day, turning=_turning(area, day),
@@ -82,7 +84,10 @@ async def coverage_table(store: ProjectionReads, *, level: str, parent: str | No
             row["kecamatan"] = village.kecamatan_code
             rows.append(row)
     elif level == "sekolah":
-        schools = [school for school in sorted(await store.counters_of("sekolah"), key=lambda a: a.code)
+        # For a kecamatan, only the schools the planner's document knows a student of it in are read.
+        codes = None if not parent else sorted(
+            npsn for npsn, by_kec in (await store.planner_counts()).siswa_per_sekolah.items() if by_kec.get(parent))
+        schools = [school for school in sorted(await store.counters_of("sekolah", codes), key=lambda a: a.code)
                    # a student of the school counted, and (for a kecamatan) one living in it
                    if school.terdaftar and (not parent or school.siswa_per_kecamatan.get(parent))]
         names = await store.school_names([school.code for school in schools])
@@ -116,10 +121,12 @@ async def weekly_series(store: ProjectionReads, *, area_id: str, first: dt.date,
     return rows
 
 
-async def backlog(store: ProjectionReads, *, now: dt.datetime) -> dict[str, Any]:
-    """Cards waiting to be printed per kecamatan, and how long the oldest has waited."""
+async def backlog(store: ProjectionReads, *, now: dt.datetime,
+                  kecamatan: list[AreaCounters] | None = None) -> dict[str, Any]:
+    """Cards waiting to be printed per kecamatan, and how long the oldest has waited (from `kecamatan`'s
+    counters when the caller has read them already)."""
     areas = load_areas()
-    counted = _by_code(await store.counters_of("kec"))
+    counted = _by_code(kecamatan if kecamatan is not None else await store.counters_of("kec"))
     waiting_per_kec = {code: area.antre_cetak for code, area in counted.items()}
     oldest = {code: since for code, area in counted.items()
               if area.antre_cetak and (since := domain.oldest_hour(area.antre_cetak_per_jam))}
@@ -173,26 +180,27 @@ def _stock_row(location: StockLocation, cover: blangko.StockCover) -> dict[str, 
 
 
 async def planner_places(store: ProjectionReads, today: dt.date) -> list[planner.Place]:
-    """Desa and schools with their outstanding residents and the visits held there (by `today`)."""
+    """Desa and schools with their outstanding residents and the visits held there (by `today`), from the
+    planner's document: one read for the whole regency."""
     areas = load_areas()
     by_place: dict[str, list[dt.date | None]] = {}
     for visit in await store.place_visits():
         by_place.setdefault(visit.place_code, []).append(visit.held_on)
     visits = {place: planner.held_days(days, today) for place, days in by_place.items()}
+    counts = await store.planner_counts()
     places = []
-    for desa in await store.counters_of("desa"):
-        village = areas.villages.get(desa.code)
+    for code, outstanding in sorted(counts.desa_belum_rekam.items()):
+        village = areas.villages.get(code)
         if village is None:
             continue
-        seen = visits.get(desa.code, [])
-        places.append(planner.Place("desa", desa.code, village.name, village.kecamatan_code,
-                                    desa.belum_rekam_luar_sekolah, len(seen), max(seen) if seen else None))
-    schools = [school for school in await store.counters_of("sekolah") if school.siswa_per_kecamatan]
-    names = await store.school_names([school.code for school in schools])
-    for school in schools:
-        by_kec = school.siswa_per_kecamatan
-        main = max(by_kec, key=lambda k: by_kec[k])  # the kecamatan most of its students live in
-        seen = visits.get(school.code, [])
-        places.append(planner.Place("sekolah", school.code, school_label(school.code, names, unnamed="Sekolah "), main,
-                                    school.belum_rekam, len(seen), max(seen) if seen else None))
+        seen = visits.get(code, [])
+        places.append(planner.Place("desa", code, village.name, village.kecamatan_code,
+                                    outstanding, len(seen), max(seen) if seen else None))
+    schools = {npsn: by_kec for npsn, by_kec in counts.siswa_per_sekolah.items() if by_kec}
+    names = await store.school_names(sorted(schools))
+    for npsn, by_kec in sorted(schools.items()):
+        main = max(sorted(by_kec), key=lambda k: by_kec[k])  # the kecamatan most of its students live in
+        seen = visits.get(npsn, [])
+        places.append(planner.Place("sekolah", npsn, school_label(npsn, names, unnamed="Sekolah "), main,
+                                    counts.sekolah_belum_rekam.get(npsn, 0), len(seen), max(seen) if seen else None))
     return places

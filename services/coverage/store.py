@@ -24,6 +24,7 @@ from services.coverage.views import (
     AreaCounters,
     ListedResident,
     PlaceVisit,
+    PlannerCounts,
     ResidentStage,
     StockLocation,
 )
@@ -279,15 +280,29 @@ class CoverageStore:
             return AreaCounters(kind=kind, code=code)
         return area_counters(doc)
 
-    async def counters_of(self, kind: str) -> list[AreaCounters]:
+    async def counters_of(self, kind: str, codes: Sequence[str] | None = None) -> list[AreaCounters]:
         """The counters of every area of one kind ("kec", "desa", "sekolah") that has a document, read by id: the
-        regency's kecamatan and desa are known, and every school a resident was counted with is kept apart."""
+        regency's kecamatan and desa are known, and every school a resident was counted with is kept apart.
+        With `codes`, only the areas of those codes."""
+        if codes is not None:
+            return [area_counters(doc) for doc in (await self._many(self.areas, [f"{kind}:{code}" for code in codes])).values()]
         known = _known_area_ids(kind)
         if not known and kind == "sekolah":
             known = [f"sekolah:{doc['_id']}" async for doc in self.schools.find({}, {"_id": 1})]
         if known:
             return [area_counters(doc) for doc in (await self._many(self.areas, known)).values()]
         return [area_counters(doc) async for doc in self.areas.find({"kind": kind})]
+
+    async def planner_counts(self) -> PlannerCounts:
+        """The planner's document (`domain.PLANNER_AREA`): one read for the whole regency."""
+        doc = await self.areas.find_one({"_id": domain.PLANNER_AREA}) or {}
+        return PlannerCounts(
+            desa_belum_rekam={domain.desa_of_key(key): int(n) for key, n in (doc.get("desa_belum_rekam") or {}).items()},
+            sekolah_belum_rekam={domain.school_of_key(key): int(n)
+                                 for key, n in (doc.get("sekolah_belum_rekam") or {}).items()},
+            siswa_per_sekolah={domain.school_of_key(key): {domain.kecamatan_of_key(kec): int(n) for kec, n in by_kec.items()}
+                               for key, by_kec in (doc.get("sekolah_siswa") or {}).items()},
+        )
 
     async def stock_locations(self) -> list[StockLocation]:
         """The blangko counters of every location the ledger's events named."""

@@ -51,6 +51,17 @@ class AreaCounters:
 
 
 @dataclass(frozen=True)
+class PlannerCounts:
+    """What the planner needs of the whole regency, kept in one document: unrecorded residents per desa code
+    (those not counted through a school), per school (NPSN), and each school's students per kecamatan
+    code they live in."""
+
+    desa_belum_rekam: Mapping[str, int] = field(default_factory=dict)
+    sekolah_belum_rekam: Mapping[str, int] = field(default_factory=dict)
+    siswa_per_sekolah: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class StockLocation:
     """Blangko counters of one location, mirrored from the ledger's events."""
 

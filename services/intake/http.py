@@ -58,7 +58,7 @@ class ResidentIn(ResidentData):
 
     nik: str = Field(description="Nomor Induk Kependudukan, 16 digits; dots, spaces or dashes between the digits "
                                  "(1702.0645.0707.0001) are removed",
-                     json_schema_extra={"pattern": NIK_AS_TYPED, "maxLength": 40})
+                     json_schema_extra={"pattern": NIK_AS_TYPED, "maxLength": 40, "format": "nik"})
 
     @field_validator("nik", mode="before")
     @classmethod

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.coverage.ports import CoverageDeps
-from services.coverage.views import AreaCounters, ListedResident, PlaceVisit, ResidentStage, StockLocation
+from services.coverage.views import AreaCounters, ListedResident, PlaceVisit, PlannerCounts, ResidentStage, StockLocation
 from shared.clock import WIB
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=WIB)
@@ -55,8 +55,16 @@ class FakeProjection:
         kind, code = area_id.split(":", 1)
         return self.areas.get(area_id) or AreaCounters(kind=kind, code=code)
 
-    async def counters_of(self, kind: str) -> list[AreaCounters]:
-        return [area for area in self.areas.values() if area.kind == kind]
+    async def counters_of(self, kind: str, codes: Sequence[str] | None = None) -> list[AreaCounters]:
+        return [area for area in self.areas.values() if area.kind == kind and (codes is None or area.code in codes)]
+
+    async def planner_counts(self) -> PlannerCounts:
+        """What the projection keeps in the planner's document, from the fake's desa and school counters."""
+        desa = [area for area in self.areas.values() if area.kind == "desa"]
+        schools = [area for area in self.areas.values() if area.kind == "sekolah"]
+        return PlannerCounts(desa_belum_rekam={area.code: area.belum_rekam_luar_sekolah for area in desa},
+                             sekolah_belum_rekam={area.code: area.belum_rekam for area in schools},
+                             siswa_per_sekolah={area.code: dict(area.siswa_per_kecamatan) for area in schools})
 
     async def school_names(self, npsns: list[str]) -> dict[str, str]:
         return {npsn: self.schools[npsn] for npsn in npsns if npsn in self.schools}

@@ -4,6 +4,7 @@ records its hand-over; a spoiled blank is recorded with its reason and the stock
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -70,12 +71,22 @@ def station_web(start_service: Any, infra_env: dict[str, str], tmp_path_factory:
         started[name].stop()
 
 
-async def stock_for_everything_queued(producer: Any, db: Any) -> None:
-    """Blangko for every card waiting at PUSAT: the session's other modules queue cards there too (it is the
-    fallback station), and the queue prints by priority, not in the order this module sent them."""
-    waiting = await db["print_jobs"].count_documents({"station_id": PUSAT,
-                                                      "status": {"$in": ["menunggu_blangko", "siap_cetak"]}})
-    await send_stock(producer, receipt(PUSAT, waiting + 2), PUSAT)
+async def printed_at_pusat(producer: Any, db: Any, resident_id: str, *, timeout: float = 120.0) -> None:
+    """Blangko for every card waiting at PUSAT until the resident's card is printed: the session's other modules
+    queue cards there too (it is the fallback station), cards they sent earlier may still be arriving, and the
+    queue prints by priority, not in the order this module sent them."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        job = await db["print_jobs"].find_one({"resident_id": resident_id})
+        if job is not None and job["status"] not in WAITING:
+            return
+        waiting = await db["print_jobs"].count_documents({"station_id": PUSAT, "status": {"$in": WAITING}})
+        await send_stock(producer, receipt(PUSAT, waiting + 2), PUSAT)
+        await asyncio.sleep(5)
+    raise AssertionError(f"the card was not printed at {PUSAT} within {timeout:.0f} s")
+
+
+WAITING = ["menunggu_blangko", "siap_cetak"]
 
 
 async def _rows(page: Any, table: str) -> list[str]:
@@ -104,7 +115,7 @@ async def test_the_station_page_shows_its_queue_and_a_printed_card_moves_to_prin
     assert any(name in row for name in PRIORITY_NAMES.values()) and "menunggu blangko" in row, row
     await shot(page, "stasiun-antrean")
 
-    await stock_for_everything_queued(kafka_producer, mongo_db)
+    await printed_at_pusat(kafka_producer, mongo_db, resident)
 
     async def printed() -> list[str]:
         await page.goto(f"{base}/stasiun/{PUSAT}")
@@ -215,7 +226,7 @@ async def test_students_cards_go_to_their_school_together_and_the_clerk_records_
     await send_print_request(kafka_producer, print_request(kecamatan=KECAMATAN, desa=DESA, resident=rid))
     await eventually(lambda: mongo_db["print_jobs"].find_one({"resident_id": rid}), lambda doc: doc is not None,
                      timeout=60)
-    await stock_for_everything_queued(kafka_producer, mongo_db)
+    await printed_at_pusat(kafka_producer, mongo_db, rid)
     base, suffix = station_web["web"].url, station_web["operator"][-6:]
     page = await context.new_page()
     await sign_in(page, base, station_web["operator"], PASSWORD)

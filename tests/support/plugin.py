@@ -8,11 +8,14 @@ groups, so earlier runs' data never leaks into assertions.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,14 +34,39 @@ def report(text: str) -> None:
     for line in text.strip("\n").splitlines():
         FIGURES.append(line.rstrip())
     print(text)
-SESSION_ID = uuid.uuid4().hex[:8]
+RUN_ID = os.environ.setdefault("EKTP_TEST_RUN", uuid.uuid4().hex[:5])
+"""One run of the suite: under `pytest -n N` its worker processes inherit it from the process that starts them."""
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+"""This process's name under `pytest -n N` ("gw0", "gw1", ...); empty when the suite runs in one process."""
+_WORKER_INDEX = int(WORKER[2:]) if WORKER.startswith("gw") else None
+SESSION_ID = RUN_ID + ("m" if _WORKER_INDEX is None else "0123456789abcdefghijklmnopqrstuvwxyz"[_WORKER_INDEX])
+"""This process's session: its own database, topics and consumer groups, so processes side by side never
+meet in each other's figures. Six characters, all of them this session's (some tests use it as a prefix)."""
 LOG_DIR = REPO / "test-artifacts" / "logs"
 # Every log record of the test process during the session, unmasked, for the NIK scan at the end.
 SUITE_LOG = LOG_DIR / f"suite-{SESSION_ID}.log"
 NIK_SCAN: list[ScanResult] = []
 # Each session gets its own topics, so a reused broker's history never has to be replayed.
 # Set before any test module imports shared.topics.
-os.environ.setdefault("EKTP_TOPIC_PREFIX", f"t{SESSION_ID}.")
+if WORKER:
+    os.environ["EKTP_TOPIC_PREFIX"] = f"t{SESSION_ID}."
+    # Each worker chooses free ports from a range of its own (1,500 ports, below the kernel's ephemeral range).
+    os.environ["EKTP_PORT_RANGE"] = f"{20000 + 1500 * (_WORKER_INDEX or 0)}-{21499 + 1500 * (_WORKER_INDEX or 0)}"
+else:
+    os.environ.setdefault("EKTP_TOPIC_PREFIX", f"t{SESSION_ID}.")
+
+
+@contextmanager
+def _infrastructure_lock() -> Iterator[None]:
+    """One process at a time starts (or finds) the test infrastructure; the others then reuse it."""
+    folder = Path(os.environ.get("EKTP_LOCAL_DIR", REPO / ".local"))
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "test.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
@@ -47,15 +75,20 @@ def stack() -> Iterator[Any]:
     from deploy.local.stack import Stack
 
     began = time.monotonic()
-    test_stack = Stack.load("test")
-    test_stack.up(with_prometheus=False)
+    with _infrastructure_lock():
+        test_stack = Stack.load("test")
+        test_stack.up(with_prometheus=False)
     TIMINGS["infrastructure start"] = time.monotonic() - began
     env = test_stack.environment()
     env["EKTP_MONGO_DATABASE"] = f"ektp_test_{SESSION_ID}"
     os.environ.update(env)
     yield test_stack
-    if os.environ.get("CI") and not os.environ.get("EKTP_KEEP_INFRA"):
-        test_stack.down()
+    if not WORKER and _stop_infrastructure_at_end():
+        test_stack.down()  # under pytest -n, the process that started the workers stops it (pytest_sessionfinish)
+
+
+def _stop_infrastructure_at_end() -> bool:
+    return bool(os.environ.get("CI")) and not os.environ.get("EKTP_KEEP_INFRA")
 
 
 @pytest.fixture(scope="session")
@@ -196,16 +229,43 @@ def pytest_sessionstart(session: Any) -> None:
         root.setLevel(logging.INFO)
 
 
-def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
-    """Scan this session's logs (the test process and every service it started) for NIK-like numbers.
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Under pytest -n: a worker's measured figures and infrastructure time, for this process's summary."""
+    output = getattr(node, "workeroutput", None) or {}
+    FIGURES.extend(output.get("ektp_figures", ()))
+    if "ektp_infrastructure_start" in output:
+        TIMINGS["infrastructure start"] = max(TIMINGS.get("infrastructure start", 0.0),
+                                              float(output["ektp_infrastructure_start"]))
 
-    Any hit fails the session; the report names file, line and column, never the digits.
+
+def _distributed(config: Any) -> bool:
+    """True in the process that started workers with pytest -n."""
+    return not WORKER and bool(getattr(config.option, "numprocesses", None))
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    """Scan the run's logs (the test processes and every service they started) for NIK-like numbers.
+
+    Any hit fails the session; the report names file, line and column, never the digits. Under pytest -n the
+    process that started the workers scans every worker's logs once they are done, and stops the
+    infrastructure in CI.
     """
     root = logging.getLogger()
     for handler in [h for h in root.handlers if h.get_name() == "ektp-suite-log"]:
         root.removeHandler(handler)
         handler.close()
-    scan = scan_files([SUITE_LOG, *sorted(LOG_DIR.glob(f"*-{SESSION_ID}-*.log"))])
+    if WORKER:
+        session.config.workeroutput["ektp_figures"] = list(FIGURES)
+        if "infrastructure start" in TIMINGS:
+            session.config.workeroutput["ektp_infrastructure_start"] = TIMINGS["infrastructure start"]
+        return
+    if _distributed(session.config) and _stop_infrastructure_at_end():
+        from deploy.local.stack import Stack
+
+        Stack.load("test").down()
+    run_logs = [*LOG_DIR.glob(f"suite-{RUN_ID}?.log"), *LOG_DIR.glob(f"*-{RUN_ID}?-*.log")]
+    scan = scan_files(sorted(set(run_logs)))
     NIK_SCAN.append(scan)
     if scan.hits and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

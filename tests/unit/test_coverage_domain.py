@@ -74,8 +74,22 @@ def test_moving_desa_moves_the_count_and_leaves_the_kecamatan_alone() -> None:
     before = fold(journey()[:1])
     after = fold(journey()[:2])
     change = domain.delta(before, after)
-    assert set(change) == {"desa:17.02.06.2001", "desa:17.02.06.2002"}
+    assert set(change) == {"desa:17.02.06.2001", "desa:17.02.06.2002", domain.PLANNER_AREA}
     assert change["desa:17.02.06.2001"]["terdaftar"] == -1 and change["desa:17.02.06.2002"]["terdaftar"] == 1
+    # The planner's document moves the unrecorded resident from one desa to the other as well.
+    assert change[domain.PLANNER_AREA] == {"desa_belum_rekam.d1702062001": -1, "desa_belum_rekam.d1702062002": 1}
+
+
+def test_the_planners_document_counts_unrecorded_residents_per_desa_and_school_and_students_per_kecamatan() -> None:
+    resident = fold(journey()[:1])
+    assert domain.contributions(resident)[domain.PLANNER_AREA] == {"desa_belum_rekam.d1702062001": 1}
+    student = domain.replace(resident, school_npsn="10700123")
+    assert domain.contributions(student)[domain.PLANNER_AREA] == {
+        "sekolah_siswa.n10700123.k170206": 1, "sekolah_belum_rekam.n10700123": 1}
+    recorded = domain.replace(student, captured_at="2026-03-02T02:00:00Z")
+    assert recorded.recorded
+    # Recorded: still a student of the school, no longer outstanding anywhere.
+    assert domain.delta(student, recorded)[domain.PLANNER_AREA] == {"sekolah_belum_rekam.n10700123": -1}
 
 
 def test_leaving_removes_every_contribution_in_any_order() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from services.coverage.domain.counters import (
     LANSIA_AGE,
+    PLANNER_AREA,
     Counted,
     Delta,
     area_ids,
@@ -18,12 +19,16 @@ from services.coverage.domain.counters import (
     contributions,
     counted,
     delta,
+    desa_key,
+    desa_of_key,
     difference,
     kecamatan_key,
     kecamatan_of_key,
     lansia_among,
     lansia_not_recorded,
     percent,
+    school_key,
+    school_of_key,
     subtract,
 )
 from services.coverage.domain.dates import (
@@ -43,9 +48,10 @@ from services.coverage.domain.stock import stock_by_day, stock_covers, stock_del
 from shared.contracts import ResidentLeft
 
 __all__ = [
-    "BEFORE_WEEKLY", "FAILURES", "LANSIA_AGE", "WEEKLY_FROM", "Counted", "Delta", "ResidentLeft", "ResidentView",
+    "BEFORE_WEEKLY", "FAILURES", "LANSIA_AGE", "PLANNER_AREA", "WEEKLY_FROM", "Counted", "Delta", "ResidentLeft", "ResidentView",
     "area_ids", "as_counters", "birth_year_of_key", "contributions", "counted", "cumulative_until",
-    "delta", "difference", "evolve", "iso_utc", "kecamatan_key", "kecamatan_of_key", "lansia_among",
-    "lansia_not_recorded", "percent", "replace", "restore_view", "stock_covers", "stock_delta", "subtract",
+    "delta", "desa_key", "desa_of_key", "difference", "evolve", "iso_utc", "kecamatan_key", "kecamatan_of_key", "lansia_among",
+    "lansia_not_recorded", "percent", "replace", "restore_view", "school_key", "school_of_key",
+    "stock_covers", "stock_delta", "subtract",
     "oldest_hour", "stock_by_day", "sum_of_days", "used_by_day", "wajib_ktp_on", "week_bucket", "week_of_day", "weeks_between",
 ]

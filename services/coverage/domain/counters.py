@@ -14,6 +14,9 @@ from shared.areas import REGENCY_CODE
 LANSIA_AGE = 60
 
 Delta = dict[str, dict[str, int]]
+PLANNER_AREA = f"rencana:{REGENCY_CODE}"
+"""One document for the planner, so it reads the regency in one go: unrecorded residents per desa (outside
+schools) and per school, and each school's students per kecamatan they live in."""
 
 
 def area_ids(view: ResidentView) -> tuple[str, ...]:
@@ -36,11 +39,13 @@ def _dated(names: list[str], name: str, moment: str | None) -> None:
 
 class Counted(NamedTuple):
     """What one resident counts: 1 in each of `names`, in every area of `areas`; the school (the last
-    area, if any) also counts 1 in `school_field`, the kecamatan the student lives in."""
+    area, if any) also counts 1 in `school_field`, the kecamatan the student lives in; the planner's
+    document (PLANNER_AREA) counts 1 in each of `planned`."""
 
     areas: tuple[str, ...]
     names: frozenset[str]
     school_field: str | None
+    planned: frozenset[str] = frozenset()
 
 
 def counted(view: ResidentView | None) -> Counted | None:
@@ -80,7 +85,16 @@ def counted(view: ResidentView | None) -> Counted | None:
                      f"{waiting_since[11:13]}")
     # Which kecamatan a school's students live in, so schools can be listed per kecamatan.
     school_field = _kecamatan_field(view.kecamatan_code) if view.school_npsn else None
-    return Counted(area_ids(view), frozenset(names), school_field)
+    return Counted(area_ids(view), frozenset(names), school_field, _planned(view))
+
+
+def _planned(view: ResidentView) -> frozenset[str]:
+    """What a counted resident adds to the planner's document."""
+    if view.school_npsn:
+        school = school_key(view.school_npsn)
+        students = f"sekolah_siswa.{school}.{kecamatan_key(view.kecamatan_code)}"
+        return frozenset((students,) if view.recorded else (students, f"sekolah_belum_rekam.{school}"))
+    return frozenset() if view.recorded else frozenset((f"desa_belum_rekam.{desa_key(view.desa_code)}",))
 
 
 def as_counters(what: Counted | None, sign: int = 1) -> Delta:
@@ -91,6 +105,8 @@ def as_counters(what: Counted | None, sign: int = 1) -> Delta:
     result = dict.fromkeys(what.areas, fields)
     if what.school_field is not None:
         result[what.areas[-1]] = {**fields, what.school_field: sign}
+    if what.planned:
+        result[PLANNER_AREA] = dict.fromkeys(what.planned, sign)
     return result
 
 
@@ -108,10 +124,15 @@ def difference(new: Counted | None, old: Counted | None) -> Delta:
     if new is None:
         return as_counters(old, -1)
     if new.areas == old.areas and new.school_field == old.school_field:
-        # The resident stayed in its areas: every area changes alike.
+        # The resident stayed in its areas: every area changes alike, the planner's document apart.
         fields = dict.fromkeys(new.names - old.names, 1)
         fields.update(dict.fromkeys(old.names - new.names, -1))
-        return dict.fromkeys(new.areas, fields) if fields else {}
+        result = dict.fromkeys(new.areas, fields) if fields else {}
+        if new.planned != old.planned:
+            planned = dict.fromkeys(new.planned - old.planned, 1)
+            planned.update(dict.fromkeys(old.planned - new.planned, -1))
+            result[PLANNER_AREA] = planned
+        return result
     return subtract(as_counters(new), as_counters(old))
 
 
@@ -128,6 +149,26 @@ def kecamatan_key(code: str) -> str:
 def kecamatan_of_key(key: str) -> str:
     """The kecamatan code of a `kecamatan_key`: k170206 -> 17.02.06."""
     return f"{key[1:3]}.{key[3:5]}.{key[5:7]}"
+
+
+@lru_cache(maxsize=4096)
+def desa_key(code: str) -> str:
+    """A desa code as a field name: 17.02.06.2001 -> d1702062001."""
+    return "d" + code.replace(".", "")
+
+
+def desa_of_key(key: str) -> str:
+    """The desa code of a `desa_key`: d1702062001 -> 17.02.06.2001."""
+    return f"{key[1:3]}.{key[3:5]}.{key[5:7]}.{key[7:11]}"
+
+
+def school_key(npsn: str) -> str:
+    """An NPSN as a field name (a field name of digits alone reads like an array index): 10700123 -> n10700123."""
+    return "n" + npsn
+
+
+def school_of_key(key: str) -> str:
+    return key[1:]
 
 
 def birth_year_of_key(key: str) -> int:
