@@ -31,7 +31,7 @@ stop: install ## Stop everything `make run` started
 	@$(PY) -m deploy.local.run stop
 
 test: install ## Run the whole suite against real Kafka, FerretDB and Prometheus (TEST_WORKERS=3 modules side by side)
-	@$(PY) -m pytest --ignore=tests/production -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	@$(PY) -m pytest --ignore=tests/production -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-production: install ## docker-compose.yml's Kafka proven here: 3 SASL_SSL brokers from compose's settings, two killed in turn under load
 	@$(PY) -m pytest tests/production $(PYTEST_ARGS)

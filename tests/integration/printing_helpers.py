@@ -58,6 +58,32 @@ async def send_stock(producer: Any, event: Any, location: str) -> None:
     await producer.send_and_wait(STOCK.name, event.model_dump_json().encode(), key=location.encode())
 
 
+def skip_print_requests_left_unconsumed(bootstrap: str) -> None:
+    """Move printing's request group to the end of the session's recording topic before a module starts printing:
+    print requests other modules of the session sent while no printing process ran (residents recorded in their
+    tests) are not this module's cards, and would wait at its stations for its blangko."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from shared.topics import ConsumerGroup, group_id
+
+    async def skip() -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                    group_id=group_id(f"{ConsumerGroup.PRINTING_QUEUE}-requests"))
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(RECORDING.name, p) for p in range(RECORDING.partitions)]
+            consumer.assign(partitions)
+            await consumer.commit(await consumer.end_offsets(partitions))
+        finally:
+            await consumer.stop()
+
+    with ThreadPoolExecutor(1) as pool:  # the caller may be inside the test's running event loop
+        pool.submit(asyncio.run, skip()).result()
+
+
 def station_process(station: str, env: dict[str, str], log_path: Path) -> ServiceProcess:
     """`python -m services.printing.station --station <id>`, ready once it says so."""
     return ServiceProcess("printing.station", 0, dict(env), log_path, args=("--station", station),

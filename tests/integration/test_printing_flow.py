@@ -41,6 +41,7 @@ from tests.integration.printing_helpers import (
     receipt,
     send_print_request,
     send_stock,
+    skip_print_requests_left_unconsumed,
     station_process,
     write_stations,
 )
@@ -61,6 +62,7 @@ def spool(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def services(start_service: Any, infra_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
              spool: Path) -> Iterator[dict[str, Any]]:
     env = write_stations(tmp_path_factory.mktemp("stations") / "stations.csv", PREFIX)
+    skip_print_requests_left_unconsumed(infra_env["EKTP_KAFKA_BOOTSTRAP"])
     running: dict[str, Any] = {"inventory": start_service("inventory", **env),
                                "printing": start_service("printing", **env, EKTP_PRINTING_SWEEP_SECONDS="1",
                                                          EKTP_PRINTING_RESERVATION_RESEND_SECONDS="5")}

@@ -109,8 +109,8 @@ async def test_imports_registrations_and_coverage_with_two_replicas_each(replica
             during = (await two.get(job["status_url"], headers=admin)).json()
             if during["status"] == "berjalan":
                 break
-            await wait_job(one, job["status_url"], admin, timeout=120)
-            imported_before, rows = imported_before + valid, rows * 2
+            earlier, _ = await wait_job(one, job["status_url"], admin, timeout=120)
+            imported_before, rows = imported_before + earlier["imported"], rows * 2
         assert during["status"] == "berjalan", f"the import ended before intake2 was back ({restart:.1f} s): {during}"
 
         # Registrations through both replicas, as the clerk's two requests land behind a load balancer.
@@ -122,7 +122,10 @@ async def test_imports_registrations_and_coverage_with_two_replicas_each(replica
             assert answer.status_code == 201, answer.text
 
         done, _ = await wait_job(one, job["status_url"], admin, timeout=120)
-        assert (done["status"], done["imported"], done["processed"]) == ("selesai", valid, valid), done
+        assert (done["status"], done["processed"]) == ("selesai", valid), done
+        # A file imported again twice as long may name a student of the earlier one: registered already.
+        assert done["imported"] + done["already_registered"] == valid, done
+        assert imported_before or not done["already_registered"], done
         assert done["message"] is None
 
         # intake1 crashes in the middle of an import: once the lease runs out intake2 says it was cut off,
@@ -149,7 +152,7 @@ async def test_imports_registrations_and_coverage_with_two_replicas_each(replica
 
     # Either projector answers the same figures, equal to the roster's.
     roster = {kec: await db[ROSTER].count_documents({"kecamatan_code": kec}) for kec in (IMPORTED, CRASHED, REGISTERED)}
-    assert roster == {IMPORTED: imported_before + valid, CRASHED: crash_valid, REGISTERED: len(people)}, roster
+    assert roster == {IMPORTED: imported_before + done["imported"], CRASHED: crash_valid, REGISTERED: len(people)}, roster
 
     async def figures(url: str) -> dict[str, int]:
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:

@@ -21,6 +21,7 @@ from tests.integration.printing_helpers import (
     receipt,
     send_print_request,
     send_stock,
+    skip_print_requests_left_unconsumed,
     station_process,
     write_stations,
 )
@@ -50,6 +51,7 @@ def station_web(start_service: Any, infra_env: dict[str, str], tmp_path_factory:
     made = cli(env, "-m", "services.web.users", "create", "--username", operator, "--name", "Operator Cetak",
                "--office", PUSAT, "--password-stdin", stdin=PASSWORD + "\n")
     assert made.returncode == 0, made.stderr
+    skip_print_requests_left_unconsumed(env["EKTP_KAFKA_BOOTSTRAP"])
     started: dict[str, Any] = {"inventory": start_service("inventory", **stations),
                                "printing": start_service("printing", **stations, EKTP_PRINTING_SWEEP_SECONDS="1")}
     urls = {name: started[name].url for name in ("printing", "inventory")}
