@@ -76,7 +76,14 @@ def stack() -> Iterator[Any]:
 
     began = time.monotonic()
     with _infrastructure_lock():
-        test_stack = Stack.load("test")
+        # The stack's own ports (Prometheus's too, started later by one test) come from the kernel, never from a
+        # worker's range, where another worker's service could take them first.
+        worker_range = os.environ.pop("EKTP_PORT_RANGE", None)
+        try:
+            test_stack = Stack.load("test")
+        finally:
+            if worker_range is not None:
+                os.environ["EKTP_PORT_RANGE"] = worker_range
         test_stack.up(with_prometheus=False)
     TIMINGS["infrastructure start"] = time.monotonic() - began
     env = test_stack.environment()
