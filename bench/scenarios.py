@@ -107,6 +107,7 @@ class MemoryCoverageStore:
         self.stock_events: dict[str, dict[str, Any]] = {}
         self.visits: dict[str, dict[str, Any]] = {}
         self.schools: dict[str, tuple[str, str] | None] = {}
+        self.locations: set[str] = set()
 
     async def residents_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         return {i: self.residents[i] for i in ids if i in self.residents}
@@ -126,6 +127,9 @@ class MemoryCoverageStore:
 
     async def remember_stock_events(self, records: dict[str, dict[str, Any]]) -> None:
         self.stock_events.update(records)
+
+    async def remember_locations(self, area_ids: list[str]) -> None:
+        self.locations.update(area_ids)
 
     async def write_residents(self, docs: list[tuple[dict[str, Any], int]]) -> None:
         for doc, version in docs:

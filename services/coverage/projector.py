@@ -216,6 +216,7 @@ class Projector:
             return []
         seen = await self.store.stock_events_by_id(sorted({str(item.event.event_id) for item in items}))
         touched = sorted({area for item in items for area in domain.stock_delta(item.event, {})})
+        await self.store.remember_locations(touched)
         docs = await self.store.areas_by_id(touched)
         current: dict[str, dict[str, Any]] = {
             area: {k: v for k, v in doc.items() if isinstance(v, int) and k != "version"} for area, doc in docs.items()

@@ -178,6 +178,7 @@ class CoverageStore:
         self.visits = db[f"{prefix}_visits"]
         self.stock_events = db[f"{prefix}_stock_events"]
         self.schools = db[f"{prefix}_schools"]
+        self.locations = db[f"{prefix}_locations"]
         self.audit = AuditTrail(db[AUDIT], service="coverage")
         # Area counter documents as this store last read or wrote them. Every counter write is
         # guarded by the version, so a document another writer changed meanwhile fails the
@@ -194,7 +195,8 @@ class CoverageStore:
         await self.visits.create_index("place_code")
 
     async def drop(self) -> None:
-        for collection in (self.residents, self.areas, self.jobs, self.visits, self.stock_events, self.schools):
+        for collection in (self.residents, self.areas, self.jobs, self.visits, self.stock_events, self.schools,
+                           self.locations):
             await collection.drop()
 
     async def _many(self, collection: AsyncCollection[dict[str, Any]], ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -222,6 +224,13 @@ class CoverageStore:
 
     async def stock_events_by_id(self, event_ids: list[str]) -> dict[str, dict[str, Any]]:
         return await self._many(self.stock_events, event_ids)
+
+    async def remember_locations(self, area_ids: list[str]) -> None:
+        """Keep every stock location ("lokasi:<id>") the ledger's events named, so the dashboard reads their
+        counters by id instead of scanning every area document by kind (idempotent)."""
+        ops = [UpdateOne({"_id": area_id}, {"$setOnInsert": {"dikenal": True}}, upsert=True) for area_id in area_ids]
+        if ops:
+            await bulk(self.locations, ops)
 
     async def remember_stock_events(self, records: dict[str, dict[str, Any]]) -> None:
         """Record each ledger event's position and counter change before the counters are written."""
@@ -305,8 +314,12 @@ class CoverageStore:
         )
 
     async def stock_locations(self) -> list[StockLocation]:
-        """The blangko counters of every location the ledger's events named."""
-        return [stock_location(doc) async for doc in self.areas.find({"kind": "lokasi"})]
+        """The blangko counters of every location the ledger's events named, read by id (a projection made
+        before locations were kept apart is read by kind)."""
+        known = [doc["_id"] async for doc in self.locations.find({}, {"_id": 1})]
+        if not known:
+            return [stock_location(doc) async for doc in self.areas.find({"kind": "lokasi"})]
+        return [stock_location(doc) for doc in (await self._many(self.areas, known)).values()]
 
     async def resident_stage(self, resident_id: str) -> ResidentStage | None:
         """One resident's stage and roster birth date (the public status lookup), None when not known."""
