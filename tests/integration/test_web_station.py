@@ -60,6 +60,7 @@ def station_web(start_service: Any, infra_env: dict[str, str], tmp_path_factory:
     started["station"] = station_process(PUSAT, {**env, "EKTP_PRINTING_SPOOL_DIR": str(spool)},
                                          LOGS / f"station-{SESSION_ID}-{PUSAT}.log").start()
     started["operator"] = operator
+    started["bootstrap"] = env["EKTP_KAFKA_BOOTSTRAP"]
     kec_office = f"kec-{PREFIX}"
     assert cli(env, "-m", "shared.offices", "office", "create", "--id", kec_office, "--name", "Kecamatan", "--role",
                Role.KECAMATAN_OFFICE.value, "--kecamatan", KECAMATAN).returncode == 0
@@ -218,13 +219,16 @@ async def test_students_cards_go_to_their_school_together_and_the_clerk_records_
 ) -> None:
     import random
 
-    from shared.topics import RESIDENT
-    from tests.integration.helpers import enrolled_event
+    from shared.topics import RESIDENT, ConsumerGroup, group_id
+    from tests.integration.helpers import enrolled_event, wait_caught_up
 
     npsn = f"{random.Random().randrange(10_000_000, 99_999_999)}"
     student = enrolled_event(random.Random(), kecamatan=KECAMATAN, desa=DESA, school=npsn)
     rid = student.payload.resident_id
     await kafka_producer.send_and_wait(RESIDENT.name, student.model_dump_json().encode(), key=rid.encode())
+    # Printing learns the student's school from the resident topic, read apart from the print requests.
+    await wait_caught_up(station_web["bootstrap"], group_id(f"{ConsumerGroup.PRINTING_QUEUE}-residents"), RESIDENT.name,
+                         timeout=120)
     await send_print_request(kafka_producer, print_request(kecamatan=KECAMATAN, desa=DESA, resident=rid))
     await eventually(lambda: mongo_db["print_jobs"].find_one({"resident_id": rid}), lambda doc: doc is not None,
                      timeout=60)
