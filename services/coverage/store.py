@@ -318,6 +318,8 @@ class CoverageStore:
         before locations were kept apart is read by kind)."""
         known = [doc["_id"] async for doc in self.locations.find({}, {"_id": 1})]
         if not known:
+            if await self.stock_events.find_one({}, {"_id": 1}) is None:
+                return []  # no ledger event counted yet
             return [stock_location(doc) async for doc in self.areas.find({"kind": "lokasi"})]
         return [stock_location(doc) for doc in (await self._many(self.areas, known)).values()]
 
