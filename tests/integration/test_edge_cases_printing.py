@@ -172,6 +172,8 @@ async def test_a_clerk_sees_where_a_residents_card_is_and_the_read_is_audited(pr
                          lambda found: found["status"] == "diserahkan", timeout=30)
         reprint = await post(client, "/reprints", key, {"resident_id": card.resident_id, "reason": "rusak"})
         assert reprint.status_code == 201, reprint.text
+        await eventually(lambda: mongo_db["print_jobs"].find_one({"_id": reprint.json()["job_id"]}),
+                         lambda found: found is not None, timeout=30)  # printing applied its own event
         path = f"/residents/{card.resident_id}/cards"
         answer = await client.get(path, headers={"X-API-Key": key})
         assert answer.status_code == 200, answer.text

@@ -323,7 +323,8 @@ async def test_usulan_is_sized_from_backlog_and_tracks_requested_against_receive
     sent = await inventory.post("/replenishment", json={"letter_no": "470/112/DKPS/2024", "quantity": 5000})
     assert sent.status_code == 201, sent.text
     usulan = sent.json()["usulan"]
-    assert (await inventory.get("/replenishment/suggestion")).json()["usulan_belum_diterima"] >= 5000
+    await eventually(lambda: inventory.get("/replenishment/suggestion"),
+                     lambda answer: answer.json()["usulan_belum_diterima"] >= 5000)  # once inventory applied its event
 
     async def row() -> dict[str, Any] | None:
         return next((r for r in (await inventory.get("/replenishment")).json() if r["usulan"] == usulan), None)
