@@ -81,12 +81,16 @@ class RecordingStorage(Protocol):
         """Replace the residents carried over to the next visit at the place."""
         ...
 
-    async def was_seen(self, event_id: str) -> bool:
-        """Whether an uploaded field event was taken before."""
+    async def seen_among(self, event_ids: Sequence[str]) -> set[str]:
+        """Those of the uploaded field events' ids that were taken before (one read for a whole upload)."""
         ...
 
-    async def mark_seen(self, event_id: str, now: dt.datetime) -> None:
-        """Remember an uploaded field event, so a second upload is answered as a duplicate."""
+    async def mark_seen(self, event_ids: Sequence[str], now: dt.datetime) -> None:
+        """Remember uploaded field events, so a second upload is answered as a duplicate (one write)."""
+        ...
+
+    async def visits_by_id(self, visit_ids: Sequence[str]) -> dict[str, Visit]:
+        """The known visits among these ids (those without their scheduling are left out, as in `visit`)."""
         ...
 
     async def keep_walk_in(self, walk_in: WaitingWalkIn) -> bool:

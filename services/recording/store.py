@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.recording.domain import (
     Place,
@@ -21,7 +21,7 @@ from services.recording.domain import (
     WaitingWalkIn,
 )
 from shared.audit import AuditTrail
-from shared.mongo import versioned_write, versioned_write_many
+from shared.mongo import DUPLICATE_KEY, versioned_write, versioned_write_many
 
 RESIDENTS = "recording_residents"
 VISITS = "recording_visits"
@@ -222,14 +222,25 @@ class RecordingStore:
 
         await versioned_write(self.carry, place_code, decide)
 
-    async def was_seen(self, event_id: str) -> bool:
-        return await self.seen.find_one({"_id": event_id}) is not None
+    async def seen_among(self, event_ids: Sequence[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        return {doc["_id"] async for doc in self.seen.find({"_id": {"$in": list(event_ids)}}, {"_id": 1})}
 
-    async def mark_seen(self, event_id: str, now: dt.datetime) -> None:
+    async def mark_seen(self, event_ids: Sequence[str], now: dt.datetime) -> None:
+        if not event_ids:
+            return
         try:
-            await self.seen.insert_one({"_id": event_id, "at": now})
-        except DuplicateKeyError:
-            pass
+            await self.seen.insert_many([{"_id": event_id, "at": now} for event_id in event_ids], ordered=False)
+        except BulkWriteError as exc:  # an id remembered before (a second upload racing this one) stays as it was
+            if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+                raise
+
+    async def visits_by_id(self, visit_ids: Sequence[str]) -> dict[str, Visit]:
+        if not visit_ids:
+            return {}
+        cursor = self.visits.find({"_id": {"$in": list(visit_ids)}})
+        return {doc["_id"]: visit_of(doc) async for doc in cursor if "date" in doc}
 
     async def keep_walk_in(self, walk_in: WaitingWalkIn) -> bool:
         try:

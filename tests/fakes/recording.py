@@ -32,9 +32,12 @@ class FakePublisher:
     fail: Exception | None = None
 
     async def publish(self, event: Envelope, *, topic: Topic, key: str) -> None:
+        await self.publish_many([(event, topic, key)])
+
+    async def publish_many(self, items: list[tuple[Envelope, Topic, str]]) -> None:
         if self.fail is not None:
             raise self.fail
-        self.published.append((topic.name, key, event))
+        self.published += [(topic.name, key, event) for event, topic, key in items]
 
     def events(self, event_type: str | None = None) -> list[Any]:
         """Published events, of one type if given, in order."""
@@ -155,11 +158,16 @@ class FakeRecordingStore:
     async def set_carried_over(self, place_code: str, residents: list[str]) -> None:
         self.carry[place_code] = list(residents)
 
-    async def was_seen(self, event_id: str) -> bool:
-        return event_id in self.seen
+    async def seen_among(self, event_ids: Sequence[str]) -> set[str]:
+        return {event_id for event_id in event_ids if event_id in self.seen}
 
-    async def mark_seen(self, event_id: str, now: dt.datetime) -> None:
-        self.seen.setdefault(event_id, now)
+    async def mark_seen(self, event_ids: Sequence[str], now: dt.datetime) -> None:
+        for event_id in event_ids:
+            self.seen.setdefault(event_id, now)
+
+    async def visits_by_id(self, visit_ids: Sequence[str]) -> dict[str, Visit]:
+        found = {visit_id: await self.visit(visit_id) for visit_id in visit_ids}
+        return {visit_id: visit for visit_id, visit in found.items() if visit is not None}
 
     async def keep_walk_in(self, walk_in: WaitingWalkIn) -> bool:
         if walk_in.event_id in self.walk_ins:

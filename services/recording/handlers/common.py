@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from aiokafka.errors import KafkaError
 from services.recording.ports import RecordingStorage
 from shared.clock import Clock
 from shared.contracts import Envelope
-from shared.publishing import DerivedIds, EventPublisher
+from shared.publishing import BatchPublisher, DerivedIds
 from shared.topics import RECORDING
 
 DERIVED = uuid.UUID("3f1d0c8a-54b2-4e7f-9a61-2c8e5b7d9f10")
@@ -24,7 +23,7 @@ derived_id = DerivedIds(DERIVED)
 class RecordingDeps:
     """What recording's use cases are given: storage, publisher, clock and limits."""
 
-    publisher: EventPublisher
+    publisher: BatchPublisher
     store: RecordingStorage
     clock: Clock
     visit_size: int = 50
@@ -76,9 +75,8 @@ class NotDelivered(RecordingError):
 
 
 async def publish_all(events: Sequence[Envelope], *, deps: RecordingDeps, what: str) -> None:
-    """Publish recording events side by side; all or nothing, as the clerk sees it."""
+    """Publish recording events as one batch; all or nothing, as the clerk sees it."""
     try:
-        await asyncio.gather(*(deps.publisher.publish(e, topic=RECORDING, key=e.payload.resident_id)  # type: ignore[attr-defined]
-                               for e in events))
+        await deps.publisher.publish_many([(e, RECORDING, e.payload.resident_id) for e in events])  # type: ignore[attr-defined]
     except (KafkaError, TimeoutError) as exc:
         raise NotDelivered(what) from exc

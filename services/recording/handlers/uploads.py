@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from services.recording import domain
-from services.recording.domain import ResidentRecord, VisitState, WaitingWalkIn
+from services.recording.domain import ResidentRecord, Visit, VisitState, WaitingWalkIn
 from services.recording.handlers.common import Forbidden, RecordingDeps, TooLarge, publish_all
 from services.recording.inputs import FieldEventIn
 from shared.auth import Office, actor_of
@@ -53,10 +53,25 @@ def _refused(item: FieldEventIn, reason: str) -> ItemResult:
     return ItemResult(str(item.event_id), "ditolak", reason)
 
 
-async def _visit_problem(item: FieldEventIn, deps: RecordingDeps) -> str | None:
+@dataclass(frozen=True)
+class Known:
+    """What an upload's checks read, fetched once for all its items: ids taken before, residents, visits."""
+
+    seen: set[str]
+    residents: dict[str, ResidentRecord]
+    visits: dict[str, Visit]
+
+    @classmethod
+    async def of(cls, items: list[FieldEventIn], deps: RecordingDeps) -> Known:
+        return cls(seen=await deps.store.seen_among([str(i.event_id) for i in items]),
+                   residents=await deps.store.residents_by_id(sorted({i.resident_id for i in items if i.resident_id})),
+                   visits=await deps.store.visits_by_id(sorted({i.visit_id for i in items if i.visit_id})))
+
+
+def _visit_problem(item: FieldEventIn, known: Known) -> str | None:
     if item.visit_id is None:
         return "ketidakhadiran harus menyebut visit_id" if item.kind == "absent" else None
-    visit = await deps.store.visit(item.visit_id)
+    visit = known.visits.get(item.visit_id)
     if visit is None:
         return f"kunjungan {item.visit_id} tidak dikenal"
     return domain.closed_visit_problem(visit, item.device_time, item.kind)
@@ -102,20 +117,20 @@ def field_event(item: FieldEventIn, resident: ResidentRecord, actor: Actor, now:
     return RecordingAbsent(**common, payload=place)
 
 
-async def _check(item: FieldEventIn, office: Office, deps: RecordingDeps, now: dt.datetime
+async def _check(item: FieldEventIn, office: Office, deps: RecordingDeps, now: dt.datetime, known: Known
                  ) -> RecordingEvent | ItemResult:
     """One uploaded item as an event to publish, or as its answer."""
-    if await deps.store.was_seen(str(item.event_id)):
+    if str(item.event_id) in known.seen:
         return ItemResult(str(item.event_id), "duplikat", "sudah diterima sebelumnya")
-    problem = domain.device_time_problem(item.device_time, now) or await _visit_problem(item, deps)
+    problem = domain.device_time_problem(item.device_time, now) or _visit_problem(item, known)
     if problem is not None:
         return _refused(item, problem)
-    resident = await deps.store.resident(item.resident_id) if item.resident_id else None
+    resident = known.residents.get(item.resident_id) if item.resident_id else None
     if resident is None or not resident.in_roster:
         if item.walk_in is None and item.resident_id is None:
             return _refused(item, "isi resident_id atau data walk_in")
         await deps.store.keep_walk_in(_walk_in(item, office, deps, now))
-        await deps.store.mark_seen(str(item.event_id), now)
+        await deps.store.mark_seen([str(item.event_id)], now)
         return ItemResult(str(item.event_id), "walk_in", domain.WALK_IN_KEPT)
     refusal = _resident_problem(item, resident, office)
     if refusal is not None:
@@ -149,30 +164,30 @@ def _repeated(item: FieldEventIn, taken: dict[str, dict[str, Any]]) -> ItemResul
                           "untuk kejadian ini lalu kirim ulang")
 
 
-async def _answer(raw: FieldEventIn | dict[str, Any], office: Office, deps: RecordingDeps, now: dt.datetime,
-                  taken: dict[str, dict[str, Any]]) -> RecordingEvent | ItemResult:
+async def _answer(item: FieldEventIn | ItemResult, office: Office, deps: RecordingDeps, now: dt.datetime,
+                  taken: dict[str, dict[str, Any]], known: Known) -> RecordingEvent | ItemResult:
     """One item's answer, remembering the ids this upload has taken (accepted or kept as walk-ins)."""
-    item = _parsed(raw)
     if isinstance(item, ItemResult):
         return item
-    checked = _repeated(item, taken) or await _check(item, office, deps, now)
+    checked = _repeated(item, taken) or await _check(item, office, deps, now, known)
     if not isinstance(checked, ItemResult) or checked.hasil == "walk_in":
         taken.setdefault(str(item.event_id), item.model_dump(mode="json"))
     return checked
 
 
-async def _forget_late_no_shows(accepted: list[RecordingEvent], deps: RecordingDeps) -> None:
+async def _forget_late_no_shows(accepted: list[RecordingEvent], deps: RecordingDeps, known: Known) -> None:
     """A capture made during a visit and uploaded after it closed: the resident is no longer its no-show."""
     for event in accepted:
         if not isinstance(event, RecordingCaptured) or event.payload.visit_id is None:
             continue
-        visit = await deps.store.visit(event.payload.visit_id)
+        visit = known.visits.get(event.payload.visit_id)
         if visit is not None and visit.state == VisitState.DITUTUP and event.payload.resident_id in (visit.no_shows or ()):
             await deps.store.forget_no_show(visit.visit_id, visit.place_code, event.payload.resident_id)
 
 
 async def upload_batch(command: UploadBatch, *, deps: RecordingDeps) -> BatchResult:
-    """Check each item; publish the accepted ones, then remember them so a second upload is a duplicate."""
+    """Check each item against what was read once for the upload; publish the accepted ones as one batch,
+    then remember them in one write so a second upload is a duplicate."""
     if command.office.role not in domain.FIELD_ROLES:
         raise Forbidden("Peran ini tidak mengunggah data lapangan.")
     if len(command.events) > deps.max_batch_events:
@@ -181,15 +196,16 @@ async def upload_batch(command: UploadBatch, *, deps: RecordingDeps) -> BatchRes
     results: list[ItemResult] = []
     accepted: list[RecordingEvent] = []
     taken: dict[str, dict[str, Any]] = {}
-    for raw in command.events:
-        checked = await _answer(raw, command.office, deps, now, taken)
+    items = [_parsed(raw) for raw in command.events]
+    known = await Known.of([i for i in items if isinstance(i, FieldEventIn)], deps)
+    for item in items:
+        checked = await _answer(item, command.office, deps, now, taken, known)
         if isinstance(checked, ItemResult):
             results.append(checked)
         else:
             accepted.append(checked)
             results.append(ItemResult(str(checked.event_id), "diterima"))
     await publish_all(accepted, deps=deps, what="unggahan")
-    for event in accepted:
-        await deps.store.mark_seen(str(event.event_id), now)
-    await _forget_late_no_shows(accepted, deps)
+    await deps.store.mark_seen([str(event.event_id) for event in accepted], now)
+    await _forget_late_no_shows(accepted, deps, known)
     return BatchResult(ringkasan={k: sum(1 for r in results if r.hasil == k) for k in OUTCOMES}, hasil=results)

@@ -385,7 +385,7 @@ async def test_an_upload_is_refused_whole_for_a_print_station_too_many_items_or_
     item = capture(resident)
     with pytest.raises(handlers.NotDelivered):
         await upload(deps, item)
-    assert not await deps.store.was_seen(item["event_id"])
+    assert not await deps.store.seen_among([item["event_id"]])
 
 
 # SIAK statuses
