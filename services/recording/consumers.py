@@ -1,8 +1,7 @@
 """Subscriptions of the recording service: the roster, visits and recording events keep its state.
 
-Roster and recording events come in batches applied in each resident's order, residents side by
-side (shared/batching.py); a batch of roster events is written in bulk, a round at a time; visits
-one at a time.
+Roster and recording events come in batches applied in each resident's order: a round holds one
+event of each resident and is written in bulk (shared/batching.py); visits one at a time.
 """
 
 from __future__ import annotations
@@ -15,13 +14,14 @@ from services.recording.handlers import (
     RecordingDeps,
     apply_outreach_event,
     apply_recording_event,
+    apply_recording_events,
     apply_resident_event,
     apply_resident_events,
     apply_waiting_walk_ins,
     apply_waiting_walk_ins_of,
 )
 from shared.areas import load_areas
-from shared.batching import apply_in_key_order, apply_in_rounds
+from shared.batching import apply_in_rounds
 from shared.broker import event_bytes, subscribe, subscribe_batch
 from shared.contracts import OUTREACH_EVENTS, RECORDING_EVENTS, RESIDENT_EVENTS, RecordingEvent, ResidentEvent
 from shared.contracts.recording import RecordingCaptured, RecordingFailed
@@ -69,14 +69,21 @@ def register_consumers(
         event = OUTREACH_EVENTS.validate_json(event_bytes(message))
         count(event.event_type, await apply_outreach_event(event, store=deps.store))
 
+    def count_recording(event: RecordingEvent, outcome: str) -> None:
+        count(event.event_type, outcome)
+        if outcome == "applied" and isinstance(event, RecordingCaptured | RecordingFailed):
+            result = "direkam" if isinstance(event, RecordingCaptured) else "gagal"
+            recordings.labels(kecamatan_label(event.payload.kecamatan_code), result).inc()
+
+    async def apply_recording_round(events: list[RecordingEvent]) -> None:
+        for event, outcome in zip(events, await apply_recording_events(events, deps=deps), strict=True):
+            count_recording(event, outcome)
+
+    async def apply_recording(event: RecordingEvent) -> None:
+        count_recording(event, await apply_recording_event(event, deps=deps))
+
     @subscribe_batch(broker, RECORDING, group=f"{GROUP}-recording")
     async def on_recording_events(message: KafkaMessage) -> None:
-        async def apply(event: RecordingEvent) -> None:
-            outcome = await apply_recording_event(event, deps=deps)
-            count(event.event_type, outcome)
-            if outcome == "applied" and isinstance(event, RecordingCaptured | RecordingFailed):
-                result = "direkam" if isinstance(event, RecordingCaptured) else "gagal"
-                recordings.labels(kecamatan_label(event.payload.kecamatan_code), result).inc()
-
-        await apply_in_key_order(message.raw_message, parse=RECORDING_EVENTS.validate_json,  # type: ignore[arg-type]
-                                 key_of=lambda e: e.payload.resident_id, handle=apply, dead_letters=dead_letters)
+        await apply_in_rounds(message.raw_message, parse=RECORDING_EVENTS.validate_json,  # type: ignore[arg-type]
+                              key_of=lambda e: e.payload.resident_id, apply_round=apply_recording_round,
+                              handle=apply_recording, dead_letters=dead_letters)

@@ -42,6 +42,11 @@ class RecordingStorage(Protocol):
         """Record the event id, and the new progress if any (else one more stale report), in one write."""
         ...
 
+    async def advance_many(self, changes: dict[str, tuple[str, Place, Progress | None]]) -> set[str]:
+        """`advance` for many residents at once (id -> (event id, place, new progress)); the residents
+        whose event was recorded."""
+        ...
+
     async def unrecorded_at(self, *, kind: str, place_code: str, kecamatan_code: str, limit: int,
                             wajib_by: dt.date) -> list[str]:
         """Roster residents of a place who are not recorded yet and are wajib KTP by `wajib_by` (or have no

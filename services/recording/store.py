@@ -99,6 +99,22 @@ def _roster_facts_change(event_id: str, facts: RosterFacts) -> Any:
     return decide
 
 
+def _advance_change(event_id: str, place: Place, new: Progress | None) -> Any:
+    """The write of a recording event: its id, and the new progress if any (a stale report counted otherwise)."""
+    known = {"kecamatan_code": place.kecamatan_code, "desa_code": place.desa_code}
+
+    def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
+        if current is not None and event_id in current.get("applied_events", []):
+            return None
+        fields: dict[str, Any] = {k: v for k, v in known.items() if not (current or {}).get(k)}
+        if new is not None:
+            fields.update(stage=new.stage.value, since=new.since.astimezone(dt.UTC).isoformat())
+            return {"$set": fields, "$push": {"applied_events": event_id}}
+        return {"$set": fields, "$push": {"applied_events": event_id}, "$inc": {"stale_reports": 1}}
+
+    return decide
+
+
 class RecordingStore:
     """MongoDB storage of the recording service (implements `ports.RecordingStorage`)."""
 
@@ -134,18 +150,13 @@ class RecordingStore:
 
     async def advance(self, resident_id: str, event_id: str, place: Place, new: Progress | None) -> bool:
         """Record the event id, and the new progress if any, in one write; False if seen before."""
-        known = {"kecamatan_code": place.kecamatan_code, "desa_code": place.desa_code}
+        return await versioned_write(self.residents, resident_id, _advance_change(event_id, place, new))
 
-        def decide(current: dict[str, Any] | None) -> dict[str, Any] | None:
-            if current is not None and event_id in current.get("applied_events", []):
-                return None
-            fields: dict[str, Any] = {k: v for k, v in known.items() if not (current or {}).get(k)}
-            if new is not None:
-                fields.update(stage=new.stage.value, since=new.since.astimezone(dt.UTC).isoformat())
-                return {"$set": fields, "$push": {"applied_events": event_id}}
-            return {"$set": fields, "$push": {"applied_events": event_id}, "$inc": {"stale_reports": 1}}
-
-        return await versioned_write(self.residents, resident_id, decide)
+    async def advance_many(self, changes: dict[str, tuple[str, Place, Progress | None]]) -> set[str]:
+        """`advance` for many residents (id -> (event id, place, new progress)) in one read and one bulk
+        write; returns the residents whose event was recorded (the others had it already)."""
+        return await versioned_write_many(self.residents, {
+            resident_id: _advance_change(*change) for resident_id, change in changes.items()})
 
     async def unrecorded_at(self, *, kind: str, place_code: str, kecamatan_code: str, limit: int,
                             wajib_by: dt.date) -> list[str]:

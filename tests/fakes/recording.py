@@ -98,6 +98,9 @@ class FakeRecordingStore:
         self.residents[resident_id] = current
         return True
 
+    async def advance_many(self, changes: dict[str, tuple[str, Place, Progress | None]]) -> set[str]:
+        return {resident_id for resident_id, change in changes.items() if await self.advance(resident_id, *change)}
+
     async def unrecorded_at(self, *, kind: str, place_code: str, kecamatan_code: str, limit: int,
                             wajib_by: dt.date) -> list[str]:
         def here(r: ResidentRecord) -> bool:

@@ -111,8 +111,13 @@ async def test_stock_one_and_fifty_concurrent_jobs_prints_exactly_one_at_each_st
         ledgers = {doc["_id"]: doc async for doc in db["blangko_locations"].find({"_id": {"$in": stations}})}
         await eventually(lambda: _consumed(db, stations), lambda n: n == TRIALS, timeout=120, interval=1.0)
         ledgers = {doc["_id"]: doc async for doc in db["blangko_locations"].find({"_id": {"$in": stations}})}
-        waiting = {doc["_id"]: doc.get("waiting_for_stock") async for doc in db["print_stations"].find(
-            {"_id": {"$in": stations}})}
+
+        async def stations_told_no_stock() -> dict[str, Any]:  # printing's stock consumer, another group
+            return {doc["_id"]: doc.get("waiting_for_stock") async for doc in db["print_stations"].find(
+                {"_id": {"$in": stations}})}
+
+        waiting = await eventually(stations_told_no_stock, lambda found: all(v is True for v in found.values())
+                                   and len(found) == len(stations), timeout=60, interval=1.0)
     finally:
         stop.set()
         await workers

@@ -253,6 +253,8 @@ async def test_a_deceased_residents_waiting_card_leaves_the_queue_and_nothing_is
                                   printed_at=None, reservation_id=None)
     await stored(mongo_db, printed, waiting)
     await resident_left(kafka_producer, mongo_db, resident, "meninggal")
+    await eventually(lambda: mongo_db["print_jobs"].find_one({"_id": waiting.job_id}),  # cancelled after the note
+                     lambda found: found["status"] == "dibatalkan", timeout=60)
     async with httpx.AsyncClient(base_url=printing.url, timeout=30) as client:
         job = await client.get(f"/jobs/{waiting.job_id}", headers={"X-API-Key": key})
         queue = await client.get("/stations/dinas-curup/queue", headers={"X-API-Key": key})

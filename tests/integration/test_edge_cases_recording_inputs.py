@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.recording.store import WAITING
 from shared.clock import WIB
 from shared.contracts import Role
 from shared.contracts.recording import MAX_FLAG_LENGTH, MAX_QUALITY_FLAGS, MAX_VISIT_TARGETS
@@ -347,5 +348,7 @@ async def test_a_walk_in_is_listed_for_its_kecamatan_office_and_recorded_once_en
                                      key=p.resident_id.encode()))
     await eventually(lambda: recording.get(f"/residents/{p.resident_id}/status", headers=office),
                      lambda s: s.status_code == 200 and s.json()["stage"] == "rekam")
+    await eventually(lambda: mongo_db["recording_walk_ins"].find_one({"_id": item["event_id"]}),  # closed after
+                     lambda doc: doc["status"] != WAITING)                                # its capture went out
     after = await recording.get("/walk-ins", params={"kecamatan_code": KEC}, headers=office)
     assert item["event_id"] not in {w["event_id"] for w in after.json()["walk_in"]}

@@ -137,8 +137,8 @@ async def test_the_station_page_shows_its_queue_and_a_printed_card_moves_to_prin
     await page.click(f"#dicetak tr[data-job='{job}'] button")
     await page.wait_for_load_state()
     assert "diserahkan" in (await page.text_content("#pesan") or "")
-    doc = await mongo_db["print_jobs"].find_one({"_id": job})
-    assert doc["status"] == "diserahkan"
+    await eventually(lambda: mongo_db["print_jobs"].find_one({"_id": job}),  # once printing applied its event
+                     lambda doc: doc["status"] == "diserahkan", timeout=30)
 
     await page.select_option("select[name=reason]", "laminasi_terkelupas")
     await page.click("form[action$='/rusak'] button")

@@ -388,6 +388,9 @@ async def world(services: dict[str, Any], db: Any) -> AsyncIterator[World]:
         return await db["recording_residents"].find_one({"_id": w.resident_a, "in_roster": True})
 
     await eventually(recording_knows, lambda doc: doc is not None, timeout=60)
+    coverage_residents = db[f"{services['coverage'].env['EKTP_COVERAGE_COLLECTION_PREFIX']}_residents"]
+    await eventually(lambda: coverage_residents.find_one({"_id": w.resident_a}),  # coverage's projection too
+                     lambda doc: doc is not None, timeout=60)
     yield w
     for client in clients.values():
         await client.aclose()

@@ -16,6 +16,7 @@ from services.recording.handlers.common import (
 from services.recording.handlers.events import (
     apply_outreach_event,
     apply_recording_event,
+    apply_recording_events,
     apply_resident_event,
     apply_resident_events,
     stage_of,
@@ -55,7 +56,8 @@ __all__ = [
     "NotDelivered",
     "NotFound", "RecordingDeps", "RecordingError", "ReportStatuses", "ResidentStatus", "RowResult", "ScheduleVisit",
     "StatusResult", "TooLarge", "Unreadable", "UploadBatch", "VisitCommand", "apply_outreach_event",
-    "apply_recording_event", "apply_resident_event", "apply_resident_events", "apply_waiting_walk_ins_of",
+    "apply_recording_event", "apply_recording_events", "apply_resident_event", "apply_resident_events",
+    "apply_waiting_walk_ins_of",
     "close_visit", "derived_id", "get_visit", "import_siak_file",
     "open_visit", "report_siak_statuses", "resident_status", "schedule_visit", "stage_of", "stuck_residents",
     "upload_batch",

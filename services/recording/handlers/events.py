@@ -8,7 +8,7 @@ from services.recording import domain
 from services.recording.domain import Place, Progress, ResidentRecord, RosterFacts, Stage, Visit, VisitState
 from services.recording.handlers.common import RecordingDeps, derived_id
 from services.recording.ports import RecordingStorage
-from shared.contracts import Actor, OutreachEvent, RecordingEvent, ResidentEvent
+from shared.contracts import Actor, Envelope, OutreachEvent, RecordingEvent, ResidentEvent
 from shared.contracts.recording import (
     FollowUpPayload,
     FollowUpRaised,
@@ -102,22 +102,56 @@ async def apply_recording_event(event: RecordingEvent, *, deps: RecordingDeps) -
     record = await deps.store.resident(p.resident_id)
     if record is not None and str(event.event_id) in record.applied:
         return "duplicate"
-    current = record.progress if record else None
-    new = domain.advance(current, stage, at)
-    if new is not None and new.stage != (current or Progress(Stage.BELUM_REKAM, at)).stage:
-        await _publish_consequences(event, new.stage, record, deps)
+    new = domain.advance(record.progress if record else None, stage, at)
+    for follow in _consequences(event, record, new, deps.clock()):
+        await deps.publisher.publish(follow, topic=RECORDING, key=p.resident_id)
     applied = await deps.store.advance(p.resident_id, str(event.event_id), Place(p.kecamatan_code, p.desa_code), new)
     if not applied:
         return "duplicate"
     return "applied" if new is not None else "stale"
 
 
-async def _publish_consequences(
-    event: RecordingEvent, stage: Stage, record: ResidentRecord | None, deps: RecordingDeps
-) -> None:
-    p = event.payload
+async def apply_recording_events(events: list[RecordingEvent], *, deps: RecordingDeps) -> list[str]:
+    """`apply_recording_event` for events of different residents (at most one each): one read of their
+    progress, what follows published as one batch, then one bulk write recording every event."""
+    staged = [(event, *stage_of(event)) for event in events]
+    records = await deps.store.residents_by_id(sorted({e.payload.resident_id for e, stage, _ in staged if stage}))
     now = deps.clock()
+    follows: list[Envelope] = []
+    changes: dict[str, tuple[str, Place, Progress | None]] = {}
+    outcomes: dict[str, str] = {}
+    for event, stage, at in staged:
+        p = event.payload
+        record = records.get(p.resident_id)
+        if stage is None or (record is not None and str(event.event_id) in record.applied):
+            outcomes[str(event.event_id)] = "ignored" if stage is None else "duplicate"
+            continue
+        new = domain.advance(record.progress if record else None, stage, at)
+        follows += _consequences(event, record, new, now)
+        changes[p.resident_id] = (str(event.event_id), Place(p.kecamatan_code, p.desa_code), new)
+        outcomes[str(event.event_id)] = "applied" if new is not None else "stale"
+    await deps.publisher.publish_many([(f, RECORDING, f.payload.resident_id) for f in follows])  # type: ignore[attr-defined]
+    written = await deps.store.advance_many(changes)
+
+    def outcome(event: RecordingEvent) -> str:
+        decided = outcomes[str(event.event_id)]
+        in_effect = decided in ("ignored", "duplicate") or event.payload.resident_id in written
+        return decided if in_effect else "duplicate"  # recorded by another delivery between read and write
+
+    return [outcome(event) for event in events]
+
+
+def _consequences(event: RecordingEvent, record: ResidentRecord | None, new: Progress | None,
+                  now: dt.datetime) -> list[Envelope]:
+    """What a stage change publishes before its state is written: a print request at PRR, a follow-up
+    for a SIAK status that needs a remedy. Ids come from the source event, so publishing again is harmless."""
+    current = record.progress if record else None
+    if new is None or new.stage == (current or Progress(Stage.BELUM_REKAM, new.since)).stage:
+        return []
+    stage = new.stage
+    p = event.payload
     place = {"resident_id": p.resident_id, "kecamatan_code": p.kecamatan_code, "desa_code": p.desa_code}
+    follows: list[Envelope] = []
     if stage == Stage.PRR:
         lansia_from = record.lansia_from if record else None
         request = PrintRequested(
@@ -127,11 +161,11 @@ async def _publish_consequences(
                 lansia=lansia_from is not None and lansia_from <= event.occurred_at.date(),
                 disabilitas=bool(record and record.disabilitas)),
         )
-        await deps.publisher.publish(request, topic=RECORDING, key=p.resident_id)
+        follows.append(request)
     remedy = domain.remedy_for(stage)
     if remedy is not None and isinstance(event, SiakStatusReported):
-        follow_up = FollowUpRaised(
+        follows.append(FollowUpRaised(
             event_id=derived_id(event.event_id, "follow_up"), occurred_at=event.occurred_at, recorded_at=now,
             actor=SYSTEM, payload=FollowUpPayload(**place, status=event.payload.status, remedy=remedy),  # type: ignore[arg-type]
-        )
-        await deps.publisher.publish(follow_up, topic=RECORDING, key=p.resident_id)
+        ))
+    return follows

@@ -586,6 +586,29 @@ async def test_a_duplicate_record_raises_a_follow_up() -> None:
     assert domain.lansia_from(dt.date(2040, 2, 29)) == dt.date(2100, 3, 1)
 
 
+async def test_a_round_of_residents_applies_in_bulk_as_one_by_one_would() -> None:
+    """The consumer's bulk path gives every event the outcome and the follow-ups the one-by-one path gives."""
+    bulk, single = make_deps(), make_deps()
+    residents = roster(bulk, 4, lansia_from=dt.date(2020, 1, 1))
+    roster(single, 4, lansia_from=dt.date(2020, 1, 1))
+    first = [siak_event(residents[0], "PRR"), siak_event(residents[1], "DUPLICATE_RECORD"),
+             siak_event(residents[2], "SFE")]
+    later = [siak_event(residents[0], "SFE", NOW - dt.timedelta(days=1)), first[1],
+             siak_event(residents[3], "PRR")]
+    bulk_outcomes = [await handlers.apply_recording_events(round_, deps=bulk) for round_ in (first, later)]
+    single_outcomes = [[await handlers.apply_recording_event(e, deps=single) for e in round_] for round_ in (first, later)]
+    assert bulk_outcomes == single_outcomes == [["applied", "applied", "applied"], ["stale", "duplicate", "applied"]]
+
+    def published(deps: Any) -> list[tuple[str, str]]:
+        return sorted((e.event_type, str(e.event_id)) for e in publisher_of(deps).events())
+
+    assert published(bulk) == published(single)
+    assert [e.event_id for e in publisher_of(bulk).events("recording.print_requested")] == [
+        handlers.derived_id(first[0].event_id, "print"), handlers.derived_id(later[2].event_id, "print")]
+    for resident in residents:
+        assert await bulk.store.resident(resident) == await single.store.resident(resident)
+
+
 def test_a_siak_file_with_only_its_header_is_refused() -> None:
     with pytest.raises(SiakFileError, match="baris judul"):
         read_siak_file(b"NIK;STATUS;TANGGAL\n\n")
