@@ -121,9 +121,10 @@ def stuck(progress: Progress, now: dt.datetime, days: int) -> bool:
     return progress.stage not in (Stage.BELUM_REKAM, Stage.PRR) and now - progress.since > dt.timedelta(days=days)
 
 
-def carry_over(targets: list[str], stages: dict[str, Stage]) -> list[str]:
-    """Targets of a closed visit not recorded yet (absent or failed): the next visit's targets."""
-    return [r for r in targets if stages.get(r, Stage.BELUM_REKAM) not in RECORDED]
+def carry_over(targets: list[str], stages: dict[str, Stage], captured: frozenset[str] = frozenset()) -> list[str]:
+    """Targets of a closed visit not recorded yet (absent or failed): the next visit's targets. A target
+    whose capture at this visit was accepted is recorded, even before the capture is applied."""
+    return [r for r in targets if r not in captured and stages.get(r, Stage.BELUM_REKAM) not in RECORDED]
 
 
 LANSIA_AGE = 60
@@ -286,6 +287,16 @@ class ResidentRecord:
     def progress(self) -> Progress | None:
         """The progress to advance from; None before anything was recorded."""
         return None if self.since is None else Progress(self.stage, self.since)
+
+
+@dataclass(frozen=True)
+class Taken:
+    """An uploaded field event taken (published or kept as a walk-in); a capture at a visit names the
+    resident it recorded there, so closing the visit counts them before the capture is applied."""
+
+    event_id: str
+    visit_id: str | None = None
+    captured_resident: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from services.recording.domain import (
     RosterFacts,
     Stage,
     StuckResident,
+    Taken,
     Visit,
     VisitState,
     WaitingWalkIn,
@@ -90,8 +91,12 @@ class RecordingStorage(Protocol):
         """Those of the uploaded field events' ids that were taken before (one read for a whole upload)."""
         ...
 
-    async def mark_seen(self, event_ids: Sequence[str], now: dt.datetime) -> None:
+    async def mark_seen(self, taken: Sequence[Taken], now: dt.datetime) -> None:
         """Remember uploaded field events, so a second upload is answered as a duplicate (one write)."""
+        ...
+
+    async def captured_at_visit(self, visit_id: str) -> frozenset[str]:
+        """The residents whose capture at this visit was taken (applied or not yet)."""
         ...
 
     async def visits_by_id(self, visit_ids: Sequence[str]) -> dict[str, Visit]:

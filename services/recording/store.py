@@ -16,6 +16,7 @@ from services.recording.domain import (
     RosterFacts,
     Stage,
     StuckResident,
+    Taken,
     Visit,
     VisitState,
     WaitingWalkIn,
@@ -129,6 +130,7 @@ class RecordingStore:
     async def ensure_indexes(self) -> None:
         await self.residents.create_index([("kecamatan_code", 1), ("stage", 1)])
         await self.walk_ins.create_index([("resident_id", 1), ("status", 1)])
+        await self.seen.create_index([("visit_id", 1)])
 
     async def resident(self, resident_id: str) -> ResidentRecord | None:
         doc = await self.residents.find_one({"_id": resident_id})
@@ -238,14 +240,19 @@ class RecordingStore:
             return set()
         return {doc["_id"] async for doc in self.seen.find({"_id": {"$in": list(event_ids)}}, {"_id": 1})}
 
-    async def mark_seen(self, event_ids: Sequence[str], now: dt.datetime) -> None:
-        if not event_ids:
+    async def mark_seen(self, taken: Sequence[Taken], now: dt.datetime) -> None:
+        if not taken:
             return
+        docs = [{"_id": t.event_id, "at": now, **({"visit_id": t.visit_id, "resident_id": t.captured_resident}
+                                                  if t.visit_id and t.captured_resident else {})} for t in taken]
         try:
-            await self.seen.insert_many([{"_id": event_id, "at": now} for event_id in event_ids], ordered=False)
+            await self.seen.insert_many(docs, ordered=False)
         except BulkWriteError as exc:  # an id remembered before (a second upload racing this one) stays as it was
             if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
                 raise
+
+    async def captured_at_visit(self, visit_id: str) -> frozenset[str]:
+        return frozenset([doc["resident_id"] async for doc in self.seen.find({"visit_id": visit_id}, {"resident_id": 1})])
 
     async def visits_by_id(self, visit_ids: Sequence[str]) -> dict[str, Visit]:
         if not visit_ids:

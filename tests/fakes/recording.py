@@ -14,6 +14,7 @@ from services.recording.domain import (
     RosterFacts,
     Stage,
     StuckResident,
+    Taken,
     Visit,
     VisitState,
     WaitingWalkIn,
@@ -54,6 +55,7 @@ class FakeRecordingStore:
     visit_events: dict[str, set[str]] = field(default_factory=dict)
     carry: dict[str, list[str]] = field(default_factory=dict)
     seen: dict[str, dt.datetime] = field(default_factory=dict)
+    captures: dict[str, set[str]] = field(default_factory=dict)
     walk_ins: dict[str, WaitingWalkIn] = field(default_factory=dict)
     walk_in_status: dict[str, str] = field(default_factory=dict)
     reads: list[tuple[str, str, str | None, list[str]]] = field(default_factory=list)
@@ -164,9 +166,14 @@ class FakeRecordingStore:
     async def seen_among(self, event_ids: Sequence[str]) -> set[str]:
         return {event_id for event_id in event_ids if event_id in self.seen}
 
-    async def mark_seen(self, event_ids: Sequence[str], now: dt.datetime) -> None:
-        for event_id in event_ids:
-            self.seen.setdefault(event_id, now)
+    async def mark_seen(self, taken: Sequence[Taken], now: dt.datetime) -> None:
+        for t in taken:
+            self.seen.setdefault(t.event_id, now)
+            if t.visit_id and t.captured_resident:
+                self.captures.setdefault(t.visit_id, set()).add(t.captured_resident)
+
+    async def captured_at_visit(self, visit_id: str) -> frozenset[str]:
+        return frozenset(self.captures.get(visit_id, set()))
 
     async def visits_by_id(self, visit_ids: Sequence[str]) -> dict[str, Visit]:
         found = {visit_id: await self.visit(visit_id) for visit_id in visit_ids}

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from services.recording import domain
-from services.recording.domain import ResidentRecord, Visit, VisitState, WaitingWalkIn
+from services.recording.domain import ResidentRecord, Taken, Visit, VisitState, WaitingWalkIn
 from services.recording.handlers.common import Forbidden, RecordingDeps, TooLarge, publish_all
 from services.recording.inputs import FieldEventIn
 from shared.auth import Office, actor_of
@@ -130,7 +130,7 @@ async def _check(item: FieldEventIn, office: Office, deps: RecordingDeps, now: d
         if item.walk_in is None and item.resident_id is None:
             return _refused(item, "isi resident_id atau data walk_in")
         await deps.store.keep_walk_in(_walk_in(item, office, deps, now))
-        await deps.store.mark_seen([str(item.event_id)], now)
+        await deps.store.mark_seen([Taken(str(item.event_id))], now)
         return ItemResult(str(item.event_id), "walk_in", domain.WALK_IN_KEPT)
     refusal = _resident_problem(item, resident, office)
     if refusal is not None:
@@ -175,6 +175,12 @@ async def _answer(item: FieldEventIn | ItemResult, office: Office, deps: Recordi
     return checked
 
 
+def _taken(event: RecordingEvent) -> Taken:
+    captured = isinstance(event, RecordingCaptured)
+    return Taken(str(event.event_id), visit_id=event.payload.visit_id,  # type: ignore[union-attr]
+                 captured_resident=event.payload.resident_id if captured else None)
+
+
 async def _forget_late_no_shows(accepted: list[RecordingEvent], deps: RecordingDeps, known: Known) -> None:
     """A capture made during a visit and uploaded after it closed: the resident is no longer its no-show."""
     for event in accepted:
@@ -206,6 +212,6 @@ async def upload_batch(command: UploadBatch, *, deps: RecordingDeps) -> BatchRes
             accepted.append(checked)
             results.append(ItemResult(str(checked.event_id), "diterima"))
     await publish_all(accepted, deps=deps, what="unggahan")
-    await deps.store.mark_seen([str(event.event_id) for event in accepted], now)
+    await deps.store.mark_seen([_taken(event) for event in accepted], now)
     await _forget_late_no_shows(accepted, deps, known)
     return BatchResult(ringkasan={k: sum(1 for r in results if r.hasil == k) for k in OUTCOMES}, hasil=results)

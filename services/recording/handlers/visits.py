@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from services.recording import domain
-from services.recording.domain import Stage, Visit, VisitState
+from services.recording.domain import Visit, VisitState
 from services.recording.handlers.common import DERIVED, Conflict, FieldRefused, Forbidden, NotFound, RecordingDeps
 from services.recording.handlers.events import apply_outreach_event
 from shared.auth import Office, actor_of
@@ -139,16 +139,15 @@ async def close_visit(command: VisitCommand, *, deps: RecordingDeps) -> VisitClo
     visit = await _field_visit(command, deps)
     if visit.state != VisitState.DIBUKA:
         raise Conflict("hanya kunjungan yang dibuka yang dapat ditutup")
-    stages = {}
-    for resident_id in visit.targets:
-        record = await deps.store.resident(resident_id)
-        stages[resident_id] = record.stage if record else Stage.BELUM_REKAM
+    records = await deps.store.residents_by_id(list(visit.targets))
+    stages = {resident_id: record.stage for resident_id, record in records.items()}
+    captured = await deps.store.captured_at_visit(visit.visit_id)
     now = deps.clock()
     event = VisitClosed(
         event_id=uuid.uuid5(DERIVED, f"visit:{visit.visit_id}:closed"), occurred_at=now, recorded_at=now,
         actor=actor_of(command.office), payload={  # type: ignore[arg-type]
             "visit_id": visit.visit_id, "kecamatan_code": visit.kecamatan_code,
-            "no_shows": domain.carry_over(list(visit.targets), stages)})
+            "no_shows": domain.carry_over(list(visit.targets), stages, captured)})
     await deps.publisher.publish(event, topic=OUTREACH, key=visit.visit_id)
     await apply_outreach_event(event, store=deps.store)
     return event

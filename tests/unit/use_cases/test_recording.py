@@ -193,6 +193,21 @@ async def test_a_capture_made_while_a_visit_was_open_is_taken_after_closing_and_
     assert await deps.store.carried_over(DESA) == [ids[1]]
 
 
+async def test_a_visit_closed_right_after_its_upload_counts_the_captures_not_applied_yet() -> None:
+    """The team uploads and closes at once: captures taken but not yet applied by the consumer are not
+    no-shows; an absence or a failed recording still is."""
+    deps = make_deps()
+    ids = roster(deps, 3)
+    await opened_visit(deps, targets=ids)
+    answer = await upload(deps, capture(ids[0], visit_id="v-1"),
+                          {**capture(ids[1], visit_id="v-1"), "kind": "failed", "reason": "sidik jari tidak terbaca"},
+                          {**capture(ids[2], visit_id="v-1"), "kind": "absent"})
+    assert [r.hasil for r in answer.hasil] == ["diterima"] * 3
+    assert (await deps.store.resident(ids[0])).stage == Stage.BELUM_REKAM  # type: ignore[union-attr]
+    closed = await handlers.close_visit(handlers.VisitCommand(OWN, "v-1"), deps=deps)
+    assert closed.payload.no_shows == ids[1:]
+
+
 async def test_a_visit_is_read_in_its_own_kecamatan_only() -> None:
     deps = make_deps()
     await handlers.schedule_visit(schedule(targets=[]), deps=deps)
