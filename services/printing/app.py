@@ -60,7 +60,7 @@ def create_app(settings: PrintingSettings | None = None, *, clock: Clock = syste
                         voter_target_date=settings.voter_target_date,
                         reservation_resend_seconds=settings.reservation_resend_seconds,
                         on_printed=lambda station, seconds: ready_to_printed.labels(station).observe(seconds))
-    register_consumers(runtime.broker, deps=deps, metrics=runtime.metrics)
+    register_consumers(runtime.broker, deps=deps, metrics=runtime.metrics, dead_letters=runtime.dead_letters)
     gauges = StationGauges(runtime.registry, clock)
 
     async def sweep_and_measure() -> None:

@@ -137,6 +137,15 @@ class SchoolDelivery:
 
 
 @dataclass(frozen=True)
+class ResidentPlace:
+    """Where a resident lives and which school they attend, as their latest record on the resident topic says."""
+
+    school_npsn: str | None
+    kecamatan_code: str
+    desa_code: str
+
+
+@dataclass(frozen=True)
 class PendingReservation:
     """The one blank request a station has in flight."""
 

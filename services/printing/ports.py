@@ -10,7 +10,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
-from services.printing.domain import JobStatus, PendingReservation, PrintJob, ReprintClaim, SchoolDelivery, StationState
+from services.printing.domain import (
+    JobStatus,
+    PendingReservation,
+    PrintJob,
+    ReprintClaim,
+    ResidentPlace,
+    SchoolDelivery,
+    StationState,
+)
 
 
 class JobReader(Protocol):
@@ -99,13 +107,11 @@ class Deliveries(Protocol):
 class ResidentSchools(Protocol):
     """The school each resident attends and whether they left, as the resident topic says."""
 
-    async def remember_school(self, resident_id: str, school_npsn: str | None) -> None: ...
+    async def remember_residents(self, places: dict[str, ResidentPlace]) -> None:
+        """Where residents live now and which school they attend (their latest records on the resident topic)."""
+        ...
 
     async def schools_of(self, resident_ids: Sequence[str]) -> dict[str, str | None]: ...
-
-    async def remember_area(self, resident_id: str, kecamatan_code: str, desa_code: str) -> None:
-        """Where the resident lives now (their latest record on the resident topic)."""
-        ...
 
     async def area_of(self, resident_id: str) -> tuple[str, str] | None:
         """The resident's current kecamatan and desa, None when the resident topic has not told it."""

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -24,6 +24,7 @@ from services.printing.domain import (
     PendingReservation,
     PrintJob,
     ReprintClaim,
+    ResidentPlace,
     SchoolDelivery,
     SpoiledAttempt,
     StationState,
@@ -296,12 +297,10 @@ class PrintingStore:
 
     # Residents' schools (from the resident topic) and the audit record of reads
 
-    async def remember_school(self, resident_id: str, school_npsn: str | None) -> None:
-        await self.schools.update_one({"_id": resident_id}, {"$set": {"school_npsn": school_npsn}}, upsert=True)
-
-    async def remember_area(self, resident_id: str, kecamatan_code: str, desa_code: str) -> None:
-        await self.schools.update_one({"_id": resident_id},
-                                      {"$set": {"kecamatan_code": kecamatan_code, "desa_code": desa_code}}, upsert=True)
+    async def remember_residents(self, places: dict[str, ResidentPlace]) -> None:
+        if places:
+            await self.schools.bulk_write([UpdateOne({"_id": resident_id}, {"$set": dataclasses.asdict(place)}, upsert=True)
+                                           for resident_id, place in places.items()], ordered=False)
 
     async def area_of(self, resident_id: str) -> tuple[str, str] | None:
         doc = await self.schools.find_one({"_id": resident_id}, {"kecamatan_code": 1, "desa_code": 1})

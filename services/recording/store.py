@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -22,16 +23,19 @@ from services.recording.domain import (
     WaitingWalkIn,
 )
 from shared.audit import AuditTrail
-from shared.mongo import DUPLICATE_KEY, versioned_write, versioned_write_many
+from shared.mongo import DUPLICATE_KEY, IDS_PER_READ, documents_by_id, versioned_write, versioned_write_many
 
 RESIDENTS = "recording_residents"
 VISITS = "recording_visits"
 CARRY_OVER = "recording_carry_over"
 SEEN = "recording_seen"
+PLACES = "recording_places"  # the roster residents of each desa and school, so visits draw targets by id
+VISIT_CAPTURES = "recording_visit_captures"  # residents whose capture at a visit was taken, by visit
 WALK_INS = "recording_walk_ins"
 AUDIT = "recording_audit_log"  # reads of walk-ins' personal data (shared/audit.py)
 WAITING = "menunggu_pendaftaran"
 NEVER = "1970-01-01T00:00:00+00:00"
+UNRECORDED_STAGES = (Stage.BELUM_REKAM.value, Stage.GAGAL_REKAM.value, Stage.GAGAL_PUSAT.value)
 STUCK_STAGES = (Stage.REKAM.value, Stage.GAGAL_PUSAT.value, Stage.DUPLIKAT.value, Stage.GAGAL_REKAM.value)
 
 
@@ -116,6 +120,10 @@ def _advance_change(event_id: str, place: Place, new: Progress | None) -> Any:
     return decide
 
 
+def _place_key(kind: str, code: str) -> str:
+    return f"{kind}:{code}"
+
+
 class RecordingStore:
     """MongoDB storage of the recording service (implements `ports.RecordingStorage`)."""
 
@@ -124,13 +132,15 @@ class RecordingStore:
         self.visits = db[VISITS]
         self.carry = db[CARRY_OVER]
         self.seen = db[SEEN]
+        self.places = db[PLACES]
+        self.visit_captures = db[VISIT_CAPTURES]
         self.walk_ins = db[WALK_INS]
         self.audit = AuditTrail(db[AUDIT], service="recording")
 
     async def ensure_indexes(self) -> None:
         await self.residents.create_index([("kecamatan_code", 1), ("stage", 1)])
         await self.walk_ins.create_index([("resident_id", 1), ("status", 1)])
-        await self.seen.create_index([("visit_id", 1)])
+        await self._fill_places_once()
 
     async def resident(self, resident_id: str) -> ResidentRecord | None:
         doc = await self.residents.find_one({"_id": resident_id})
@@ -142,13 +152,17 @@ class RecordingStore:
         return {doc["_id"]: resident_of(doc) async for doc in self.residents.find({"_id": {"$in": resident_ids}})}
 
     async def set_roster_facts(self, resident_id: str, event_id: str, facts: RosterFacts) -> bool:
-        return await versioned_write(self.residents, resident_id, _roster_facts_change(event_id, facts))
+        written = await versioned_write(self.residents, resident_id, _roster_facts_change(event_id, facts))
+        await self._remember_places({resident_id: facts})
+        return written
 
     async def set_roster_facts_many(self, changes: dict[str, tuple[str, RosterFacts]]) -> set[str]:
         """`set_roster_facts` for many residents (id -> (event id, facts)) in one read and one bulk write;
         returns the residents whose facts were written."""
-        return await versioned_write_many(self.residents, {
+        written = await versioned_write_many(self.residents, {
             resident_id: _roster_facts_change(event_id, facts) for resident_id, (event_id, facts) in changes.items()})
+        await self._remember_places({resident_id: facts for resident_id, (_, facts) in changes.items()})
+        return written
 
     async def advance(self, resident_id: str, event_id: str, place: Place, new: Progress | None) -> bool:
         """Record the event id, and the new progress if any, in one write; False if seen before."""
@@ -164,17 +178,57 @@ class RecordingStore:
                             wajib_by: dt.date) -> list[str]:
         """Roster residents of a place who are not recorded yet and are wajib KTP by `wajib_by` (or have no
         wajib KTP date), oldest wajib KTP date first."""
-        query: dict[str, Any] = {"in_roster": True, "kecamatan_code": kecamatan_code,
-                                 "stage": {"$in": [Stage.BELUM_REKAM.value, Stage.GAGAL_REKAM.value,
-                                                   Stage.GAGAL_PUSAT.value]},
-                                 "$or": [{"wajib_ktp_from": {"$lte": wajib_by.isoformat()}},
-                                         {"wajib_ktp_from": None}]}
         if kind == "sekolah":
-            query["school_npsn"] = place_code
+            field, keys = "school_npsn", [_place_key("sekolah", place_code)]
         elif kind in ("desa", "rumah"):
-            query["desa_code"] = place_code
-        cursor = self.residents.find(query, {"_id": 1}).sort("wajib_ktp_from", 1).limit(limit)
-        return [doc["_id"] async for doc in cursor]
+            field, keys = "desa_code", [_place_key("desa", place_code)]
+        else:  # the whole kecamatan: every desa of it the roster has named
+            field, keys = "kecamatan_code", [doc["_id"] async for doc in self.places.find(
+                {"kind": "desa", "kecamatan_code": kecamatan_code}, {"_id": 1})]
+        members: dict[str, None] = {}
+        for place in (await documents_by_id(self.places, keys)).values():
+            members.update(dict.fromkeys(place.get("residents", [])))
+        wajib = wajib_by.isoformat()
+
+        def waiting(doc: dict[str, Any]) -> bool:  # still of this place, in the roster, not recorded, old enough
+            return (doc.get("in_roster") is True and doc.get("kecamatan_code") == kecamatan_code
+                    and doc.get(field) == (kecamatan_code if field == "kecamatan_code" else place_code)
+                    and doc.get("stage") in UNRECORDED_STAGES and (doc.get("wajib_ktp_from") or "") <= wajib)
+
+        found = await documents_by_id(self.residents, list(members), {"applied_events": 0})
+        drawn = [doc for resident_id in members if (doc := found.get(resident_id)) is not None and waiting(doc)]
+        drawn.sort(key=lambda doc: doc.get("wajib_ktp_from") or "")
+        return [doc["_id"] for doc in drawn[:limit]]
+
+    async def _remember_places(self, facts: dict[str, RosterFacts]) -> None:
+        """Add residents to their desa's and school's member lists (never removed: a reader checks each
+        member's current place), so a visit draws its targets by id instead of scanning the roster."""
+        members: dict[str, tuple[str, str, list[str]]] = {}
+        for resident_id, f in facts.items():
+            if not f.in_roster or not f.kecamatan_code:
+                continue
+            for kind, code in (("desa", f.desa_code), ("sekolah", f.school_npsn)):
+                if code:
+                    members.setdefault(_place_key(kind, code), (kind, f.kecamatan_code, []))[2].append(resident_id)
+        if members:
+            await self.places.bulk_write([
+                UpdateOne({"_id": key}, {"$set": {"kind": kind, "kecamatan_code": kecamatan},
+                                         "$addToSet": {"residents": {"$each": ids}}}, upsert=True)
+                for key, (kind, kecamatan, ids) in members.items()], ordered=False)
+
+    async def _fill_places_once(self) -> None:
+        """Member lists for residents kept before they existed: one pass over the roster, at the first start."""
+        if await self.places.find_one({}) is not None or await self.residents.find_one({}) is None:
+            return
+        batch: dict[str, RosterFacts] = {}
+        async for doc in self.residents.find({"in_roster": True}, {"kecamatan_code": 1, "desa_code": 1,
+                                                                    "school_npsn": 1}):
+            batch[doc["_id"]] = RosterFacts(in_roster=True, kecamatan_code=doc.get("kecamatan_code"),
+                                            desa_code=doc.get("desa_code"), school_npsn=doc.get("school_npsn"))
+            if len(batch) >= IDS_PER_READ:
+                await self._remember_places(batch)
+                batch = {}
+        await self._remember_places(batch)
 
     async def visit(self, visit_id: str) -> Visit | None:
         doc = await self.visits.find_one({"_id": visit_id})
@@ -243,16 +297,23 @@ class RecordingStore:
     async def mark_seen(self, taken: Sequence[Taken], now: dt.datetime) -> None:
         if not taken:
             return
-        docs = [{"_id": t.event_id, "at": now, **({"visit_id": t.visit_id, "resident_id": t.captured_resident}
-                                                  if t.visit_id and t.captured_resident else {})} for t in taken]
+        captured: dict[str, list[str]] = {}
+        for t in taken:
+            if t.visit_id and t.captured_resident:
+                captured.setdefault(t.visit_id, []).append(t.captured_resident)
+        if captured:  # first: a visit closed once the upload is answered counts these as recorded
+            await self.visit_captures.bulk_write([
+                UpdateOne({"_id": visit_id}, {"$addToSet": {"residents": {"$each": residents}}}, upsert=True)
+                for visit_id, residents in captured.items()], ordered=False)
         try:
-            await self.seen.insert_many(docs, ordered=False)
+            await self.seen.insert_many([{"_id": t.event_id, "at": now} for t in taken], ordered=False)
         except BulkWriteError as exc:  # an id remembered before (a second upload racing this one) stays as it was
             if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
                 raise
 
     async def captured_at_visit(self, visit_id: str) -> frozenset[str]:
-        return frozenset([doc["resident_id"] async for doc in self.seen.find({"visit_id": visit_id}, {"resident_id": 1})])
+        doc = await self.visit_captures.find_one({"_id": visit_id})
+        return frozenset(doc.get("residents", []) if doc else [])
 
     async def visits_by_id(self, visit_ids: Sequence[str]) -> dict[str, Visit]:
         if not visit_ids:

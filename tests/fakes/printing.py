@@ -14,6 +14,7 @@ from services.printing.domain import (
     PendingReservation,
     PrintJob,
     ReprintClaim,
+    ResidentPlace,
     SchoolDelivery,
     SpoiledAttempt,
     StationState,
@@ -168,11 +169,10 @@ class FakePrintingStore:
 
     # Residents' schools and the read audit
 
-    async def remember_school(self, resident_id: str, school_npsn: str | None) -> None:
-        self.schools[resident_id] = school_npsn
-
-    async def remember_area(self, resident_id: str, kecamatan_code: str, desa_code: str) -> None:
-        self.areas[resident_id] = (kecamatan_code, desa_code)
+    async def remember_residents(self, places: dict[str, ResidentPlace]) -> None:
+        for resident_id, place in places.items():
+            self.schools[resident_id] = place.school_npsn
+            self.areas[resident_id] = (place.kecamatan_code, place.desa_code)
 
     async def area_of(self, resident_id: str) -> tuple[str, str] | None:
         return self.areas.get(resident_id)

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer
 
 from services.recording.handlers import derived_id
 from shared.contracts import RECORDING_EVENTS, Role
+from shared.contracts.resident import ResidentUpdated, ResidentUpdatedPayload
 from shared.topics import RECORDING, RESIDENT
 from tests.integration.helpers import coverage_of, create_office_key, enrolled_event, eventually, running
 
@@ -168,6 +169,17 @@ async def test_no_show_is_carried_to_the_next_visit_and_bad_events_are_refused(
     npsn = f"{random.randrange(10**7, 10**8)}"
     ids = await roster(kafka_producer, 3, school=npsn)
     await known(recording, office, ids)
+    # A student who changed school is not drawn at the old one (its member list still names them).
+    first = enrolled_event(random.Random(), kecamatan=KEC, desa=DESA, school=npsn)
+    changed = first.payload.resident_id
+    moved = ResidentUpdated(event_id=uuid.uuid4(), occurred_at=first.occurred_at, recorded_at=first.recorded_at,
+                            actor=first.actor, payload=ResidentUpdatedPayload(
+                                **{**first.payload.model_dump(), "school_npsn": "69999999", "reason": "pindah sekolah"}))
+    for event in (first, moved):
+        await kafka_producer.send_and_wait(RESIDENT.name, event.model_dump_json().encode(), key=changed.encode())
+    await eventually(lambda: mongo_db["recording_residents"].find_one({"_id": changed}),
+                     lambda doc: doc is not None and doc.get("school_npsn") == "69999999")
+    assert changed in (await mongo_db["recording_places"].find_one({"_id": f"sekolah:{npsn}"}))["residents"]
     headers = {"X-API-Key": office}
     visit = {"visit_id": f"sma-{npsn}-1", "date": dt.date.today().isoformat(), "kind": "sekolah",
              "place_code": npsn, "kecamatan_code": KEC, "team": "tim-1"}

@@ -33,6 +33,7 @@ from services.printing.handlers.queue import (
     apply_print_event,
     apply_priority_order,
     apply_resident_event,
+    apply_resident_events,
     apply_stock_event,
     dispatch,
     queue_print_request,
@@ -43,7 +44,7 @@ __all__ = [
     "AcknowledgeDelivery", "CardView", "DeliveryAccepted", "DeliveryAcknowledged", "HandOver", "JobAccepted",
     "PrintingDeps", "RequestReprint", "ResidentCards", "SYSTEM", "SendToSchool", "ShowCards", "ShowJob", "ShowQueue",
     "StationView", "acknowledge_delivery", "apply_print_event", "apply_priority_order", "apply_resident_event",
-    "apply_stock_event", "derived_id", "dispatch", "hand_over", "list_stations", "queue_print_request",
+    "apply_resident_events", "apply_stock_event", "derived_id", "dispatch", "hand_over", "list_stations", "queue_print_request",
     "queued_event", "request_reprint", "send_to_school", "show_cards", "show_job", "show_queue", "sweep",
     "visible_job", "ListDeliveries", "schools_of_jobs", "waiting_deliveries",
 ]

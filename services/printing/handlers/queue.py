@@ -9,6 +9,7 @@ from services.printing.domain import (
     JobStatus,
     PendingReservation,
     PrintJob,
+    ResidentPlace,
     SchoolDelivery,
     is_stale,
     reservation_for,
@@ -60,14 +61,25 @@ async def queue_print_request(event: PrintRequested, *, deps: PrintingDeps) -> s
 async def apply_resident_event(event: ResidentEvent, *, deps: PrintingDeps) -> str:
     """Remember each resident's school (a school delivery carries only its own students' cards), where they
     live now (whose office reads their cards) and whether they left; a death cancels their cards not yet printed."""
-    if isinstance(event, ResidentEnrolled | ResidentUpdated):
-        p = event.payload
-        await deps.store.remember_school(p.resident_id, p.school_npsn)
-        await deps.store.remember_area(p.resident_id, p.kecamatan_code, p.desa_code)
-        return "applied"
-    if isinstance(event, ResidentLeft):
-        return await _resident_left(event, deps)
-    return "ignored"
+    [outcome] = await apply_resident_events([event], deps=deps)
+    return outcome
+
+
+async def apply_resident_events(events: list[ResidentEvent], *, deps: PrintingDeps) -> list[str]:
+    """`apply_resident_event` for events of different residents (at most one each): their places in one
+    bulk write, then the few who left one by one."""
+    await deps.store.remember_residents({
+        e.payload.resident_id: ResidentPlace(e.payload.school_npsn, e.payload.kecamatan_code, e.payload.desa_code)
+        for e in events if isinstance(e, ResidentEnrolled | ResidentUpdated)})
+    outcomes = []
+    for event in events:
+        if isinstance(event, ResidentEnrolled | ResidentUpdated):
+            outcomes.append("applied")
+        elif isinstance(event, ResidentLeft):
+            outcomes.append(await _resident_left(event, deps))
+        else:
+            outcomes.append("ignored")
+    return outcomes
 
 
 async def _resident_left(event: ResidentLeft, deps: PrintingDeps) -> str:
