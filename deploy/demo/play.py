@@ -382,15 +382,26 @@ class Demo:
                 raise RuntimeError(f"SIAK statuses refused: {answer}")
 
     async def settle(self) -> None:
-        """Wait until the stations printed what the blangko at hand allows and coverage shows it."""
-        printable = sum(self.summary.blangko_ke_stasiun.values())
-        expected = min(self.summary.prr, printable)
+        """Wait until every PRR is a job at its station and each station printed what its own blangko allow
+        (a station prints only its kecamatan's cards), then until coverage shows it."""
+        async def all_queued() -> bool:
+            return await applied_count(self.s.printing, "print.job_queued") >= self.summary.prr
+
+        await _until(all_queued, timeout=600, what="printing queueing the print requests")
+        stations = _ok(await self.s.printing.get("/stations"))
+        used = {v["lokasi"]: int(v["terpakai"]) for v in _ok(await self.s.inventory.get("/locations"))}
+        expected = sum(min(self.summary.blangko_ke_stasiun.get(s["stasiun"], 0),
+                           used.get(s["stasiun"], 0) + int(s["siap_cetak"]) + int(s["menunggu_blangko"]))
+                       for s in stations)
         progress = Progress("Stasiun cetak mencetak", expected)
 
         async def printed() -> bool:
             count = await applied_count(self.s.printing, "print.printed")
             progress.update(count)
-            return count >= expected
+            idle = all(s["siap_cetak"] == 0 and s["permintaan_blangko"] is None
+                       and (s["menunggu_blangko"] == 0 or s["menunggu_kiriman_stok"])
+                       for s in _ok(await self.s.printing.get("/stations")))
+            return count >= expected and idle
 
         await _until(printed, timeout=1800, what="printing")
         progress.finish()

@@ -63,7 +63,9 @@ def test_make_demo_plays_the_regency_and_the_dashboard_and_prometheus_show_its_e
             for phase in ("Daftar penduduk", "Riwayat perekaman", "Minggu 1", f"Minggu {WEEKS}", "Stasiun cetak"):
                 assert f"  {phase}" in text and "100%" in text, phase
             summary = json.loads((tmp_path / "run" / "demo-ringkasan.json").read_text())
-            _check_coverage(summary, ports["EKTP_COVERAGE_PORT"], tmp_path / "spool")
+            stations = httpx.get(f"http://127.0.0.1:{ports['EKTP_PRINTING_PORT']}/stations", timeout=30, headers={
+                "X-API-Key": (tmp_path / "run" / "demo-admin-api-key").read_text().strip()}).json()
+            _check_coverage(summary, ports["EKTP_COVERAGE_PORT"], tmp_path / "spool", stations)
             _check_prometheus(summary, infra["EKTP_PROMETHEUS_PORT"])
         finally:
             if proc.poll() is None:
@@ -73,7 +75,7 @@ def test_make_demo_plays_the_regency_and_the_dashboard_and_prometheus_show_its_e
         assert not port_open(port), f"port {port} still open after Ctrl-C"
 
 
-def _check_coverage(summary: dict[str, Any], port: int, spool: Path) -> None:
+def _check_coverage(summary: dict[str, Any], port: int, spool: Path, stations: list[dict[str, Any]]) -> None:
     population = build(scale=SCALE, today=dt.datetime.now(WIB).date(), seed=1702)
     expected = population.expected()
     assert summary["terdaftar"] == len(population.people)
@@ -88,8 +90,12 @@ def _check_coverage(summary: dict[str, Any], port: int, spool: Path) -> None:
         assert kab["prr"] == summary["prr"]
         assert kab["dicetak"] == summary["dicetak"] == len(printed_files) > 0
         assert kab["duplikat"] == summary["duplikat"]
-        # Every PRR card printed or still waiting: the stations' blangko bound what could be printed.
-        assert summary["dicetak"] == min(summary["prr"], sum(summary["blangko_ke_stasiun"].values()))
+        # Every PRR card printed or still waiting for its own station's blangko (a station prints its
+        # kecamatan's cards only): nothing ready is left unprinted, no station with blangko has cards waiting.
+        assert summary["dicetak"] <= min(summary["prr"], sum(summary["blangko_ke_stasiun"].values()))
+        on_hand = {row["lokasi"]: row["stok"] for row in coverage.get("/stock").json()["baris"]}
+        assert all(s["siap_cetak"] == 0 and (s["menunggu_blangko"] == 0 or on_hand.get(s["stasiun"]) == 0)
+                   for s in stations), (stations, on_hand)
         stock = coverage.get("/stock").json()
         assert stock["stok_total"] == summary["blangko_diterima"] - summary["dicetak"]
         series = coverage.get("/coverage/series", params={"kode": "17.02"}).json()
