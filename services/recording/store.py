@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +30,8 @@ RESIDENTS = "recording_residents"
 VISITS = "recording_visits"
 CARRY_OVER = "recording_carry_over"
 SEEN = "recording_seen"
-PLACES = "recording_places"  # the roster residents of each desa and school, so visits draw targets by id
+PLACES = "recording_places"  # each desa and school with the parts naming its roster residents
+PLACE_PARTS = "recording_place_parts"  # so a visit draws its targets by id, not by scanning the roster
 VISIT_CAPTURES = "recording_visit_captures"  # residents whose capture at a visit was taken, by visit
 WALK_INS = "recording_walk_ins"
 AUDIT = "recording_audit_log"  # reads of walk-ins' personal data (shared/audit.py)
@@ -133,6 +135,7 @@ class RecordingStore:
         self.carry = db[CARRY_OVER]
         self.seen = db[SEEN]
         self.places = db[PLACES]
+        self.place_parts = db[PLACE_PARTS]
         self.visit_captures = db[VISIT_CAPTURES]
         self.walk_ins = db[WALK_INS]
         self.audit = AuditTrail(db[AUDIT], service="recording")
@@ -186,8 +189,9 @@ class RecordingStore:
             field, keys = "kecamatan_code", [doc["_id"] async for doc in self.places.find(
                 {"kind": "desa", "kecamatan_code": kecamatan_code}, {"_id": 1})]
         members: dict[str, None] = {}
-        for place in (await documents_by_id(self.places, keys)).values():
-            members.update(dict.fromkeys(place.get("residents", [])))
+        part_ids = [part for place in (await documents_by_id(self.places, keys)).values() for part in place["parts"]]
+        for part in (await documents_by_id(self.place_parts, part_ids)).values():
+            members.update(dict.fromkeys(part["residents"]))
         wajib = wajib_by.isoformat()
 
         def waiting(doc: dict[str, Any]) -> bool:  # still of this place, in the roster, not recorded, old enough
@@ -210,11 +214,23 @@ class RecordingStore:
             for kind, code in (("desa", f.desa_code), ("sekolah", f.school_npsn)):
                 if code:
                     members.setdefault(_place_key(kind, code), (kind, f.kecamatan_code, []))[2].append(resident_id)
-        if members:
-            await self.places.bulk_write([
-                UpdateOne({"_id": key}, {"$set": {"kind": kind, "kecamatan_code": kecamatan},
-                                         "$addToSet": {"residents": {"$each": ids}}}, upsert=True)
-                for key, (kind, kecamatan, ids) in members.items()], ordered=False)
+        if not members:
+            return
+        # The ids go into a new small document per place (an insert costs the same whatever the place's
+        # size; rewriting one growing list per place slowed the roster's consumer tenfold), and the
+        # place's document names its parts. A part written twice (a redelivered batch) is a duplicate.
+        parts = {key: f"{key}|{hashlib.sha256(' '.join(ids).encode()).hexdigest()[:20]}"
+                 for key, (_, _, ids) in members.items()}
+        try:
+            await self.place_parts.insert_many([{"_id": parts[key], "residents": ids}
+                                                for key, (_, _, ids) in members.items()], ordered=False)
+        except BulkWriteError as exc:
+            if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+                raise
+        await self.places.bulk_write([
+            UpdateOne({"_id": key}, {"$set": {"kind": kind, "kecamatan_code": kecamatan},
+                                     "$addToSet": {"parts": parts[key]}}, upsert=True)
+            for key, (kind, kecamatan, _) in members.items()], ordered=False)
 
     async def _fill_places_once(self) -> None:
         """Member lists for residents kept before they existed: one pass over the roster, at the first start."""

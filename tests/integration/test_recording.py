@@ -179,7 +179,9 @@ async def test_no_show_is_carried_to_the_next_visit_and_bad_events_are_refused(
         await kafka_producer.send_and_wait(RESIDENT.name, event.model_dump_json().encode(), key=changed.encode())
     await eventually(lambda: mongo_db["recording_residents"].find_one({"_id": changed}),
                      lambda doc: doc is not None and doc.get("school_npsn") == "69999999")
-    assert changed in (await mongo_db["recording_places"].find_one({"_id": f"sekolah:{npsn}"}))["residents"]
+    parts = (await mongo_db["recording_places"].find_one({"_id": f"sekolah:{npsn}"}))["parts"]
+    assert changed in {r async for part in mongo_db["recording_place_parts"].find({"_id": {"$in": parts}})
+                       for r in part["residents"]}
     headers = {"X-API-Key": office}
     visit = {"visit_id": f"sma-{npsn}-1", "date": dt.date.today().isoformat(), "kind": "sekolah",
              "place_code": npsn, "kecamatan_code": KEC, "team": "tim-1"}
