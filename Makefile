@@ -47,7 +47,7 @@ bench: install ## Benchmarks against raw baselines on real Kafka and FerretDB (B
 	@$(PY) -m bench.school_round
 
 test-scale: install ## The articles' situation at full size (211,077 wajib KTP) through the APIs (long)
-	@EKTP_SCENARIO_SCALE=1 $(PY) -m pytest tests/integration/test_coverage_articles.py $(PYTEST_ARGS)
+	@EKTP_SCENARIO_SCALE=1 $(PY) -m pytest tests/integration/test_coverage_articles.py --timeout 5400 $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy
 	@$(PY) -m ruff check .
