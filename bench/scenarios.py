@@ -143,6 +143,9 @@ class MemoryCoverageStore:
             doc["positions"].update(positions)
             doc["version"] += 1
 
+    async def remember_members(self, places: dict[str, tuple[str | None, str | None]]) -> None:
+        return None
+
     async def remember_schools(self, schools: dict[str, tuple[str, str] | None]) -> None:
         for npsn, named in schools.items():
             current = self.schools.get(npsn)

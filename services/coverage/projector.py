@@ -116,6 +116,18 @@ def _resident_doc(resident_id: str, view: domain.ResidentView | None, person: di
     }
 
 
+def _new_places(writes: list[tuple[dict[str, Any], int]], before: dict[str, dict[str, Any]]
+                ) -> dict[str, tuple[str | None, str | None]]:
+    """The (desa, school) of each written resident who is new or moved (first, like schools: kept whatever
+    happens next, so a write a crash cuts off leaves no one out of their place's list)."""
+    def place(doc: dict[str, Any] | None) -> tuple[str | None, str | None]:
+        view = (doc or {}).get("view") or {}
+        return view.get("desa_code"), view.get("school_npsn")
+
+    return {write["_id"]: place(write) for write, _ in writes
+            if place(write) != place(before.get(write["_id"])) and any(place(write))}
+
+
 def _schools(docs: Iterable[dict[str, Any]]) -> dict[str, tuple[str, str] | None]:
     """Each school of these resident documents with its latest (roster moment, name), None if none named it."""
     schools: dict[str, tuple[str, str] | None] = {}
@@ -185,6 +197,7 @@ class Projector:
             # Schools first: kept whatever happens next (their write is idempotent), so a resident write
             # that a crash cuts off and a redelivery then skips leaves no school unknown.
             await self.store.remember_schools(_schools(write for write, _ in writes))
+            await self.store.remember_members(_new_places(writes, docs))
             await self.store.write_residents(writes)
         for event_type, n in Counter(applied).items():
             result.outcomes[(event_type, "applied")] += n

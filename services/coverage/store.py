@@ -32,7 +32,8 @@ from shared.areas import load_areas
 from shared.audit import AuditTrail
 from shared.clock import WIB
 from shared.dead_letter import TransientError
-from shared.mongo import DUPLICATE_KEY, document_from_update, documents_by_id, updated_document
+from shared.mongo import DUPLICATE_KEY, IDS_PER_READ, document_from_update, documents_by_id, updated_document
+from shared.place_members import PlaceMembers, place_key
 
 META = "coverage_meta"
 AUDIT = "coverage_audit_log"
@@ -179,6 +180,7 @@ class CoverageStore:
         self.stock_events = db[f"{prefix}_stock_events"]
         self.schools = db[f"{prefix}_schools"]
         self.locations = db[f"{prefix}_locations"]
+        self.members = PlaceMembers(db[f"{prefix}_places"], db[f"{prefix}_place_parts"])
         self.audit = AuditTrail(db[AUDIT], service="coverage")
         # Area counter documents as this store last read or wrote them. Every counter write is
         # guarded by the version, so a document another writer changed meanwhile fails the
@@ -192,11 +194,12 @@ class CoverageStore:
         await self.residents.create_index([("belum_rekam", 1), ("view.kecamatan_code", 1)])
         await self.residents.create_index([("view.kecamatan_code", 1), ("waiting_since", 1)])
         await self.areas.create_index("kind")
+        await self._fill_members_once()
         await self.visits.create_index("place_code")
 
     async def drop(self) -> None:
         for collection in (self.residents, self.areas, self.jobs, self.visits, self.stock_events, self.schools,
-                           self.locations):
+                           self.locations, self.members.places, self.members.parts):
             await collection.drop()
 
     async def _many(self, collection: AsyncCollection[dict[str, Any]], ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -337,15 +340,40 @@ class CoverageStore:
     async def unrecorded(self, *, desa_code: str | None, school_npsn: str | None, kecamatan_code: str | None,
                          skip: int, limit: int) -> list[ListedResident]:
         """Counted residents not yet recorded of a desa or a school (optionally of one kecamatan)."""
-        query: dict[str, Any] = {"belum_rekam": True}
-        if desa_code:
-            query["view.desa_code"] = desa_code
-        if school_npsn:
-            query["view.school_npsn"] = school_npsn
-        if kecamatan_code:
-            query["view.kecamatan_code"] = kecamatan_code
-        cursor = self.residents.find(query, _LISTED).sort("_id", 1).skip(skip).limit(limit)
-        return [listed_resident(doc) async for doc in cursor]
+        wanted = {"view.desa_code": desa_code, "view.school_npsn": school_npsn, "view.kecamatan_code": kecamatan_code}
+        if not desa_code and not school_npsn:  # a whole kecamatan: no member list to read by
+            query: dict[str, Any] = {"belum_rekam": True, **{k: v for k, v in wanted.items() if v}}
+            cursor = self.residents.find(query, _LISTED).sort("_id", 1).skip(skip).limit(limit)
+            return [listed_resident(doc) async for doc in cursor]
+        keys = [place_key("desa", desa_code)] if desa_code else [place_key("sekolah", school_npsn or "")]
+        found = await documents_by_id(self.residents, await self.members.of(keys), {**_LISTED, "belum_rekam": 1})
+        listed = sorted((doc for doc in found.values() if doc.get("belum_rekam") is True and all(
+            not value or doc["view"].get(field.split(".")[1]) == value for field, value in wanted.items())),
+                        key=lambda doc: doc["_id"])
+        return [listed_resident(doc) for doc in listed[skip:skip + limit]]
+
+    async def _fill_members_once(self) -> None:
+        """Member lists for residents projected before they existed: one pass, at the first start."""
+        if not await self.members.empty() or await self.residents.find_one({}, {"_id": 1}) is None:
+            return
+        batch: dict[str, tuple[str | None, str | None]] = {}
+        async for doc in self.residents.find({}, {"view.desa_code": 1, "view.school_npsn": 1}):
+            view = doc.get("view") or {}
+            batch[doc["_id"]] = (view.get("desa_code"), view.get("school_npsn"))
+            if len(batch) >= IDS_PER_READ:
+                await self.remember_members(batch)
+                batch = {}
+        await self.remember_members(batch)
+
+    async def remember_members(self, places: dict[str, tuple[str | None, str | None]]) -> None:
+        """Add residents (id -> (desa, school)) to their desa's and school's members, so a place's list
+        reads its residents by id."""
+        members: dict[str, tuple[dict[str, Any], list[str]]] = {}
+        for resident_id, (desa, school) in places.items():
+            for kind, code in (("desa", desa), ("sekolah", school)):
+                if code:
+                    members.setdefault(place_key(kind, code), ({"kind": kind}, []))[1].append(resident_id)
+        await self.members.add(members)
 
     async def home_visit_candidates(self, *, born_until: int, kecamatan_code: str | None,
                                     skip: int, limit: int) -> list[ListedResident]:

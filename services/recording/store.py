@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ from services.recording.domain import (
 )
 from shared.audit import AuditTrail
 from shared.mongo import DUPLICATE_KEY, IDS_PER_READ, documents_by_id, versioned_write, versioned_write_many
+from shared.place_members import PlaceMembers, place_key
 
 RESIDENTS = "recording_residents"
 VISITS = "recording_visits"
@@ -122,10 +122,6 @@ def _advance_change(event_id: str, place: Place, new: Progress | None) -> Any:
     return decide
 
 
-def _place_key(kind: str, code: str) -> str:
-    return f"{kind}:{code}"
-
-
 class RecordingStore:
     """MongoDB storage of the recording service (implements `ports.RecordingStorage`)."""
 
@@ -134,8 +130,7 @@ class RecordingStore:
         self.visits = db[VISITS]
         self.carry = db[CARRY_OVER]
         self.seen = db[SEEN]
-        self.places = db[PLACES]
-        self.place_parts = db[PLACE_PARTS]
+        self.members = PlaceMembers(db[PLACES], db[PLACE_PARTS])
         self.visit_captures = db[VISIT_CAPTURES]
         self.walk_ins = db[WALK_INS]
         self.audit = AuditTrail(db[AUDIT], service="recording")
@@ -182,16 +177,13 @@ class RecordingStore:
         """Roster residents of a place who are not recorded yet and are wajib KTP by `wajib_by` (or have no
         wajib KTP date), oldest wajib KTP date first."""
         if kind == "sekolah":
-            field, keys = "school_npsn", [_place_key("sekolah", place_code)]
+            field, keys = "school_npsn", [place_key("sekolah", place_code)]
         elif kind in ("desa", "rumah"):
-            field, keys = "desa_code", [_place_key("desa", place_code)]
+            field, keys = "desa_code", [place_key("desa", place_code)]
         else:  # the whole kecamatan: every desa of it the roster has named
-            field, keys = "kecamatan_code", [doc["_id"] async for doc in self.places.find(
-                {"kind": "desa", "kecamatan_code": kecamatan_code}, {"_id": 1})]
-        members: dict[str, None] = {}
-        part_ids = [part for place in (await documents_by_id(self.places, keys)).values() for part in place["parts"]]
-        for part in (await documents_by_id(self.place_parts, part_ids)).values():
-            members.update(dict.fromkeys(part["residents"]))
+            field, keys = "kecamatan_code", await self.members.keys_where({"kind": "desa",
+                                                                           "kecamatan_code": kecamatan_code})
+        members = await self.members.of(keys)
         wajib = wajib_by.isoformat()
 
         def waiting(doc: dict[str, Any]) -> bool:  # still of this place, in the roster, not recorded, old enough
@@ -205,36 +197,20 @@ class RecordingStore:
         return [doc["_id"] for doc in drawn[:limit]]
 
     async def _remember_places(self, facts: dict[str, RosterFacts]) -> None:
-        """Add residents to their desa's and school's member lists (never removed: a reader checks each
-        member's current place), so a visit draws its targets by id instead of scanning the roster."""
-        members: dict[str, tuple[str, str, list[str]]] = {}
+        """Add residents to their desa's and school's members, so a visit draws its targets by id."""
+        members: dict[str, tuple[dict[str, Any], list[str]]] = {}
         for resident_id, f in facts.items():
             if not f.in_roster or not f.kecamatan_code:
                 continue
             for kind, code in (("desa", f.desa_code), ("sekolah", f.school_npsn)):
                 if code:
-                    members.setdefault(_place_key(kind, code), (kind, f.kecamatan_code, []))[2].append(resident_id)
-        if not members:
-            return
-        # The ids go into a new small document per place (an insert costs the same whatever the place's
-        # size; rewriting one growing list per place slowed the roster's consumer tenfold), and the
-        # place's document names its parts. A part written twice (a redelivered batch) is a duplicate.
-        parts = {key: f"{key}|{hashlib.sha256(' '.join(ids).encode()).hexdigest()[:20]}"
-                 for key, (_, _, ids) in members.items()}
-        try:
-            await self.place_parts.insert_many([{"_id": parts[key], "residents": ids}
-                                                for key, (_, _, ids) in members.items()], ordered=False)
-        except BulkWriteError as exc:
-            if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
-                raise
-        await self.places.bulk_write([
-            UpdateOne({"_id": key}, {"$set": {"kind": kind, "kecamatan_code": kecamatan},
-                                     "$addToSet": {"parts": parts[key]}}, upsert=True)
-            for key, (kind, kecamatan, _) in members.items()], ordered=False)
+                    fields = {"kind": kind, "kecamatan_code": f.kecamatan_code}
+                    members.setdefault(place_key(kind, code), (fields, []))[1].append(resident_id)
+        await self.members.add(members)
 
     async def _fill_places_once(self) -> None:
         """Member lists for residents kept before they existed: one pass over the roster, at the first start."""
-        if await self.places.find_one({}) is not None or await self.residents.find_one({}) is None:
+        if not await self.members.empty() or await self.residents.find_one({}) is None:
             return
         batch: dict[str, RosterFacts] = {}
         async for doc in self.residents.find({"in_roster": True}, {"kecamatan_code": 1, "desa_code": 1,
