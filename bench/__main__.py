@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 SCENARIOS = ("publish", "drain", "rebuild", "latency", "burst", "import")
-TARGETS = {"publish": 0.6, "drain": 0.35, "rebuild": 0.25}
+TARGETS = {"publish": 0.85, "drain": 0.6, "rebuild": 0.6}
 
 
 async def main(args: argparse.Namespace, env: dict[str, str]) -> int:

@@ -196,7 +196,8 @@ def burst_lines(results: list[dict[str, Any]]) -> list[str]:
         lines.append(f"| registrations at once | {r['accepted']:,} of {r['events']:,} | {r['clerks']} | "
                      f"{r['accepting_seconds']} ({r['accepted_per_second']}) | "
                      f"{r['seconds_until_exact_after_last_accepted']} | {r['areas_checked']} | "
-                     f"<= {r['target_seconds']:.0f} ({_verdict(r)}) |")
+                     f">= {r.get('target_accepted_per_second', 0):.0f} accepted/s and exact <= "
+                     f"{r['target_seconds']:.0f} s ({_verdict(r)}) |")
     return lines
 
 

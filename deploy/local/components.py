@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 KAFKA_VERSION = "4.1.1"
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
-FERRETDB_BUILD = "ektp4"
+FERRETDB_BUILD = "ektp5"
 
 # Fixes to FerretDB, applied to the module source before building. Primary-key lookups (see
 # docs/adr/0006-ferretdb-primary-key-lookups.md): its queries spell the _id expression
@@ -85,14 +85,20 @@ FERRETDB_PATCHES: tuple[tuple[str, str, str, int], ...] = (
     ("internal/handler/msg_update.go",
      "\tfor _, u := range params.Updates {\n",
      "\tupdateMutex.Lock()\n\tdefer updateMutex.Unlock()\n\n\tfor _, u := range params.Updates {\n", 1),
-    # Each update of a bulk write closes its read before the next one: kept open to the end, more
-    # than 100 of them (the SQLite pool's size) waited forever for a connection.
+    # Each update reads its matching document and closes that read before it writes (as FerretDB's
+    # delete does; docs/adr/0014-ferretdb-update-reads-closed-before-writes.md). Kept open to the end
+    # of a bulk write, more than 100 reads (the SQLite pool's size) waited forever for a connection;
+    # kept open across the write, every commit found a reader in the write-ahead log, which SQLite
+    # then could never restart: it grew by gigabytes and each commit's checkpoint walked all of it.
     ("internal/handler/msg_update.go",
      "\t\tcloser := iterator.NewMultiCloser()\n\t\tdefer closer.Close()\n",
      "\t\tcloser := iterator.NewMultiCloser()\n", 1),
     ("internal/handler/msg_update.go",
      "\t\tresult, err := common.UpdateDocument(ctx, c, \"update\", iter, &u)\n",
-     "\t\tresult, err := common.UpdateDocument(ctx, c, \"update\", iter, &u)\n\t\tcloser.Close()\n", 1),
+     "\t\tfound, err := iterator.ConsumeValues(iter)\n\t\tcloser.Close()\n"
+     "\t\tif err != nil {\n\t\t\treturn 0, 0, nil, lazyerrors.Error(err)\n\t\t}\n\n"
+     "\t\tmatching := iterator.Values(iterator.ForSlice(found))\n"
+     "\t\tresult, err := common.UpdateDocument(ctx, c, \"update\", matching, &u)\n\t\tmatching.Close()\n", 1),
     # `_id: {$in: [...]}` read through the primary-key index too (a batch's reads by id).
     ("internal/backends/sqlite/collection.go",
      "\t\tcase string, types.ObjectID:\n"
