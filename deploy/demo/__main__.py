@@ -1,7 +1,8 @@
 """`make demo`: start the system like `make run`, play a synthetic Rejang Lebong through it, keep serving.
 
 Each demo gets its own topics and database, so it starts from nothing and ends the same way
-for the same arguments; `make run` data is left alone.
+for the same arguments; those of earlier demos are deleted (`deploy/demo/earlier.py`), `make run`
+data is left alone.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import httpx
 
+    from deploy.demo.earlier import forget_earlier_demos
     from deploy.demo.play import Demo, connect, print_summary, write_summary
     from deploy.demo.population import build
     from deploy.local.process import InfraError
@@ -53,7 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     def scenario(stack: Stack, env: dict[str, str], key: str) -> None:
         key_env = {k: v for k, v in env.items() if k.startswith("EKTP_")}
         os.environ.update(key_env)
-        pseudonym_key = InfraSettings().pseudonym_key.get_secret_value()
+        infra = InfraSettings()
+        pseudonym_key = infra.pseudonym_key.get_secret_value()
+        databases, topics = asyncio.run(forget_earlier_demos(infra, database=overrides["EKTP_MONGO_DATABASE"],
+                                                             topic_prefix=overrides["EKTP_TOPIC_PREFIX"],
+                                                             record=stack.data / "demo-databases"))
+        if databases or topics:
+            print(f"\nData demo sebelumnya dihapus: {databases} basis data, {topics} topik", flush=True)
         today = dt.datetime.now(WIB).date()
         print(f"\nDemo: membangun Rejang Lebong sintetis (skala {args.scale}, {args.weeks} minggu, benih {args.seed})",
               flush=True)
