@@ -139,16 +139,30 @@ def _known_area_ids(kind: str) -> list[str]:
     return [f"{kind}:{code}" for code in codes]
 
 
-def area_counters(doc: dict[str, Any]) -> AreaCounters:
-    """An area counter document as the read use cases see it."""
+def _summed(*buckets: dict[str, Any] | None) -> dict[str, int]:
+    """Buckets of one figure from several documents, added up."""
+    total: dict[str, int] = {}
+    for bucket in buckets:
+        for key, n in (bucket or {}).items():
+            total[key] = total.get(key, 0) + int(n)
+    return total
+
+
+def area_counters(doc: dict[str, Any], series: dict[str, Any] | None = None) -> AreaCounters:
+    """An area counter document, with its wajib KTP series document (`domain.series_id`), as the read use
+    cases see it. The series are added from both: projections made before the series had a document of
+    their own keep the earlier buckets in the counter document."""
+    series = series or {}
+    weekly = {figure: dict(doc.get(f"{figure}_minggu") or {}) for figure in WEEKLY_FIGURES}
+    weekly["wajib_ktp"] = _summed(doc.get("wajib_ktp_minggu"), series.get("wajib_ktp_minggu"))
     return AreaCounters(
         kind=doc["kind"], code=doc["code"],
         **{name: int(doc.get(stored, 0)) for stored, name in _AREA_COUNTS.items()},
         belum_rekam_per_tahun_lahir={domain.birth_year_of_key(key): int(n)
                                      for key, n in (doc.get("belum_rekam_lahir") or {}).items()},
-        weekly={figure: dict(doc.get(f"{figure}_minggu") or {}) for figure in WEEKLY_FIGURES},
+        weekly=weekly,
         siswa_per_kecamatan={domain.kecamatan_of_key(key): int(n) for key, n in (doc.get("kecamatan") or {}).items()},
-        wajib_ktp_per_hari={key: int(n) for key, n in (doc.get("wajib_ktp_hari") or {}).items()},
+        wajib_ktp_per_hari=_summed(doc.get("wajib_ktp_hari"), series.get("wajib_ktp_hari")),
         antre_cetak_per_jam={key: int(n) for key, n in (doc.get("antre_cetak_jam") or {}).items()},
     )
 
@@ -293,24 +307,30 @@ class CoverageStore:
 
     async def counters(self, area_id: str) -> AreaCounters:
         """One area's counters (all zero for an area nothing was counted in)."""
-        doc = await self.areas.find_one({"_id": area_id})
-        if doc is None:
+        found = await self._areas_with_series([area_id])
+        if not found:
             kind, code = area_id.split(":", 1)
             return AreaCounters(kind=kind, code=code)
-        return area_counters(doc)
+        return found[0]
 
     async def counters_of(self, kind: str, codes: Sequence[str] | None = None) -> list[AreaCounters]:
         """The counters of every area of one kind ("kec", "desa", "sekolah") that has a document, read by id: the
         regency's kecamatan and desa are known, and every school a resident was counted with is kept apart.
         With `codes`, only the areas of those codes."""
         if codes is not None:
-            return [area_counters(doc) for doc in (await self._many(self.areas, [f"{kind}:{code}" for code in codes])).values()]
+            return await self._areas_with_series([f"{kind}:{code}" for code in codes])
         known = _known_area_ids(kind)
         if not known and kind == "sekolah":
             known = [f"sekolah:{doc['_id']}" async for doc in self.schools.find({}, {"_id": 1})]
-        if known:
-            return [area_counters(doc) for doc in (await self._many(self.areas, known)).values()]
-        return [area_counters(doc) async for doc in self.areas.find({"kind": kind})]
+        if not known:
+            known = [doc["_id"] async for doc in self.areas.find({"kind": kind}, {"_id": 1})]
+        return await self._areas_with_series(known)
+
+    async def _areas_with_series(self, area_ids: list[str]) -> list[AreaCounters]:
+        """The counters of the areas that have a document, each with its wajib KTP series, in one read."""
+        docs = await self._many(self.areas, [*area_ids, *map(domain.series_id, area_ids)])
+        return [area_counters(docs[area_id], docs.get(domain.series_id(area_id)))
+                for area_id in area_ids if area_id in docs]
 
     async def planner_counts(self) -> PlannerCounts:
         """The planner's document (`domain.PLANNER_AREA`): one read for the whole regency."""

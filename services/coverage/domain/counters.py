@@ -19,6 +19,18 @@ PLANNER_AREA = f"rencana:{REGENCY_CODE}"
 schools) and per school, and each school's students per kecamatan they live in."""
 
 
+SERIES_KIND = "wajib"
+"""The day and week buckets of residents turning wajib KTP are kept beside each area's counters, in a
+document of their own (`series_id`): they change only when a resident is enrolled, corrected or leaves,
+and an area's counter document is rewritten whole on the local FerretDB at every batch that touches it."""
+
+
+@lru_cache(maxsize=4096)
+def series_id(area_id: str) -> str:
+    """The id of an area's wajib KTP series document: kab:17.02 -> wajib:kab:17.02."""
+    return f"{SERIES_KIND}:{area_id}"
+
+
 def area_ids(view: ResidentView) -> tuple[str, ...]:
     """Every area counter a resident counts in: kabupaten, kecamatan, desa, school."""
     return _area_ids(view.kecamatan_code, view.desa_code, view.school_npsn)
@@ -40,23 +52,26 @@ def _dated(names: list[str], name: str, moment: str | None) -> None:
 class Counted(NamedTuple):
     """What one resident counts: 1 in each of `names`, in every area of `areas`; the school (the last
     area, if any) also counts 1 in `school_field`, the kecamatan the student lives in; the planner's
-    document (PLANNER_AREA) counts 1 in each of `planned`."""
+    document (PLANNER_AREA) counts 1 in each of `planned`; each area's series document (`series_id`)
+    counts 1 in each of `series`."""
 
     areas: tuple[str, ...]
     names: frozenset[str]
     school_field: str | None
     planned: frozenset[str] = frozenset()
+    series: frozenset[str] = frozenset()
 
 
 def counted(view: ResidentView | None) -> Counted | None:
     """What one resident counts, or None if the resident counts nowhere."""
     if view is None or not view.counted or view.wajib_ktp_from is None:
         return None
-    names = ["terdaftar", f"wajib_ktp_minggu.{week_bucket(view.wajib_ktp_from)}"]
+    names = ["terdaftar"]
+    series = [f"wajib_ktp_minggu.{week_bucket(view.wajib_ktp_from)}"]
     wajib_day = f"{view.wajib_ktp_from:%Y%m%d}"
     if view.roster_at and wajib_day >= day_bucket_from(view.roster_at[:10]):
         # This week's residents turning wajib KTP, read without a scan (queries.turning).
-        names.append(f"wajib_ktp_hari.{wajib_day}")
+        series.append(f"wajib_ktp_hari.{wajib_day}")
     if view.recorded:
         _dated(names, "direkam", view.captured_at or view.prr_at)
     else:
@@ -85,7 +100,7 @@ def counted(view: ResidentView | None) -> Counted | None:
                      f"{waiting_since[11:13]}")
     # Which kecamatan a school's students live in, so schools can be listed per kecamatan.
     school_field = _kecamatan_field(view.kecamatan_code) if view.school_npsn else None
-    return Counted(area_ids(view), frozenset(names), school_field, _planned(view))
+    return Counted(area_ids(view), frozenset(names), school_field, _planned(view), frozenset(series))
 
 
 def _planned(view: ResidentView) -> frozenset[str]:
@@ -107,6 +122,8 @@ def as_counters(what: Counted | None, sign: int = 1) -> Delta:
         result[what.areas[-1]] = {**fields, what.school_field: sign}
     if what.planned:
         result[PLANNER_AREA] = dict.fromkeys(what.planned, sign)
+    if what.series:
+        result.update(dict.fromkeys(map(series_id, what.areas), dict.fromkeys(what.series, sign)))
     return result
 
 
@@ -132,6 +149,10 @@ def difference(new: Counted | None, old: Counted | None) -> Delta:
             planned = dict.fromkeys(new.planned - old.planned, 1)
             planned.update(dict.fromkeys(old.planned - new.planned, -1))
             result[PLANNER_AREA] = planned
+        if new.series != old.series:
+            series = dict.fromkeys(new.series - old.series, 1)
+            series.update(dict.fromkeys(old.series - new.series, -1))
+            result.update(dict.fromkeys(map(series_id, new.areas), series))
         return result
     return subtract(as_counters(new), as_counters(old))
 
