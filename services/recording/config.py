@@ -29,4 +29,6 @@ class RecordingSettings(ServiceSettings):
     stuck_window_days: int = Field(
         180, description="ektp_residents_stuck counts residents who entered their stage within this many days "
                          "(older records are SIAK's backlog, listed by GET /stuck, not an outreach alert)")
-    stuck_metric_seconds: float = Field(60.0, description="how often ektp_residents_stuck is counted again")
+    # The count reads every resident of the copy (218,077 at the regency's size) on the local FerretDB;
+    # residents count as stuck after days, and the alert waits 30 minutes.
+    stuck_metric_seconds: float = Field(300.0, description="how often ektp_residents_stuck is counted again")
