@@ -37,8 +37,9 @@ from shared.topics import ALL
 
 log = logging.getLogger("ektp.coverage.rebuild")
 # A replay reads far more than the live projector's batch of 500: a bigger batch folds more of a
-# resident's events into one document write and writes each area's counters once per batch.
-REBUILD_BATCH_RECORDS = 2000
+# resident's events into one document write and writes each area's counters once per batch (an
+# area's counter document is rewritten whole on the local FerretDB, docs/benchmarks.md "Rebuild").
+REBUILD_BATCH_RECORDS = 10_000
 
 
 class _NoDeadLetters(DeadLetterPolicy):
