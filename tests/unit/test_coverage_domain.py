@@ -326,3 +326,19 @@ def test_the_stock_of_each_past_day_is_todays_less_the_changes_since() -> None:
     changes = {dt.date(2026, 3, 8): 50, dt.date(2026, 3, 9): -3, dt.date(2026, 3, 10): -2}
     days = [today - dt.timedelta(days=n) for n in (3, 2, 1, 0)]
     assert domain.stock_by_day(45, changes, days) == [0, 50, 47, 45]
+
+
+def test_an_areas_wajib_ktp_buckets_add_up_from_its_counter_and_its_series_document() -> None:
+    from services.coverage.store import area_counters
+
+    # A projection made before the series documents kept the buckets in the counter document.
+    counters = {"_id": "kec:17.02.06", "kind": "kec", "code": "17.02.06", "terdaftar": 5,
+                "wajib_ktp_minggu": {"w20260302": 3, "lama": 2}, "wajib_ktp_hari": {"20260303": 3},
+                "direkam_minggu": {"w20260302": 1}}
+    series = {"_id": domain.series_id("kec:17.02.06"), "kind": "wajib", "code": "kec:17.02.06",
+              "wajib_ktp_minggu": {"w20260302": 1, "w20260309": 4}, "wajib_ktp_hari": {"20260303": -1}}
+    area = area_counters(counters, series)
+    assert area.weeks("wajib_ktp") == {"w20260302": 4, "lama": 2, "w20260309": 4}
+    assert area.wajib_ktp_per_hari == {"20260303": 2}
+    assert area.weeks("direkam") == {"w20260302": 1} and area.terdaftar == 5
+    assert area_counters(counters).weeks("wajib_ktp") == {"w20260302": 3, "lama": 2}
