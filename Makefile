@@ -31,12 +31,15 @@ stop: install ## Stop everything `make run` started
 	@$(PY) -m deploy.local.run stop
 
 test: install ## Run the whole suite against real Kafka, FerretDB and Prometheus (TEST_WORKERS=3 modules side by side)
+	@$(PY) -m deploy.local install --for-tests
 	@$(PY) -m pytest --ignore=tests/production -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-production: install ## docker-compose.yml's Kafka proven here: 3 SASL_SSL brokers from compose's settings, two killed in turn under load
+	@$(PY) -m deploy.local install --for-tests
 	@$(PY) -m pytest tests/production $(PYTEST_ARGS)
 
 test-faults: install ## The long fault and security runs: 25 SIGKILLs, 20 s outages, 2,000-resident redelivery, 100 stations racing for blangko, longer fuzzing
+	@$(PY) -m deploy.local install --for-tests
 	@EKTP_FAULTS=long EKTP_FUZZ_EXAMPLES=$${EKTP_FUZZ_EXAMPLES:-80} $(PY) -m pytest tests/faults tests/security tests/integration/test_blangko_contention.py $(PYTEST_ARGS)
 
 test-fast: install ## Use-case tests of all five services on in-memory fakes, and the other unit tests: no infrastructure (< 1 min)
@@ -47,6 +50,7 @@ bench: install ## Benchmarks against raw baselines on real Kafka and FerretDB (B
 	@$(PY) -m bench.school_round
 
 test-scale: install ## The articles' situation at full size (211,077 wajib KTP) through the APIs (long)
+	@$(PY) -m deploy.local install --for-tests
 	@EKTP_SCENARIO_SCALE=1 $(PY) -m pytest tests/integration/test_coverage_articles.py --timeout 5400 $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy

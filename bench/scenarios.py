@@ -97,71 +97,13 @@ async def _ensure_topic(bootstrap: str, name: str) -> None:
         _created.add(name)
 
 
-class MemoryCoverageStore:
-    """The projector's store methods over dictionaries: the drain measures everything but the database."""
-
-    def __init__(self) -> None:
-        self.residents: dict[str, dict[str, Any]] = {}
-        self.areas: dict[str, dict[str, Any]] = {}
-        self.jobs: dict[str, str] = {}
-        self.stock_events: dict[str, dict[str, Any]] = {}
-        self.visits: dict[str, dict[str, Any]] = {}
-        self.schools: dict[str, tuple[str, str] | None] = {}
-        self.locations: set[str] = set()
-
-    async def residents_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        return {i: self.residents[i] for i in ids if i in self.residents}
-
-    async def areas_by_id(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        return {i: self.areas[i] for i in ids if i in self.areas}
-
-    async def job_owners(self, job_ids: list[str]) -> dict[str, str]:
-        return {j: self.jobs[j] for j in job_ids if j in self.jobs}
-
-    async def remember_job_owners(self, owners: dict[str, str]) -> None:
-        for job_id, resident_id in owners.items():
-            self.jobs.setdefault(job_id, resident_id)
-
-    async def stock_events_by_id(self, event_ids: list[str]) -> dict[str, dict[str, Any]]:
-        return {e: self.stock_events[e] for e in event_ids if e in self.stock_events}
-
-    async def remember_stock_events(self, records: dict[str, dict[str, Any]]) -> None:
-        self.stock_events.update(records)
-
-    async def remember_locations(self, area_ids: list[str]) -> None:
-        self.locations.update(area_ids)
-
-    async def write_residents(self, docs: list[tuple[dict[str, Any], int]]) -> None:
-        for doc, version in docs:
-            self.residents[doc["_id"]] = {**doc, "version": version + 1}
-
-    async def write_counters(self, changes: list[tuple[str, dict[str, int], dict[str, int], int]]) -> None:
-        for area_id, increments, positions, _ in changes:
-            doc = self.areas.setdefault(area_id, {"_id": area_id, "version": 0, "positions": {}})
-            for name, value in increments.items():
-                doc[name] = doc.get(name, 0) + value
-            doc["positions"].update(positions)
-            doc["version"] += 1
-
-    async def remember_members(self, places: dict[str, tuple[str | None, str | None]]) -> None:
-        return None
-
-    async def remember_schools(self, schools: dict[str, tuple[str, str] | None]) -> None:
-        for npsn, named in schools.items():
-            current = self.schools.get(npsn)
-            self.schools[npsn] = max(named, current) if named and current else (named or current)
-
-    async def save_visits(self, visits: dict[str, dict[str, Any]]) -> None:
-        for visit_id, fields in visits.items():
-            self.visits.setdefault(visit_id, {}).update(fields)
-
-
 def drain_scenario(env: dict[str, str], total: int) -> tuple[Run, Run]:
     """Baseline and system runs draining every corpus topic from offset 0 with a fresh group."""
     from aiokafka import AIOKafkaConsumer
     from prometheus_client import CollectorRegistry
 
     from services.coverage.consumers import BATCH_RECORDS, BATCH_WAIT_MS, ProjectionFeed
+    from services.coverage.staged_store import MemoryProjection
     from shared.broker import make_broker
     from shared.dead_letter import DeadLetterPolicy
     from shared.metrics import ConsumerMetrics
@@ -193,7 +135,7 @@ def drain_scenario(env: dict[str, str], total: int) -> tuple[Run, Run]:
         dead_letters = DeadLetterPolicy(service="bench", metrics=metrics)
         broker = make_broker(InfraSettings(), service="bench", registry=registry, middlewares=[dead_letters])
         dead_letters.bind(broker.publish)
-        store = MemoryCoverageStore()
+        store = MemoryProjection()
         done = asyncio.Event()
         seen = 0
 
@@ -216,6 +158,6 @@ def drain_scenario(env: dict[str, str], total: int) -> tuple[Run, Run]:
         applied = sum(int(sample.value) for family in registry.collect() if family.name == "ektp_events_applied"
                       for sample in family.samples if sample.name.endswith("_total"))
         return {"items": seen, "applied": applied,
-                "terdaftar": int(store.areas.get("kab:17.02", {}).get("terdaftar", 0))}
+                "terdaftar": int(store.counter_document("kab:17.02").get("terdaftar", 0))}
 
     return baseline, system

@@ -48,6 +48,17 @@ class PlaceMembers:
             UpdateOne({"_id": key}, {"$set": fields, "$addToSet": {"parts": parts[key]}}, upsert=True)
             for key, (fields, _) in members.items()], ordered=False)
 
+    async def insert_whole(self, members: dict[str, tuple[dict[str, Any], list[str]]]) -> None:
+        """Write places that have no document yet, each with all its ids in one part (a projection written
+        whole, as a rebuild writes its fresh collections); `add` then adds to them as usual."""
+        parts = {key: f"{key}|{hashlib.sha256(' '.join(ids).encode()).hexdigest()[:20]}"
+                 for key, (_, ids) in members.items() if ids}
+        docs = [{"_id": parts[key], "residents": members[key][1]} for key in parts]
+        places = [{"_id": key, **members[key][0], "parts": [part]} for key, part in parts.items()]
+        for collection, chunk in ((self.parts, docs), (self.places, places)):
+            for start in range(0, len(chunk), 500):
+                await collection.insert_many(chunk[start:start + 500], ordered=False)
+
     async def of(self, keys: list[str]) -> list[str]:
         """The ids ever added to these places, first added first, each once."""
         part_ids = [part for place in (await documents_by_id(self.places, keys)).values() for part in place["parts"]]

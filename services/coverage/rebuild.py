@@ -3,8 +3,9 @@
     python -m services.coverage.rebuild            # rebuild and swap in
     python -m services.coverage.rebuild --no-swap  # rebuild only (to compare with the live projection)
 
-The new projection gets its own collection prefix and consumer group. Once it has applied every
-event up to the end offsets read at the start, it is swapped in: the running coverage service
+The new projection gets its own collection prefix and consumer group. The replay folds every event
+up to the end offsets read at the start in memory (`services.coverage.staged_store`), writes each
+document of the new collections once, commits those offsets under the new group, and is swapped in: the running coverage service
 notices within a few seconds, reads the new collections and continues consuming with the new
 group from where the rebuild stopped. The old collections stay until dropped with --drop-old.
 """
@@ -26,6 +27,7 @@ from aiokafka.structs import OffsetAndMetadata
 from services.coverage.config import CoverageSettings
 from services.coverage.consumers import parse_batch
 from services.coverage.projector import Projector
+from services.coverage.staged_store import StagedCoverageStore
 from services.coverage.store import CoverageStore, Meta
 from shared.broker import kafka_client_options
 from shared.dead_letter import DeadLetterPolicy
@@ -36,9 +38,8 @@ from shared.serve import collect_less_often
 from shared.topics import ALL
 
 log = logging.getLogger("ektp.coverage.rebuild")
-# A replay reads far more than the live projector's batch of 500: a bigger batch folds more of a
-# resident's events into one document write and writes each area's counters once per batch (an
-# area's counter document is rewritten whole on the local FerretDB, docs/benchmarks.md "Rebuild").
+# A replay reads far more than the live projector's batch of 500: fewer, larger batches cost less
+# Python per event (docs/benchmarks.md "Rebuild").
 REBUILD_BATCH_RECORDS = 10_000
 
 
@@ -56,10 +57,10 @@ async def rebuild(settings: CoverageSettings, *, swap: bool, drop_old: bool, pro
     group = f"{settings.consumer_group}-r{stamp}"
     client = make_client(settings.infra, app_name="coverage-rebuild")
     db = client[settings.infra.mongo_database]
-    store = CoverageStore(db, prefix)
-    await store.ensure_indexes()
+    store = StagedCoverageStore(db, prefix)
     began = time.monotonic()
-    applied = await _replay(settings, Projector(store), group=group, progress=progress)
+    applied = await _replay(settings, store, group=group, progress=progress)
+    await store.ensure_indexes()  # after the documents: each is inserted without index upkeep
     seconds = time.monotonic() - began
     result: dict[str, Any] = {"prefix": prefix, "group": group, "messages": applied, "seconds": round(seconds, 2),
                               "messages_per_second": round(applied / seconds, 1) if seconds else None}
@@ -74,8 +75,9 @@ async def rebuild(settings: CoverageSettings, *, swap: bool, drop_old: bool, pro
     return result
 
 
-async def _replay(settings: CoverageSettings, projector: Projector, *, group: str, progress: bool) -> int:
-    """Apply every record up to the end offsets read at the start; commit them under `group`."""
+async def _replay(settings: CoverageSettings, store: StagedCoverageStore, *, group: str, progress: bool) -> int:
+    """Apply every record up to the end offsets read at the start, write the projection, then commit the
+    offsets under `group` (from where the swapped-in projection goes on)."""
     from prometheus_client import CollectorRegistry
 
     dead_letters = _NoDeadLetters(service="coverage-rebuild",
@@ -92,9 +94,11 @@ async def _replay(settings: CoverageSettings, projector: Projector, *, group: st
         ends = await consumer.end_offsets(partitions)
         remaining = {tp: end for tp, end in ends.items() if end > 0}
         report = _Progress(sum(ends.values()), enabled=progress)
+        projector = Projector(store)
         while remaining:
             report.applied += await _replay_batch(consumer, projector, dead_letters, remaining)
             report.maybe_print()
+        await store.flush(progress=progress)
         await consumer.commit({tp: OffsetAndMetadata(end, "") for tp, end in ends.items()})
     finally:
         await consumer.stop()
@@ -103,19 +107,14 @@ async def _replay(settings: CoverageSettings, projector: Projector, *, group: st
 
 async def _replay_batch(consumer: AIOKafkaConsumer, projector: Projector, dead_letters: DeadLetterPolicy,
                         remaining: dict[TopicPartition, int]) -> int:
-    """Fetch, apply and commit one batch; partitions read to their end offset leave `remaining`."""
+    """Fetch and apply one batch; partitions read to their end offset leave `remaining`."""
     fetched = await consumer.getmany(timeout_ms=500, max_records=REBUILD_BATCH_RECORDS)
     records = [r for tp, rs in fetched.items() for r in rs if tp in remaining and r.offset < remaining[tp]]
     if records:
         await projector.apply(await parse_batch(records, dead_letters))
-    commit: dict[TopicPartition, OffsetAndMetadata] = {}
     for tp, rs in fetched.items():
-        if rs:
-            commit[tp] = OffsetAndMetadata(rs[-1].offset + 1, "")
-            if rs[-1].offset + 1 >= remaining.get(tp, 0):
-                remaining.pop(tp, None)
-    if commit:
-        await consumer.commit(commit)
+        if rs and rs[-1].offset + 1 >= remaining.get(tp, 0):
+            remaining.pop(tp, None)
     for tp in list(remaining):
         if await consumer.position(tp) >= remaining[tp]:
             remaining.pop(tp)

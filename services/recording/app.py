@@ -30,6 +30,9 @@ def create_app(settings: RecordingSettings | None = None, *, clock: Clock = syst
     recordings = Counter("ektp_recordings_total",
                          "Recordings applied per kecamatan (hasil: direkam, gagal); lainnya = code outside the regency",
                          ["kecamatan", "hasil"], registry=runtime.registry)
+    for kecamatan in load_areas().kecamatan:  # every series from the start: none recorded yet reads 0, not absent
+        for result in ("direkam", "gagal"):
+            recordings.labels(kecamatan, result)
     stuck = Gauge("ektp_residents_stuck",
                   f"Residents in one stage longer than {settings.stuck_days} days, entered within "
                   f"{settings.stuck_window_days} days (stage rekam = SFE, waiting for PRR)",

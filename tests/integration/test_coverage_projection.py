@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from services.coverage.projector import Positioned, Projector
-from services.coverage.store import CoverageStore, Meta
+from services.coverage.store import CoverageStore, Meta, decode_delta
 from shared.mongo import position_key
 from shared.topics import ALL, OUTREACH, PRINT, RECORDING, RESIDENT, STOCK, by_name
 from tests.integration.helpers import eventually, isolated_env, topic_in, wait_caught_up
@@ -232,6 +232,22 @@ async def _caught_up(stack: Any, service: Any) -> None:
                              topic_in(service.env, topic.name), timeout=600, partitions=topic.partitions)
 
 
+async def _kept_apart(store: CoverageStore) -> dict[str, Any]:
+    """What a projection keeps beside its counters and views: every place's members, school names,
+    visits, job owners, ledger events and stock locations."""
+    places = [doc["_id"] async for doc in store.members.places.find({}, {"_id": 1})]
+    assert places
+    return {
+        "members": {key: sorted(await store.members.of([key])) for key in places},
+        "schools": {doc["_id"]: doc.get("name") async for doc in store.schools.find({})},
+        "visits": {doc["_id"]: doc async for doc in store.visits.find({})},
+        "jobs": {doc["_id"]: doc["resident_id"] async for doc in store.jobs.find({})},
+        "stock_events": {doc["_id"]: decode_delta(doc["d"]) async for doc in store.stock_events.find({})},
+        "locations": sorted([doc["_id"] async for doc in store.locations.find({})]),
+        "stock": sorted(await store.stock_locations(), key=lambda location: location.location_id),
+    }
+
+
 async def test_rebuild_equals_live_and_is_swapped_in(
     coverage: Any, kafka_producer: Any, stack: Any, mongo_client: Any
 ) -> None:
@@ -245,6 +261,7 @@ async def test_rebuild_equals_live_and_is_swapped_in(
 
     rebuilt = CoverageStore(mongo_db, _rebuild(coverage, "--no-swap"))
     assert await rebuilt.snapshot() == await live.snapshot()
+    assert await _kept_apart(rebuilt) == await _kept_apart(live)
 
     async with httpx.AsyncClient(base_url=coverage.url, timeout=60) as client:
         before = (await client.get("/coverage")).json()

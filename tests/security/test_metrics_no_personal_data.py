@@ -177,7 +177,7 @@ async def test_no_personal_data_in_metric_labels_after_real_traffic(
         assert (await clients["coverage"].get("/unrecorded", params={"desa": registered[0]["desa_code"]},
                                               headers=office)).status_code == 200
 
-        recordings = re.compile(r'^ektp_recordings_total\{[^}]*kecamatan="' + re.escape(KEC) + '"', re.M)
+        recordings = re.compile(r'^ektp_recordings_total\{[^}]*kecamatan="' + re.escape(KEC) + r'"[^}]*\} [1-9]', re.M)
         await eventually(lambda: recording.get("/metrics"), lambda r: bool(recordings.search(r.text)))
         dead_letter = re.compile(r'^ektp_dead_letters_total\{[^}]*topic="' + re.escape(RESIDENT.name) + '"', re.M)
         await eventually(lambda: clients["coverage"].get("/metrics"), lambda r: bool(dead_letter.search(r.text)))
