@@ -65,6 +65,7 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
         async def system_run() -> dict[str, Any]:
             outcome = await rebuild_system(env)
             return {"items": outcome["messages"], "prefix": outcome["prefix"],
+                    "replay_seconds": outcome["replay_seconds"], "write_seconds": outcome["write_seconds"],
                     "terdaftar": await rebuilt_terdaftar(env, outcome["prefix"])}
 
         result = await compare("rebuild", baseline=base_run, system=system_run, processes=processes,

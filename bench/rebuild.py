@@ -95,4 +95,5 @@ async def system(env: dict[str, str]) -> dict[str, Any]:
 
     began = time.monotonic()
     result = await rebuild(CoverageSettings(), swap=False, drop_old=False, progress=False)
-    return {"seconds": time.monotonic() - began, "messages": result["messages"], "prefix": result["prefix"]}
+    return {"seconds": time.monotonic() - began, "messages": result["messages"], "prefix": result["prefix"],
+            "replay_seconds": result["replay_seconds"], "write_seconds": result["write_seconds"]}

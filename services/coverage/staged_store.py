@@ -15,6 +15,7 @@ about 1.5 GB of the rebuild process's memory.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from services.coverage.store import CoverageStore
 from shared.place_members import place_key
 
 INSERT_CHUNK = 1_000
+WRITERS = 2
 
 
 class MemoryProjection:
@@ -131,8 +133,13 @@ class StagedCoverageStore(MemoryProjection, CoverageStore):
                                 enabled=progress)
         for collection, docs in ((self.areas, self._areas), (self.jobs, self._jobs), (self.visits, self._visits),
                                  (self.stock_events, self._stock_events), (self.schools, self._schools),
-                                 (self.locations, self._locations), (self.residents, self._residents)):
+                                 (self.locations, self._locations)):
             await _insert_all(collection, list(docs.values()), report.add)
+        # A resident's pending counter changes finish a batch redelivered after a crash. The swapped-in
+        # projection reads on from the offsets the rebuild ends at, so no record it replayed comes again:
+        # every change is in the counters, and the residents are written without them (a third smaller).
+        residents = [{**doc, "pending": []} for doc in self._residents.values()]
+        await _insert_all(self.residents, residents, report.add)
         await self.members.insert_whole({key: ({"kind": kind}, list(ids))
                                          for key, (kind, ids) in self._members.items()})
         report.done()
@@ -145,10 +152,17 @@ def _found(held: dict[str, dict[str, Any]], ids: list[str]) -> dict[str, dict[st
 
 async def _insert_all(collection: AsyncCollection[dict[str, Any]], docs: list[dict[str, Any]],
                       written: Callable[[int], None]) -> None:
-    for start in range(0, len(docs), INSERT_CHUNK):
-        chunk = docs[start:start + INSERT_CHUNK]
-        await collection.insert_many(chunk, ordered=False)
-        written(len(chunk))
+    """Insert in chunks, WRITERS at a time: the server turns one chunk into rows on one core while
+    another waits for the database's single writer."""
+    chunks = iter(range(0, len(docs), INSERT_CHUNK))
+
+    async def writer() -> None:
+        for start in chunks:
+            chunk = docs[start:start + INSERT_CHUNK]
+            await collection.insert_many(chunk, ordered=False)
+            written(len(chunk))
+
+    await asyncio.gather(*(writer() for _ in range(WRITERS)))
 
 
 class _FlushProgress:

@@ -19,6 +19,7 @@ from services.intake.ports import (
     RUNNING,
     ImportJob,
     IntakeDeps,
+    PersonFacts,
     ResidentRecord,
     ReviewItem,
     RowProblem,
@@ -274,14 +275,57 @@ async def _enroll(command: RegisterResident, event_id: UUID, deps: IntakeDeps
     domain.check_occurred_at(command.occurred_at, now=now)
     event = ResidentEnrolled(event_id=event_id, occurred_at=command.occurred_at or now, recorded_at=now,
                              actor=command.office.actor, payload=payload)
-    await _publish_claimed(command.office, event, deps)
-    others = await deps.roster.same_person_elsewhere(
-        resident_id=payload.resident_id, name=payload.name, birth_date=payload.birth_date,
-        desa_code=payload.desa_code)
+    others = await deps.registrations.submit((command.office, event), lambda batch: _register_together(batch, deps))
     if others or doubt:
         await deps.reviews.flag(resident_id=payload.resident_id, others=others,
                                 kecamatan_code=payload.kecamatan_code, now=now, age_reason=doubt)
     return event, others, doubt
+
+
+async def _register_together(batch: list[tuple[Office, ResidentEnrolled]], deps: IntakeDeps
+                             ) -> list[list[str] | BaseException]:
+    """Registrations posted at the same moment, written as one: their claims in one write, one roster read,
+    one batch of events, the new residents in one bulk write, one look for possible duplicates. Each gets
+    what it would alone: the residents it may be a duplicate of, or why it was refused. A NIK named twice
+    in one batch, or already in the roster, goes the one-by-one way."""
+    outcomes: dict[int, list[str] | BaseException] = {}
+    firsts: dict[str, int] = {}
+    for n, (_, event) in enumerate(batch):
+        firsts.setdefault(event.payload.resident_id, n)
+    claims = {resident_id: str(batch[n][1].event_id) for resident_id, n in firsts.items()}
+    held = await deps.roster.claim_registrations(claims, now=deps.clock(), stale_after=CLAIM_STALE_AFTER)
+    fresh: list[ResidentEnrolled] = []
+    try:
+        existing = await deps.roster.existing_ids(sorted(held))
+        for resident_id, n in firsts.items():
+            if resident_id not in held:
+                outcomes[n] = BeingRegistered(resident_id)
+            elif resident_id not in existing:
+                fresh.append(batch[n][1])
+        try:
+            if fresh:
+                await deps.publisher.publish_many([(event, RESIDENT, event.payload.resident_id) for event in fresh])
+                for event in await deps.roster.insert_new(fresh):
+                    await deps.roster.apply(event)
+        except Exception as exc:  # noqa: BLE001 - the answer of every new registration of the batch
+            outcomes.update((firsts[event.payload.resident_id], exc) for event in fresh)
+            fresh = []
+    finally:
+        await deps.roster.release_registrations({resident_id: claims[resident_id] for resident_id in held})
+    matches = await deps.roster.same_people_elsewhere([
+        PersonFacts(e.payload.resident_id, e.payload.name, e.payload.birth_date, e.payload.desa_code) for e in fresh])
+    for event in fresh:
+        outcomes[firsts[event.payload.resident_id]] = matches.get(event.payload.resident_id, [])
+    for n, (office, event) in enumerate(batch):
+        if n not in outcomes:  # in the roster already, or a second registration of one NIK in this batch
+            try:
+                await _publish_claimed(office, event, deps)
+                outcomes[n] = await deps.roster.same_person_elsewhere(
+                    resident_id=event.payload.resident_id, name=event.payload.name,
+                    birth_date=event.payload.birth_date, desa_code=event.payload.desa_code)
+            except Exception as exc:  # noqa: BLE001 - this registration's own answer
+                outcomes[n] = exc
+    return [outcomes[n] for n in range(len(batch))]
 
 
 async def _publish_claimed(office: Office, event: ResidentEnrolled, deps: IntakeDeps) -> None:

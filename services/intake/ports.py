@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.areas import Areas
 from shared.clock import Clock
+from shared.coalescing import Coalescer
 from shared.contracts import ResidentEnrolled, ResidentLeft, ResidentUpdated
 from shared.contracts.resident import LeaveReason
 from shared.idempotency import RequestClaims
@@ -245,3 +246,5 @@ class IntakeDeps:
     jobs: ImportJobsPort
     background: BackgroundPort
     import_limits: ImportLimits = ImportLimits()
+    # Registrations posted at the same moment are written together (`handlers._register_together`).
+    registrations: Coalescer[Any, Any] = field(default_factory=Coalescer)
