@@ -32,7 +32,7 @@ stop: install ## Stop everything `make run` started
 
 test: install ## Run the whole suite against real Kafka, FerretDB and Prometheus (TEST_WORKERS=3 modules side by side)
 	@$(PY) -m deploy.local install --for-tests
-	@$(PY) -m pytest --ignore=tests/production -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	@$(PY) -m pytest --ignore=tests/production -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-production: install ## docker-compose.yml's Kafka proven here: 3 SASL_SSL brokers from compose's settings, two killed in turn under load
 	@$(PY) -m deploy.local install --for-tests

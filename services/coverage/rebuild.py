@@ -5,9 +5,10 @@
 
 The new projection gets its own collection prefix and consumer group. The replay folds every event
 up to the end offsets read at the start in memory (`services.coverage.staged_store`), writes each
-document of the new collections once, commits those offsets under the new group, and is swapped in: the running coverage service
-notices within a few seconds, reads the new collections and continues consuming with the new
-group from where the rebuild stopped. The old collections stay until dropped with --drop-old.
+document of the new collections once, commits those offsets under the new group, and is swapped
+in: the running coverage service notices within a few seconds, reads the new collections and
+continues consuming with the new group from where the rebuild stopped. The old collections stay
+until dropped with --drop-old.
 """
 
 from __future__ import annotations
