@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -281,6 +282,8 @@ def test_production_settings_load_from_the_chart_environment(render: Render, tmp
     stand_ins = {"kafka-password": "stand-in", "kafka-ca.crt": "", "pseudonym-key": "0123456789abcdef" * 4,
                  "web-service-key": "stand-in",
                  "mongo-url": "mongodb://ektp:stand-in@ektp-mongo-svc:27017/ektp?replicaSet=ektp-mongo&tls=true"}
+    for name in [name for name in os.environ if name.startswith("EKTP_")]:
+        monkeypatch.delenv(name)  # the chart's variables alone, not those of the test session's infrastructure
     for name, value in env.items():
         if value.startswith("/var/run/secrets/ektp/"):
             file = tmp_path / Path(value).name
