@@ -38,10 +38,10 @@ from shared.place_members import PlaceMembers, place_key
 META = "coverage_meta"
 AUDIT = "coverage_audit_log"
 REPLAYS = "coverage_dead_letter_replays"
-# Bulk writes go in chunks of 50 statements. The local FerretDB used to stop answering a write
-# command of 100 or more updates (each kept its read open; the build now closes it, see
-# deploy/local/components.py); MongoDB takes any size.
-BULK_CHUNK = 50
+# Bulk writes go in chunks of 500 statements: each command is one transaction on the local FerretDB.
+# Its builds before ektp5 stopped answering a write command of 100 or more updates (each kept its read
+# open; docs/adr/0014); MongoDB takes any size.
+BULK_CHUNK = 500
 
 
 class ConcurrentUpdate(TransientError):

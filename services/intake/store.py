@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -35,6 +36,9 @@ REGISTRATION_CLAIMS = "intake_registration_claims"
 AUDIT = "audit_log"  # reads of residents' personal data (shared/audit.py)
 IMPORTS = "intake_imports"
 OPEN_REVIEW, REVIEWED = "perlu_tinjauan", "ditinjau"
+# Events this process wrote to the roster itself, remembered so that its own consumer, which applies every
+# event again a moment later, need not read those residents back (an import would read each one twice).
+APPLIED_HERE_KEPT = 100_000
 
 
 def name_key(name: str) -> str:
@@ -117,6 +121,13 @@ class Roster:
         self.collection = db[ROSTER]
         self.person_keys = db[PERSON_KEYS]
         self.claims = db[REGISTRATION_CLAIMS]
+        self._applied_here: OrderedDict[str, None] = OrderedDict()
+
+    def _note_applied(self, event_ids: Iterable[str]) -> None:
+        for event_id in event_ids:
+            self._applied_here[event_id] = None
+        while len(self._applied_here) > APPLIED_HERE_KEPT:
+            self._applied_here.popitem(last=False)
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("name_key", 1), ("birth_date", 1), ("desa_code", 1)])
@@ -204,14 +215,20 @@ class Roster:
             await self.collection.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
             failed = {error["index"] for error in exc.details.get("writeErrors", [])}
+            self._note_applied(str(e.event_id) for i, e in enumerate(events) if i not in failed)
             return [e for i, e in enumerate(events) if i in failed]
         finally:
             await self._remember_people(events)
+        self._note_applied(str(e.event_id) for e in events)
         return []
 
     async def apply(self, event: ResidentEnrolled | ResidentUpdated | ResidentLeft) -> bool:
         """Apply an event unless it was applied before or a later one already was."""
+        if str(event.event_id) in self._applied_here:
+            return False
         applied = await versioned_write(self.collection, event.payload.resident_id, _roster_change(event))
+        if applied:
+            self._note_applied([str(event.event_id)])
         if applied and not isinstance(event, ResidentLeft):
             await self._remember_person(event.payload.resident_id, person_key(
                 event.payload.name, event.payload.birth_date, event.payload.desa_code))
@@ -245,29 +262,29 @@ class Roster:
         """`apply` for events of different residents (at most one each): one read and one bulk write."""
         if len({e.payload.resident_id for e in events}) != len(events):
             raise ValueError("apply_many takes at most one event per resident")
-        written = await versioned_write_many(self.collection,
-                                             {e.payload.resident_id: _roster_change(e) for e in events})
+        written = await versioned_write_many(self.collection, {
+            e.payload.resident_id: _roster_change(e) for e in events if str(e.event_id) not in self._applied_here})
         applied = [e.payload.resident_id in written for e in events]
+        self._note_applied(str(e.event_id) for e, ok in zip(events, applied, strict=True) if ok)
         await self._remember_people([e for e, ok in zip(events, applied, strict=True) if ok])
         return applied
 
     async def same_people_elsewhere(self, people: list[PersonFacts]) -> dict[str, list[str]]:
-        """`same_person_elsewhere` for many residents: two reads in all; only residents with a match are keyed."""
+        """`same_person_elsewhere` for residents just registered: at most two reads in all; only residents with
+        a match are keyed."""
         keys = {p.resident_id: person_key(p.name, p.birth_date, p.desa_code) for p in people}
         entries = await documents_by_id(self.person_keys, sorted(set(keys.values())))
         others = {key: [r for r in entry.get("residents", [])] for key, entry in entries.items()}
-        # Residents of this batch too: two rows of one file can be the same person under two NIKs.
-        candidates = sorted({r for rs in others.values() for r in rs})
-        known = {r: _record(doc) for r, doc in (await documents_by_id(
-            self.collection, candidates, {"applied_events": 0})).items()}
+        # Residents of this batch too: two rows of one file can be the same person under two NIKs. Those are
+        # being registered, so active, and their key is the one just computed: only the others are read.
+        candidates = sorted({r for rs in others.values() for r in rs} - keys.keys())
+        current = {r: person_key(record.name, record.birth_date, record.desa_code)
+                   for r, record in ((r, _record(doc)) for r, doc in (await documents_by_id(
+                       self.collection, candidates, {"applied_events": 0})).items()) if record.active}
+        current.update(keys)
         matches: dict[str, list[str]] = {}
         for resident_id, key in keys.items():
-            found = []
-            for other in others.get(key, []):
-                record = known.get(other)
-                if other != resident_id and record and record.active and \
-                        person_key(record.name, record.birth_date, record.desa_code) == key:
-                    found.append(other)
+            found = [other for other in others.get(key, []) if other != resident_id and current.get(other) == key]
             if found:
                 matches[resident_id] = found
         return matches
