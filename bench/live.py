@@ -80,7 +80,7 @@ def summary_ms(latencies: list[float]) -> dict[str, float]:
 async def live_system(env: dict[str, str], *, services: tuple[str, ...] = ("intake", "coverage"),
                       ) -> AsyncIterator[LiveSystem]:
     """Start `services` (intake and coverage at least) on fresh topics and a fresh database; stop them
-    afterwards."""
+    afterwards and delete the database and the topics (a full-scale import leaves gigabytes)."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from pymongo import AsyncMongoClient
 
@@ -116,7 +116,16 @@ async def live_system(env: dict[str, str], *, services: tuple[str, ...] = ("inta
     finally:
         for service in started.values():
             service.stop()
-        await mongo.close()
+        try:
+            await mongo.drop_database(live_env["EKTP_MONGO_DATABASE"])
+        finally:
+            await mongo.close()
+        admin = AIOKafkaAdminClient(bootstrap_servers=env["EKTP_KAFKA_BOOTSTRAP"])
+        await admin.start()
+        try:
+            await admin.delete_topics([prefix + name.removeprefix(old_prefix) for name, _, _ in all_topic_configs()])
+        finally:
+            await admin.close()
 
 
 def resident_body(rng: random.Random, desa: Any) -> dict[str, Any]:

@@ -151,10 +151,11 @@ def subscribe(broker: KafkaBroker, topic: Topic, *, group: ConsumerGroup | str, 
     )
 
 
-def subscribe_batch(broker: KafkaBroker, topic: Topic, *, group: ConsumerGroup | str, **options: Any) -> Any:
-    """Like `subscribe`, but the handler gets up to BATCH_RECORDS records at once (a tuple in raw_message)."""
-    return subscribe(broker, topic, group=group, batch=True, max_records=BATCH_RECORDS,
-                     max_poll_records=BATCH_RECORDS, batch_timeout_ms=BATCH_WAIT_MS, **options)
+def subscribe_batch(broker: KafkaBroker, topic: Topic, *, group: ConsumerGroup | str, records: int = BATCH_RECORDS,
+                    **options: Any) -> Any:
+    """Like `subscribe`, but the handler gets up to `records` records at once (a tuple in raw_message)."""
+    return subscribe(broker, topic, group=group, batch=True, max_records=records,
+                     max_poll_records=records, batch_timeout_ms=BATCH_WAIT_MS, **options)
 
 
 def event_bytes(message: Any) -> bytes:

@@ -38,6 +38,12 @@ def kecamatan_label(code: str) -> str:
     return code if code in load_areas().kecamatan else OTHER_KECAMATAN
 
 
+# Residents taken at once by the copy of the roster when it is behind (an import): each batch adds one
+# part to every desa and school it names (shared/place_members.py), and an import of every kecamatan at
+# once names most of them in every batch, so fewer, larger batches keep the place documents short.
+ROSTER_BATCH_RECORDS = 2_000
+
+
 def register_consumers(
     broker: KafkaBroker, *, deps: RecordingDeps, metrics: ConsumerMetrics, dead_letters: DeadLetterPolicy,
     stale: Counter, recordings: Counter,
@@ -58,7 +64,7 @@ def register_consumers(
         count(event.event_type, await apply_resident_event(event, store=deps.store))
         await apply_waiting_walk_ins(event, deps=deps)
 
-    @subscribe_batch(broker, RESIDENT, group=f"{GROUP}-resident")
+    @subscribe_batch(broker, RESIDENT, group=f"{GROUP}-resident", records=ROSTER_BATCH_RECORDS)
     async def on_resident_events(message: KafkaMessage) -> None:
         await apply_in_rounds(message.raw_message, parse=RESIDENT_EVENTS.validate_json,  # type: ignore[arg-type]
                               key_of=lambda e: e.payload.resident_id, apply_round=apply_resident_round,
