@@ -278,10 +278,11 @@ class Roster:
         # Residents of this batch too: two rows of one file can be the same person under two NIKs. Those are
         # being registered, so active, and their key is the one just computed: only the others are read.
         candidates = sorted({r for rs in others.values() for r in rs} - keys.keys())
-        current = {r: person_key(record.name, record.birth_date, record.desa_code)
-                   for r, record in ((r, _record(doc)) for r, doc in (await documents_by_id(
-                       self.collection, candidates, {"applied_events": 0})).items()) if record.active}
-        current.update(keys)
+        current = dict(keys)  # active residents' keys as they are now
+        for resident_id, doc in (await documents_by_id(self.collection, candidates, {"applied_events": 0})).items():
+            record = _record(doc)
+            if record.active:
+                current[resident_id] = person_key(record.name, record.birth_date, record.desa_code)
         matches: dict[str, list[str]] = {}
         for resident_id, key in keys.items():
             found = [other for other in others.get(key, []) if other != resident_id and current.get(other) == key]
