@@ -2,7 +2,7 @@
 
 The feed owns a plain aiokafka consumer (public API only: getmany, assignment, commit of given
 offsets). Its reader only hands the records it reads to an applier task, which applies what has
-arrived (up to BATCH_RECORDS at a time, in the order read) and then commits exactly the offsets it
+arrived (up to MAX_WAITING at a time, in the order read) and then commits exactly the offsets it
 applied. Kafka keeps being read while a batch is written: aiokafka fetches a partition again only
 once its fetched records are taken, so with the subscriber waiting on each write an event sat
 behind the batch in hand, the next one and its own. A record handed over is committed only after
