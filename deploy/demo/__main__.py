@@ -32,6 +32,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _reason(exc: BaseException) -> str:
+    """Why the demo stopped, in Indonesian where it is a service that did not answer (which one, by address)."""
+    import httpx
+
+    if isinstance(exc, httpx.TransportError):
+        try:
+            address = f"{exc.request.url.host}:{exc.request.url.port}"
+        except RuntimeError:  # an error raised without its request
+            return f"sebuah layanan tidak bisa dihubungi ({exc})"
+        return f"layanan di {address} tidak bisa dihubungi ({exc}); lihat log layanan, demo-services.log"
+    return str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     run_id = time.strftime("%Y%m%d%H%M%S")
@@ -85,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             asyncio.run(play())
         except (RuntimeError, httpx.HTTPError) as exc:
-            print(f"error: demo gagal: {exc}\nThe services keep running for inspection; Ctrl-C stops them.",
+            print(f"error: demo gagal: {_reason(exc)}\nThe services keep running for inspection; Ctrl-C stops them.",
                   file=sys.stderr, flush=True)
 
     stack_dir = Stack.load("run").data
