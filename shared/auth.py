@@ -11,6 +11,7 @@ event and read. The key alone, without those headers, is refused.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 import re
@@ -22,6 +23,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict
 from pymongo.asynchronous.collection import AsyncCollection
 
+from shared.coalescing import Coalescer
 from shared.contracts.envelope import Actor, Role
 
 OFFICES_COLLECTION = "offices"
@@ -65,6 +67,8 @@ class OfficeDirectory:
 
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
         self.collection = collection
+        self._by_key_hash: Coalescer[str, dict[str, Any] | None] = Coalescer(max_items=1_000)
+        self._by_id: Coalescer[str, dict[str, Any] | None] = Coalescer(max_items=1_000)
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index("key_hash", unique=True)
@@ -99,13 +103,27 @@ class OfficeDirectory:
                 async for doc in self.collection.find({}, {"key_hash": 0}).sort("_id", 1)]
 
     async def authenticate(self, key: str) -> Office | None:
-        doc = await self.collection.find_one({"key_hash": hash_key(key), "revoked_at": None})
+        """The office whose key this is, while it is not revoked. Lookups arriving while one is in flight
+        are made together in one query after it: every request still reads the directory after it came."""
+        doc = await self._by_key_hash.submit(hash_key(key), self._unrevoked_by_key_hash)
         return None if doc is None else _office(doc)
 
     async def active(self, office_id: str) -> Office | None:
         """The office with this id while its key is not revoked."""
-        doc = await self.collection.find_one({"_id": office_id, "revoked_at": None})
+        doc = await self._by_id.submit(office_id, self._unrevoked_by_id)
         return None if doc is None else _office(doc)
+
+    async def _unrevoked_by_key_hash(self, hashes: builtins.list[str]
+                                    ) -> builtins.list[dict[str, Any] | None | BaseException]:
+        found = {doc["key_hash"]: doc async for doc in self.collection.find(
+            {"key_hash": {"$in": sorted(set(hashes))}, "revoked_at": None})}
+        return [found.get(key_hash) for key_hash in hashes]
+
+    async def _unrevoked_by_id(self, office_ids: builtins.list[str]
+                               ) -> builtins.list[dict[str, Any] | None | BaseException]:
+        found = {doc["_id"]: doc async for doc in self.collection.find(
+            {"_id": {"$in": sorted(set(office_ids))}, "revoked_at": None})}
+        return [found.get(office_id) for office_id in office_ids]
 
 
 def _office(doc: dict[str, Any]) -> Office:

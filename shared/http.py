@@ -19,11 +19,12 @@ from prometheus_client import CollectorRegistry, Counter
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, ConnectionFailure, ExecutionTimeout
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, ExecutionTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from shared.coalescing import Coalescer
 from shared.messages_id import field_errors
 from shared.settings import RateLimitSettings
 
@@ -114,47 +115,80 @@ class SharedTokenBuckets:
 
     A bucket is stored as the moment it will be full again (`tat`, the "theoretical arrival time" of
     the generic cell rate algorithm, in Unix seconds): a write is allowed when that moment is at most
-    `burst - 1` intervals ahead, and moves it one interval (60 / per_minute s) on. One update command
-    of three statements does it (a bucket in use, a bucket full again, a first bucket): one database
-    round trip per allowed write, atomic on MongoDB per statement and, on the local FerretDB, as a
-    whole (docs/adr/0009). A refusal reads the bucket once more for Retry-After. Replicas compare their
-    own wall clocks with what the others stored: keep them in sync (NTP); a skew of a second moves an
-    office's budget by a second's worth of writes.
+    `burst - 1` intervals ahead, and moves it one interval (60 / per_minute s) on.
+
+    Draws of one process arriving while an earlier draw is in flight wait and are taken together, n at
+    once: one update command of three statements (a bucket in use, a bucket full again, a first bucket)
+    moves the bucket n intervals when all n fit, one database round trip for them all, atomic on
+    MongoDB per statement and, on the local FerretDB, as a whole (docs/adr/0009). When not all fit, the
+    bucket is read, and as many as it still holds are taken with a compare-and-set on the `tat` read;
+    the others are refused with the seconds until their token is free (Retry-After). Replicas compare
+    their own wall clocks with what the others stored: keep them in sync (NTP); a skew of a second moves
+    an office's budget by a second's worth of writes.
     """
 
-    ATTEMPTS = 3
+    ATTEMPTS = 10
 
     def __init__(self, collection: AsyncCollection[dict[str, Any]], *, per_minute: int, burst: int,
                  clock: Callable[[], float] = time.time) -> None:
         self.collection = collection
         self.interval = 60.0 / per_minute
+        self.burst = burst
         self.tolerance = (burst - 1) * self.interval
         self.clock = clock
+        self._draws: Coalescer[str, float] = Coalescer(max_items=10_000)
 
     async def draw(self, key: str) -> float:
         """Take one token for `key` from the shared bucket; 0 when allowed, else the seconds until a token is
         free. (Not named `take`: a write to the database, which route modules leave to use cases.)"""
-        wait = 0.0
+        return await self._draws.submit(key, self._draw_together)
+
+    async def _draw_together(self, keys: list[str]) -> list[float | BaseException]:
+        wanted: dict[str, int] = {}
+        for key in keys:
+            wanted[key] = wanted.get(key, 0) + 1
+        outcomes = {key: iter(await self._draw_many(key, n)) for key, n in wanted.items()}
+        return [next(outcomes[key]) for key in keys]
+
+    async def _draw_many(self, key: str, n: int) -> list[float]:
+        """n draws of `key` at once, in order: 0 for each allowed, then the wait of each refused."""
         for _ in range(self.ATTEMPTS):
             now = self.clock()
-            ahead = now + self.interval
-            try:
-                result = await self.collection.bulk_write([
-                    UpdateOne({"_id": key, "tat": {"$gte": now, "$lte": now + self.tolerance}},
-                              {"$inc": {"tat": self.interval}}),
-                    UpdateOne({"_id": key, "tat": {"$lt": now}}, {"$set": {"tat": ahead}}),
-                    UpdateOne({"_id": key}, {"$setOnInsert": {"tat": ahead}}, upsert=True),
-                ], ordered=True)
-            except BulkWriteError:
-                continue  # two first writes of an office at once on MongoDB: one created the bucket
-            if result.modified_count or result.upserted_count:
-                return 0.0
+            if n <= self.burst and await self._take_all(key, n, now):
+                return [0.0] * n
             bucket = await self.collection.find_one({"_id": key})
-            wait = float(bucket["tat"]) - self.tolerance - now if bucket else 0.0
-            if wait > 0:
-                return wait
-            # The bucket changed between the statements (MongoDB runs each alone): try again.
-        return max(wait, 0.0)
+            stored = None if bucket is None else float(bucket["tat"])
+            base = now if stored is None else max(stored, now)
+            fits = max(0, min(n, math.floor((now + self.tolerance - base) / self.interval + 1e-9) + 1))
+            after = base + fits * self.interval
+            if fits and stored is None:
+                try:
+                    await self.collection.insert_one({"_id": key, "tat": after})
+                except DuplicateKeyError:
+                    continue  # another replica made the bucket at the same moment: read it again
+            elif fits and not (await self.collection.update_one(
+                    {"_id": key, "tat": stored}, {"$set": {"tat": after}})).modified_count:
+                continue  # another draw moved the bucket between the read and the write: read it again
+            wait = after - self.tolerance - now
+            if fits == n or wait > 0:
+                return [0.0] * fits + [wait] * (n - fits)
+        # The bucket kept changing under these draws (replicas racing for it): refuse them for one interval.
+        return [self.interval] * n
+
+    async def _take_all(self, key: str, n: int, now: float) -> bool:
+        """Move the bucket n intervals when all n tokens fit; False when they do not (or a first bucket of
+        the key was made by another replica at the same moment)."""
+        ahead = now + n * self.interval
+        try:
+            result = await self.collection.bulk_write([
+                UpdateOne({"_id": key, "tat": {"$gte": now, "$lte": now + self.tolerance - (n - 1) * self.interval}},
+                          {"$inc": {"tat": n * self.interval}}),
+                UpdateOne({"_id": key, "tat": {"$lt": now}}, {"$set": {"tat": ahead}}),
+                UpdateOne({"_id": key}, {"$setOnInsert": {"tat": ahead}}, upsert=True),
+            ], ordered=True)
+        except BulkWriteError:
+            return False
+        return bool(result.modified_count or result.upserted_count)
 
 
 class WriteRateLimit:

@@ -1,7 +1,8 @@
 """Subscriptions of the intake service: its own resident topic keeps the roster complete.
 
 The HTTP path updates the roster right after Kafka confirms an event; this consumer applies
-every event again (apply-once), so a crash between the two leaves nothing missing. A batch is
+every event again (apply-once), so a crash between the two leaves nothing missing. An event this
+process is still writing is waited for, and then skipped without a read (`Roster.writing`). A batch is
 read and written in bulk (one read and one write per round, see shared/batching.py).
 """
 
@@ -28,10 +29,12 @@ def register_consumers(broker: KafkaBroker, *, roster: Roster, metrics: Consumer
         counter.labels(metrics.service, event.event_type).inc()
 
     async def apply_round(events: list[ResidentEvent]) -> None:
+        await roster.after_writes_here(events)
         for event, applied in zip(events, await roster.apply_many(events), strict=True):
             count(event, applied)
 
     async def apply_one(event: ResidentEvent) -> None:
+        await roster.after_writes_here([event])
         count(event, await roster.apply(event))
 
     @subscribe_batch(broker, RESIDENT, group=ConsumerGroup.INTAKE_ROSTER)

@@ -304,9 +304,11 @@ async def _register_together(batch: list[tuple[Office, ResidentEnrolled]], deps:
                 fresh.append(batch[n][1])
         try:
             if fresh:
-                await deps.publisher.publish_many([(event, RESIDENT, event.payload.resident_id) for event in fresh])
-                for event in await deps.roster.insert_new(fresh):
-                    await deps.roster.apply(event)
+                async with deps.roster.writing(fresh):
+                    await deps.publisher.publish_many([(event, RESIDENT, event.payload.resident_id)
+                                                       for event in fresh])
+                    for event in await deps.roster.insert_new(fresh):
+                        await deps.roster.apply(event)
         except Exception as exc:  # noqa: BLE001 - the answer of every new registration of the batch
             outcomes.update((firsts[event.payload.resident_id], exc) for event in fresh)
             fresh = []
@@ -337,8 +339,9 @@ async def _publish_claimed(office: Office, event: ResidentEnrolled, deps: Intake
         raise BeingRegistered(resident_id)
     try:
         await _refuse_registered(office, resident_id, event.event_id, deps)
-        await deps.publisher.publish(event, topic=RESIDENT, key=resident_id)
-        await deps.roster.apply(event)
+        async with deps.roster.writing([event]):
+            await deps.publisher.publish(event, topic=RESIDENT, key=resident_id)
+            await deps.roster.apply(event)
     finally:
         await deps.roster.release_registration(resident_id, event_id)
 
@@ -390,8 +393,9 @@ async def _correct(command: CorrectResident, event_id: UUID, deps: IntakeDeps) -
         event_id=event_id, occurred_at=command.occurred_at or now, recorded_at=now,
         actor=command.office.actor, payload=ResidentUpdatedPayload(**base.model_dump(), reason=command.reason),
     )
-    await deps.publisher.publish(event, topic=RESIDENT, key=command.resident_id)
-    await deps.roster.apply(event)
+    async with deps.roster.writing([event]):
+        await deps.publisher.publish(event, topic=RESIDENT, key=command.resident_id)
+        await deps.roster.apply(event)
     if doubt:
         await deps.reviews.flag(resident_id=command.resident_id, others=[], kecamatan_code=data.kecamatan_code,
                                 now=now, age_reason=doubt)
@@ -416,8 +420,9 @@ async def mark_resident_left(command: MarkResidentLeft, *, deps: IntakeDeps) -> 
                                  resident_id=command.resident_id, kecamatan_code=resident.kecamatan_code,
                                  desa_code=resident.desa_code, reason=command.reason,
                                  effective_date=command.effective_date))
-        await deps.publisher.publish(event, topic=RESIDENT, key=command.resident_id)
-        await deps.roster.apply(event)
+        async with deps.roster.writing([event]):
+            await deps.publisher.publish(event, topic=RESIDENT, key=command.resident_id)
+            await deps.roster.apply(event)
         return Answer(200, accepted(event_id, command.resident_id))
 
     return await once(command.request, act, claims=deps.requests, clock=deps.clock)

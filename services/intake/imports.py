@@ -160,9 +160,10 @@ async def _import_chunk(
     try:
         existing = await deps.roster.existing_ids([e.payload.resident_id for e in claimed])
         fresh = [e for e in claimed if e.payload.resident_id not in existing]
-        await deps.publisher.publish_many([(e, RESIDENT, e.payload.resident_id) for e in fresh])
-        for event in await deps.roster.insert_new(fresh):
-            await deps.roster.apply(event)
+        async with deps.roster.writing(fresh):
+            await deps.publisher.publish_many([(e, RESIDENT, e.payload.resident_id) for e in fresh])
+            for event in await deps.roster.insert_new(fresh):
+                await deps.roster.apply(event)
     finally:
         await deps.roster.release_registrations({r: claims[r] for r in held})
     flagged = await _flag_for_review(fresh, doubts, deps=deps, now=now)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -39,6 +41,9 @@ OPEN_REVIEW, REVIEWED = "perlu_tinjauan", "ditinjau"
 # Events this process wrote to the roster itself, remembered so that its own consumer, which applies every
 # event again a moment later, need not read those residents back (an import would read each one twice).
 APPLIED_HERE_KEPT = 100_000
+# The longest the resident consumer waits for this process's own write of an event it received first
+# (`Roster.writing`); after that it applies the event itself, once, as any other consumer would.
+OWN_WRITE_WAIT_SECONDS = 30.0
 
 
 def name_key(name: str) -> str:
@@ -122,12 +127,36 @@ class Roster:
         self.person_keys = db[PERSON_KEYS]
         self.claims = db[REGISTRATION_CLAIMS]
         self._applied_here: OrderedDict[str, None] = OrderedDict()
+        self._writing_here: dict[str, asyncio.Future[None]] = {}
 
     def _note_applied(self, event_ids: Iterable[str]) -> None:
         for event_id in event_ids:
             self._applied_here[event_id] = None
         while len(self._applied_here) > APPLIED_HERE_KEPT:
             self._applied_here.popitem(last=False)
+
+    @asynccontextmanager
+    async def writing(self, events: Sequence[ResidentEvent]) -> AsyncIterator[None]:
+        """Around publishing events and then writing them to the roster: this process's own consumer, should it
+        receive one of them before the write is done, waits for the write (`after_writes_here`) and skips
+        what it wrote, instead of reading the resident and writing it a second time."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        event_ids = [str(e.event_id) for e in events]
+        for event_id in event_ids:
+            self._writing_here[event_id] = done
+        try:
+            yield
+        finally:
+            for event_id in event_ids:
+                if self._writing_here.get(event_id) is done:
+                    del self._writing_here[event_id]
+            done.set_result(None)
+
+    async def after_writes_here(self, events: Sequence[ResidentEvent]) -> None:
+        """Wait (at most OWN_WRITE_WAIT_SECONDS) until this process's writes of these events in progress are done."""
+        pending = {id(f): f for e in events if (f := self._writing_here.get(str(e.event_id))) is not None}
+        if pending:
+            await asyncio.wait(list(pending.values()), timeout=OWN_WRITE_WAIT_SECONDS)
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("name_key", 1), ("birth_date", 1), ("desa_code", 1)])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,6 +108,10 @@ class FakeRoster:
                                                                  birth_date=p.birth_date, desa_code=p.desa_code)
                  for p in people}
         return {r: others for r, others in found.items() if others}
+
+    @asynccontextmanager
+    async def writing(self, events: Sequence[ResidentEvent]) -> AsyncIterator[None]:
+        yield
 
     async def insert_new(self, events: list[ResidentEnrolled]) -> list[ResidentEnrolled]:
         for event in events:

@@ -3,6 +3,7 @@ same-person check nor read again by intake's own consumer, and another process s
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections import Counter
@@ -80,6 +81,45 @@ async def test_an_imported_batch_is_written_once_and_not_read_back(stack: Any) -
             later.payload.resident_id: [batch[5].payload.resident_id]}
         assert listener.reads["find"] == 1, listener.reads
         assert await db[ROSTER].count_documents({}) == len(batch) + 1
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+async def test_own_consumer_arriving_before_the_write_waits_for_it_and_reads_nothing(stack: Any) -> None:
+    listener = RosterReads()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        f"mongodb://127.0.0.1:{stack.ports.mongo}/", tz_aware=True, event_listeners=[listener])
+    name = f"ektp_roster_reads_{uuid.uuid4().hex[:6]}"
+    db = client[name]
+    try:
+        rng = random.Random(12)
+        batch = [enrolled_event(rng) for _ in range(30)]
+        roster = Roster(db)
+        published = asyncio.Event()
+
+        async def own_consumer() -> list[bool]:
+            await published.wait()  # the events are on the topic; the roster write has not begun
+            await roster.after_writes_here(batch)
+            return await roster.apply_many(batch)
+
+        consumer = asyncio.create_task(own_consumer())
+        async with roster.writing(batch):
+            published.set()
+            await asyncio.sleep(0.05)  # the consumer is now waiting for this write
+            assert not consumer.done()
+            assert await roster.insert_new(batch) == []
+        assert await consumer == [False] * len(batch)
+        assert not listener.reads, listener.reads
+        assert await db[ROSTER].count_documents({}) == len(batch)
+
+        # Kafka confirmed, then the roster write failed: the consumer stops waiting and applies them itself.
+        failed = [enrolled_event(rng) for _ in range(5)]
+        with pytest.raises(ConnectionError):
+            async with roster.writing(failed):
+                raise ConnectionError("the database did not answer")
+        await roster.after_writes_here(failed)
+        assert await roster.apply_many(failed) == [True] * len(failed)
     finally:
         await client.drop_database(name)
         await client.close()

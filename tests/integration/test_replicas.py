@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from services.intake.ports import ORPHANED_MESSAGE
 from services.intake.store import IMPORTS, ROSTER
@@ -198,6 +198,41 @@ async def test_concurrent_writers_take_exactly_the_burst_from_a_shared_bucket(db
     refusals = [w for w in waits if w > 0]
     assert refusals and all(abs(w - 60) <= elapsed + 0.001 for w in refusals), (
         "refusals say when the next token is free", elapsed, min(refusals), max(refusals))
+
+
+class BucketCommands(monitoring.CommandListener):
+    """Counts the commands sent to one collection."""
+
+    def __init__(self, collection: str) -> None:
+        self.collection = collection
+        self.sent = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command.get(event.command_name) == self.collection:
+            self.sent += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_draws_at_once_in_one_replica_are_taken_together_and_still_exactly(
+        infra_env: dict[str, str], isolated: dict[str, str]) -> None:
+    name = f"rate_probe_{uuid.uuid4().hex[:6]}"
+    listener = BucketCommands(name)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra_env["EKTP_MONGO_URL"], event_listeners=[listener])
+    try:
+        bucket = SharedTokenBuckets(client[isolated["EKTP_MONGO_DATABASE"]][name], per_minute=1, burst=50)
+        rounds = [await asyncio.gather(*[bucket.draw("kantor") for _ in range(20)]) for _ in range(3)]
+        assert [sum(1 for w in waits if w == 0) for waits in rounds] == [20, 20, 10]
+        assert all(w == 0 for w in rounds[2][:10]) and all(55 <= w <= 60 for w in rounds[2][10:]), rounds[2]
+        assert listener.sent <= 8, f"{listener.sent} commands for 60 draws: draws at once are not taken together"
+        many = await asyncio.gather(*[bucket.draw("kantor-lain") for _ in range(120)])
+        assert sum(1 for w in many if w == 0) == 50 and all(w > 0 for w in many[50:]), "more draws than the burst"
+    finally:
+        await client.close()
 
 
 def test_replicas_started_with_json_logs_write_one_json_object_per_line(replicas: dict[str, Any]) -> None:
