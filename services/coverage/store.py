@@ -148,29 +148,13 @@ def _summed(*buckets: dict[str, Any] | None) -> dict[str, int]:
     return total
 
 
-def _years_named(all_years: dict[str, Any] | None) -> set[str]:
-    """The series years whose documents may hold buckets that cancel those of a document of all years (a
-    projection made before the yearly documents): a resident counted there and changed since takes its
-    buckets from the documents of its own year, which may then count no resident of the area at all. A
-    week of late December may hold dates of the next year."""
-    years: set[str] = set()
-    for week in (all_years or {}).get("wajib_ktp_minggu") or {}:
-        if week == domain.BEFORE_WEEKLY:
-            years.add(week)
-        else:
-            years.update((week[1:5], str(int(week[1:5]) + 1)) if week[5:9] >= "1226" else (week[1:5],))
-    years.update(day[:4] for day in (all_years or {}).get("wajib_ktp_hari") or {})
-    return years
-
-
-def area_counters(doc: dict[str, Any], *series: dict[str, Any] | None) -> AreaCounters:
-    """An area counter document, with its wajib KTP series documents (`domain.series_id`), as the read use
-    cases see it. The series are added from all of them: projections made before the series had documents
-    of their own keep the earlier buckets in the counter document, and those made before the yearly
-    documents in one document of all years."""
-    parts = [part for part in series if part]
+def area_counters(doc: dict[str, Any], series: dict[str, Any] | None = None) -> AreaCounters:
+    """An area counter document, with its wajib KTP series document (`domain.series_id`), as the read use
+    cases see it. The series are added from both: projections made before the series had a document of
+    their own keep the earlier buckets in the counter document."""
+    series = series or {}
     weekly = {figure: dict(doc.get(f"{figure}_minggu") or {}) for figure in WEEKLY_FIGURES}
-    weekly["wajib_ktp"] = _summed(doc.get("wajib_ktp_minggu"), *(part.get("wajib_ktp_minggu") for part in parts))
+    weekly["wajib_ktp"] = _summed(doc.get("wajib_ktp_minggu"), series.get("wajib_ktp_minggu"))
     return AreaCounters(
         kind=doc["kind"], code=doc["code"],
         **{name: int(doc.get(stored, 0)) for stored, name in _AREA_COUNTS.items()},
@@ -178,7 +162,7 @@ def area_counters(doc: dict[str, Any], *series: dict[str, Any] | None) -> AreaCo
                                      for key, n in (doc.get("belum_rekam_lahir") or {}).items()},
         weekly=weekly,
         siswa_per_kecamatan={domain.kecamatan_of_key(key): int(n) for key, n in (doc.get("kecamatan") or {}).items()},
-        wajib_ktp_per_hari=_summed(doc.get("wajib_ktp_hari"), *(part.get("wajib_ktp_hari") for part in parts)),
+        wajib_ktp_per_hari=_summed(doc.get("wajib_ktp_hari"), series.get("wajib_ktp_hari")),
         antre_cetak_per_jam={key: int(n) for key, n in (doc.get("antre_cetak_jam") or {}).items()},
     )
 
@@ -343,19 +327,9 @@ class CoverageStore:
         return await self._areas_with_series(known)
 
     async def _areas_with_series(self, area_ids: list[str]) -> list[AreaCounters]:
-        """The counters of the areas that have a document, each with its wajib KTP series, in two reads: the
-        counter documents (with the series document of projections made before the yearly ones), then the
-        series documents of every year each counter document names (`domain.SERIES_YEARS`; a year that
-        counts no resident of the area holds no bucket of it) and, beside a document of all years, of every
-        year that document names."""
+        """The counters of the areas that have a document, each with its wajib KTP series, in one read."""
         docs = await self._many(self.areas, [*area_ids, *map(domain.series_id, area_ids)])
-        years = {area_id: sorted(set(docs[area_id].get(domain.SERIES_YEARS) or {})
-                                 | _years_named(docs.get(domain.series_id(area_id))))
-                 for area_id in area_ids if area_id in docs}
-        parts = await self._many(self.areas, [domain.series_id(area_id, year)
-                                              for area_id, names in years.items() for year in names])
-        return [area_counters(docs[area_id], docs.get(domain.series_id(area_id)),
-                              *(parts.get(domain.series_id(area_id, year)) for year in years[area_id]))
+        return [area_counters(docs[area_id], docs.get(domain.series_id(area_id)))
                 for area_id in area_ids if area_id in docs]
 
     async def planner_counts(self) -> PlannerCounts:

@@ -199,53 +199,6 @@ async def test_a_school_a_student_moved_away_from_is_no_longer_listed(mongo_db: 
     assert [row["kode"] for row in table["baris"]] == ["10799002"]
 
 
-async def test_a_projection_made_before_the_yearly_series_documents_reads_the_same_after_more_events(
-        mongo_db: Any) -> None:
-    import datetime as dt
-
-    from services.coverage import domain
-    from tests.support.events import make, moment
-
-    def enrolled(n: int, wajib: dt.date, at: int) -> Any:
-        return make("resident.enrolled", at=moment(at), resident_id=f"r-year-{n}", school_npsn=None,
-                    birth_date=wajib.replace(year=wajib.year - 17), wajib_ktp_from=wajib,
-                    nik=f"17020601010{n:05d}", sex="L")
-
-    source = position_key(RESIDENT.name, 0)
-    first = [enrolled(n, wajib, n + 1) for n, wajib in enumerate([dt.date(2026, 3, 4), dt.date(2027, 1, 5),
-                                                              dt.date(2019, 5, 1)])]
-    later = [enrolled(7, dt.date(2027, 1, 6), 7),
-             make("resident.left", at=moment(8), resident_id="r-year-1", reason="pindah",
-                  effective_date=dt.date(2026, 1, 2))]
-    # The same events into a projection as the code before the yearly documents left it: every year's
-    # buckets in one series document per area, and no `wajib_tahun`. Rebuilt from a fresh projection.
-    fresh = CoverageStore(mongo_db, f"years{uuid.uuid4().hex[:6]}")
-    await Projector(fresh).apply([Positioned(event, source, n) for n, event in enumerate(first)])
-    before = CoverageStore(mongo_db, f"years{uuid.uuid4().hex[:6]}")
-    await Projector(before).apply([Positioned(event, source, n) for n, event in enumerate(first)])
-    async for doc in before.areas.find({"kind": domain.SERIES_KIND}):
-        await before.areas.delete_one({"_id": doc["_id"]})
-        area, _, _ = doc["code"].rpartition(":")
-        merged = await before.areas.find_one({"_id": domain.series_id(area)}) or {
-            "_id": domain.series_id(area), "kind": domain.SERIES_KIND, "code": area, "version": 1}
-        for figure in ("wajib_ktp_minggu", "wajib_ktp_hari"):
-            for bucket, count in (doc.get(figure) or {}).items():
-                merged.setdefault(figure, {})[bucket] = merged.get(figure, {}).get(bucket, 0) + count
-        await before.areas.replace_one({"_id": merged["_id"]}, merged, upsert=True)
-    await before.areas.update_many({"kind": {"$ne": domain.SERIES_KIND}}, {"$unset": {domain.SERIES_YEARS: ""}})
-    assert await before.areas.find_one({"_id": domain.series_id("kab:17.02", "2027")}) is None
-    before = CoverageStore(mongo_db, before.prefix)  # the service started again with the new code
-
-    for store in (fresh, before):
-        await Projector(store).apply([Positioned(event, source, len(first) + n) for n, event in enumerate(later)])
-    kab_fresh, kab_before = await fresh.counters("kab:17.02"), await before.counters("kab:17.02")
-    assert kab_fresh.weeks("wajib_ktp") == kab_before.weeks("wajib_ktp") == {
-        "w20260302": 1, "lama": 1, "w20270104": 1}  # r-year-1 left; r-year-7 came
-    assert kab_fresh.wajib_ktp_per_hari == kab_before.wajib_ktp_per_hari
-    assert (await fresh.area(domain.series_id("kab:17.02", "2027")))["wajib_ktp_minggu"] == {"w20270104": 1}
-    assert sorted((await fresh.area("kab:17.02"))[domain.SERIES_YEARS]) == ["2026", "2027", "lama"]
-
-
 @pytest.fixture
 async def mongo_client(stack: Any) -> Any:
     from pymongo import AsyncMongoClient

@@ -49,9 +49,8 @@ def test_a_full_journey_counts_in_every_area_once() -> None:
     assert view is not None and view.desa_code == "17.02.06.2002"
     change = domain.contributions(view)
     areas = {"kab:17.02", "kec:17.02.06", "desa:17.02.06.2002"}
-    assert set(change) == areas | {domain.series_id(area, "lama") for area in areas}  # wajib KTP since 1967
+    assert set(change) == areas | {domain.series_id(area) for area in areas}
     kec = change["kec:17.02.06"]
-    assert kec["wajib_tahun.lama"] == 1
     assert kec["terdaftar"] == kec["direkam"] == kec["prr"] == kec["dicetak"] == kec["diserahkan"] == 1
     assert "belum_rekam" not in kec and "gagal" not in kec and "antre_cetak" not in kec
     assert kec["direkam_minggu.w20240304"] == 1
@@ -77,12 +76,11 @@ def test_moving_desa_moves_the_count_and_leaves_the_kecamatan_alone() -> None:
     after = fold(journey()[:2])
     change = domain.delta(before, after)
     desa = ("desa:17.02.06.2001", "desa:17.02.06.2002")
-    series = [domain.series_id(area, "lama") for area in desa]
-    assert set(change) == {*desa, *series, domain.PLANNER_AREA}
+    assert set(change) == {*desa, *map(domain.series_id, desa), domain.PLANNER_AREA}
     assert change[desa[0]]["terdaftar"] == -1 and change[desa[1]]["terdaftar"] == 1
     # Its wajib KTP week moves between the desa's series documents.
-    assert set(change[series[0]].values()) == {-1}
-    assert change[series[1]] == {name: 1 for name in change[series[0]]}
+    assert set(change[domain.series_id(desa[0])].values()) == {-1}
+    assert change[domain.series_id(desa[1])] == {name: 1 for name in change[domain.series_id(desa[0])]}
     # The planner's document moves the unrecorded resident from one desa to the other as well.
     assert change[domain.PLANNER_AREA] == {"desa_belum_rekam.d1702062001": -1, "desa_belum_rekam.d1702062002": 1}
 
@@ -297,31 +295,6 @@ def test_a_wajib_ktp_date_from_a_week_before_the_roster_event_on_is_counted_per_
     assert "wajib_ktp_minggu.w20260302" in names(dt.date(2026, 3, 2))
 
 
-def test_a_corrected_wajib_ktp_date_moves_its_buckets_to_the_documents_of_its_new_year() -> None:
-    from services.coverage.domain.counters import counted
-
-    def view(wajib: dt.date) -> ResidentView:
-        return ResidentView("17.02.06", "17.02.06.2001", wajib_ktp_from=wajib, enrolled=True, active=True,
-                            roster_at="2026-03-10T03:00:00+00:00")
-
-    before, after = counted(view(dt.date(2026, 12, 30))), counted(view(dt.date(2027, 1, 4)))
-    assert before is not None and after is not None and (before.series_year, after.series_year) == ("2026", "2027")
-    change = domain.difference(after, before)
-    areas = ("kab:17.02", "kec:17.02.06", "desa:17.02.06.2001")
-    for area in areas:
-        assert change[area] == {"wajib_tahun.2026": -1, "wajib_tahun.2027": 1}
-        assert change[domain.series_id(area, "2026")] == {"wajib_ktp_minggu.w20261228": -1,
-                                                           "wajib_ktp_hari.20261230": -1}
-        assert change[domain.series_id(area, "2027")] == {"wajib_ktp_minggu.w20270104": 1,
-                                                           "wajib_ktp_hari.20270104": 1}
-    # Within one year only the buckets that differ change, in that year's documents.
-    same_year = domain.difference(counted(view(dt.date(2027, 1, 5))), after)
-    assert same_year[domain.series_id("kab:17.02", "2027")] == {"wajib_ktp_hari.20270105": 1,
-                                                                "wajib_ktp_hari.20270104": -1}
-    assert "kab:17.02" not in same_year
-    assert domain.series_year(dt.date(2019, 12, 31)) == "lama"
-
-
 def test_this_weeks_turning_and_the_oldest_waiting_hour_come_from_the_buckets() -> None:
     days = {"20260302": 2, "20260304": 5, "20260309": 7, "20260228": 11}
     assert domain.sum_of_days(days, dt.date(2026, 3, 2), dt.date(2026, 3, 4)) == 7
@@ -367,12 +340,5 @@ def test_an_areas_wajib_ktp_buckets_add_up_from_its_counter_and_its_series_docum
     area = area_counters(counters, series)
     assert area.weeks("wajib_ktp") == {"w20260302": 4, "lama": 2, "w20260309": 4}
     assert area.wajib_ktp_per_hari == {"20260303": 2}
-    # And the yearly documents written since: a resident counted before and corrected since takes 1 from
-    # the year's document while the document of all years keeps it; the sum is right.
-    year = {"_id": domain.series_id("kec:17.02.06", "2026"), "kind": "wajib", "code": "kec:17.02.06:2026",
-            "wajib_ktp_minggu": {"w20260309": -1, "w20261228": 1}, "wajib_ktp_hari": {"20261229": 1}}
-    area = area_counters(counters, series, year, None)
-    assert area.weeks("wajib_ktp") == {"w20260302": 4, "lama": 2, "w20260309": 3, "w20261228": 1}
-    assert area.wajib_ktp_per_hari == {"20260303": 2, "20261229": 1}
     assert area.weeks("direkam") == {"w20260302": 1} and area.terdaftar == 5
     assert area_counters(counters).weeks("wajib_ktp") == {"w20260302": 3, "lama": 2}

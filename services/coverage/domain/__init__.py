@@ -12,7 +12,6 @@ from services.coverage.domain.counters import (
     LANSIA_AGE,
     PLANNER_AREA,
     SERIES_KIND,
-    SERIES_YEARS,
     Counted,
     Delta,
     area_ids,
@@ -32,7 +31,6 @@ from services.coverage.domain.counters import (
     school_key,
     school_of_key,
     series_id,
-    series_year,
     subtract,
 )
 from services.coverage.domain.dates import (
@@ -52,11 +50,11 @@ from services.coverage.domain.stock import stock_by_day, stock_covers, stock_del
 from shared.contracts import ResidentLeft
 
 __all__ = [
-    "BEFORE_WEEKLY", "FAILURES", "LANSIA_AGE", "PLANNER_AREA", "SERIES_KIND", "SERIES_YEARS", "WEEKLY_FROM", "Counted", "Delta",
+    "BEFORE_WEEKLY", "FAILURES", "LANSIA_AGE", "PLANNER_AREA", "SERIES_KIND", "WEEKLY_FROM", "Counted", "Delta",
     "ResidentLeft", "ResidentView",
     "area_ids", "as_counters", "birth_year_of_key", "contributions", "counted", "cumulative_until",
     "delta", "desa_key", "desa_of_key", "difference", "evolve", "iso_utc", "kecamatan_key", "kecamatan_of_key", "lansia_among",
-    "lansia_not_recorded", "percent", "replace", "restore_view", "school_key", "school_of_key", "series_id", "series_year",
+    "lansia_not_recorded", "percent", "replace", "restore_view", "school_key", "school_of_key", "series_id",
     "stock_covers", "stock_delta", "subtract",
     "oldest_hour", "stock_by_day", "sum_of_days", "used_by_day", "wajib_ktp_on", "week_bucket", "week_of_day", "weeks_between",
 ]

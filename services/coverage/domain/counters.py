@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import NamedTuple
 
-from services.coverage.domain.dates import BEFORE_WEEKLY, WEEKLY_FROM, day_bucket_from, week_bucket, week_of_day
+from services.coverage.domain.dates import day_bucket_from, week_bucket, week_of_day
 from services.coverage.domain.residents import ResidentView
 from shared.areas import REGENCY_CODE
 
@@ -20,27 +20,15 @@ schools) and per school, and each school's students per kecamatan they live in."
 
 
 SERIES_KIND = "wajib"
-"""The day and week buckets of residents turning wajib KTP are kept beside each area's counters, in
-documents of their own, one per year of the wajib KTP date (`series_id`; `lama` for dates before the
-weekly buckets): they change only when a resident is enrolled, corrected or leaves, and the local
-FerretDB rewrites a document whole at every update, in a time that grows faster than its size (an
-area's buckets of every year in one document, about 1,500 fields, took 25 to 30 ms an update; one
-year's, 5 ms). An area's counter document counts its residents per series year (`wajib_tahun`), so a
-reader knows which series documents the area has."""
-SERIES_YEARS = "wajib_tahun"
+"""The day and week buckets of residents turning wajib KTP are kept beside each area's counters, in a
+document of their own (`series_id`): they change only when a resident is enrolled, corrected or leaves,
+and an area's counter document is rewritten whole on the local FerretDB at every batch that touches it."""
 
 
-@lru_cache(maxsize=16384)
-def series_id(area_id: str, year: str | None = None) -> str:
-    """The id of an area's wajib KTP series document of one year: kab:17.02, 2027 -> wajib:kab:17.02:2027.
-    Without a year, the one document projections made before the yearly documents keep all years in."""
-    return f"{SERIES_KIND}:{area_id}" if year is None else f"{SERIES_KIND}:{area_id}:{year}"
-
-
-@lru_cache(maxsize=8192)
-def series_year(wajib_ktp_from: dt.date) -> str:
-    """The series document year of a wajib KTP date: its year, or `lama` before the weekly buckets."""
-    return BEFORE_WEEKLY if wajib_ktp_from < WEEKLY_FROM else str(wajib_ktp_from.year)
+@lru_cache(maxsize=4096)
+def series_id(area_id: str) -> str:
+    """The id of an area's wajib KTP series document: kab:17.02 -> wajib:kab:17.02."""
+    return f"{SERIES_KIND}:{area_id}"
 
 
 def area_ids(view: ResidentView) -> tuple[str, ...]:
@@ -72,15 +60,13 @@ class Counted(NamedTuple):
     school_field: str | None
     planned: frozenset[str] = frozenset()
     series: frozenset[str] = frozenset()
-    series_year: str = ""
 
 
 def counted(view: ResidentView | None) -> Counted | None:
     """What one resident counts, or None if the resident counts nowhere."""
     if view is None or not view.counted or view.wajib_ktp_from is None:
         return None
-    year = series_year(view.wajib_ktp_from)
-    names = ["terdaftar", f"{SERIES_YEARS}.{year}"]
+    names = ["terdaftar"]
     series = [f"wajib_ktp_minggu.{week_bucket(view.wajib_ktp_from)}"]
     wajib_day = f"{view.wajib_ktp_from:%Y%m%d}"
     if view.roster_at and wajib_day >= day_bucket_from(view.roster_at[:10]):
@@ -114,7 +100,7 @@ def counted(view: ResidentView | None) -> Counted | None:
                      f"{waiting_since[11:13]}")
     # Which kecamatan a school's students live in, so schools can be listed per kecamatan.
     school_field = _kecamatan_field(view.kecamatan_code) if view.school_npsn else None
-    return Counted(area_ids(view), frozenset(names), school_field, _planned(view), frozenset(series), year)
+    return Counted(area_ids(view), frozenset(names), school_field, _planned(view), frozenset(series))
 
 
 def _planned(view: ResidentView) -> frozenset[str]:
@@ -137,12 +123,8 @@ def as_counters(what: Counted | None, sign: int = 1) -> Delta:
     if what.planned:
         result[PLANNER_AREA] = dict.fromkeys(what.planned, sign)
     if what.series:
-        result.update(dict.fromkeys(_series_ids(what.areas, what.series_year), dict.fromkeys(what.series, sign)))
+        result.update(dict.fromkeys(map(series_id, what.areas), dict.fromkeys(what.series, sign)))
     return result
-
-
-def _series_ids(areas: tuple[str, ...], year: str) -> list[str]:
-    return [series_id(area, year) for area in areas]
 
 
 def contributions(view: ResidentView | None) -> Delta:
@@ -167,13 +149,10 @@ def difference(new: Counted | None, old: Counted | None) -> Delta:
             planned = dict.fromkeys(new.planned - old.planned, 1)
             planned.update(dict.fromkeys(old.planned - new.planned, -1))
             result[PLANNER_AREA] = planned
-        if new.series_year != old.series_year:  # every bucket moves to another year's documents
-            result.update(dict.fromkeys(_series_ids(old.areas, old.series_year), dict.fromkeys(old.series, -1)))
-            result.update(dict.fromkeys(_series_ids(new.areas, new.series_year), dict.fromkeys(new.series, 1)))
-        elif new.series != old.series:
+        if new.series != old.series:
             series = dict.fromkeys(new.series - old.series, 1)
             series.update(dict.fromkeys(old.series - new.series, -1))
-            result.update(dict.fromkeys(_series_ids(new.areas, new.series_year), series))
+            result.update(dict.fromkeys(map(series_id, new.areas), series))
         return result
     return subtract(as_counters(new), as_counters(old))
 
