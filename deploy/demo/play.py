@@ -388,19 +388,27 @@ class Demo:
             return await applied_count(self.s.printing, "print.job_queued") >= self.summary.prr
 
         await _until(all_queued, timeout=600, what="printing queueing the print requests")
-        stations = _ok(await self.s.printing.get("/stations"))
-        used = {v["lokasi"]: int(v["terpakai"]) for v in _ok(await self.s.inventory.get("/locations"))}
-        expected = sum(min(self.summary.blangko_ke_stasiun.get(s["stasiun"], 0),
+
+        async def printable() -> tuple[int, list[dict[str, Any]]]:
+            """Cards the stations' blangko allow: those printed so far (the inventory's blangko used) and
+            those still waiting. Read again at every look: a card printed between the two reads counts in
+            both, which one look at the start would have kept as a card that never comes."""
+            stations = _ok(await self.s.printing.get("/stations"))
+            used = {v["lokasi"]: int(v["terpakai"]) for v in _ok(await self.s.inventory.get("/locations"))}
+            return sum(min(self.summary.blangko_ke_stasiun.get(s["stasiun"], 0),
                            used.get(s["stasiun"], 0) + int(s["siap_cetak"]) + int(s["menunggu_blangko"]))
-                       for s in stations)
-        progress = Progress("Stasiun cetak mencetak", expected)
+                       for s in stations), stations
+
+        progress = Progress("Stasiun cetak mencetak", (await printable())[0])
 
         async def printed() -> bool:
             count = await applied_count(self.s.printing, "print.printed")
+            expected, stations = await printable()
+            progress.total = max(expected, 1)
             progress.update(count)
             idle = all(s["siap_cetak"] == 0 and s["permintaan_blangko"] is None
                        and (s["menunggu_blangko"] == 0 or s["menunggu_kiriman_stok"])
-                       for s in _ok(await self.s.printing.get("/stations")))
+                       for s in stations)
             return count >= expected and idle
 
         await _until(printed, timeout=1800, what="printing")
