@@ -339,11 +339,17 @@ async def _publish_claimed(office: Office, event: ResidentEnrolled, deps: Intake
         raise BeingRegistered(resident_id)
     try:
         await _refuse_registered(office, resident_id, event.event_id, deps)
-        async with deps.roster.writing([event]):
-            await deps.publisher.publish(event, topic=RESIDENT, key=resident_id)
-            await deps.roster.apply(event)
+        await _publish_and_record(event, deps)
     finally:
         await deps.roster.release_registration(resident_id, event_id)
+
+
+async def _publish_and_record(event: ResidentEnrolled | ResidentUpdated | ResidentLeft, deps: IntakeDeps) -> None:
+    """Publish one resident event, then apply it to the roster (intake's own consumer waits for this write
+    rather than writing the resident too)."""
+    async with deps.roster.writing([event]):
+        await deps.publisher.publish(event, topic=RESIDENT, key=event.payload.resident_id)
+        await deps.roster.apply(event)
 
 
 async def _refuse_registered(office: Office, resident_id: str, event_id: UUID, deps: IntakeDeps) -> None:
@@ -393,9 +399,7 @@ async def _correct(command: CorrectResident, event_id: UUID, deps: IntakeDeps) -
         event_id=event_id, occurred_at=command.occurred_at or now, recorded_at=now,
         actor=command.office.actor, payload=ResidentUpdatedPayload(**base.model_dump(), reason=command.reason),
     )
-    async with deps.roster.writing([event]):
-        await deps.publisher.publish(event, topic=RESIDENT, key=command.resident_id)
-        await deps.roster.apply(event)
+    await _publish_and_record(event, deps)
     if doubt:
         await deps.reviews.flag(resident_id=command.resident_id, others=[], kecamatan_code=data.kecamatan_code,
                                 now=now, age_reason=doubt)
@@ -420,9 +424,7 @@ async def mark_resident_left(command: MarkResidentLeft, *, deps: IntakeDeps) -> 
                                  resident_id=command.resident_id, kecamatan_code=resident.kecamatan_code,
                                  desa_code=resident.desa_code, reason=command.reason,
                                  effective_date=command.effective_date))
-        async with deps.roster.writing([event]):
-            await deps.publisher.publish(event, topic=RESIDENT, key=command.resident_id)
-            await deps.roster.apply(event)
+        await _publish_and_record(event, deps)
         return Answer(200, accepted(event_id, command.resident_id))
 
     return await once(command.request, act, claims=deps.requests, clock=deps.clock)

@@ -9,6 +9,7 @@ consumer group and the figures on either equal what the roster holds, exactly.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import random
 import signal
@@ -25,6 +26,7 @@ from pymongo import AsyncMongoClient, monitoring
 
 from services.intake.ports import ORPHANED_MESSAGE
 from services.intake.store import IMPORTS, ROSTER
+from shared.auth import OfficeDirectory
 from shared.contracts import Role
 from shared.http import SharedTokenBuckets
 from tests.integration.helpers import (
@@ -200,7 +202,7 @@ async def test_concurrent_writers_take_exactly_the_burst_from_a_shared_bucket(db
         "refusals say when the next token is free", elapsed, min(refusals), max(refusals))
 
 
-class BucketCommands(monitoring.CommandListener):
+class CollectionCommands(monitoring.CommandListener):
     """Counts the commands sent to one collection."""
 
     def __init__(self, collection: str) -> None:
@@ -221,7 +223,7 @@ class BucketCommands(monitoring.CommandListener):
 async def test_draws_at_once_in_one_replica_are_taken_together_and_still_exactly(
         infra_env: dict[str, str], isolated: dict[str, str]) -> None:
     name = f"rate_probe_{uuid.uuid4().hex[:6]}"
-    listener = BucketCommands(name)
+    listener = CollectionCommands(name)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra_env["EKTP_MONGO_URL"], event_listeners=[listener])
     try:
         bucket = SharedTokenBuckets(client[isolated["EKTP_MONGO_DATABASE"]][name], per_minute=1, burst=50)
@@ -231,6 +233,28 @@ async def test_draws_at_once_in_one_replica_are_taken_together_and_still_exactly
         assert listener.sent <= 8, f"{listener.sent} commands for 60 draws: draws at once are not taken together"
         many = await asyncio.gather(*[bucket.draw("kantor-lain") for _ in range(120)])
         assert sum(1 for w in many if w == 0) == 50 and all(w > 0 for w in many[50:]), "more draws than the burst"
+    finally:
+        await client.close()
+
+
+async def test_office_lookups_at_once_are_read_together_and_a_revoked_key_is_refused_at_once(
+        infra_env: dict[str, str], isolated: dict[str, str]) -> None:
+    name = f"offices_probe_{uuid.uuid4().hex[:6]}"
+    listener = CollectionCommands(name)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(infra_env["EKTP_MONGO_URL"], event_listeners=[listener])
+    try:
+        directory = OfficeDirectory(client[isolated["EKTP_MONGO_DATABASE"]][name])
+        now = dt.datetime.now(dt.UTC)
+        keys = {office: await directory.create(office_id=office, name=office, role=Role.KECAMATAN_OFFICE,
+                                               kecamatan_code="17.02.06", now=now) for office in ("kec-a", "kec-b")}
+        listener.sent = 0
+        found = await asyncio.gather(*[directory.authenticate(keys[("kec-a", "kec-b")[i % 2]]) for i in range(60)],
+                                     directory.authenticate("ektp_not-a-key"))
+        assert [o.office_id if o else None for o in found] == [("kec-a", "kec-b")[i % 2] for i in range(60)] + [None]
+        assert listener.sent <= 3, f"{listener.sent} reads for 61 lookups at once: not read together"
+        assert await directory.revoke("kec-b", now=now)
+        after = await asyncio.gather(*[directory.authenticate(keys[office]) for office in ("kec-a", "kec-b") * 5])
+        assert [o.office_id if o else None for o in after] == ["kec-a", None] * 5
     finally:
         await client.close()
 
