@@ -55,6 +55,20 @@ def event_headers(event: Envelope) -> dict[str, str]:
     }
 
 
+_HEADERS_OF_KIND: dict[tuple[object, object], list[tuple[str, bytes]]] = {}
+
+
+def encoded_headers(event: Envelope) -> list[tuple[str, bytes]]:
+    """`event_headers` as Kafka sends them; those an event type shares are encoded once per type."""
+    kind = (getattr(event, "event_type", ""), getattr(event, "schema_version", ""))
+    shared = _HEADERS_OF_KIND.get(kind)
+    if shared is None:
+        shared = _HEADERS_OF_KIND[kind] = [("content-type", b"application/json"),
+                                           ("event_type", str(kind[0]).encode()),
+                                           ("schema_version", str(kind[1]).encode())]
+    return [*shared, ("event_id", str(event.event_id).encode())]
+
+
 class KafkaEventPublisher:
     """EventPublisher on an aiokafka producer of its own: idempotent, acks=all, built from public options.
 
@@ -88,7 +102,18 @@ class KafkaEventPublisher:
             await producer.stop()
 
     async def publish(self, event: Envelope, *, topic: Topic, key: str) -> None:
-        await self.publish_many([(event, topic, key)])
+        """`publish_many` of one event, without gathering a single acknowledgement."""
+        producer = self.producer or await self._restart_if_running()
+        try:
+            delivered = await producer.send(topic.name, event.model_dump_json().encode(), key=key.encode(),
+                                            headers=encoded_headers(event))
+            await delivered
+        except Exception as error:
+            self._count(topic.name, "failed")
+            if producer_is_broken(error):
+                await self._replace(producer, error)
+            raise
+        self._count(topic.name, "sent")
 
     async def publish_many(self, items: list[tuple[Envelope, Topic, str]]) -> None:
         """Send (event, topic, key) items without waiting for each: the producer batches them per
@@ -100,9 +125,8 @@ class KafkaEventPublisher:
         failure: BaseException | None = None
         try:
             for event, topic, key in items:
-                headers = [(name, text.encode()) for name, text in event_headers(event).items()]
                 delivered.append(await producer.send(topic.name, event.model_dump_json().encode(),
-                                                     key=key.encode(), headers=headers))
+                                                     key=key.encode(), headers=encoded_headers(event)))
         except Exception as error:  # noqa: BLE001 - raised below, once the sends in flight are settled
             failure = error
         results = await asyncio.gather(*delivered, return_exceptions=True)

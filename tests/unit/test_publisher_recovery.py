@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, OutOfOrderSequenceNumber
 
-from shared.publishing import KafkaEventPublisher, producer_is_broken
+from shared.publishing import KafkaEventPublisher, encoded_headers, event_headers, producer_is_broken
 from shared.settings import InfraSettings
 from shared.topics import RESIDENT
 from tests.integration.helpers import enrolled_event
@@ -76,3 +76,11 @@ def test_which_errors_mean_the_producer_is_broken() -> None:
     assert producer_is_broken(OutOfOrderSequenceNumber())
     assert not producer_is_broken(KafkaTimeoutError())
     assert not producer_is_broken(KafkaConnectionError())
+
+
+def test_headers_encoded_once_per_event_type_are_each_events_own() -> None:
+    rng = random.Random(3)
+    first, second = enrolled_event(rng), enrolled_event(rng)
+    for event in (first, second, first):
+        assert encoded_headers(event) == [(name, text.encode()) for name, text in event_headers(event).items()]
+    assert encoded_headers(first)[-1] != encoded_headers(second)[-1]
