@@ -1,7 +1,7 @@
 """`make bench`: every scenario in one harness, against raw baselines in the same run.
 
-    python -m bench [--scale 0.02] [--pairs 5] [--scenarios publish,drain,rebuild,latency,burst,import]
-                    [--import-scale 1] [--profile bench]
+    python -m bench [--scale 0.02] [--pairs 5] [--scenarios publish,drain,rebuild,latency,burst,import,demo]
+                    [--import-scale 1] [--demo-scale 1] [--profile bench]
 
 The corpus (bench/corpus.py) is generated and put on fresh topics before anything is timed.
 Results go to bench/results/<out>.json and .md (see bench/harness.py for what is measured).
@@ -15,12 +15,13 @@ import itertools
 import sys
 from typing import Any
 
-SCENARIOS = ("publish", "drain", "rebuild", "latency", "burst", "import")
+SCENARIOS = ("publish", "drain", "rebuild", "latency", "burst", "import", "demo")
 TARGETS = {"publish": 0.85, "drain": 0.6, "rebuild": 0.6}
 
 
 async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
     from bench.corpus import journey_models
+    from bench.demo_run import demo_scenario
     from bench.harness import Processes, compare, write_report
     from bench.import_roster import import_scenario
     from bench.live import burst_scenario, latency_scenario
@@ -79,6 +80,8 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
         results.append(await burst_scenario(env, events=args.burst_events))
     if "import" in chosen:
         results.append(await import_scenario(env, scale=args.import_scale, pairs=args.import_pairs))
+    if "demo" in chosen:
+        results.append(await asyncio.to_thread(demo_scenario, scale=args.demo_scale, weeks=args.demo_weeks))
     path = write_report(results, out_name=args.out, context={"scale": args.scale, "residents": residents,
                                                              "events": len(models), "pairs": args.pairs,
                                                              "warm-up": "yes" if args.warm_up else "no"})
@@ -118,6 +121,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--import-scale", type=float, default=1.0,
                         help="import: roster size (1.0 = the regency's 211,077 wajib KTP and 7,000 students)")
     parser.add_argument("--import-pairs", type=int, default=1, help="import: measured (baseline, system) pairs")
+    parser.add_argument("--demo-scale", type=float, default=1.0,
+                        help="demo: `make demo` at this scale, timed from start to summary (1.0 = the regency)")
+    parser.add_argument("--demo-weeks", type=int, default=3, help="demo: weeks of jemput bola played (make demo's default)")
     parser.add_argument("--profile", default="bench", help="local infrastructure profile (the smoke test uses 'test')")
     parser.add_argument("--out", default="report", help="name of the result files in bench/results/")
     args = parser.parse_args(argv)

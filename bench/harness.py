@@ -159,6 +159,7 @@ def write_report(results: list[dict[str, Any]], *, out_name: str, context: dict[
     lines += latency_lines([r for r in results if r["scenario"] == "latency"])
     lines += burst_lines([r for r in results if r["scenario"] == "burst"])
     lines += import_lines([r for r in results if r["scenario"] == "import"])
+    lines += demo_lines([r for r in results if r["scenario"] == "demo"])
     for r in paired:
         if r.get("notes"):
             lines += ["", f"- {r['scenario']}: {r['notes']}"]
@@ -220,4 +221,19 @@ def import_lines(results: list[dict[str, Any]]) -> list[str]:
             verdict = "met" if figures["p95"] <= r["target_read_p95_ms"] else "NOT met"
             lines.append(f"| GET {path} ({r['items']:,} residents) | {figures['p50']} | {figures['p95']} | "
                          f"<= {r['target_read_p95_ms']:.0f} ({verdict}) |")
+    return lines
+
+
+def demo_lines(results: list[dict[str, Any]]) -> list[str]:
+    """Markdown rows of the demo scenario: start to summary, and each phase the demo reported."""
+    if not results:
+        return []
+    lines = ["", "| make demo | scale | weeks | start to summary s | target |", "|---|---|---|---|---|"]
+    for r in results:
+        target = ("(no target below full scale)" if r["target_seconds"] is None
+                  else f"<= {r['target_seconds']:.0f} s ({_verdict(r)})")
+        lines.append(f"| start to summary | {r['scale']} | {r['weeks']} | {r['seconds_to_summary']} | {target} |")
+    lines += ["", "| demo phase | s |", "|---|---|"]
+    for r in results:
+        lines += [f"| {label} | {seconds} |" for label, seconds in r["phases_seconds"].items()]
     return lines

@@ -30,15 +30,24 @@ def test_benchmark_harness_runs_every_scenario_in_pairs_and_writes_json_and_mark
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--scale", "0.002", "--pairs", "1", "--publish-events", "500",
          "--rate", "50", "--latency-seconds", "2", "--latency-pairs", "1", "--burst-events", "300",
-         "--import-scale", "0.003", "--profile", "test", "--out", "smoke-harness"],
+         "--import-scale", "0.003", "--demo-scale", "0.003", "--demo-weeks", "1", "--profile", "test",
+         "--out", "smoke-harness"],
         cwd=REPO, capture_output=True, text=True, timeout=900, check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     report = json.loads((REPO / "bench/results/smoke-harness.json").read_text())
     scenarios = {s["scenario"]: s for s in report["scenarios"]}
-    assert set(scenarios) == {"publish", "drain", "rebuild", "latency", "burst", "import"}
+    assert set(scenarios) == {"publish", "drain", "rebuild", "latency", "burst", "import", "demo"}
     assert scenarios["publish"]["items"] == 500 and scenarios["drain"]["items"] == report["context"]["events"]
     latency, burst, imported = scenarios.pop("latency"), scenarios.pop("burst"), scenarios.pop("import")
+    # make demo ran to its summary in a folder of its own; every phase it reports was timed.
+    demo = scenarios.pop("demo")
+    assert demo["scale"] == 0.003 and demo["weeks"] == 1 and demo["seconds_to_summary"] > 0
+    assert demo["target_seconds"] is None and demo["meets_target"] is None
+    phases = demo["phases_seconds"]
+    for phase in ("Unggah berkas penduduk dan Dapodik", "Daftar penduduk (impor per kecamatan)",
+                  "Riwayat perekaman (unggahan offline)", "Stasiun cetak mencetak", "Dasbor cakupan menyusul"):
+        assert phase in phases and 0 <= phases[phase] <= demo["seconds_to_summary"], phase
     # The import reached every read model (the scenario itself fails on any count off by one).
     assert imported["items"] == 654 and imported["pairs"] == 1 and imported["ratio_median"] > 0
     assert set(imported["exact_after_seconds"]) == {"roster", "recording", "coverage"}

@@ -341,4 +341,7 @@ async def request_usulan(command: RequestUsulan, *, deps: InventoryDeps) -> Usul
     async with _booked_once("surat", command.letter_no, str(event.event_id), deps=deps,
                             booked_as=f"usulan {request_id}", booked_before=domain.letter_sent_before):
         await deps.publisher.publish(event, topic=STOCK, key=WAREHOUSE)
+    # Recorded here as well, so blanks can be received against it at once; the ledger, reading the
+    # event later, finds it recorded (once per event id).
+    await deps.store.record_request(event)
     return UsulanSent(str(event.event_id), request_id, quantity, basis)

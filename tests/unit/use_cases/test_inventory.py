@@ -230,6 +230,17 @@ async def test_an_usulan_asks_for_the_suggested_quantity_and_receipts_count_agai
     assert (await handlers.suggest_usulan(deps=deps)).quantity == 0
 
 
+async def test_an_usulan_can_be_received_against_as_soon_as_it_is_sent_before_the_ledger_reads_it() -> None:
+    deps = world(consumer=False)
+    sent = await handlers.request_usulan(handlers.RequestUsulan(ADMIN, uuid.uuid4(), "470/13/Dukcapil", 200),
+                                         deps=deps)
+    await receive(deps, 200, request_id=sent.request_id)
+    [event] = publisher_of(deps).events(ReplenishmentRequested)
+    assert await handlers.apply_stock_event(event, deps=deps, position=None) == "duplicate"
+    [usulan] = await handlers.list_usulan(deps=deps)
+    assert (usulan.requested, usulan.missing) == (200, 200)
+
+
 async def test_a_berita_acara_is_booked_once_and_freed_when_its_receipt_is_not_published() -> None:
     deps = world()
     await handlers.receive_blanks(handlers.ReceiveBlanks(ADMIN, uuid.uuid4(), "gudang", 1200, "BA-1"), deps=deps)
