@@ -1,7 +1,7 @@
 """`make bench`: every scenario in one harness, against raw baselines in the same run.
 
     python -m bench [--scale 0.02] [--pairs 5] [--scenarios publish,drain,rebuild,latency,burst,import,demo]
-                    [--import-scale 1] [--demo-scale 1] [--profile bench]
+                    [--rebuild-scale 1] [--import-scale 1] [--demo-scale 1] [--profile bench]
 
 The corpus (bench/corpus.py) is generated and put on fresh topics before anything is timed.
 Results go to bench/results/<out>.json and .md (see bench/harness.py for what is measured).
@@ -12,11 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
+import subprocess
 import sys
 from typing import Any
 
 SCENARIOS = ("publish", "drain", "rebuild", "latency", "burst", "import", "demo")
 TARGETS = {"publish": 0.85, "drain": 0.6, "rebuild": 0.6}
+# A rebuild at this scale or above runs without a warm-up: one pair at full scale takes minutes.
+FULL_SCALE_NO_WARM_UP = 0.5
 
 
 async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
@@ -34,8 +38,9 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
 
     processes = Processes.of_stack(Stack.load(args.profile))
     chosen = [s for s in args.scenarios.split(",") if s]
+    rebuild_here = "rebuild" in chosen and args.rebuild_scale == args.scale
     models: list[tuple[str, str, Any]] = []
-    if {"publish", "drain", "rebuild"} & set(chosen):
+    if {"publish", "drain"} & set(chosen) or rebuild_here:
         models = journey_models(args.scale)
         print(f"corpus: {len(models):,} events (scale {args.scale}); producing ...", flush=True)
         await produce(env, [(topic, key.encode(), event.model_dump_json().encode()) for topic, key, event in models])
@@ -56,7 +61,9 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
         results.append(await compare("drain", baseline=base, system=system, processes=processes, pairs=args.pairs,
                                      target=TARGETS["drain"], warm_up=args.warm_up,
                                      notes="projector over an in-memory store vs getmany; commit per batch of 500"))
-    if "rebuild" in chosen:
+    if "rebuild" in chosen and not rebuild_here:
+        results.append(await asyncio.to_thread(rebuild_apart, args))
+    if rebuild_here:
         runs = itertools.count()
 
         async def base_run() -> dict[str, Any]:
@@ -89,6 +96,25 @@ async def main(args: argparse.Namespace, env: dict[str, str]) -> int:
     return 0
 
 
+def rebuild_apart(args: argparse.Namespace) -> dict[str, Any]:
+    """The rebuild scenario at --rebuild-scale, run by `python -m bench` in a process of its own: its
+    corpus goes on topics of its own (topic names are fixed when a process first reads them)."""
+    from bench.harness import REPO, RESULTS
+
+    out = f"{args.out}-rebuild"
+    scale = str(args.rebuild_scale)
+    command = [sys.executable, "-m", "bench", "--scenarios", "rebuild", "--scale", scale, "--rebuild-scale", scale,
+               "--pairs", str(args.rebuild_pairs), "--profile", args.profile, "--out", out]
+    if not args.warm_up or args.rebuild_scale >= FULL_SCALE_NO_WARM_UP:
+        command.append("--no-warm-up")
+    print(f"[rebuild] at scale {args.rebuild_scale} in a process of its own: {' '.join(command[1:])}", flush=True)
+    subprocess.run(command, check=True, cwd=REPO)
+    report = json.loads((RESULTS / f"{out}.json").read_text())
+    (result,) = [s for s in report["scenarios"] if s["scenario"] == "rebuild"]
+    return {**result, "residents": report["context"]["residents"],
+            "notes": f"scale {args.rebuild_scale}; {result['notes']}"}
+
+
 async def rebuilt_terdaftar(env: dict[str, str], prefix: str) -> int:
     """The regency's terdaftar in a rebuilt projection: the rebuild really counted every resident."""
     from pymongo import AsyncMongoClient
@@ -118,6 +144,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-via", choices=("publish", "http"), default="publish",
                         help="latency: send through the system's publisher, or post registrations to the intake")
     parser.add_argument("--burst-events", type=int, default=10_000, help="burst: registrations sent at once")
+    parser.add_argument("--rebuild-scale", type=float, default=1.0,
+                        help="rebuild: corpus size of the full rebuild (1.0 = the regency); when it differs from "
+                             "--scale the rebuild runs in a process of its own, on a corpus of its own")
+    parser.add_argument("--rebuild-pairs", type=int, default=1,
+                        help="rebuild at --rebuild-scale: measured pairs (no warm-up from scale 0.5 up)")
     parser.add_argument("--import-scale", type=float, default=1.0,
                         help="import: roster size (1.0 = the regency's 211,077 wajib KTP and 7,000 students)")
     parser.add_argument("--import-pairs", type=int, default=1, help="import: measured (baseline, system) pairs")

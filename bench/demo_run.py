@@ -59,6 +59,7 @@ def demo_scenario(*, scale: float, weeks: int, timeout: float = 3600.0, log: Any
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.append((time.monotonic() - started, line.rstrip("\n")))
+            log(f"[demo {lines[-1][0]:6.0f} s] {lines[-1][1]}")
             if line.startswith(FINISHED) or FAILED in line:
                 finished.set()
         finished.set()
