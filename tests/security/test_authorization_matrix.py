@@ -223,12 +223,15 @@ class World:
 
 
 def dapodik_csv(rng: random.Random) -> bytes:
+    """A one-student Dapodik file of kecamatan A, a file of its own for each world: the same file uploaded
+    again by the same office answers its earlier job (200), and worlds share the module's database."""
     kecamatan = load_areas().kecamatan[A]
     village = next(v for v in kecamatan.villages if v.code == DESA_A)
     birth = dt.date(2008, 5, 17)
     nik = f"{kecamatan.nik_digits}{birth.day:02d}{birth.month:02d}{birth.year % 100:02d}{rng.randint(1, 9999):04d}"
     rows = ["NISN;NIK;Nama Peserta Didik;JK;Tempat Lahir;Tanggal Lahir;NPSN;Nama Sekolah;Kecamatan;Desa/Kelurahan",
-            f"0012345678;{nik};Siswa Matriks;Laki-laki;Curup;17/05/2008;10700123;SMA Uji;{kecamatan.name};{village.name}"]
+            f"{rng.randrange(10**10):010d};{nik};Siswa Matriks;Laki-laki;Curup;17/05/2008;10700123;SMA Uji;"
+            f"{kecamatan.name};{village.name}"]
     return ("\n".join(rows) + "\n").encode()
 
 
