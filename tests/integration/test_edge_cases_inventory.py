@@ -29,6 +29,7 @@ from tests.integration.helpers import create_office_key, eventually, isolated_en
 from tests.integration.printing_helpers import write_stations
 
 pytestmark = pytest.mark.infra
+BACKLOG = 300
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +186,30 @@ async def test_receipts_never_take_an_usulan_above_what_was_requested(ledger: di
         row = await eventually(lambda: _usulan_row(client, admin, request_id),
                                lambda row: row is not None and row["diterima"] == 3000, timeout=20)
     assert (row["diminta"], row["diterima"], row["kurang"]) == (5000, 3000, 2000)
+
+
+async def test_blanks_are_received_against_an_usulan_right_after_it_is_sent(
+        ledger: dict[str, Any], ledger_db: Any, kafka_producer: Any) -> None:
+    admin = await create_office_key(ledger_db, role=Role.DINAS_ADMIN)
+    # A busy warehouse: the ledger has these to work through (each refused, far above the stock) before it
+    # reads the usulan, which goes on the same partition.
+    await asyncio.gather(*[kafka_producer.send_and_wait(
+        topic_in(ledger["env"], STOCK.name), _event(BlankSpoiled, SpoiledPayload(
+            location_id="gudang", quantity=10**6, reason="blangko_rusak")).model_dump_json().encode(),
+        key=b"gudang") for _ in range(BACKLOG)])
+    async with httpx.AsyncClient(base_url=ledger["inventory"].url, timeout=30) as client:
+        sent = await post(client, "/replenishment", admin, {"letter_no": f"470/{uuid.uuid4().hex[:6]}/DUK/2026",
+                                                            "quantity": 200})
+        assert sent.status_code == 201, sent.text
+        request_id = sent.json()["usulan"]
+        # At once, before the ledger has read the usulan's event back from Kafka.
+        received = await post(client, "/receipts", admin, {"quantity": 200, "request_id": request_id,
+                                                           "document_no": f"BA-{uuid.uuid4().hex[:6]}"})
+        # Accepted: booked at once (201), or kept in Kafka while the ledger works through its backlog (202).
+        assert received.status_code in (201, 202), received.text
+        row = await eventually(lambda: _usulan_row(client, admin, request_id),
+                               lambda row: row is not None and row["diterima"] == 200, timeout=60)
+    assert (row["diminta"], row["kurang"]) == (200, 0)
 
 
 async def test_an_usulan_letter_number_is_sent_once(ledger: dict[str, Any], ledger_db: Any) -> None:
